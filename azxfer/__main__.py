@@ -1,0 +1,6 @@
+"""`python -m azxfer` runs the command-line interface."""
+
+from azxfer.cli.main import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Options and helpers shared by every transfer command."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from azxfer.errors import UsageError
+from azxfer.locations import Location, parse_location
+from azxfer.models import Service
+
+FROM_TO = {
+    "LocalBlob": (Service.LOCAL, Service.BLOB),
+    "BlobLocal": (Service.BLOB, Service.LOCAL),
+    "BlobBlob": (Service.BLOB, Service.BLOB),
+}
+SERVICE_NAMES = {"Local": Service.LOCAL, "Blob": Service.BLOB}
+
+
+def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--output-type, --log-file and --log-level."""
+    func = click.option(
+        "--log-level",
+        type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+        default="INFO",
+        show_default=True,
+        help="Detail written to --log-file.",
+    )(func)
+    func = click.option(
+        "--log-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write a detailed log here (secrets are redacted).",
+    )(func)
+    return click.option(
+        "--output-type",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="text: progress and a summary; json: one JSON event per line on stdout.",
+    )(func)
+
+
+def endpoint_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--from-to, --source-type, --dest-type and the key-file options."""
+    for option in reversed(
+        [
+            click.option(
+                "--from-to",
+                type=click.Choice(sorted(FROM_TO)),
+                help="Name both services; needed only for custom domain names.",
+            ),
+            click.option(
+                "--source-type",
+                type=click.Choice(sorted(SERVICE_NAMES)),
+                help="Name the source's service (custom domains).",
+            ),
+            click.option(
+                "--dest-type",
+                type=click.Choice(sorted(SERVICE_NAMES)),
+                help="Name the destination's service (custom domains).",
+            ),
+            click.option(
+                "--source-key-file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="File holding the source account key (else AZXFER_SOURCE_KEY).",
+            ),
+            click.option(
+                "--dest-key-file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="File holding the destination account key (else AZXFER_DEST_KEY).",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def parse_endpoints(
+    source: str,
+    destination: str,
+    from_to: str | None,
+    source_type: str | None,
+    dest_type: str | None,
+) -> tuple[Location, Location]:
+    """Parse both locations, honouring the service overrides."""
+    src_service = SERVICE_NAMES.get(source_type) if source_type else None
+    dst_service = SERVICE_NAMES.get(dest_type) if dest_type else None
+    if from_to:
+        if source_type or dest_type:
+            raise UsageError("--from-to cannot be combined with --source-type/--dest-type")
+        src_service, dst_service = FROM_TO[from_to]
+    return parse_location(source, src_service), parse_location(destination, dst_service)
+
+
+def environment() -> dict[str, str]:
+    """A snapshot of the environment (passed down, never read deep inside the core)."""
+    return dict(os.environ)

@@ -1,0 +1,193 @@
+"""`azxfer copy`: parse and validate, build CopyOptions, run the job, render it."""
+
+from __future__ import annotations
+
+import click
+
+from azxfer.cli.common import endpoint_options, environment, output_options, parse_endpoints
+from azxfer.cli.run import run_job
+from azxfer.errors import UsageError
+from azxfer.models import BlobType, ContentProps
+from azxfer.options import (
+    BLOB_TIERS,
+    CheckMd5,
+    CopyOptions,
+    EngineSettings,
+    Overwrite,
+    UploadProps,
+    default_concurrency,
+    parse_metadata,
+    parse_size,
+    parse_tags,
+)
+from azxfer.plan.filters import FilterSpec
+
+BLOB_TYPES = {
+    "block": BlobType.BLOCK,
+    "blockblob": BlobType.BLOCK,
+    "page": BlobType.PAGE,
+    "pageblob": BlobType.PAGE,
+    "append": BlobType.APPEND,
+    "appendblob": BlobType.APPEND,
+}
+
+
+@click.command("copy")
+@click.argument("source")
+@click.argument("destination")
+@click.option(
+    "-r", "--recursive", is_flag=True, help="Descend into sub-folders / virtual directories."
+)
+@click.option(
+    "--as-subdir",
+    type=click.BOOL,
+    default=True,
+    is_flag=False,
+    flag_value=True,
+    show_default=True,
+    help="Place a folder source under its own name at the destination.",
+)
+@click.option("--include-pattern", help="Only names matching these ';'-separated wildcards.")
+@click.option("--exclude-pattern", help="Skip names matching these ';'-separated wildcards.")
+@click.option("--include-path", help="Only these ';'-separated relative paths (prefixes).")
+@click.option("--exclude-path", help="Skip these ';'-separated relative paths (prefixes).")
+@click.option("--include-after", help="Only entries modified at or after this ISO-8601 time.")
+@click.option("--include-before", help="Only entries modified at or before this ISO-8601 time.")
+@click.option(
+    "--overwrite",
+    type=click.Choice([o.value for o in Overwrite]),
+    default="true",
+    show_default=True,
+    help="When the destination exists: replace, skip, ask, or replace if older.",
+)
+@click.option(
+    "--blob-type",
+    type=click.Choice(sorted(BLOB_TYPES), case_sensitive=False),
+    help="Blob type to create [default: block; page for .vhd/.vhdx].",
+)
+@click.option(
+    "--block-size-mb",
+    type=click.FloatRange(min=0, min_open=True, max=4000),
+    help="Block size in MiB [default: 8, grown so a file fits 50,000 blocks].",
+)
+@click.option(
+    "--block-blob-tier",
+    type=click.Choice(BLOB_TIERS, case_sensitive=False),
+    help="Access tier for uploaded block blobs.",
+)
+@click.option("--metadata", help="Metadata for uploaded blobs: 'name=value;name2=value2'.")
+@click.option("--blob-tags", help="Index tags for uploaded blobs: 'key=value&key2=value2'.")
+@click.option("--content-type", help="Content-Type for uploaded blobs (else guessed).")
+@click.option("--content-encoding", help="Content-Encoding for uploaded blobs.")
+@click.option("--content-language", help="Content-Language for uploaded blobs.")
+@click.option("--content-disposition", help="Content-Disposition for uploaded blobs.")
+@click.option("--cache-control", help="Cache-Control for uploaded blobs.")
+@click.option(
+    "--no-guess-mime-type", is_flag=True, help="Do not guess Content-Type from file extensions."
+)
+@click.option(
+    "--check-md5",
+    type=click.Choice([c.value for c in CheckMd5]),
+    default=CheckMd5.FAIL_IF_DIFFERENT.value,
+    show_default=True,
+    help="How downloads are checked against the blob's Content-MD5.",
+)
+@click.option(
+    "--preserve-last-modified-time",
+    is_flag=True,
+    help="Give downloaded files the blob's last-modified time.",
+)
+@click.option("--move", is_flag=True, help="Delete each source after its transfer is verified.")
+@click.option("--dry-run", is_flag=True, help="List what would be transferred; transfer nothing.")
+@click.option(
+    "--follow-symlinks",
+    is_flag=True,
+    help="Follow symbolic links (loops are detected) instead of skipping them.",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=1000),
+    help="Requests in flight [default: AZXFER_CONCURRENCY, else 32 on ≤4 cores].",
+)
+@click.option(
+    "--max-memory",
+    default="512M",
+    show_default=True,
+    help="Upper bound on data buffered in flight, e.g. 256M or 2G.",
+)
+@endpoint_options
+@output_options
+def copy_command(source: str, destination: str, **opts: object) -> int:
+    """Copy SOURCE to DESTINATION: local paths (a file, folder or wildcard such as
+    'dir/*.csv') and Blob storage URLs, in either direction.
+
+    \b
+    Examples:
+      azxfer copy ./data 'https://acct.blob.core.windows.net/box?<SAS>' --recursive
+      azxfer copy 'https://acct.blob.core.windows.net/box/logs' ./logs -r --include-pattern '*.gz'
+    """
+    options = build_copy_options(source, destination, opts)
+    return run_job("copy", options, opts)
+
+
+def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions:
+    """Validate the raw flags and build the immutable CopyOptions."""
+    from azxfer.client import resolve_credentials
+
+    src, dst = parse_endpoints(
+        source, destination, opts["from_to"], opts["source_type"], opts["dest_type"]
+    )
+    try:
+        filters = FilterSpec.from_strings(
+            opts["include_pattern"],
+            opts["exclude_pattern"],
+            opts["include_path"],
+            opts["exclude_path"],
+            opts["include_after"],
+            opts["include_before"],
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    src_cred, dst_cred = resolve_credentials(
+        src, dst, environment(), opts["source_key_file"], opts["dest_key_file"]
+    )
+    block_size = opts["block_size_mb"]
+    tier = opts["block_blob_tier"]
+    upload = UploadProps(
+        blob_type=BLOB_TYPES[opts["blob_type"].lower()] if opts["blob_type"] else None,
+        tier=next(
+            (t for t in ("Hot", "Cool", "Cold", "Archive") if tier and t.lower() == tier.lower()),
+            None,
+        ),
+        metadata=parse_metadata(opts["metadata"]),
+        tags=parse_tags(opts["blob_tags"]),
+        content=ContentProps(
+            content_type=opts["content_type"],
+            content_encoding=opts["content_encoding"],
+            content_language=opts["content_language"],
+            content_disposition=opts["content_disposition"],
+            cache_control=opts["cache_control"],
+        ),
+        guess_mime_type=not opts["no_guess_mime_type"],
+    )
+    return CopyOptions(
+        source=src,
+        destination=dst,
+        source_credential=src_cred,
+        dest_credential=dst_cred,
+        engine=EngineSettings(
+            concurrency=opts["concurrency"] or default_concurrency(environment()),
+            max_memory=parse_size(str(opts["max_memory"]), "--max-memory"),
+            block_size=int(float(block_size) * 1024 * 1024) if block_size else None,
+        ),
+        recursive=bool(opts["recursive"]),
+        as_subdir=bool(opts["as_subdir"]),
+        filters=filters,
+        overwrite=Overwrite(opts["overwrite"]),
+        upload=upload,
+        check_md5=CheckMd5(opts["check_md5"]),
+        preserve_last_modified_time=bool(opts["preserve_last_modified_time"]),
+        move=bool(opts["move"]),
+        dry_run=bool(opts["dry_run"]),
+        follow_symlinks=bool(opts["follow_symlinks"]),
+    )

@@ -1,0 +1,63 @@
+"""The `azxfer` command group and the one place where errors become exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from azxfer import __version__
+from azxfer.cli.copy import copy_command
+from azxfer.errors import AzxferError
+from azxfer.locations import redact
+
+log = logging.getLogger("azxfer")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="azxfer")
+def cli() -> None:
+    """Move data between local disks and Azure Storage: fast, resumable, verifiable.
+
+    Credentials, first match wins: a SAS token on the URL; an account key from
+    --source-key-file/--dest-key-file or AZXFER_SOURCE_KEY/AZXFER_DEST_KEY; the
+    AZURE_STORAGE_CONNECTION_STRING environment variable; anonymous access.
+
+    Exit codes: 0 everything transferred, 1 some transfers failed or the job could not run,
+    2 the command line is wrong, 130 interrupted.
+    """
+
+
+cli.add_command(copy_command)
+
+
+def main() -> None:
+    """Run the CLI and map every failure to one line on stderr and an exit code."""
+    try:
+        code = cli.main(prog_name="azxfer", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("interrupted", 130)
+    except click.ClickException as exc:
+        hint = ""
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            hint = f" (see '{exc.ctx.command_path} --help')"
+        _fail(exc.format_message().replace("\n", " ") + hint, exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except AzxferError as exc:
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as exc:
+        log.debug("internal error", exc_info=True)
+        _fail(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --log-file to keep details)",
+            1,
+        )
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"azxfer: error: {redact(message)}", err=True)
+    sys.exit(code)

@@ -1,0 +1,83 @@
+"""Running a job from a command: logging, reporter, prompt, exit code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from azxfer.cli.render import make_reporter
+from azxfer.locations import redact
+from azxfer.options import CopyOptions, Overwrite
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class RedactingFilter(logging.Filter):
+    """Removes SAS signatures and keys from every record before it is written."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the message with secrets redacted."""
+        message = record.getMessage()
+        record.msg, record.args = redact(message), None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def configure_logging(log_file: Path | None, level: str) -> None:
+    """Send azxfer's and the SDK's logs to --log-file (redacted); nothing to the terminal."""
+    root = logging.getLogger()
+    root.handlers.clear()
+    if log_file is None:
+        root.addHandler(logging.NullHandler())
+        return
+    try:
+        handler = logging.FileHandler(log_file, encoding="utf-8")
+    except OSError as exc:
+        raise click.UsageError(f"cannot write log file {log_file}: {exc.strerror}") from None
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(RedactingFilter())
+    root.addHandler(handler)
+    root.setLevel(level.upper())
+    # The SDK logs every request header at DEBUG; keep that only when DEBUG is asked for.
+    logging.getLogger("azure").setLevel(level.upper() if level.upper() == "DEBUG" else "WARNING")
+
+
+def ask_overwrite(dest: str) -> str:
+    """Ask on the terminal whether to overwrite `dest`; no input at all means 'no to all'."""
+    try:
+        answer = click.prompt(
+            f"Overwrite {redact(dest)}? [y]es/[n]o/[a]ll/[N]one",
+            default="n",
+            show_default=False,
+            err=True,
+        )
+    except (click.exceptions.Abort, EOFError):
+        return "N"
+    answer = answer.strip()
+    return answer if answer in ("y", "n", "a", "N") else "n"
+
+
+def run_job(command: str, options: CopyOptions, opts: dict[str, Any]) -> int:
+    """Run a copy job with the reporter asked for; returns the exit code."""
+    from azxfer import client
+
+    configure_logging(opts.get("log_file"), str(opts.get("log_level") or "INFO"))
+    reporter = make_reporter(str(opts.get("output_type") or "text"))
+    ask = ask_overwrite if options.overwrite is Overwrite.PROMPT else None
+    if ask is not None and sys.stdin is None:
+        ask = None
+    logging.getLogger("azxfer").info(
+        "%s %s -> %s", command, options.source.display, options.destination.display
+    )
+    try:
+        result = client.copy(options, reporter, ask)
+    finally:
+        reporter.close()
+    if result.error:
+        click.echo(f"azxfer: error: {redact(result.error)}", err=True)
+    return result.exit_code

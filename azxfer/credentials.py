@@ -1,0 +1,147 @@
+"""Choosing the credential for a remote location. First match wins:
+
+1. a SAS token on the URL;
+2. an account key: `--source-key-file`/`--dest-key-file`, else `AZXFER_SOURCE_KEY`/`AZXFER_DEST_KEY`
+   (keys are never accepted on the command line, where `ps` and shell history would show them);
+3. `AZURE_STORAGE_CONNECTION_STRING`, when it names the same account (or names none);
+4. a token credential from `azxfer login` (the `token_provider` seam);
+5. anonymous access (public containers).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from azxfer.errors import CredentialError
+from azxfer.locations import Location
+
+Side = Literal["source", "dest"]
+TokenProvider = Callable[[Location], Any | None]
+
+KEY_ENV = {"source": "AZXFER_SOURCE_KEY", "dest": "AZXFER_DEST_KEY"}
+CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """How to authorize requests to one account; `describe()` is safe to show."""
+
+    kind: Literal["sas", "shared_key", "token", "anonymous"]
+    account: str
+    sas: str | None = None
+    key: str | None = None
+    token: Any | None = None
+    origin: str = ""
+
+    def for_sdk(self) -> Any:
+        """The value the Azure SDK clients take as `credential=`."""
+        if self.kind == "sas":
+            return self.sas
+        if self.kind == "shared_key":
+            return {"account_name": self.account, "account_key": self.key}
+        if self.kind == "token":
+            return self.token
+        return None
+
+    def describe(self) -> str:
+        """A human description without the secret, e.g. 'account key from AZXFER_DEST_KEY'."""
+        names = {
+            "sas": "SAS token",
+            "shared_key": "account key",
+            "token": "Entra ID token",
+            "anonymous": "anonymous access",
+        }
+        return f"{names[self.kind]} from {self.origin}" if self.origin else names[self.kind]
+
+    def __repr__(self) -> str:
+        return f"Credential({self.describe()!r}, account={self.account!r})"
+
+
+def resolve_credential(
+    location: Location,
+    side: Side,
+    env: Mapping[str, str],
+    key_file: Path | None = None,
+    token_provider: TokenProvider | None = None,
+) -> Credential:
+    """The credential for a remote `location` used as `side`, by the precedence above."""
+    account = location.account
+    if location.sas:
+        return Credential("sas", account, sas=location.sas, origin="the URL")
+    if key_file is not None:
+        return Credential("shared_key", account, key=_read_key_file(key_file), origin=str(key_file))
+    env_name = KEY_ENV[side]
+    if env.get(env_name):
+        return Credential(
+            "shared_key", account, key=_checked_key(env[env_name], env_name), origin=env_name
+        )
+    from_connection_string = _from_connection_string(env.get(CONNECTION_STRING_ENV), account)
+    if from_connection_string is not None:
+        return from_connection_string
+    if token_provider is not None:
+        token = token_provider(location)
+        if token is not None:
+            return Credential("token", account, token=token, origin="azxfer login")
+    return Credential("anonymous", account)
+
+
+def _read_key_file(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise CredentialError(f"cannot read key file {path}: {exc.strerror}") from None
+    return _checked_key(text, str(path))
+
+
+def _checked_key(key: str, origin: str) -> str:
+    key = key.strip()
+    try:
+        if not base64.b64decode(key, validate=True):
+            raise ValueError
+    except (binascii.Error, ValueError):
+        raise CredentialError(f"{origin} does not hold a base64 storage account key") from None
+    return key
+
+
+def parse_connection_string(text: str) -> dict[str, str]:
+    """The `Key=Value;…` pairs of a storage connection string (keys as written)."""
+    pairs: dict[str, str] = {}
+    for part in text.split(";"):
+        if "=" in part:
+            name, _, value = part.partition("=")
+            pairs[name.strip()] = value.strip()
+    return pairs
+
+
+def _from_connection_string(text: str | None, account: str) -> Credential | None:
+    if not text:
+        return None
+    pairs = parse_connection_string(text)
+    named = pairs.get("AccountName")
+    if pairs.get("UseDevelopmentStorage", "").lower() == "true":
+        named = named or "devstoreaccount1"
+    if named and named != account:
+        return None
+    origin = CONNECTION_STRING_ENV
+    if pairs.get("SharedAccessSignature"):
+        return Credential(
+            "sas", account, sas=pairs["SharedAccessSignature"].lstrip("?"), origin=origin
+        )
+    if pairs.get("AccountKey"):
+        return Credential(
+            "shared_key", account, key=_checked_key(pairs["AccountKey"], origin), origin=origin
+        )
+    if named == "devstoreaccount1":
+        return Credential("shared_key", account, key=AZURITE_KEY, origin=origin)
+    return None
+
+
+# The emulator's published well-known key (not a secret); `UseDevelopmentStorage=true` means it.
+AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)

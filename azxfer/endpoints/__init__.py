@@ -1,0 +1,1 @@
+"""One driver per service behind the small contract in `base`."""

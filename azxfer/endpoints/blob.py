@@ -1,0 +1,527 @@
+"""The Blob storage driver: listing, ranged reads, and block/page/append writers.
+
+All clients of a job share one aiohttp session (one connection pool sized to the job's
+concurrency) and azure-core's storage retry policy, configured once in `BlobConnections`.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fnmatch
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceExistsError
+from azure.core.pipeline.transport import AioHttpTransport
+from azure.storage.blob import BlobBlock, ContentSettings, StandardBlobTier
+from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClient, ExponentialRetry
+
+from azxfer.credentials import Credential
+from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
+from azxfer.endpoints.blob_errors import classify, error_code
+from azxfer.errors import IntegrityError, LocationError, NotFoundError
+from azxfer.locations import Location
+from azxfer.models import BlobType, Chunk, ContentProps, Entry, Skipped, Transfer
+from azxfer.plan.filters import EntryFilter
+
+MiB = 1024 * 1024
+PAGE = 512
+# Put Page and Append Block accept at most 4 MiB per request.
+MAX_PAGE_WRITE = 4 * MiB
+MAX_APPEND_BLOCK = 4 * MiB
+_WILDCARD_CHARS = "*?["
+
+
+class BlobConnections:
+    """The HTTP session, retry policy and service clients shared by a job's blob endpoints."""
+
+    def __init__(self, concurrency: int) -> None:
+        connector = aiohttp.TCPConnector(limit=concurrency + 8, ttl_dns_cache=300)
+        self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        self._transport = AioHttpTransport(session=self._session, session_owner=False)
+        self._clients: list[BlobServiceClient] = []
+
+    def service(self, location: Location, credential: Credential | None) -> BlobServiceClient:
+        """A service client for the location's account with the given credential."""
+        client = BlobServiceClient(
+            account_url=location.endpoint,
+            credential=credential.for_sdk() if credential else None,
+            transport=self._transport,
+            retry_policy=ExponentialRetry(
+                initial_backoff=1,
+                increment_base=2,
+                retry_total=5,
+                random_jitter_range=1,
+                retry_connect=1,
+            ),
+            max_single_put_size=5000 * MiB,
+            max_block_size=4000 * MiB,
+            max_single_get_size=4000 * MiB,
+            connection_timeout=20,
+            read_timeout=120,
+        )
+        self._clients.append(client)
+        return client
+
+    async def close(self) -> None:
+        """Close every client and then the shared session."""
+        for client in self._clients:
+            await client.close()
+        await self._session.close()
+
+
+class BlobEndpoint:
+    """A driver for one container (and optional path inside it)."""
+
+    def __init__(self, location: Location, service: BlobServiceClient) -> None:
+        self.location = location
+        self.container: ContainerClient = service.get_container_client(location.container)
+        self.where = f"'{location.container}' at {location.endpoint}"
+
+    def _blob(self, name: str) -> BlobClient:
+        return self.container.get_blob_client(name)
+
+    # -- source side -------------------------------------------------------------------------
+
+    async def select(
+        self, recursive: bool, filters: EntryFilter, follow_symlinks: bool
+    ) -> Selection:
+        """Resolve the URL: the container, a blob, a virtual directory, a wildcard or a prefix."""
+        path = self.location.path
+        if any(c in path for c in _WILDCARD_CHARS):
+            folder, _, pattern = path.rpartition("/")
+            if any(c in folder for c in _WILDCARD_CHARS):
+                raise LocationError("wildcards are allowed only in the last part of a blob path")
+            base = f"{folder}/" if folder else ""
+            items = self._list(base, recursive, filters, name_pattern=pattern)
+            return Selection(SelectionKind.PATTERN, "", items)
+        if not path:
+            await self._require_container()
+            return Selection(
+                SelectionKind.DIRECTORY, self.location.container, self._list("", recursive, filters)
+            )
+        if path.endswith("/"):
+            await self._require_container()
+            name = path.rstrip("/").rpartition("/")[2]
+            return Selection(SelectionKind.DIRECTORY, name, self._list(path, recursive, filters))
+        single = await self.stat(path)
+        if single is not None:
+            entry = _with_rel(single, path.rpartition("/")[2])
+            return Selection(SelectionKind.SINGLE, "", _one(entry))
+        await self._require_container()
+        if await self._has_any(path + "/"):
+            name = path.rpartition("/")[2]
+            return Selection(
+                SelectionKind.DIRECTORY, name, self._list(path + "/", recursive, filters)
+            )
+        # Neither a blob nor a folder: a name prefix, as AzCopy v8's /Pattern.
+        folder = path.rpartition("/")[0]
+        base = f"{folder}/" if folder else ""
+        leaf = path[len(base) :]
+        return Selection(
+            SelectionKind.PATTERN, "", self._list(base, recursive, filters, name_prefix=leaf)
+        )
+
+    async def _require_container(self) -> None:
+        try:
+            await self.container.get_container_properties()
+        except HttpResponseError as exc:
+            if exc.status_code == 403 and error_code(exc) != "AuthenticationFailed":
+                return  # a SAS scoped below the container may not read its properties
+            raise classify(exc, f"container {self.where}", self.location.endpoint) from None
+        except Exception as exc:
+            raise classify(exc, f"container {self.where}", self.location.endpoint) from None
+
+    async def _has_any(self, prefix: str) -> bool:
+        try:
+            async for _ in self.container.list_blobs(name_starts_with=prefix, results_per_page=1):
+                return True
+        except Exception as exc:
+            raise classify(exc, f"container {self.where}", self.location.endpoint) from None
+        return False
+
+    async def _list(
+        self,
+        base: str,
+        recursive: bool,
+        filters: EntryFilter,
+        name_pattern: str | None = None,
+        name_prefix: str | None = None,
+    ) -> AsyncIterator[Entry | Skipped]:
+        """Blobs under `base`, rel_path relative to it, filtered; flat or one level."""
+        start = base + (name_prefix or "")
+        try:
+            if recursive:
+                listing = self.container.list_blobs(name_starts_with=start)
+            else:
+                listing = self.container.walk_blobs(name_starts_with=start, delimiter="/")
+            async for props in listing:
+                if not hasattr(props, "size"):  # a BlobPrefix from walk_blobs: a sub-folder
+                    continue
+                rel = props.name[len(base) :]
+                if name_pattern is not None and not fnmatch.fnmatchcase(
+                    rel.partition("/")[0], name_pattern
+                ):
+                    continue
+                if rel.partition("/")[2] and name_pattern is not None and not recursive:
+                    continue
+                if props.name.endswith("/") or _is_folder_marker(props):
+                    continue
+                entry = _entry(props, rel)
+                if filters.accepts(rel, entry.mtime):
+                    yield entry
+        except Exception as exc:
+            raise classify(exc, f"listing container {self.where}", self.location.endpoint) from None
+
+    async def stat(self, ref: str) -> Entry | None:
+        """The blob named `ref`, or None if it does not exist."""
+        try:
+            props = await self._blob(ref).get_blob_properties()
+        except Exception as exc:
+            err = classify(exc, f"blob '{ref}'", self.location.endpoint)
+            if isinstance(err, NotFoundError):
+                return None
+            raise err from None
+        return _entry(props, ref)
+
+    async def open_reader(self, entry: Entry) -> BlobReader:
+        """A ranged reader that fails if the blob changes while it is read."""
+        return BlobReader(self._blob(entry.ref), entry, self.location.endpoint)
+
+    # -- destination side --------------------------------------------------------------------
+
+    async def prepare_destination(self, multiple: bool) -> None:
+        """Create the container if it is missing (tolerating SAS tokens that may not)."""
+        if self.location.read_only:
+            raise LocationError("the RA-GRS secondary endpoint is read-only")
+        try:
+            await self.container.create_container()
+        except ResourceExistsError:
+            return
+        except HttpResponseError as exc:
+            if exc.status_code == 403 and error_code(exc) != "AuthenticationFailed":
+                return  # may write blobs without the right to create containers
+            raise classify(exc, f"container {self.where}", self.location.endpoint) from None
+        except Exception as exc:
+            raise classify(exc, f"container {self.where}", self.location.endpoint) from None
+
+    async def target_for_single(self, source_name: str) -> str:
+        """The blob name for a single source: inside a folder-like path, else the path itself."""
+        path = self.location.path
+        if not path or path.endswith("/"):
+            return path + source_name
+        if await self._has_any(path + "/"):
+            return f"{path}/{source_name}"
+        return path
+
+    def join(self, rel_path: str) -> str:
+        """The blob name for a path relative to the destination prefix."""
+        prefix = self.location.path.rstrip("/")
+        return f"{prefix}/{rel_path}" if prefix else rel_path
+
+    async def open_writer(
+        self, transfer: Transfer, size: int, props: WriteProps, block_size: int
+    ) -> BlockBlobWriter | PageBlobWriter | AppendBlobWriter:
+        """A writer for the blob type asked for."""
+        blob = self._blob(transfer.dest_ref)
+        what = f"blob '{transfer.dest_ref}'"
+        if props.blob_type is BlobType.PAGE:
+            return PageBlobWriter(blob, size, props, what)
+        if props.blob_type is BlobType.APPEND:
+            return AppendBlobWriter(blob, size, props, block_size, what)
+        return BlockBlobWriter(blob, size, props, block_size, what, transfer.id)
+
+    async def delete(self, ref: str) -> None:
+        """Delete a blob (and its snapshots)."""
+        try:
+            await self._blob(ref).delete_blob(delete_snapshots="include")
+        except Exception as exc:
+            err = classify(exc, f"blob '{ref}'", self.location.endpoint)
+            if not isinstance(err, NotFoundError):
+                raise err from None
+
+    async def close(self) -> None:
+        """Clients are closed by BlobConnections."""
+
+
+class BlobReader:
+    """Ranged GETs of one blob, conditional on the ETag seen at enumeration."""
+
+    def __init__(self, blob: BlobClient, entry: Entry, host: str) -> None:
+        self.blob = blob
+        self.entry = entry
+        self.host = host
+
+    async def read(self, offset: int, length: int) -> bytes:
+        """`length` bytes at `offset`."""
+        condition: dict[str, Any] = {}
+        if self.entry.etag:
+            condition = {"etag": self.entry.etag, "match_condition": MatchConditions.IfNotModified}
+        try:
+            stream = await self.blob.download_blob(offset=offset, length=length, **condition)
+            data = await stream.readall()
+        except HttpResponseError as exc:
+            if exc.status_code == 412:
+                raise IntegrityError(
+                    f"blob '{self.entry.ref}' changed during the download"
+                ) from None
+            raise classify(exc, f"blob '{self.entry.ref}'", self.host) from None
+        except Exception as exc:
+            raise classify(exc, f"blob '{self.entry.ref}'", self.host) from None
+        if len(data) != length:
+            raise IntegrityError(f"blob '{self.entry.ref}' returned {len(data)} of {length} bytes")
+        return data
+
+    async def finish(self) -> None:
+        """Every read was conditional on the ETag, so nothing more to check."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+class _BlobWriterBase:
+    """Shared plumbing: content settings and error classification."""
+
+    sequential = False
+
+    def __init__(self, blob: BlobClient, size: int, props: WriteProps, what: str) -> None:
+        self.blob = blob
+        self.size = size
+        self.padded_size = size
+        self.props = props
+        self.what = what
+        self.created = False
+
+    def _settings(self, md5: bytes | None) -> ContentSettings:
+        content = self.props.content
+        return ContentSettings(
+            content_type=content.content_type,
+            content_encoding=content.content_encoding,
+            content_language=content.content_language,
+            content_disposition=content.content_disposition,
+            cache_control=content.cache_control,
+            content_md5=bytearray(md5) if md5 is not None else None,
+        )
+
+    def _fail(self, exc: BaseException) -> Exception:
+        return classify(exc, self.what, "")
+
+    async def _set_md5(self, md5: bytes) -> None:
+        try:
+            await self.blob.set_http_headers(content_settings=self._settings(md5))
+        except Exception as exc:
+            raise self._fail(exc) from None
+
+    async def abort(self) -> None:
+        """Delete a partially written page or append blob so it cannot pass for complete."""
+        if self.created:
+            with contextlib.suppress(Exception):
+                await self.blob.delete_blob()
+
+
+class BlockBlobWriter(_BlobWriterBase):
+    """Put Blob for one-chunk files; Put Block per chunk + Put Block List otherwise."""
+
+    def __init__(
+        self,
+        blob: BlobClient,
+        size: int,
+        props: WriteProps,
+        block_size: int,
+        what: str,
+        transfer_id: int,
+    ) -> None:
+        super().__init__(blob, size, props, what)
+        self.chunk_size = block_size
+        self.transfer_id = transfer_id
+        self.blocks: dict[int, str] = {}
+
+    def _tier(self) -> dict[str, Any]:
+        return {"standard_blob_tier": StandardBlobTier(self.props.tier)} if self.props.tier else {}
+
+    def block_id(self, index: int) -> str:
+        """Deterministic per transfer and index, equal length for every block of the blob."""
+        return base64.b64encode(f"azx-{self.transfer_id:012d}-{index:06d}".encode()).decode()
+
+    async def put_whole(self, data: bytes, md5: bytes) -> None:
+        """One Put Blob carrying the content, properties and MD5."""
+        try:
+            await self.blob.upload_blob(
+                data,
+                blob_type="BlockBlob",
+                length=len(data),
+                overwrite=True,
+                content_settings=self._settings(md5),
+                metadata=self.props.metadata or None,
+                tags=self.props.tags or None,
+                max_concurrency=1,
+                **self._tier(),
+            )
+        except Exception as exc:
+            raise self._fail(exc) from None
+
+    async def write_chunk(self, chunk: Chunk, data: bytes) -> None:
+        """Put Block with this chunk's deterministic ID."""
+        block_id = self.block_id(chunk.index)
+        try:
+            await self.blob.stage_block(block_id, data, length=len(data))
+        except Exception as exc:
+            raise self._fail(exc) from None
+        self.blocks[chunk.index] = block_id
+
+    async def commit(self, md5: bytes) -> None:
+        """Put Block List in index order with properties and the whole-file MD5."""
+        block_list = [BlobBlock(block_id=self.blocks[i]) for i in sorted(self.blocks)]
+        try:
+            await self.blob.commit_block_list(
+                block_list,
+                content_settings=self._settings(md5),
+                metadata=self.props.metadata or None,
+                tags=self.props.tags or None,
+                **self._tier(),
+            )
+        except Exception as exc:
+            raise self._fail(exc) from None
+
+    async def abort(self) -> None:
+        """Uncommitted blocks are discarded by the service after a week; nothing to undo."""
+
+
+class PageBlobWriter(_BlobWriterBase):
+    """Create Page Blob (size rounded up to 512) + Put Page for each non-zero chunk."""
+
+    def __init__(self, blob: BlobClient, size: int, props: WriteProps, what: str) -> None:
+        super().__init__(blob, size, props, what)
+        self.chunk_size = MAX_PAGE_WRITE
+        self.padded_size = -(-size // PAGE) * PAGE
+        self._zeros = bytes(MAX_PAGE_WRITE)
+
+    async def _create(self, md5: bytes | None) -> None:
+        if self.created:
+            return
+        try:
+            await self.blob.create_page_blob(
+                self.padded_size,
+                content_settings=self._settings(md5),
+                metadata=self.props.metadata or None,
+                tags=self.props.tags or None,
+            )
+        except Exception as exc:
+            raise self._fail(exc) from None
+        self.created = True
+
+    async def put_whole(self, data: bytes, md5: bytes) -> None:
+        """Create with the MD5 already known, then write the pages."""
+        await self._create(md5)
+        await self.write_chunk(Chunk(0, 0, len(data)), data)
+
+    async def write_chunk(self, chunk: Chunk, data: bytes) -> None:
+        """Put Page, zero-padded to 512 bytes; all-zero chunks are skipped (pages read as 0)."""
+        await self._create(None)
+        if len(data) % PAGE:
+            data = data + bytes(PAGE - len(data) % PAGE)
+        if not data or memoryview(data) == memoryview(self._zeros)[: len(data)]:
+            return
+        try:
+            await self.blob.upload_page(data, offset=chunk.offset, length=len(data))
+        except Exception as exc:
+            raise self._fail(exc) from None
+
+    async def commit(self, md5: bytes) -> None:
+        """Record the MD5 of the padded content."""
+        await self._create(None)
+        await self._set_md5(md5)
+
+
+class AppendBlobWriter(_BlobWriterBase):
+    """Create Append Blob + Append Block per chunk, strictly in order."""
+
+    sequential = True
+
+    def __init__(
+        self, blob: BlobClient, size: int, props: WriteProps, block_size: int, what: str
+    ) -> None:
+        super().__init__(blob, size, props, what)
+        self.chunk_size = min(block_size, MAX_APPEND_BLOCK)
+
+    async def _create(self, md5: bytes | None) -> None:
+        if self.created:
+            return
+        try:
+            await self.blob.create_append_blob(
+                content_settings=self._settings(md5),
+                metadata=self.props.metadata or None,
+                tags=self.props.tags or None,
+            )
+        except Exception as exc:
+            raise self._fail(exc) from None
+        self.created = True
+
+    async def put_whole(self, data: bytes, md5: bytes) -> None:
+        """Create with the MD5 known, then append the data."""
+        await self._create(md5)
+        await self.write_chunk(Chunk(0, 0, len(data)), data)
+
+    async def write_chunk(self, chunk: Chunk, data: bytes) -> None:
+        """Append Block; the engine calls this in chunk order."""
+        await self._create(None)
+        if not data:
+            return
+        try:
+            await self.blob.append_block(data, length=len(data))
+        except Exception as exc:
+            raise self._fail(exc) from None
+
+    async def commit(self, md5: bytes) -> None:
+        """Record the MD5 of the whole content."""
+        await self._create(None)
+        await self._set_md5(md5)
+
+
+def _is_folder_marker(props: Any) -> bool:
+    metadata = getattr(props, "metadata", None) or {}
+    return props.size == 0 and metadata.get("hdi_isfolder") == "true"
+
+
+def _entry(props: Any, rel: str) -> Entry:
+    settings = props.content_settings
+    md5 = settings.content_md5
+    blob_type = props.blob_type
+    return Entry(
+        ref=props.name,
+        rel_path=rel,
+        size=props.size,
+        mtime=props.last_modified.timestamp() if props.last_modified else None,
+        md5=bytes(md5) if md5 else None,
+        etag=props.etag,
+        blob_type=BlobType(getattr(blob_type, "value", blob_type)) if blob_type else None,
+        content=ContentProps(
+            content_type=settings.content_type,
+            content_encoding=settings.content_encoding,
+            content_language=settings.content_language,
+            content_disposition=settings.content_disposition,
+            cache_control=settings.cache_control,
+        ),
+        metadata=dict(props.metadata) if props.metadata else None,
+    )
+
+
+def _with_rel(entry: Entry, rel: str) -> Entry:
+    return Entry(
+        ref=entry.ref,
+        rel_path=rel,
+        size=entry.size,
+        mtime=entry.mtime,
+        md5=entry.md5,
+        etag=entry.etag,
+        blob_type=entry.blob_type,
+        content=entry.content,
+        metadata=entry.metadata,
+    )
+
+
+async def _one(entry: Entry) -> AsyncIterator[Entry | Skipped]:
+    yield entry

@@ -1,0 +1,88 @@
+"""Classifying Azure SDK errors into azxfer errors, once, at the driver boundary."""
+
+from __future__ import annotations
+
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from azxfer.errors import (
+    AzxferError,
+    CredentialError,
+    NotFoundError,
+    RetryableError,
+    TransferError,
+)
+
+
+class UnreachableError(AzxferError):
+    """The service cannot be reached at all (refused, unknown host): fatal for the job."""
+
+
+def error_code(exc: BaseException) -> str:
+    """The service's x-ms-error-code, or '' when there is none."""
+    code = getattr(exc, "error_code", None)
+    if code:
+        return str(code)
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    return str(headers.get("x-ms-error-code", ""))
+
+
+def classify(exc: BaseException, what: str, host: str = "") -> AzxferError:
+    """Turn an SDK exception about `what` (e.g. "blob 'x'") into one of ours."""
+    if isinstance(exc, AzxferError):
+        return exc
+    code = error_code(exc)
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, ServiceRequestError):
+        reason = _root_reason(exc)
+        return UnreachableError(f"cannot reach {host or 'the service'}: {reason}")
+    if isinstance(exc, ServiceResponseError):
+        return RetryableError(f"{what}: connection failed: {_root_reason(exc)}")
+    if code == "ContainerNotFound":
+        return NotFoundError(f"container not found: {what}")
+    if isinstance(exc, ResourceNotFoundError) or status == 404:
+        return NotFoundError(f"{what} not found")
+    if isinstance(exc, ClientAuthenticationError) or status == 403:
+        return CredentialError(_auth_message(code, what, str(exc)))
+    if isinstance(exc, HttpResponseError):
+        if status in (408, 429, 500, 502, 503, 504):
+            return RetryableError(f"{what}: service busy ({status} {code}) after retries")
+        return TransferError(f"{what}: {status} {code or _first_line(str(exc))}")
+    return TransferError(f"{what}: {type(exc).__name__}: {_first_line(str(exc))}")
+
+
+def _auth_message(code: str, what: str, text: str) -> str:
+    lowered = text.lower()
+    if "expir" in lowered or ("signed expiry" in lowered):
+        return f"access to {what} denied: the SAS token has expired"
+    if code == "AuthorizationPermissionMismatch" or "permission" in lowered:
+        return f"access to {what} denied: the SAS token lacks the permission for this operation"
+    if code == "AuthenticationFailed":
+        return (
+            f"access to {what} denied: authentication failed (wrong account key, or a "
+            "malformed or expired SAS token)"
+        )
+    if code == "NoAuthenticationInformation" or "anonymous" in lowered:
+        return (
+            f"access to {what} denied: no credentials given (set AZXFER_SOURCE_KEY/"
+            "AZXFER_DEST_KEY, a SAS token, or AZURE_STORAGE_CONNECTION_STRING)"
+        )
+    return f"access to {what} denied ({code or 'forbidden'})"
+
+
+def _root_reason(exc: BaseException) -> str:
+    inner: BaseException | None = exc
+    while inner is not None and inner.__cause__ is not None:
+        inner = inner.__cause__
+    text = str(inner) if inner is not None else str(exc)
+    return _first_line(text) or type(inner).__name__
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else ""

@@ -1,0 +1,1 @@
+"""The chunked asyncio scheduler: one budget of requests and memory across all files."""

@@ -1,0 +1,151 @@
+"""Running a job: schedule planned transfers concurrently, record outcomes, emit events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from azxfer.endpoints.base import Endpoint, WriteProps
+from azxfer.endpoints.blob_errors import UnreachableError
+from azxfer.engine.budget import MemoryBudget
+from azxfer.engine.transfer import TransferContext, Verifier, move_bytes
+from azxfer.errors import AzxferError, CredentialError
+from azxfer.events import EventSink, TransferDone, TransferQueued
+from azxfer.models import JobTotals, Outcome, Transfer
+from azxfer.options import block_size_for
+
+log = logging.getLogger("azxfer.engine")
+
+# Errors after which no further transfer can succeed: stop scheduling instead of failing each.
+_FATAL = (CredentialError, UnreachableError)
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    """A transfer the planner decided on; `skip_reason` set means it will not be moved."""
+
+    transfer: Transfer
+    props: WriteProps
+    skip_reason: str | None = None
+
+
+AfterTransfer = Callable[[Transfer], Awaitable[None]]
+
+
+class JobRunner:
+    """Moves planned transfers with a global cap on requests, memory and files in flight."""
+
+    def __init__(
+        self,
+        source: Endpoint,
+        dest: Endpoint,
+        sink: EventSink,
+        concurrency: int,
+        max_memory: int,
+        block_size: int | None,
+        verify: Verifier,
+        after_transfer: AfterTransfer | None = None,
+    ) -> None:
+        self.source = source
+        self.dest = dest
+        self.sink = sink
+        self.block_size = block_size
+        self.after_transfer = after_transfer
+        self.ctx = TransferContext(
+            asyncio.Semaphore(concurrency), MemoryBudget(max_memory), sink, verify
+        )
+        # Enough files in flight to keep every request slot busy with small files.
+        self.max_active = max(2 * concurrency, 16)
+        self.totals = JobTotals()
+        self.fatal: AzxferError | None = None
+        self.started = time.monotonic()
+
+    async def run(self, plan: AsyncIterator[Planned]) -> JobTotals:
+        """Consume the plan, transferring as it streams in; returns the totals."""
+        slots = asyncio.Semaphore(self.max_active)
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            async for item in plan:
+                if self.fatal is not None:
+                    break
+                self._queued(item.transfer)
+                if item.skip_reason is not None:
+                    self._done(item.transfer, Outcome.SKIPPED, item.skip_reason)
+                    continue
+                await slots.acquire()
+                task = asyncio.create_task(self._one(item))
+                tasks.add(task)
+                task.add_done_callback(lambda t: (tasks.discard(t), slots.release()))
+            if tasks:
+                await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        if self.fatal is not None:
+            raise self.fatal
+        return self.totals
+
+    def _queued(self, transfer: Transfer) -> None:
+        self.totals.files_total += 1
+        self.totals.bytes_total += transfer.source.size
+        self.sink.emit(
+            TransferQueued(
+                transfer.id, transfer.source.ref, transfer.dest_display, transfer.source.size
+            )
+        )
+
+    def record_skip(self, transfer: Transfer, reason: str) -> None:
+        """Count an item enumeration skipped (symlink, special file) as a skipped transfer."""
+        self._queued(transfer)
+        self._done(transfer, Outcome.SKIPPED, reason)
+
+    async def _one(self, item: Planned) -> None:
+        transfer = item.transfer
+        size = transfer.source.size
+        try:
+            reader = await self.source.open_reader(transfer.source)
+            try:
+                block = block_size_for(size, self.block_size)
+                writer = await self.dest.open_writer(transfer, size, item.props, block)
+                await move_bytes(self.ctx, transfer, reader, writer)
+            finally:
+                await reader.close()
+            if self.after_transfer is not None:
+                await self.after_transfer(transfer)
+        except AzxferError as exc:
+            if isinstance(exc, _FATAL) and self.fatal is None:
+                self.fatal = exc
+            self._done(transfer, Outcome.FAILED, str(exc))
+            return
+        except Exception as exc:
+            log.exception("unexpected failure of %s", transfer.source.ref)
+            self._done(transfer, Outcome.FAILED, f"{type(exc).__name__}: {exc}")
+            return
+        self.totals.bytes_done += size
+        self._done(transfer, Outcome.COMPLETED, None)
+
+    def _done(self, transfer: Transfer, outcome: Outcome, reason: str | None) -> None:
+        totals = self.totals
+        if outcome is Outcome.COMPLETED:
+            totals.files_completed += 1
+        elif outcome is Outcome.SKIPPED:
+            totals.files_skipped += 1
+        else:
+            totals.files_failed += 1
+            totals.failed.append((transfer.source.ref, reason or ""))
+            log.warning("failed: %s: %s", transfer.source.ref, reason)
+        self.sink.emit(
+            TransferDone(
+                transfer.id,
+                transfer.source.ref,
+                transfer.dest_display,
+                outcome.value,
+                transfer.source.size,
+                reason,
+            )
+        )

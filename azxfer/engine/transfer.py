@@ -1,0 +1,146 @@
+"""Moving one transfer: chunking, in-order MD5 while streaming, verify, commit.
+
+Chunks of a file are read and written concurrently (bounded by the job's request and memory
+budgets); the MD5 is computed in chunk order as chunks arrive, so the source is read once.
+A writer that must receive chunks in order (append blobs) gets them through the same gate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from azxfer.endpoints.base import Reader, Writer
+from azxfer.engine.budget import MemoryBudget
+from azxfer.events import EventSink, Progress
+from azxfer.models import Chunk, Transfer
+
+# Hashing a chunk this large on the event loop would stall every other transfer.
+_THREAD_HASH = 1024 * 1024
+
+# Called with the transfer and the MD5 computed from the bytes moved; raises IntegrityError.
+Verifier = Callable[[Transfer, bytes], None]
+
+
+@dataclass(slots=True)
+class TransferContext:
+    """The budgets and hooks every transfer of a job shares."""
+
+    requests: asyncio.Semaphore
+    memory: MemoryBudget
+    sink: EventSink
+    verify: Verifier
+
+
+class OrderedGate:
+    """Lets chunk i through only after chunk i-1 has passed."""
+
+    def __init__(self) -> None:
+        self._next = 0
+        self._changed = asyncio.Condition()
+
+    @asynccontextmanager
+    async def turn(self, index: int) -> AsyncIterator[None]:
+        """Hold chunk `index`'s turn for the body of the with-block."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._next == index)
+        yield
+        async with self._changed:
+            self._next = index + 1
+            self._changed.notify_all()
+
+
+async def _update(md5: hashlib._Hash, data: bytes) -> None:  # type: ignore[name-defined]
+    if len(data) >= _THREAD_HASH:
+        await asyncio.to_thread(md5.update, data)
+    else:
+        md5.update(data)
+
+
+def _finish_md5(md5: hashlib._Hash, padding: int) -> bytes:  # type: ignore[name-defined]
+    if padding:
+        md5.update(bytes(padding))
+    return md5.digest()
+
+
+async def move_bytes(
+    ctx: TransferContext, transfer: Transfer, reader: Reader, writer: Writer
+) -> None:
+    """Copy the source entry through `writer`, verify, and commit; abort the writer on failure."""
+    size = transfer.source.size
+    padding = writer.padded_size - size
+    try:
+        if size <= writer.chunk_size:
+            await _whole(ctx, transfer, reader, writer, padding)
+        else:
+            await _chunked(ctx, transfer, reader, writer, padding)
+    except BaseException:
+        await writer.abort()
+        raise
+
+
+async def _whole(
+    ctx: TransferContext, transfer: Transfer, reader: Reader, writer: Writer, padding: int
+) -> None:
+    size = transfer.source.size
+    held = await ctx.memory.acquire(size)
+    try:
+        async with ctx.requests:
+            data = await reader.read(0, size) if size else b""
+            md5 = hashlib.md5(data)
+            digest = _finish_md5(md5, padding)
+            ctx.verify(transfer, digest)
+            await reader.finish()
+            await writer.put_whole(data, digest)
+    finally:
+        ctx.memory.release(held)
+
+
+async def _chunked(
+    ctx: TransferContext, transfer: Transfer, reader: Reader, writer: Writer, padding: int
+) -> None:
+    size, step = transfer.source.size, writer.chunk_size
+    md5 = hashlib.md5()
+    gate = OrderedGate()
+
+    async def one(chunk: Chunk, held: int) -> None:
+        try:
+            async with ctx.requests:
+                data = await reader.read(chunk.offset, chunk.length)
+                if not writer.sequential:
+                    await writer.write_chunk(chunk, data)
+            async with gate.turn(chunk.index):
+                await _update(md5, data)
+                if writer.sequential:
+                    async with ctx.requests:
+                        await writer.write_chunk(chunk, data)
+            ctx.sink.emit(Progress(transfer.id, chunk.length))
+        finally:
+            ctx.memory.release(held)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for index, offset in enumerate(range(0, size, step)):
+                chunk = Chunk(index, offset, min(step, size - offset))
+                held = await ctx.memory.acquire(chunk.length)
+                group.create_task(one(chunk, held))
+    except BaseExceptionGroup as group_error:
+        raise _first_cause(group_error) from None
+    digest = _finish_md5(md5, padding)
+    ctx.verify(transfer, digest)
+    await reader.finish()
+    async with ctx.requests:
+        await writer.commit(digest)
+
+
+def _first_cause(group: BaseExceptionGroup) -> BaseException:
+    """The first real failure inside a task group (cancellations are consequences)."""
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            return _first_cause(exc)
+        if not isinstance(exc, asyncio.CancelledError):
+            return exc
+    return group.exceptions[0]

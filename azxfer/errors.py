@@ -1,0 +1,52 @@
+"""Our exception tree. Every error carries a one-line user message and an exit code.
+
+Errors are classified once, where they arise (a driver turns an SDK error into one of these),
+and carried by type, never by matching message strings.
+"""
+
+from __future__ import annotations
+
+
+class AzxferError(Exception):
+    """Base of every error azxfer reports to a user; `str(err)` is the one-line message."""
+
+    exit_code: int = 1
+    retryable: bool = False
+
+
+class UsageError(AzxferError):
+    """The command line cannot be carried out as given (bad location, option or combination)."""
+
+    exit_code = 2
+
+
+class LocationError(UsageError):
+    """A source or destination location is malformed, unsupported or points nowhere."""
+
+
+class CredentialError(AzxferError):
+    """Credentials are missing, malformed, expired or insufficient for the operation."""
+
+
+class NotFoundError(AzxferError):
+    """A container, blob or local path that must exist does not."""
+
+
+class TransferError(AzxferError):
+    """One transfer failed; the job records it and goes on with the others."""
+
+
+class RetryableError(TransferError):
+    """A transient failure (network, throttling, 5xx) that a later attempt may overcome."""
+
+    retryable = True
+
+
+class IntegrityError(TransferError):
+    """Data at the destination does not match the source (MD5 mismatch, source changed)."""
+
+
+class Cancelled(AzxferError):
+    """The user interrupted the job."""
+
+    exit_code = 130

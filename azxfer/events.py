@@ -1,0 +1,125 @@
+"""Typed events the engine emits and the sink protocol that receives them.
+
+The engine never prints: everything a user sees is rendered from these by a reporter. Each
+event maps to one NDJSON object (`to_json`), whose `"event"` field is the class's `kind`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every event."""
+
+    kind: ClassVar[str] = "event"
+
+    def to_json(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict with an `event` discriminator first."""
+        return {"event": self.kind, **asdict(self)}
+
+
+@dataclass(frozen=True, slots=True)
+class JobStarted(Event):
+    """A job began; source and destination are already redacted."""
+
+    kind: ClassVar[str] = "job_started"
+    job_id: str
+    command: str
+    source: str
+    destination: str
+    dry_run: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TransferQueued(Event):
+    """Enumeration found one more item to transfer."""
+
+    kind: ClassVar[str] = "transfer_queued"
+    transfer_id: int
+    source: str
+    destination: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class EnumerationDone(Event):
+    """Enumeration finished: totals are final from here on."""
+
+    kind: ClassVar[str] = "enumeration_done"
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Progress(Event):
+    """Bytes moved for a transfer since the last Progress (negative when a retry rewinds)."""
+
+    kind: ClassVar[str] = "progress"
+    transfer_id: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class TransferDone(Event):
+    """A transfer ended: outcome is completed, skipped or failed; reason says why if not plain."""
+
+    kind: ClassVar[str] = "transfer_done"
+    transfer_id: int
+    source: str
+    destination: str
+    outcome: str
+    size: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice(Event):
+    """Something the user should know that is not an error of one transfer (a rename, a skip)."""
+
+    kind: ClassVar[str] = "notice"
+    level: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class JobFinished(Event):
+    """The job ended; counts and status are final."""
+
+    kind: ClassVar[str] = "job_finished"
+    job_id: str
+    status: str
+    files_total: int
+    files_completed: int
+    files_skipped: int
+    files_failed: int
+    bytes_transferred: int
+    elapsed_seconds: float
+    failed: list[dict[str, str]]
+
+
+class EventSink(Protocol):
+    """Receives events; must be cheap and must not raise."""
+
+    def emit(self, event: Event) -> None:
+        """Handle one event."""
+
+
+class NullSink:
+    """An EventSink that drops everything."""
+
+    def emit(self, event: Event) -> None:
+        """Drop the event."""
+
+
+class CollectingSink:
+    """An EventSink that keeps every event in order (for tests and library callers)."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    def emit(self, event: Event) -> None:
+        """Keep the event."""
+        self.events.append(event)

@@ -1,0 +1,183 @@
+"""Parsing what a user types as a source or destination into a typed Location.
+
+Recognised without hints: local paths (with an optional wildcard in the last component),
+`https://ACCOUNT.blob.core.windows.net/CONTAINER[/PATH][?SAS]` (any Azure cloud suffix),
+`https://ACCOUNT-secondary.blob…` (RA-GRS secondary, read-only), and path-style emulator URLs
+`http://HOST:PORT/ACCOUNT/CONTAINER[/PATH]` where HOST is an IP address or `localhost`.
+A custom domain needs the service named by the caller (`--from-to`, `--source-type`, …).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from azxfer.errors import LocationError
+from azxfer.models import Service
+
+_SERVICE_BY_LABEL = {"blob": Service.BLOB, "file": Service.FILE, "table": Service.TABLE}
+_AZURE_HOST = re.compile(
+    r"^(?P<account>[a-z0-9]{3,24})(?P<secondary>-secondary)?\."
+    r"(?P<service>blob|file|table|queue|dfs|web)\.(?P<suffix>core\.[a-z0-9.-]+)$"
+)
+_CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$")
+_SPECIAL_CONTAINERS = {"$root", "$web", "$logs"}
+_WILDCARD = re.compile(r"[*?\[]")
+# Query parameters that address a blob version rather than authorize the request.
+_ADDRESSING_PARAMS = {"snapshot", "versionid"}
+MAX_BLOB_NAME = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A parsed source or destination. Remote fields are empty for local locations."""
+
+    service: Service
+    display: str
+    local_path: str = ""
+    pattern: str | None = None
+    endpoint: str = ""
+    account: str = ""
+    container: str = ""
+    path: str = ""
+    sas: str | None = None
+    snapshot: str | None = None
+    version_id: str | None = None
+    read_only: bool = False
+
+    @property
+    def is_local(self) -> bool:
+        """True for a local file system location."""
+        return self.service is Service.LOCAL
+
+    @property
+    def url(self) -> str:
+        """The container-or-blob URL without any query (safe to log)."""
+        tail = "/".join(p for p in (self.container, self.path) if p)
+        return f"{self.endpoint}/{quote(tail, safe='/~')}" if tail else self.endpoint
+
+
+def redact(text: str) -> str:
+    """Hide SAS signatures and other secret query values in any text that may hold a URL."""
+    return _SECRET_QUERY.sub(lambda m: f"{m.group(1)}=REDACTED", text)
+
+
+_SECRET_QUERY = re.compile(r"(?i)\b(sig|signature|se?k|accountkey|token)=([^&\s;\"']+)")
+
+
+def parse_location(text: str, service: Service | None = None) -> Location:
+    """Parse a user-typed location; `service` overrides detection (for custom domains)."""
+    if not text:
+        raise LocationError("a location may not be empty")
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text):
+        return _parse_url(text, service)
+    if service not in (None, Service.LOCAL):
+        raise LocationError(f"'{text}' is not a URL, but {service.value} was named for it")
+    return _parse_local(text)
+
+
+def _parse_local(text: str) -> Location:
+    head, tail = os.path.split(text)
+    if _WILDCARD.search(head):
+        raise LocationError(f"'{text}': wildcards are allowed only in the last path component")
+    if _WILDCARD.search(tail):
+        return Location(Service.LOCAL, text, local_path=head or ".", pattern=tail)
+    return Location(Service.LOCAL, text, local_path=text)
+
+
+def _parse_url(text: str, service: Service | None) -> Location:
+    parts = urlsplit(text)
+    display = redact(text)
+    if parts.scheme not in ("http", "https"):
+        raise LocationError(f"'{display}': only http and https URLs are supported")
+    host = (parts.hostname or "").lower()
+    if not host:
+        raise LocationError(f"'{display}': the URL has no host")
+    segments = [unquote(s) for s in parts.path.split("/")[1:]]
+    trailing = parts.path.endswith("/") and len(segments) > 1
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    match = _AZURE_HOST.match(host)
+    if match:
+        detected = _SERVICE_BY_LABEL.get(match["service"])
+        if detected is None:
+            raise LocationError(f"'{display}': the {match['service']} service is not supported")
+        endpoint = f"{parts.scheme}://{netloc}"
+        account, read_only = match["account"], bool(match["secondary"])
+    elif _is_path_style_host(host):
+        if not segments or not segments[0]:
+            raise LocationError(f"'{display}': an emulator URL needs /ACCOUNT/CONTAINER")
+        account = segments.pop(0)
+        endpoint = f"{parts.scheme}://{netloc}/{account}"
+        detected, read_only = Service.BLOB, False
+    elif service is not None:
+        endpoint = f"{parts.scheme}://{netloc}"
+        account, detected, read_only = host.split(".")[0], service, False
+    else:
+        raise LocationError(
+            f"'{display}': {host} is not an Azure Storage endpoint; for a custom domain name "
+            "the service with --from-to (e.g. LocalBlob)"
+        )
+    chosen = service or detected
+    if chosen is Service.LOCAL:
+        raise LocationError(f"'{display}' is a URL, not a local path")
+    container = segments[0] if segments else ""
+    path = "/".join(segments[1:])
+    if trailing and path and not path.endswith("/"):
+        path += "/"
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    addressing = {k.lower(): v for k, v in query if k.lower() in _ADDRESSING_PARAMS}
+    auth = [(k, v) for k, v in query if k.lower() not in _ADDRESSING_PARAMS]
+    sas = urlencode(auth) if any(k == "sig" for k, _ in auth) else None
+    if auth and sas is None:
+        raise LocationError(f"'{display}': the query is not a SAS token (it has no 'sig')")
+    location = Location(
+        chosen,
+        display,
+        endpoint=endpoint,
+        account=account,
+        container=container,
+        path=path,
+        sas=sas,
+        snapshot=addressing.get("snapshot"),
+        version_id=addressing.get("versionid"),
+        read_only=read_only,
+    )
+    if chosen is Service.BLOB:
+        validate_blob_location(location)
+    return location
+
+
+def _is_path_style_host(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def validate_blob_location(location: Location) -> None:
+    """Raise LocationError if the container or blob name cannot exist in Blob storage."""
+    name = location.container
+    if not name:
+        raise LocationError(f"'{location.display}': a container name is required")
+    if name not in _SPECIAL_CONTAINERS and not _CONTAINER_NAME.match(name):
+        raise LocationError(
+            f"'{name}' is not a valid container name: use 3-63 lowercase letters, digits and "
+            "single hyphens, starting and ending with a letter or digit"
+        )
+    if len(location.path) > MAX_BLOB_NAME:
+        raise LocationError(
+            f"'{location.display}': blob names are at most {MAX_BLOB_NAME} characters"
+        )
+
+
+def container_name_error(name: str) -> str | None:
+    """Why `name` is not a valid container name, or None if it is."""
+    if name in _SPECIAL_CONTAINERS or _CONTAINER_NAME.match(name):
+        return None
+    return f"'{name}' is not a valid container name"

@@ -1,0 +1,104 @@
+"""Plain data shared by every layer: services, entries, transfers and their outcomes."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Service(enum.Enum):
+    """The kind of endpoint a location addresses."""
+
+    LOCAL = "Local"
+    BLOB = "Blob"
+    FILE = "File"
+    TABLE = "Table"
+
+
+class BlobType(enum.Enum):
+    """Azure blob types; values are the service's spellings."""
+
+    BLOCK = "BlockBlob"
+    PAGE = "PageBlob"
+    APPEND = "AppendBlob"
+
+
+@dataclass(frozen=True, slots=True)
+class ContentProps:
+    """HTTP content properties carried by a blob (None: not set)."""
+
+    content_type: str | None = None
+    content_encoding: str | None = None
+    content_language: str | None = None
+    content_disposition: str | None = None
+    cache_control: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One object found by enumerating a source or looked up at a destination.
+
+    `ref` is how its driver addresses it (an absolute local path, a blob name); `rel_path` is
+    its '/'-separated path relative to the enumeration root, which the planner maps to the
+    destination.
+    """
+
+    ref: str
+    rel_path: str
+    size: int
+    mtime: float | None = None
+    md5: bytes | None = None
+    etag: str | None = None
+    blob_type: BlobType | None = None
+    content: ContentProps | None = None
+    metadata: dict[str, str] | None = None
+
+
+class Outcome(enum.Enum):
+    """What became of one transfer."""
+
+    COMPLETED = "completed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """One file/object to move. `id` is its sequence number in the job (the journal's key)."""
+
+    id: int
+    source: Entry
+    dest_ref: str
+    dest_display: str
+    rename_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One range of a transfer; `index` is stable for a given transfer and chunk size."""
+
+    index: int
+    offset: int
+    length: int
+
+
+@dataclass(slots=True)
+class JobTotals:
+    """Counters a job accumulates; the summary is built from them."""
+
+    files_total: int = 0
+    files_completed: int = 0
+    files_skipped: int = 0
+    files_failed: int = 0
+    bytes_total: int = 0
+    bytes_done: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An item enumeration found but will not transfer (symlink, special file, marker)."""
+
+    ref: str
+    rel_path: str
+    reason: str

@@ -1,0 +1,1 @@
+"""Planning: which entries a job moves (filters) and what they are called locally (naming)."""

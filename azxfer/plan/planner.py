@@ -1,0 +1,129 @@
+"""The planner: enumerate → filter → map names → decide, streaming Planned transfers."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
+from azxfer.engine.job import Planned
+from azxfer.events import EventSink, Notice
+from azxfer.locations import redact
+from azxfer.models import BlobType, ContentProps, Entry, Skipped, Transfer
+from azxfer.options import CopyOptions
+from azxfer.plan.compare import OverwritePolicy
+from azxfer.plan.naming import LocalNameMapper
+
+PAGE_BLOB_EXTENSIONS = (".vhd", ".vhdx")
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+
+class CopyPlanner:
+    """Turns a source selection into Planned transfers for one destination endpoint."""
+
+    def __init__(
+        self, options: CopyOptions, dest: object, policy: OverwritePolicy, sink: EventSink
+    ) -> None:
+        self.options = options
+        self.dest = dest
+        self.policy = policy
+        self.sink = sink
+        self.to_local = options.destination.is_local
+        self.mapper = LocalNameMapper() if self.to_local else None
+        self.next_id = 0
+
+    async def plan(self, selection: Selection) -> AsyncIterator[Planned]:
+        """Planned transfers in enumeration order; enumeration skips come as skipped ones."""
+        async for item in selection.items:
+            if isinstance(item, Skipped):
+                yield Planned(self._skip_transfer(item), WriteProps(), item.reason)
+                continue
+            planned = await self._plan_entry(selection, item)
+            if planned is not None:
+                yield planned
+
+    async def _plan_entry(self, selection: Selection, entry: Entry) -> Planned | None:
+        dest_ref = await self._dest_ref(selection, entry)
+        if dest_ref is None:
+            return None
+        transfer = Transfer(self._new_id(), entry, dest_ref, redact(self._display(dest_ref)))
+        props = self._props(entry)
+        if self.policy.needs_destination:
+            existing = await self.dest.stat(dest_ref)
+            decision = self.policy.decide(entry, existing, transfer.dest_display)
+            if not decision.transfer:
+                return Planned(transfer, props, decision.reason)
+        return Planned(transfer, props)
+
+    def _new_id(self) -> int:
+        self.next_id += 1
+        return self.next_id
+
+    def _skip_transfer(self, skipped: Skipped) -> Transfer:
+        """A Transfer record for an item enumeration skipped, so it is counted and reported."""
+        entry = Entry(ref=skipped.ref, rel_path=skipped.rel_path, size=0)
+        return Transfer(self._new_id(), entry, "", "")
+
+    async def _dest_ref(self, selection: Selection, entry: Entry) -> str | None:
+        if selection.kind is SelectionKind.SINGLE:
+            return await self.dest.target_for_single(entry.rel_path)
+        rel = entry.rel_path
+        if selection.kind is SelectionKind.DIRECTORY and self.options.as_subdir:
+            rel = f"{selection.root_name}/{rel}"
+        if self.mapper is None:
+            return self.dest.join(rel)
+        mapped = self.mapper.map(rel)
+        if mapped is None:
+            return None
+        if mapped.reason:
+            self.sink.emit(
+                Notice("warning", f"'{rel}' saved as '{mapped.local_rel}': {mapped.reason}")
+            )
+        return self.dest.join(mapped.local_rel)
+
+    def _display(self, dest_ref: str) -> str:
+        if self.to_local:
+            return dest_ref
+        location = self.options.destination
+        return f"{location.endpoint}/{location.container}/{dest_ref}"
+
+    def _props(self, entry: Entry) -> WriteProps:
+        if self.to_local:
+            keep_mtime = self.options.preserve_last_modified_time
+            return WriteProps(mtime=entry.mtime if keep_mtime else None)
+        upload = self.options.upload
+        blob_type = upload.blob_type or entry.blob_type or _type_for_name(entry.rel_path)
+        return WriteProps(
+            blob_type=blob_type,
+            content=self._content(entry),
+            metadata=upload.metadata or entry.metadata or None,
+            tags=upload.tags or None,
+            tier=upload.tier if blob_type is BlobType.BLOCK else None,
+        )
+
+    def _content(self, entry: Entry) -> ContentProps:
+        given = self.options.upload.content
+        base = entry.content or ContentProps()
+        content_type = given.content_type or base.content_type
+        if content_type is None:
+            guessed = mimetypes.guess_type(entry.rel_path)[0]
+            use_guess = self.options.upload.guess_mime_type and guessed
+            content_type = guessed if use_guess else DEFAULT_CONTENT_TYPE
+        return replace(
+            base,
+            content_type=content_type,
+            content_encoding=given.content_encoding or base.content_encoding,
+            content_language=given.content_language or base.content_language,
+            content_disposition=given.content_disposition or base.content_disposition,
+            cache_control=given.cache_control or base.cache_control,
+        )
+
+
+def _type_for_name(name: str) -> BlobType:
+    return (
+        BlobType.PAGE
+        if os.path.splitext(name)[1].lower() in PAGE_BLOB_EXTENSIONS
+        else (BlobType.BLOCK)
+    )
