@@ -13,11 +13,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from azxfer.credentials import Credential, TokenProvider, resolve_credential
+from azxfer.endpoints.base import SelectionKind
 from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
 from azxfer.endpoints.local import LocalEndpoint
 from azxfer.engine.job import JobRunner
-from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError
-from azxfer.events import EventSink, JobFinished, JobStarted, Notice, TransferDone, TransferQueued
+from azxfer.errors import AzxferError, Cancelled, IntegrityError, NotFoundError, UsageError
+from azxfer.events import (
+    EnumerationDone,
+    EventSink,
+    JobFinished,
+    JobStarted,
+    Notice,
+    TransferDone,
+    TransferQueued,
+)
 from azxfer.locations import Location
 from azxfer.models import JobTotals, Outcome, Service, Transfer
 from azxfer.options import CheckMd5, CopyOptions
@@ -131,6 +140,8 @@ async def _copy(options: CopyOptions, sink: EventSink, ask: Ask | None, job_id: 
             )
             totals = await runner.run(plan)
             status = _status(totals)
+        if totals.files_total == 0 and selection.kind is SelectionKind.PATTERN:
+            raise NotFoundError(f"nothing matched {options.source.display}")
     except asyncio.CancelledError:
         status, error = "Cancelled", "interrupted"
         totals = runner.totals if runner else totals
@@ -166,7 +177,8 @@ def _endpoint(
 ) -> LocalEndpoint | BlobEndpoint:
     if location.is_local:
         return LocalEndpoint(location.local_path, location.pattern, f"azxfer-{job_id[:8]}")
-    return BlobEndpoint(location, connections.service(location, credential))
+    auth = credential.describe() if credential else ""
+    return BlobEndpoint(location, connections.service(location, credential), auth)
 
 
 async def _dry_run(plan, sink: EventSink) -> JobTotals:
@@ -193,6 +205,7 @@ async def _dry_run(plan, sink: EventSink) -> JobTotals:
                 transfer.id, transfer.source.ref, transfer.dest_display, transfer.source.size
             )
         )
+    sink.emit(EnumerationDone(totals.files_total, totals.bytes_total))
     return totals
 
 

@@ -75,7 +75,7 @@ class _Counts:
 
 
 class TextReporter:
-    """Progress on stderr (rich when it is a terminal, periodic lines otherwise), summary on stdout."""
+    """Progress on stderr (rich on a terminal, else periodic lines); summary on stdout."""
 
     def __init__(self, out: TextIO, err: TextIO, live: bool) -> None:
         self.out = out

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import fnmatch
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -76,13 +76,17 @@ class BlobConnections:
 class BlobEndpoint:
     """A driver for one container (and optional path inside it)."""
 
-    def __init__(self, location: Location, service: BlobServiceClient) -> None:
+    def __init__(self, location: Location, service: BlobServiceClient, auth: str = "") -> None:
         self.location = location
+        self.auth = auth
         self.container: ContainerClient = service.get_container_client(location.container)
         self.where = f"'{location.container}' at {location.endpoint}"
 
     def _blob(self, name: str) -> BlobClient:
         return self.container.get_blob_client(name)
+
+    def _classify(self, exc: BaseException, what: str) -> Exception:
+        return classify(exc, what, self.location.endpoint, self.auth)
 
     # -- source side -------------------------------------------------------------------------
 
@@ -131,16 +135,16 @@ class BlobEndpoint:
         except HttpResponseError as exc:
             if exc.status_code == 403 and error_code(exc) != "AuthenticationFailed":
                 return  # a SAS scoped below the container may not read its properties
-            raise classify(exc, f"container {self.where}", self.location.endpoint) from None
+            raise self._classify(exc, f"container {self.where}") from None
         except Exception as exc:
-            raise classify(exc, f"container {self.where}", self.location.endpoint) from None
+            raise self._classify(exc, f"container {self.where}") from None
 
     async def _has_any(self, prefix: str) -> bool:
         try:
             async for _ in self.container.list_blobs(name_starts_with=prefix, results_per_page=1):
                 return True
         except Exception as exc:
-            raise classify(exc, f"container {self.where}", self.location.endpoint) from None
+            raise self._classify(exc, f"container {self.where}") from None
         return False
 
     async def _list(
@@ -174,14 +178,14 @@ class BlobEndpoint:
                 if filters.accepts(rel, entry.mtime):
                     yield entry
         except Exception as exc:
-            raise classify(exc, f"listing container {self.where}", self.location.endpoint) from None
+            raise self._classify(exc, f"listing container {self.where}") from None
 
     async def stat(self, ref: str) -> Entry | None:
         """The blob named `ref`, or None if it does not exist."""
         try:
             props = await self._blob(ref).get_blob_properties()
         except Exception as exc:
-            err = classify(exc, f"blob '{ref}'", self.location.endpoint)
+            err = self._classify(exc, f"blob '{ref}'")
             if isinstance(err, NotFoundError):
                 return None
             raise err from None
@@ -189,7 +193,7 @@ class BlobEndpoint:
 
     async def open_reader(self, entry: Entry) -> BlobReader:
         """A ranged reader that fails if the blob changes while it is read."""
-        return BlobReader(self._blob(entry.ref), entry, self.location.endpoint)
+        return BlobReader(self._blob(entry.ref), entry, self._classify)
 
     # -- destination side --------------------------------------------------------------------
 
@@ -204,9 +208,9 @@ class BlobEndpoint:
         except HttpResponseError as exc:
             if exc.status_code == 403 and error_code(exc) != "AuthenticationFailed":
                 return  # may write blobs without the right to create containers
-            raise classify(exc, f"container {self.where}", self.location.endpoint) from None
+            raise self._classify(exc, f"container {self.where}") from None
         except Exception as exc:
-            raise classify(exc, f"container {self.where}", self.location.endpoint) from None
+            raise self._classify(exc, f"container {self.where}") from None
 
     async def target_for_single(self, source_name: str) -> str:
         """The blob name for a single source: inside a folder-like path, else the path itself."""
@@ -229,17 +233,17 @@ class BlobEndpoint:
         blob = self._blob(transfer.dest_ref)
         what = f"blob '{transfer.dest_ref}'"
         if props.blob_type is BlobType.PAGE:
-            return PageBlobWriter(blob, size, props, what)
+            return PageBlobWriter(blob, size, props, what, self._classify)
         if props.blob_type is BlobType.APPEND:
-            return AppendBlobWriter(blob, size, props, block_size, what)
-        return BlockBlobWriter(blob, size, props, block_size, what, transfer.id)
+            return AppendBlobWriter(blob, size, props, block_size, what, self._classify)
+        return BlockBlobWriter(blob, size, props, block_size, what, self._classify, transfer.id)
 
     async def delete(self, ref: str) -> None:
         """Delete a blob (and its snapshots)."""
         try:
             await self._blob(ref).delete_blob(delete_snapshots="include")
         except Exception as exc:
-            err = classify(exc, f"blob '{ref}'", self.location.endpoint)
+            err = self._classify(exc, f"blob '{ref}'")
             if not isinstance(err, NotFoundError):
                 raise err from None
 
@@ -250,10 +254,15 @@ class BlobEndpoint:
 class BlobReader:
     """Ranged GETs of one blob, conditional on the ETag seen at enumeration."""
 
-    def __init__(self, blob: BlobClient, entry: Entry, host: str) -> None:
+    def __init__(
+        self,
+        blob: BlobClient,
+        entry: Entry,
+        classify_error: Callable[[BaseException, str], Exception],
+    ) -> None:
         self.blob = blob
         self.entry = entry
-        self.host = host
+        self.classify = classify_error
 
     async def read(self, offset: int, length: int) -> bytes:
         """`length` bytes at `offset`."""
@@ -268,9 +277,9 @@ class BlobReader:
                 raise IntegrityError(
                     f"blob '{self.entry.ref}' changed during the download"
                 ) from None
-            raise classify(exc, f"blob '{self.entry.ref}'", self.host) from None
+            raise self.classify(exc, f"blob '{self.entry.ref}'") from None
         except Exception as exc:
-            raise classify(exc, f"blob '{self.entry.ref}'", self.host) from None
+            raise self.classify(exc, f"blob '{self.entry.ref}'") from None
         if len(data) != length:
             raise IntegrityError(f"blob '{self.entry.ref}' returned {len(data)} of {length} bytes")
         return data
@@ -287,8 +296,16 @@ class _BlobWriterBase:
 
     sequential = False
 
-    def __init__(self, blob: BlobClient, size: int, props: WriteProps, what: str) -> None:
+    def __init__(
+        self,
+        blob: BlobClient,
+        size: int,
+        props: WriteProps,
+        what: str,
+        classify_error: Callable[[BaseException, str], Exception],
+    ) -> None:
         self.blob = blob
+        self.classify = classify_error
         self.size = size
         self.padded_size = size
         self.props = props
@@ -307,7 +324,7 @@ class _BlobWriterBase:
         )
 
     def _fail(self, exc: BaseException) -> Exception:
-        return classify(exc, self.what, "")
+        return self.classify(exc, self.what)
 
     async def _set_md5(self, md5: bytes) -> None:
         try:
@@ -393,8 +410,15 @@ class BlockBlobWriter(_BlobWriterBase):
 class PageBlobWriter(_BlobWriterBase):
     """Create Page Blob (size rounded up to 512) + Put Page for each non-zero chunk."""
 
-    def __init__(self, blob: BlobClient, size: int, props: WriteProps, what: str) -> None:
-        super().__init__(blob, size, props, what)
+    def __init__(
+        self,
+        blob: BlobClient,
+        size: int,
+        props: WriteProps,
+        what: str,
+        classify_error: Callable[[BaseException, str], Exception],
+    ) -> None:
+        super().__init__(blob, size, props, what, classify_error)
         self.chunk_size = MAX_PAGE_WRITE
         self.padded_size = -(-size // PAGE) * PAGE
         self._zeros = bytes(MAX_PAGE_WRITE)
@@ -442,9 +466,15 @@ class AppendBlobWriter(_BlobWriterBase):
     sequential = True
 
     def __init__(
-        self, blob: BlobClient, size: int, props: WriteProps, block_size: int, what: str
+        self,
+        blob: BlobClient,
+        size: int,
+        props: WriteProps,
+        block_size: int,
+        what: str,
+        classify_error: Callable[[BaseException, str], Exception],
     ) -> None:
-        super().__init__(blob, size, props, what)
+        super().__init__(blob, size, props, what, classify_error)
         self.chunk_size = min(block_size, MAX_APPEND_BLOCK)
 
     async def _create(self, md5: bytes | None) -> None:

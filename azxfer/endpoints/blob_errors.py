@@ -27,16 +27,26 @@ def error_code(exc: BaseException) -> str:
     """The service's x-ms-error-code, or '' when there is none."""
     code = getattr(exc, "error_code", None)
     if code:
-        return str(code)
+        return str(getattr(code, "value", code))
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None) or {}
     return str(headers.get("x-ms-error-code", ""))
 
 
-def classify(exc: BaseException, what: str, host: str = "") -> AzxferError:
-    """Turn an SDK exception about `what` (e.g. "blob 'x'") into one of ours."""
+def classify(exc: BaseException, what: str, host: str = "", auth: str = "") -> AzxferError:
+    """Turn an SDK exception about `what` (e.g. "blob 'x'") into one of ours.
+
+    `auth` describes the credential used (never the secret), to make denials actionable.
+    """
     if isinstance(exc, AzxferError):
         return exc
+    err = _classify(exc, what, host)
+    if isinstance(err, CredentialError) and auth:
+        return CredentialError(f"{err} [used {auth}]")
+    return err
+
+
+def _classify(exc: BaseException, what: str, host: str) -> AzxferError:
     code = error_code(exc)
     status = getattr(exc, "status_code", None)
     if isinstance(exc, ServiceRequestError):
@@ -45,7 +55,7 @@ def classify(exc: BaseException, what: str, host: str = "") -> AzxferError:
     if isinstance(exc, ServiceResponseError):
         return RetryableError(f"{what}: connection failed: {_root_reason(exc)}")
     if code == "ContainerNotFound":
-        return NotFoundError(f"container not found: {what}")
+        return NotFoundError(f"{what.removeprefix('listing ')} does not exist")
     if isinstance(exc, ResourceNotFoundError) or status == 404:
         return NotFoundError(f"{what} not found")
     if isinstance(exc, ClientAuthenticationError) or status == 403:
@@ -68,7 +78,7 @@ def _auth_message(code: str, what: str, text: str) -> str:
             f"access to {what} denied: authentication failed (wrong account key, or a "
             "malformed or expired SAS token)"
         )
-    if code == "NoAuthenticationInformation" or "anonymous" in lowered:
+    if code in ("NoAuthenticationInformation", "AuthorizationFailure") or "anonymous" in lowered:
         return (
             f"access to {what} denied: no credentials given (set AZXFER_SOURCE_KEY/"
             "AZXFER_DEST_KEY, a SAS token, or AZURE_STORAGE_CONNECTION_STRING)"

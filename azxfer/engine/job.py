@@ -13,7 +13,7 @@ from azxfer.endpoints.blob_errors import UnreachableError
 from azxfer.engine.budget import MemoryBudget
 from azxfer.engine.transfer import TransferContext, Verifier, move_bytes
 from azxfer.errors import AzxferError, CredentialError
-from azxfer.events import EventSink, TransferDone, TransferQueued
+from azxfer.events import EnumerationDone, EventSink, TransferDone, TransferQueued
 from azxfer.models import JobTotals, Outcome, Transfer
 from azxfer.options import block_size_for
 
@@ -79,6 +79,7 @@ class JobRunner:
                 task = asyncio.create_task(self._one(item))
                 tasks.add(task)
                 task.add_done_callback(lambda t: (tasks.discard(t), slots.release()))
+            self.sink.emit(EnumerationDone(self.totals.files_total, self.totals.bytes_total))
             if tasks:
                 await asyncio.gather(*tasks)
         except BaseException:

@@ -150,6 +150,12 @@ class _Name:
     tag: str  # '~' + hash when the segment was shortened, else ''
     ext: str
 
+    @classmethod
+    def of(cls, name: str) -> _Name:
+        """The parts of a name that was not shortened."""
+        stem, ext = _split_ext(name)
+        return cls(stem, "", ext)
+
     @property
     def full(self) -> str:
         """The translated segment."""
@@ -186,13 +192,16 @@ class LocalNameMapper:
             segments = [s for s in segments if s]
         directory = self._root
         for segment in segments[:-1]:
-            directory = self._enter(directory, self._translate(segment, reasons), reasons)
-        name = self._claim_file(directory, self._translate(segments[-1], reasons), reasons)
+            directory = self._enter(directory, *self._translate(segment, reasons), reasons)
+        name = self._claim_file(directory, *self._translate(segments[-1], reasons), reasons)
         local_rel = directory.child_rel(name)
         return MappedName(local_rel, "; ".join(dict.fromkeys(reasons)) if reasons else None)
 
-    def _translate(self, segment: str, reasons: list[str]) -> _Name:
-        """`segment` made a valid file name (rules 2 and 3), noting why it changed."""
+    def _translate(self, segment: str, reasons: list[str]) -> tuple[str, _Name | None]:
+        """`segment` made a valid file name (rules 2 and 3), and its parts if it was shortened."""
+        # Nearly every segment is valid as it is; keep that path cheap.
+        if "\0" not in segment and segment not in (".", "..") and _fits(segment, self._limit):
+            return segment, None
         name = segment
         if name in (".", ".."):
             reasons.append(f"'{name}' is not a valid file name")
@@ -200,17 +209,17 @@ class LocalNameMapper:
         elif "\0" in name:
             reasons.append("NUL is not allowed in file names")
             name = name.replace("\0", "%00")
-        stem, ext = _split_ext(name)
-        if _utf8_len(name) <= self._limit:
-            return _Name(stem, "", ext)
+        if _fits(name, self._limit):
+            return name, None
         reasons.append(f"a name longer than {self._limit} bytes was shortened")
+        stem, ext = _split_ext(name)
         digest = hashlib.sha1(_utf8(segment), usedforsecurity=False).hexdigest()
         tag = f"~{digest[:_HASH_CHARS]}"
-        return _Name(_truncate(stem, self._limit - _utf8_len(tag + ext)), tag, ext)
+        shortened = _Name(_truncate(stem, self._limit - _utf8_len(tag + ext)), tag, ext)
+        return shortened.full, shortened
 
-    def _enter(self, parent: _Dir, name: _Name, reasons: list[str]) -> _Dir:
-        """The directory `name` translates to under `parent`, creating or renaming it."""
-        full = name.full
+    def _enter(self, parent: _Dir, full: str, shortened: _Name | None, reasons: list[str]) -> _Dir:
+        """The directory translated as `full` under `parent`, creating or renaming it."""
         if full in parent.renamed:
             directory, reason = parent.renamed[full]
             reasons.append(reason)
@@ -225,6 +234,7 @@ class LocalNameMapper:
             conflict = _uses("a file", parent.child_rel(full))
         else:
             return used
+        name = shortened or _Name.of(full)
         for n in itertools.count(1):
             candidate = name.numbered(n, True, self._limit)
             if candidate in parent.children:
@@ -244,9 +254,10 @@ class LocalNameMapper:
         parent.children[name] = directory
         return directory
 
-    def _claim_file(self, parent: _Dir, name: _Name, reasons: list[str]) -> str:
-        """A file name in `parent` that no earlier name got, `name` itself if possible."""
-        full = name.full
+    def _claim_file(
+        self, parent: _Dir, full: str, shortened: _Name | None, reasons: list[str]
+    ) -> str:
+        """A file name in `parent` that no earlier name got, `full` itself if possible."""
         used = parent.children.get(full, False)
         if used is False:
             if not (parent.disk and parent.disk.kind(full)):
@@ -258,6 +269,7 @@ class LocalNameMapper:
         else:
             conflict = _uses("a directory", parent.child_rel(full))
         reasons.append(conflict)
+        name = shortened or _Name.of(full)
         for n in itertools.count(1):
             candidate = name.numbered(n, False, self._limit)
             if candidate in parent.children or (parent.disk and parent.disk.kind(candidate)):
@@ -287,6 +299,12 @@ def _utf8(text: str) -> bytes:
 def _utf8_len(text: str) -> int:
     """Length of `text` in UTF-8 bytes."""
     return len(text) if text.isascii() else len(_utf8(text))
+
+
+def _fits(text: str, limit: int) -> bool:
+    """Whether `text` is at most `limit` UTF-8 bytes long."""
+    # A character is at most 4 bytes: short names need no encoding.
+    return len(text) * 4 <= limit or _utf8_len(text) <= limit
 
 
 def _split_ext(name: str) -> tuple[str, str]:
