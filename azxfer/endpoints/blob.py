@@ -349,9 +349,10 @@ class BlockBlobWriter(_BlobWriterBase):
         props: WriteProps,
         block_size: int,
         what: str,
+        classify_error: Callable[[BaseException, str], Exception],
         transfer_id: int,
     ) -> None:
-        super().__init__(blob, size, props, what)
+        super().__init__(blob, size, props, what, classify_error)
         self.chunk_size = block_size
         self.transfer_id = transfer_id
         self.blocks: dict[int, str] = {}

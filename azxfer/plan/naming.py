@@ -126,7 +126,7 @@ def _entry_is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Dir:
     """One local directory this job writes into, and the names it has handed out in it."""
 
@@ -287,7 +287,7 @@ def _uses(what: str, path: str) -> str:
 def _quoted(path: str) -> str:
     """`path` in quotes for a reason, with the middle of a very long one elided."""
     if len(path) > _MAX_QUOTED_CHARS:
-        path = f"{path[: _MAX_QUOTED_CHARS // 2]}…{path[-_MAX_QUOTED_CHARS // 3 :]}"
+        path = f"{path[: _MAX_QUOTED_CHARS // 2]}…{path[-(_MAX_QUOTED_CHARS // 3) :]}"
     return f"'{path}'"
 
 
