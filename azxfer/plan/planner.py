@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 import os
+from pathlib import Path
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -31,7 +32,9 @@ class CopyPlanner:
         self.policy = policy
         self.sink = sink
         self.to_local = options.destination.is_local
-        self.mapper = LocalNameMapper() if self.to_local else None
+        self.mapper = (
+            LocalNameMapper(Path(options.destination.local_path)) if self.to_local else None
+        )
         self.next_id = 0
 
     async def plan(self, selection: Selection) -> AsyncIterator[Planned]:
