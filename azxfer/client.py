@@ -177,8 +177,7 @@ def _endpoint(
 ) -> LocalEndpoint | BlobEndpoint:
     if location.is_local:
         return LocalEndpoint(location.local_path, location.pattern, f"azxfer-{job_id[:8]}")
-    auth = credential.describe() if credential else ""
-    return BlobEndpoint(location, connections.service(location, credential), auth)
+    return BlobEndpoint(location, connections.service(location, credential), credential)
 
 
 async def _dry_run(plan, sink: EventSink) -> JobTotals:

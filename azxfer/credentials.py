@@ -14,8 +14,10 @@ import base64
 import binascii
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import parse_qsl
 
 from azxfer.errors import CredentialError
 from azxfer.locations import Location
@@ -58,6 +60,28 @@ class Credential:
         }
         return f"{names[self.kind]} from {self.origin}" if self.origin else names[self.kind]
 
+    def sas_expiry(self) -> datetime | None:
+        """When the SAS token expires (its `se` field), if this is one and it says."""
+        if self.kind != "sas" or not self.sas:
+            return None
+        value = dict(parse_qsl(self.sas)).get("se")
+        if not value:
+            return None
+        try:
+            expiry = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return expiry if expiry.tzinfo else expiry.replace(tzinfo=UTC)
+
+    def check_not_expired(self, now: datetime | None = None) -> None:
+        """Raise CredentialError if a SAS token has already expired."""
+        expiry = self.sas_expiry()
+        if expiry is not None and expiry <= (now or datetime.now(UTC)):
+            raise CredentialError(
+                f"the SAS token for account '{self.account}' expired at "
+                f"{expiry.isoformat(timespec='seconds')}"
+            )
+
     def __repr__(self) -> str:
         return f"Credential({self.describe()!r}, account={self.account!r})"
 
@@ -72,7 +96,9 @@ def resolve_credential(
     """The credential for a remote `location` used as `side`, by the precedence above."""
     account = location.account
     if location.sas:
-        return Credential("sas", account, sas=location.sas, origin="the URL")
+        credential = Credential("sas", account, sas=location.sas, origin="the URL")
+        credential.check_not_expired()
+        return credential
     if key_file is not None:
         return Credential("shared_key", account, key=_read_key_file(key_file), origin=str(key_file))
     env_name = KEY_ENV[side]

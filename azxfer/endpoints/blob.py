@@ -76,9 +76,11 @@ class BlobConnections:
 class BlobEndpoint:
     """A driver for one container (and optional path inside it)."""
 
-    def __init__(self, location: Location, service: BlobServiceClient, auth: str = "") -> None:
+    def __init__(
+        self, location: Location, service: BlobServiceClient, credential: Credential | None = None
+    ) -> None:
         self.location = location
-        self.auth = auth
+        self.credential = credential
         self.container: ContainerClient = service.get_container_client(location.container)
         self.where = f"'{location.container}' at {location.endpoint}"
 
@@ -86,7 +88,7 @@ class BlobEndpoint:
         return self.container.get_blob_client(name)
 
     def _classify(self, exc: BaseException, what: str) -> Exception:
-        return classify(exc, what, self.location.endpoint, self.auth)
+        return classify(exc, what, self.location.endpoint, self.credential)
 
     # -- source side -------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
@@ -10,6 +12,7 @@ from azure.core.exceptions import (
     ServiceResponseError,
 )
 
+from azxfer.credentials import Credential
 from azxfer.errors import (
     AzxferError,
     CredentialError,
@@ -33,17 +36,34 @@ def error_code(exc: BaseException) -> str:
     return str(headers.get("x-ms-error-code", ""))
 
 
-def classify(exc: BaseException, what: str, host: str = "", auth: str = "") -> AzxferError:
+def classify(
+    exc: BaseException, what: str, host: str = "", credential: Credential | None = None
+) -> AzxferError:
     """Turn an SDK exception about `what` (e.g. "blob 'x'") into one of ours.
 
-    `auth` describes the credential used (never the secret), to make denials actionable.
+    Knowing the credential used (never its secret) makes a denial actionable.
     """
     if isinstance(exc, AzxferError):
         return exc
     err = _classify(exc, what, host)
-    if isinstance(err, CredentialError) and auth:
-        return CredentialError(f"{err} [used {auth}]")
+    if isinstance(err, CredentialError) and credential is not None:
+        return CredentialError(_denied(err, what, credential))
     return err
+
+
+def _denied(err: CredentialError, what: str, credential: Credential) -> str:
+    if credential.kind == "sas":
+        expiry = credential.sas_expiry()
+        if expiry is not None and expiry <= datetime.now(UTC):
+            return f"access to {what} denied: the SAS token expired at {expiry:%Y-%m-%d %H:%M:%S}Z"
+    if credential.kind == "anonymous" and "no credentials" not in str(err):
+        return f"{err} (no credentials were given)"
+    if credential.kind != "anonymous" and "no credentials given" in str(err):
+        return (
+            f"access to {what} denied: the {credential.describe()} was rejected "
+            "(wrong key, or a SAS token that is invalid for this resource)"
+        )
+    return f"{err} [used {credential.describe()}]"
 
 
 def _classify(exc: BaseException, what: str, host: str) -> AzxferError:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import mimetypes
 import os
-from pathlib import Path
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from pathlib import Path
 
 from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
 from azxfer.engine.job import Planned
