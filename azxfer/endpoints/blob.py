@@ -1,7 +1,7 @@
 """The Blob storage driver: listing, ranged reads, and block/page/append writers.
 
 All clients of a job share one aiohttp session (one connection pool sized to the job's
-concurrency) and azure-core's storage retry policy, configured once in `BlobConnections`.
+concurrency) and one retry policy (`endpoints.retry`), configured once in `BlobConnections`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,12 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.core.pipeline.transport import AioHttpTransport
 from azure.storage.blob import BlobBlock, ContentSettings, StandardBlobTier
-from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClient, ExponentialRetry
+from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClient
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
 from azxfer.endpoints.blob_errors import classify, error_code
+from azxfer.endpoints.retry import StorageRetry
 from azxfer.errors import IntegrityError, LocationError, NotFoundError
 from azxfer.locations import Location
 from azxfer.models import BlobType, Chunk, ContentProps, Entry, Skipped, Transfer
@@ -50,13 +51,7 @@ class BlobConnections:
             account_url=location.endpoint,
             credential=credential.for_sdk() if credential else None,
             transport=self._transport,
-            retry_policy=ExponentialRetry(
-                initial_backoff=1,
-                increment_base=2,
-                retry_total=5,
-                random_jitter_range=1,
-                retry_connect=1,
-            ),
+            retry_policy=StorageRetry(),
             max_single_put_size=5000 * MiB,
             max_block_size=4000 * MiB,
             max_single_get_size=4000 * MiB,
