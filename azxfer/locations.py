@@ -89,8 +89,12 @@ def _parse_local(text: str) -> Location:
 
 
 def _parse_url(text: str, service: Service | None) -> Location:
-    parts = urlsplit(text)
     display = redact(text)
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError as exc:
+        raise LocationError(f"'{display}' is not a valid URL: {exc}") from None
     if parts.scheme not in ("http", "https"):
         raise LocationError(f"'{display}': only http and https URLs are supported")
     host = (parts.hostname or "").lower()

@@ -93,10 +93,11 @@ class TextReporter:
         self.counts.update(event)
         if isinstance(event, ev.JobStarted):
             self.dry_run = event.dry_run
-            self._line(
-                f"Job {event.job_id}: {event.command} {event.source} -> {event.destination}"
-                + (" (dry run)" if event.dry_run else "")
+            self.out.write(
+                f"Job {event.job_id}: {event.command} {redact(event.source)} -> "
+                f"{redact(event.destination)}{' (dry run)' if event.dry_run else ''}\n"
             )
+            self.out.flush()
             if self.live_wanted and not event.dry_run:
                 self._start_live()
         elif isinstance(event, ev.TransferQueued) and self.dry_run:
@@ -114,10 +115,14 @@ class TextReporter:
         self._refresh()
 
     def _line(self, text: str) -> None:
+        """A report line: above the live display on a terminal, else on stdout.
+
+        stderr is kept for progress and the one final error line.
+        """
         if self.live is not None:
             self.live.console.print(redact(text), markup=False)
         else:
-            self.err.print(redact(text), markup=False)
+            self.out.write(redact(text) + "\n")
 
     def _start_live(self) -> None:
         self.live = Progress(
