@@ -8,11 +8,9 @@ import logging
 import signal
 import time
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from azxfer.credentials import Credential, TokenProvider, resolve_credential
+from azxfer.credentials import Credential
 from azxfer.endpoints.base import SelectionKind
 from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
 from azxfer.endpoints.local import LocalEndpoint
@@ -60,28 +58,6 @@ class JobResult:
         if self.status == "Cancelled":
             return 130
         return 1 if self.status in ("Failed", "CompletedWithErrors") else 0
-
-
-def resolve_credentials(
-    source: Location,
-    dest: Location,
-    env: Mapping[str, str],
-    source_key_file: Path | None,
-    dest_key_file: Path | None,
-    token_provider: TokenProvider | None = None,
-) -> tuple[Credential | None, Credential | None]:
-    """Credentials for each remote side (None for local sides)."""
-    src = (
-        None
-        if source.is_local
-        else resolve_credential(source, "source", env, source_key_file, token_provider)
-    )
-    dst = (
-        None
-        if dest.is_local
-        else resolve_credential(dest, "dest", env, dest_key_file, token_provider)
-    )
-    return src, dst
 
 
 def new_job_id() -> str:

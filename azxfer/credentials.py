@@ -171,3 +171,25 @@ def _from_connection_string(text: str | None, account: str) -> Credential | None
 AZURITE_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
+
+
+def resolve_credentials(
+    source: Location,
+    dest: Location,
+    env: Mapping[str, str],
+    source_key_file: Path | None,
+    dest_key_file: Path | None,
+    token_provider: TokenProvider | None = None,
+) -> tuple[Credential | None, Credential | None]:
+    """Credentials for each remote side (None for local sides)."""
+    src = (
+        None
+        if source.is_local
+        else resolve_credential(source, "source", env, source_key_file, token_provider)
+    )
+    dst = (
+        None
+        if dest.is_local
+        else resolve_credential(dest, "dest", env, dest_key_file, token_provider)
+    )
+    return src, dst

@@ -185,3 +185,14 @@ def container_name_error(name: str) -> str | None:
     if name in _SPECIAL_CONTAINERS or _CONTAINER_NAME.match(name):
         return None
     return f"'{name}' is not a valid container name"
+
+
+def check_local_source(location: Location) -> None:
+    """Raise LocationError if a local source (or a wildcard's folder) does not exist."""
+    if not location.is_local:
+        return
+    path = location.local_path
+    if location.pattern is not None and not os.path.isdir(path):
+        raise LocationError(f"local folder '{path}' does not exist")
+    if location.pattern is None and not os.path.lexists(path):
+        raise LocationError(f"local path '{path}' does not exist")

@@ -6,7 +6,9 @@ import click
 
 from azxfer.cli.common import endpoint_options, environment, output_options, parse_endpoints
 from azxfer.cli.run import run_job
+from azxfer.credentials import resolve_credentials
 from azxfer.errors import UsageError
+from azxfer.locations import check_local_source
 from azxfer.models import BlobType, ContentProps
 from azxfer.options import (
     BLOB_TIERS,
@@ -132,11 +134,10 @@ def copy_command(source: str, destination: str, **opts: object) -> int:
 
 def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions:
     """Validate the raw flags and build the immutable CopyOptions."""
-    from azxfer.client import resolve_credentials
-
     src, dst = parse_endpoints(
         source, destination, opts["from_to"], opts["source_type"], opts["dest_type"]
     )
+    check_local_source(src)
     try:
         filters = FilterSpec.from_strings(
             opts["include_pattern"],

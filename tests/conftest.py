@@ -1,0 +1,256 @@
+"""Shared test harness: an in-memory Azurite per xdist worker and a runner for the real CLI.
+
+Fixtures
+--------
+azurite         session-scoped; one emulator per worker, on free loopback ports.
+blob_service    a sync BlobServiceClient for the main emulator account.
+container       a fresh container per test (deleted afterwards); yields its name.
+container_url   callable: container_url(path="") -> "http://127.0.0.1:P/devstoreaccount1/<c>[/path]".
+run_azxfer      callable: run_azxfer(*args, env=None, input=None, timeout=300) -> CliResult.
+make_tree       callable: make_tree(root, {"rel/path": b"bytes" | size}) -> root.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from helpers import CliResult
+from helpers import make_tree as _make_tree
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite"
+
+WELL_KNOWN_ACCOUNT = "devstoreaccount1"
+WELL_KNOWN_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+ACCT2_NAME = "acct2"
+ACCT2_KEY = base64.b64encode(b"azxfer-tests-second-account-key-0123456789abcdef").decode()
+
+STARTUP_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Azurite:
+    host: str
+    blob_port: int
+    queue_port: int
+    table_port: int
+    account: str
+    key: str
+    acct2: str
+    acct2_key: str
+    pid: int
+
+    @property
+    def blob_endpoint(self) -> str:
+        return f"http://{self.host}:{self.blob_port}/{self.account}"
+
+    @property
+    def acct2_endpoint(self) -> str:
+        return f"http://{self.host}:{self.blob_port}/{self.acct2}"
+
+    @property
+    def table_endpoint(self) -> str:
+        return f"http://{self.host}:{self.table_port}/{self.account}"
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={self.account};"
+            f"AccountKey={self.key};BlobEndpoint={self.blob_endpoint};"
+        )
+
+    @property
+    def acct2_connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={self.acct2};"
+            f"AccountKey={self.acct2_key};BlobEndpoint={self.acct2_endpoint};"
+        )
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    if not AZURITE_BIN.exists():
+        pytest.fail(
+            f"Azurite not found at {AZURITE_BIN}: run `bash scripts/test` "
+            "(it installs node_modules) before running the integration tests",
+            pytrace=False,
+        )
+    blob_port, queue_port, table_port = _free_ports(3)
+    workdir = tmp_path_factory.mktemp("azurite")
+    env = dict(os.environ)
+    env["AZURITE_ACCOUNTS"] = f"{WELL_KNOWN_ACCOUNT}:{WELL_KNOWN_KEY};{ACCT2_NAME}:{ACCT2_KEY}"
+    log = open(workdir / "azurite.out", "wb")  # noqa: SIM115 - closed in teardown
+    cmd = [
+        str(AZURITE_BIN),
+        "--silent",
+        "--inMemoryPersistence",
+        "--skipApiVersionCheck",
+        "--loose",
+        "--disableTelemetry",  # else shutdown waits on a telemetry flush
+        "--blobHost", "127.0.0.1", "--blobPort", str(blob_port),
+        "--queueHost", "127.0.0.1", "--queuePort", str(queue_port),
+        "--tableHost", "127.0.0.1", "--tablePort", str(table_port),
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd,
+        cwd=workdir,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while not _port_open(blob_port):
+            if proc.poll() is not None:
+                log.flush()
+                out = (workdir / "azurite.out").read_text(errors="replace")[-2000:]
+                pytest.fail(f"Azurite exited early ({proc.returncode}): {out}", pytrace=False)
+            if time.monotonic() > deadline:
+                pytest.fail(f"Azurite did not listen on {blob_port} within 30 s", pytrace=False)
+            time.sleep(0.1)
+        yield Azurite(
+            host="127.0.0.1",
+            blob_port=blob_port,
+            queue_port=queue_port,
+            table_port=table_port,
+            account=WELL_KNOWN_ACCOUNT,
+            key=WELL_KNOWN_KEY,
+            acct2=ACCT2_NAME,
+            acct2_key=ACCT2_KEY,
+            pid=proc.pid,
+        )
+    finally:
+        _stop(proc)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def blob_service(azurite: Azurite):
+    from azure.storage.blob import BlobServiceClient
+
+    client = BlobServiceClient.from_connection_string(azurite.connection_string)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def container(blob_service) -> Iterator[str]:
+    name = "c" + uuid.uuid4().hex[:20]
+    blob_service.create_container(name)
+    yield name
+    with contextlib.suppress(Exception):
+        blob_service.delete_container(name)
+
+
+@pytest.fixture
+def container_client(blob_service, container):
+    return blob_service.get_container_client(container)
+
+
+@pytest.fixture
+def container_url(azurite: Azurite, container: str) -> Callable[..., str]:
+    def url(path: str = "") -> str:
+        base = f"{azurite.blob_endpoint}/{container}"
+        return f"{base}/{path}" if path else base
+
+    return url
+
+
+@pytest.fixture
+def run_azxfer(azurite: Azurite, tmp_path: Path) -> Callable[..., CliResult]:
+    """Run the real CLI as `python -m azxfer ARGS...` (never through a shell)."""
+
+    def run(
+        *args: str | os.PathLike,
+        env: dict[str, str | None] | None = None,
+        input: str | bytes | None = None,
+        timeout: float = 300,
+        cwd: str | os.PathLike | None = None,
+    ) -> CliResult:
+        full_env = dict(os.environ)
+        full_env.pop("AZURE_STORAGE_CONNECTION_STRING", None)
+        full_env["AZXFER_SOURCE_KEY"] = azurite.key
+        full_env["AZXFER_DEST_KEY"] = azurite.key
+        full_env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p
+        )
+        for k, v in (env or {}).items():
+            if v is None:
+                full_env.pop(k, None)
+            else:
+                full_env[k] = v
+        argv = [sys.executable, "-m", "azxfer", *(str(a) for a in args)]
+        text_input = input.decode() if isinstance(input, bytes) else input
+        proc = subprocess.run(
+            argv,
+            input=text_input,
+            stdin=subprocess.DEVNULL if input is None else None,
+            capture_output=True,
+            text=True,
+            env=full_env,
+            cwd=str(cwd) if cwd is not None else str(tmp_path),
+            timeout=timeout,
+        )
+        return CliResult(argv, proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+@pytest.fixture
+def make_tree() -> Callable[..., Path]:
+    return _make_tree
