@@ -1,20 +1,24 @@
-"""The library facade: `copy(options, sink) -> JobResult`. Knows nothing of the CLI."""
+"""The library facade: `copy(options, sink, job) -> JobResult`. Knows nothing of the CLI."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.base import SelectionKind
+from azxfer.endpoints.base import Selection, SelectionKind
 from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
 from azxfer.endpoints.local import LocalEndpoint
-from azxfer.engine.job import JobRunner
+from azxfer.engine.job import JobRunner, Planned
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, NotFoundError, UsageError
 from azxfer.events import (
     EnumerationDone,
@@ -25,12 +29,16 @@ from azxfer.events import (
     TransferDone,
     TransferQueued,
 )
+from azxfer.journal.crash import CrashHook
+from azxfer.journal.recorder import JournalRecorder
+from azxfer.journal.store import Journal
 from azxfer.locations import Location
 from azxfer.models import JobTotals, Outcome, Service, Transfer
 from azxfer.options import CheckMd5, CopyOptions
 from azxfer.plan.compare import Ask, OverwritePolicy
 from azxfer.plan.filters import EntryFilter
 from azxfer.plan.planner import CopyPlanner
+from azxfer.plan.resume import resume_plan
 
 log = logging.getLogger("azxfer")
 
@@ -39,6 +47,22 @@ SUPPORTED_PAIRS = {
     (Service.BLOB, Service.LOCAL),
     (Service.BLOB, Service.BLOB),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """Which job this run is: its ID, its journal folder, and what to record for a resume.
+
+    `record` holds the command's options without secrets; `resume` continues an existing
+    journal instead of creating one. No `job_dir` means the job is not journaled.
+    """
+
+    job_id: str
+    command: str = "copy"
+    job_dir: Path | None = None
+    record: dict[str, Any] | None = None
+    resume: bool = False
+    env: dict[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -50,7 +74,6 @@ class JobResult:
     totals: JobTotals
     elapsed: float
     error: str | None = None
-    planned: list[Transfer] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -66,86 +89,204 @@ def new_job_id() -> str:
 
 
 def copy(
-    options: CopyOptions, sink: EventSink, ask: Ask | None = None, job_id: str | None = None
+    options: CopyOptions, sink: EventSink, ask: Ask | None = None, job: JobSpec | None = None
 ) -> JobResult:
-    """Run a copy job to completion (blocking); interruptions end it as Cancelled."""
-    return asyncio.run(_copy(options, sink, ask, job_id or new_job_id()))
+    """Run a copy job to completion (blocking)."""
+    return asyncio.run(_Job(options, sink, ask, job or JobSpec(new_job_id())).run())
 
 
-async def _copy(options: CopyOptions, sink: EventSink, ask: Ask | None, job_id: str) -> JobResult:
-    pair = (options.source.service, options.destination.service)
-    if pair not in SUPPORTED_PAIRS:
-        raise UsageError(f"copying from {pair[0].value} to {pair[1].value} is not supported")
-    started = time.monotonic()
-    sink.emit(
-        JobStarted(
-            job_id, "copy", options.source.display, options.destination.display, options.dry_run
-        )
-    )
-    _cancel_on_sigterm()
-    connections = BlobConnections(options.engine.concurrency)
-    runner: JobRunner | None = None
-    status, error = "Completed", None
-    totals = JobTotals()
-    try:
-        source = _endpoint(options.source, options.source_credential, connections, job_id)
-        dest = _endpoint(options.destination, options.dest_credential, connections, job_id)
-        selection = await source.select(
-            options.recursive, EntryFilter(options.filters), options.follow_symlinks
-        )
+class _Job:
+    """One run of a copy job: endpoints, journal, plan, runner, signals, final event."""
+
+    def __init__(
+        self, options: CopyOptions, sink: EventSink, ask: Ask | None, spec: JobSpec
+    ) -> None:
+        self.options = options
+        self.sink = sink
+        self.ask = ask
+        self.spec = spec
+        self.runner: JobRunner | None = None
+        self.journal: Journal | None = None
+        self.interrupts = 0
+
+    async def run(self) -> JobResult:
+        options, spec = self.options, self.spec
+        pair = (options.source.service, options.destination.service)
+        if pair not in SUPPORTED_PAIRS:
+            raise UsageError(f"copying from {pair[0].value} to {pair[1].value} is not supported")
         if options.move and options.source.read_only:
             raise UsageError("--move cannot delete from the read-only secondary endpoint")
-        if not options.dry_run:
-            await dest.prepare_destination(selection.kind.value != "single")
-        policy = OverwritePolicy(options.overwrite, ask)
-        plan = CopyPlanner(options, dest, policy, sink).plan(selection)
-        if options.dry_run:
-            totals = await _dry_run(plan, sink)
-            status = "DryRun"
-        else:
-            after = _mover(source) if options.move else None
-            runner = JobRunner(
-                source,
-                dest,
-                sink,
-                options.engine.concurrency,
-                options.engine.max_memory,
-                options.engine.block_size,
-                _verifier(options, sink),
-                after,
+        started = time.monotonic()
+        self.journal = self._open_journal()
+        self.sink.emit(
+            JobStarted(
+                spec.job_id,
+                spec.command,
+                options.source.display,
+                options.destination.display,
+                options.dry_run,
             )
-            totals = await runner.run(plan)
-            status = _status(totals)
-        if totals.files_total == 0 and selection.kind is SelectionKind.PATTERN:
-            raise NotFoundError(f"nothing matched {options.source.display}")
-    except asyncio.CancelledError:
-        status, error = "Cancelled", "interrupted"
-        totals = runner.totals if runner else totals
-    except AzxferError as exc:
-        status, error = "Failed", str(exc)
-        totals = runner.totals if runner else totals
-        if isinstance(exc, UsageError) and runner is None:
-            await connections.close()
-            raise
-    finally:
-        await connections.close()
-    elapsed = time.monotonic() - started
-    sink.emit(
-        JobFinished(
-            job_id,
-            status,
-            totals.files_total,
-            totals.files_completed,
-            totals.files_skipped,
-            totals.files_failed,
-            totals.bytes_done,
-            round(elapsed, 3),
-            [{"name": name, "reason": reason} for name, reason in totals.failed],
         )
-    )
-    if status == "Cancelled":
-        raise Cancelled("interrupted; transfers in flight were abandoned")
-    return JobResult(job_id, status, totals, elapsed, error)
+        self._install_signal_handlers()
+        connections = BlobConnections(options.engine.concurrency)
+        status, error, totals = "Completed", None, JobTotals()
+        try:
+            totals, status = await self._execute(connections)
+        except asyncio.CancelledError:
+            status, error = "Cancelled", "interrupted"
+        except UsageError:
+            if self.runner is None:
+                self._discard_journal()
+                raise
+            status, error = "Failed", None
+        except AzxferError as exc:
+            status, error = "Failed", str(exc)
+        finally:
+            await connections.close()
+            self._remove_signal_handlers()
+        if self.runner is not None:
+            totals = self.runner.totals
+        return self._finish(status, error, totals, time.monotonic() - started)
+
+    async def _execute(self, connections: BlobConnections) -> tuple[JobTotals, str]:
+        options = self.options
+        source = _endpoint(options.source, options.source_credential, connections, self.spec.job_id)
+        dest = _endpoint(
+            options.destination, options.dest_credential, connections, self.spec.job_id
+        )
+        planner = CopyPlanner(
+            options, dest, OverwritePolicy(options.overwrite, self.ask), self.sink
+        )
+        selection: Selection | None = None
+
+        async def enumerate_all() -> AsyncIterator[Planned]:
+            nonlocal selection
+            selection = await source.select(
+                options.recursive, EntryFilter(options.filters), options.follow_symlinks
+            )
+            if not options.dry_run:
+                await dest.prepare_destination(selection.kind is not SelectionKind.SINGLE)
+            async for item in planner.plan(selection):
+                yield item
+
+        if options.dry_run:
+            return await _dry_run(enumerate_all(), self.sink), "DryRun"
+        plan = enumerate_all()
+        recorder = JournalRecorder(self.journal) if self.journal else None
+        if self.spec.resume and self.journal is not None:
+            record = self.journal.job()
+            planner.next_id = self.journal.max_transfer_id()
+            rest = None if record.enumerated else enumerate_all
+            if rest is None:
+                await dest.prepare_destination(True)
+            plan = resume_plan(self.journal, source, self.sink, rest)
+        self.runner = JobRunner(
+            source,
+            dest,
+            self.sink,
+            options.engine.concurrency,
+            options.engine.max_memory,
+            options.engine.block_size,
+            _verifier(options, self.sink),
+            _mover(source) if options.move else None,
+            recorder,
+        )
+        totals = await self.runner.run(plan)
+        if self.runner.stopping:
+            return totals, "Cancelled"
+        if (
+            totals.files_total == 0
+            and selection is not None
+            and (selection.kind is SelectionKind.PATTERN)
+        ):
+            raise NotFoundError(f"nothing matched {options.source.display}")
+        return totals, _status(totals)
+
+    def _open_journal(self) -> Journal | None:
+        spec = self.spec
+        if spec.job_dir is None or self.options.dry_run:
+            return None
+        crash = CrashHook.from_env(spec.env or {})
+        if spec.resume:
+            return Journal.open(spec.job_dir, spec.job_id, crash, lock=True)
+        return Journal.create(
+            spec.job_dir,
+            spec.job_id,
+            spec.command,
+            _where(self.options.source),
+            _where(self.options.destination),
+            spec.record or {},
+            crash,
+        )
+
+    def _finish(
+        self, status: str, error: str | None, totals: JobTotals, elapsed: float
+    ) -> JobResult:
+        job_id = self.spec.job_id
+        if self.journal is not None:
+            self.journal.set_status(status)
+            self.journal.close()
+        unfinished = self.runner is not None and (
+            self.runner.interrupted or totals.files_failed or status == "Cancelled"
+        )
+        if unfinished and self.spec.job_dir is not None:
+            self.sink.emit(Notice("info", f"resume with: azxfer resume {job_id}"))
+        self.sink.emit(
+            JobFinished(
+                job_id,
+                status,
+                totals.files_total,
+                totals.files_completed,
+                totals.files_skipped,
+                totals.files_failed,
+                totals.bytes_done,
+                round(elapsed, 3),
+                [{"name": name, "reason": reason} for name, reason in totals.failed],
+            )
+        )
+        if status == "Cancelled" and self.runner is None:
+            raise Cancelled("interrupted")
+        return JobResult(job_id, status, totals, elapsed, error)
+
+    # -- interruption ------------------------------------------------------------------------
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, self._on_interrupt, task)
+
+    def _remove_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+
+    def _on_interrupt(self, task: asyncio.Task[Any] | None) -> None:
+        """First interrupt: stop scheduling and let in-flight chunks finish. Second: exit now
+        (every journal write is a committed transaction, so the journal stays consistent)."""
+        self.interrupts += 1
+        if self.interrupts > 1:
+            if self.journal is not None:
+                with contextlib.suppress(Exception):
+                    self.journal.flush()
+            os._exit(130)
+        self.sink.emit(
+            Notice(
+                "warning",
+                "stopping: in-flight chunks are finishing (interrupt again to quit at once)",
+            )
+        )
+        if self.runner is not None:
+            self.runner.stop()
+        elif task is not None:
+            task.cancel()
+
+
+def _where(location: Location) -> str:
+    """A location for the journal: a local path, or a URL without its SAS."""
+    return location.local_path if location.is_local else location.url
 
 
 def _endpoint(
@@ -153,10 +294,10 @@ def _endpoint(
 ) -> LocalEndpoint | BlobEndpoint:
     if location.is_local:
         return LocalEndpoint(location.local_path, location.pattern, f"azxfer-{job_id[:8]}")
-    return BlobEndpoint(location, connections.service(location, credential), credential)
+    return BlobEndpoint(location, connections.service(location, credential), credential, job_id[:8])
 
 
-async def _dry_run(plan, sink: EventSink) -> JobTotals:
+async def _dry_run(plan: AsyncIterator[Planned], sink: EventSink) -> JobTotals:
     totals = JobTotals()
     async for item in plan:
         transfer = item.transfer
@@ -192,7 +333,7 @@ def _status(totals: JobTotals) -> str:
     return "Completed"
 
 
-def _verifier(options: CopyOptions, sink: EventSink):
+def _verifier(options: CopyOptions, sink: EventSink) -> Callable[[Transfer, bytes], None]:
     mode = options.check_md5
     checks = options.destination.is_local and mode is not CheckMd5.NO_CHECK
 
@@ -221,17 +362,8 @@ def _verifier(options: CopyOptions, sink: EventSink):
     return verify
 
 
-def _mover(source: LocalEndpoint | BlobEndpoint):
+def _mover(source: LocalEndpoint | BlobEndpoint) -> Callable[[Transfer], Any]:
     async def delete_source(transfer: Transfer) -> None:
         await source.delete(transfer.source.ref)
 
     return delete_source
-
-
-def _cancel_on_sigterm() -> None:
-    """Treat SIGTERM like Ctrl-C: cancel the job so partial files are cleaned up."""
-    task = asyncio.current_task()
-    if task is None:
-        return
-    with contextlib.suppress(NotImplementedError, RuntimeError):
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)

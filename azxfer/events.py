@@ -63,6 +63,16 @@ class Progress(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class TransferResumed(Event):
+    """A resumed transfer found chunks already at the destination; they are not sent again."""
+
+    kind: ClassVar[str] = "transfer_resumed"
+    transfer_id: int
+    chunks_present: int
+    bytes_present: int
+
+
+@dataclass(frozen=True, slots=True)
 class TransferDone(Event):
     """A transfer ended: outcome is completed, skipped or failed; reason says why if not plain."""
 

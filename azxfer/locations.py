@@ -196,3 +196,24 @@ def check_local_source(location: Location) -> None:
         raise LocationError(f"local folder '{path}' does not exist")
     if location.pattern is None and not os.path.lexists(path):
         raise LocationError(f"local path '{path}' does not exist")
+
+
+def without_secrets(text: str) -> str:
+    """A location as typed, minus any SAS token (snapshot/version addressing is kept)."""
+    if not re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text):
+        return text
+    parts = urlsplit(text)
+    kept = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if k.lower() in _ADDRESSING_PARAMS
+    ]
+    return parts._replace(query=urlencode(kept)).geturl()
+
+
+def with_sas(text: str, sas: str | None) -> str:
+    """A URL with `sas` added to its query (a SAS given separately, e.g. on resume)."""
+    if not sas:
+        return text
+    sas = sas.lstrip("?")
+    return f"{text}{'&' if '?' in text else '?'}{sas}"

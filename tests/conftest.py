@@ -226,6 +226,8 @@ def run_azxfer(azurite: Azurite, tmp_path: Path) -> Callable[..., CliResult]:
         full_env.pop("AZURE_STORAGE_CONNECTION_STRING", None)
         full_env["AZXFER_SOURCE_KEY"] = azurite.key
         full_env["AZXFER_DEST_KEY"] = azurite.key
+        # Journals go to this test's folder, never to the user's state directory.
+        full_env["AZXFER_JOB_DIR"] = str(tmp_path.parent / f"{tmp_path.name}-jobs")
         full_env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p
         )

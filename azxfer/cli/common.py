@@ -99,3 +99,32 @@ def parse_endpoints(
 def environment() -> dict[str, str]:
     """A snapshot of the environment (passed down, never read deep inside the core)."""
     return dict(os.environ)
+
+
+def journal_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--journal-dir (AzCopy v8's /Z)."""
+    return click.option(
+        "--journal-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Where job journals live [default: AZXFER_JOB_DIR, else $XDG_STATE_HOME/azxfer/jobs].",
+    )(func)
+
+
+def job_dir_from(option: Path | None) -> Path:
+    """The journal folder: the option, else the environment's default."""
+    from azxfer.journal.jobs import default_job_dir
+
+    return option if option is not None else default_job_dir(environment())
+
+
+# Options that only shape one run's output; a resumed job chooses its own.
+RUN_ONLY_OPTIONS = ("output_type", "log_file", "log_level", "journal_dir")
+
+
+def recordable(opts: dict[str, Any]) -> dict[str, Any]:
+    """The command's options as JSON-ready values, minus those that belong to one run."""
+    return {
+        key: str(value) if isinstance(value, Path) else value
+        for key, value in opts.items()
+        if key not in RUN_ONLY_OPTIONS
+    }

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import click
 
-from azxfer.cli.common import endpoint_options, environment, output_options, parse_endpoints
+from azxfer.cli.common import (
+    endpoint_options,
+    environment,
+    journal_option,
+    output_options,
+    parse_endpoints,
+    recordable,
+)
 from azxfer.cli.run import run_job
 from azxfer.credentials import resolve_credentials
 from azxfer.errors import UsageError
-from azxfer.locations import check_local_source
+from azxfer.locations import check_local_source, without_secrets
 from azxfer.models import BlobType, ContentProps
 from azxfer.options import (
     BLOB_TIERS,
@@ -118,6 +125,7 @@ BLOB_TYPES = {
     help="Upper bound on data buffered in flight, e.g. 256M or 2G.",
 )
 @endpoint_options
+@journal_option
 @output_options
 def copy_command(source: str, destination: str, **opts: object) -> int:
     """Copy SOURCE to DESTINATION: local paths (a file, folder or wildcard such as
@@ -129,7 +137,12 @@ def copy_command(source: str, destination: str, **opts: object) -> int:
       azxfer copy 'https://acct.blob.core.windows.net/box/logs' ./logs -r --include-pattern '*.gz'
     """
     options = build_copy_options(source, destination, opts)
-    return run_job("copy", options, opts)
+    record = {
+        "source": without_secrets(source),
+        "destination": without_secrets(destination),
+        "options": recordable(opts),
+    }
+    return run_job("copy", options, opts, record=record)
 
 
 def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions:

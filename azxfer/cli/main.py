@@ -9,6 +9,8 @@ import click
 
 from azxfer import __version__
 from azxfer.cli.copy import copy_command
+from azxfer.cli.jobs import jobs_group
+from azxfer.cli.resume import resume_command
 from azxfer.errors import AzxferError
 from azxfer.locations import redact
 
@@ -30,6 +32,8 @@ def cli() -> None:
 
 
 cli.add_command(copy_command)
+cli.add_command(resume_command)
+cli.add_command(jobs_group)
 
 
 def main() -> None:

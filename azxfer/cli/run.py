@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from azxfer.cli.common import environment, job_dir_from
 from azxfer.cli.render import make_reporter
 from azxfer.locations import redact
 from azxfer.options import CopyOptions, Overwrite
@@ -62,20 +62,37 @@ def ask_overwrite(dest: str) -> str:
     return answer if answer in ("y", "n", "a", "N") else "n"
 
 
-def run_job(command: str, options: CopyOptions, opts: dict[str, Any]) -> int:
-    """Run a copy job with the reporter asked for; returns the exit code."""
+def run_job(
+    command: str,
+    options: CopyOptions,
+    opts: dict[str, Any],
+    record: dict[str, Any] | None = None,
+    resume_id: str | None = None,
+) -> int:
+    """Run a (new or resumed) copy job with the reporter asked for; returns the exit code."""
     from azxfer import client
+    from azxfer.journal.jobs import prune_finished
 
     configure_logging(opts.get("log_file"), str(opts.get("log_level") or "INFO"))
+    env = environment()
+    job_dir = job_dir_from(opts.get("journal_dir"))
+    for removed in prune_finished(job_dir, env):
+        logging.getLogger("azxfer").info("pruned finished job %s", removed)
+    spec = client.JobSpec(
+        job_id=resume_id or client.new_job_id(),
+        command=command,
+        job_dir=job_dir,
+        record=record,
+        resume=resume_id is not None,
+        env=env,
+    )
     reporter = make_reporter(str(opts.get("output_type") or "text"))
     ask = ask_overwrite if options.overwrite is Overwrite.PROMPT else None
-    if ask is not None and sys.stdin is None:
-        ask = None
     logging.getLogger("azxfer").info(
         "%s %s -> %s", command, options.source.display, options.destination.display
     )
     try:
-        result = client.copy(options, reporter, ask)
+        result = client.copy(options, reporter, ask, spec)
     finally:
         reporter.close()
     if result.error:

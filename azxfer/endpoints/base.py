@@ -77,6 +77,15 @@ class Writer(Protocol):
     async def abort(self) -> None:
         """Discard what was written; never raises."""
 
+    async def suspend(self) -> None:
+        """Stop writing but keep what was written, for a later resume; never raises."""
+
+    async def resumable_chunks(self, journaled: tuple[Chunk, ...]) -> set[int]:
+        """Indices of chunks already at the destination (from the journal or the service)."""
+
+    async def read_back(self, chunk: Chunk) -> bytes | None:
+        """The bytes of a chunk already written, if they can be read locally, else None."""
+
 
 class Endpoint(Protocol):
     """A driver bound to one location and credential."""

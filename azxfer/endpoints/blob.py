@@ -72,10 +72,15 @@ class BlobEndpoint:
     """A driver for one container (and optional path inside it)."""
 
     def __init__(
-        self, location: Location, service: BlobServiceClient, credential: Credential | None = None
+        self,
+        location: Location,
+        service: BlobServiceClient,
+        credential: Credential | None = None,
+        job_tag: str = "azx",
     ) -> None:
         self.location = location
         self.credential = credential
+        self.job_tag = job_tag
         self.container: ContainerClient = service.get_container_client(location.container)
         self.where = f"'{location.container}' at {location.endpoint}"
 
@@ -233,7 +238,15 @@ class BlobEndpoint:
             return PageBlobWriter(blob, size, props, what, self._classify)
         if props.blob_type is BlobType.APPEND:
             return AppendBlobWriter(blob, size, props, block_size, what, self._classify)
-        return BlockBlobWriter(blob, size, props, block_size, what, self._classify, transfer.id)
+        return BlockBlobWriter(
+            blob,
+            size,
+            props,
+            block_size,
+            what,
+            self._classify,
+            f"{self.job_tag}-{transfer.id:012d}",
+        )
 
     async def delete(self, ref: str) -> None:
         """Delete a blob (and its snapshots)."""
@@ -329,6 +342,17 @@ class _BlobWriterBase:
         except Exception as exc:
             raise self._fail(exc) from None
 
+    async def resumable_chunks(self, journaled: tuple[Chunk, ...]) -> set[int]:
+        """By default nothing is trusted: the object is written again from zero."""
+        return set()
+
+    async def read_back(self, chunk: Chunk) -> bytes | None:
+        """Blob data is never read back; the engine re-reads the (local) source instead."""
+        return None
+
+    async def suspend(self) -> None:
+        """Keep what was written for a resume."""
+
     async def abort(self) -> None:
         """Delete a partially written page or append blob so it cannot pass for complete."""
         if self.created:
@@ -347,19 +371,41 @@ class BlockBlobWriter(_BlobWriterBase):
         block_size: int,
         what: str,
         classify_error: Callable[[BaseException, str], Exception],
-        transfer_id: int,
+        block_prefix: str,
     ) -> None:
         super().__init__(blob, size, props, what, classify_error)
         self.chunk_size = block_size
-        self.transfer_id = transfer_id
+        self.block_prefix = block_prefix
         self.blocks: dict[int, str] = {}
 
     def _tier(self) -> dict[str, Any]:
         return {"standard_blob_tier": StandardBlobTier(self.props.tier)} if self.props.tier else {}
 
     def block_id(self, index: int) -> str:
-        """Deterministic per transfer and index, equal length for every block of the blob."""
-        return base64.b64encode(f"azx-{self.transfer_id:012d}-{index:06d}".encode()).decode()
+        """Deterministic per job, transfer and index; equal length for every block of a blob."""
+        return base64.b64encode(f"{self.block_prefix}-{index:06d}".encode()).decode()
+
+    async def resumable_chunks(self, journaled: tuple[Chunk, ...]) -> set[int]:
+        """Chunks whose blocks are staged (uncommitted) at the service with the right size.
+
+        The service's block list is the authority: a block staged just before a crash, too
+        late to be journaled, is found here too.
+        """
+        try:
+            _, uncommitted = await self.blob.get_block_list("uncommitted")
+        except Exception as exc:
+            err = self._fail(exc)
+            if isinstance(err, NotFoundError):
+                return set()
+            raise err from None
+        staged = {block.id: block.size for block in uncommitted}
+        done = set()
+        for index, offset in enumerate(range(0, self.size, self.chunk_size)):
+            block_id = self.block_id(index)
+            if staged.get(block_id) == min(self.chunk_size, self.size - offset):
+                done.add(index)
+                self.blocks[index] = block_id
+        return done
 
     async def put_whole(self, data: bytes, md5: bytes) -> None:
         """One Put Blob carrying the content, properties and MD5."""
@@ -435,6 +481,17 @@ class PageBlobWriter(_BlobWriterBase):
             raise self._fail(exc) from None
         self.created = True
 
+    async def resumable_chunks(self, journaled: tuple[Chunk, ...]) -> set[int]:
+        """Journaled pages, if the page blob an earlier run created is still there."""
+        try:
+            props = await self.blob.get_blob_properties()
+        except Exception:
+            return set()
+        if props.size != self.padded_size or getattr(props.blob_type, "value", "") != "PageBlob":
+            return set()
+        self.created = True
+        return {c.index for c in journaled}
+
     async def put_whole(self, data: bytes, md5: bytes) -> None:
         """Create with the MD5 already known, then write the pages."""
         await self._create(md5)
@@ -502,6 +559,10 @@ class AppendBlobWriter(_BlobWriterBase):
             await self.blob.append_block(data, length=len(data))
         except Exception as exc:
             raise self._fail(exc) from None
+
+    async def suspend(self) -> None:
+        """Appends cannot be matched to chunks reliably: discard, and restart on resume."""
+        await self.abort()
 
     async def commit(self, md5: bytes) -> None:
         """Record the MD5 of the whole content."""

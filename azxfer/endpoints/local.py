@@ -168,18 +168,42 @@ class LocalWriter:
         self.temp = os.path.join(folder, f".{name[:200]}.{tag}-{transfer_id}.part")
         self.fd = -1
 
-    def _open(self) -> None:
+    def _open(self, truncate: bool = True) -> None:
         if self.fd >= 0:
             return
         if os.path.isdir(self.target):
             raise TransferError(f"a folder already exists at {self.target}")
         folder = os.path.dirname(self.target)
+        flags = os.O_RDWR | os.O_CREAT | (os.O_TRUNC if truncate else 0)
         try:
             if folder:
                 os.makedirs(folder, exist_ok=True)
-            self.fd = os.open(self.temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            self.fd = os.open(self.temp, flags, 0o644)
         except OSError as exc:
             raise TransferError(f"cannot write {self.target}: {exc.strerror}") from None
+
+    async def resumable_chunks(self, journaled: tuple[Chunk, ...]) -> set[int]:
+        """Journaled chunks that the partial file left by an earlier run really holds."""
+        try:
+            have = os.stat(self.temp).st_size
+        except OSError:
+            return set()
+        self._open(truncate=False)
+        return {c.index for c in journaled if c.offset + c.length <= have}
+
+    async def read_back(self, chunk: Chunk) -> bytes | None:
+        """Read a chunk back from the partial file."""
+        self._open(truncate=False)
+        data = os.pread(self.fd, chunk.length, chunk.offset)
+        if len(data) != chunk.length:
+            raise TransferError(f"the partial download of {self.target} is shorter than recorded")
+        return data
+
+    async def suspend(self) -> None:
+        """Close the partial file and keep it for a resume."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
     async def put_whole(self, data: bytes, md5: bytes) -> None:
         """Write the whole file and commit it."""

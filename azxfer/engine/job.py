@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from azxfer.endpoints.base import Endpoint, WriteProps
 from azxfer.endpoints.blob_errors import UnreachableError
 from azxfer.engine.budget import MemoryBudget
-from azxfer.engine.transfer import TransferContext, Verifier, move_bytes
+from azxfer.engine.transfer import Interrupted, TransferContext, Verifier, move_bytes
 from azxfer.errors import AzxferError, CredentialError
 from azxfer.events import EnumerationDone, EventSink, TransferDone, TransferQueued
-from azxfer.models import JobTotals, Outcome, Transfer
+from azxfer.models import Chunk, JobTotals, Outcome, Transfer
 from azxfer.options import block_size_for
 
 log = logging.getLogger("azxfer.engine")
@@ -25,11 +25,67 @@ _FATAL = (CredentialError, UnreachableError)
 
 @dataclass(frozen=True, slots=True)
 class Planned:
-    """A transfer the planner decided on; `skip_reason` set means it will not be moved."""
+    """A transfer the planner decided on.
+
+    `skip_reason` set means it will not be moved. `resume` is None for a fresh transfer, else
+    the chunks an earlier run of the job journaled as done (possibly none).
+    """
 
     transfer: Transfer
     props: WriteProps
     skip_reason: str | None = None
+    resume: tuple[Chunk, ...] | None = None
+    chunk_size: int = 0
+
+
+class Recorder(Protocol):
+    """Where the runner records each step (the job journal); every method must be cheap."""
+
+    def planned(self, item: Planned) -> None:
+        """A transfer was planned (before it starts)."""
+
+    def started(self, transfer: Transfer, chunk_size: int) -> None:
+        """A transfer starts moving data."""
+
+    def chunk(self, transfer_id: int, chunk: Chunk) -> None:
+        """A chunk reached the destination."""
+
+    def committed(self, transfer_id: int) -> None:
+        """The destination object was committed."""
+
+    def finished(self, transfer: Transfer, outcome: Outcome, reason: str | None) -> None:
+        """A transfer ended."""
+
+    def interrupted(self, transfer: Transfer) -> None:
+        """A transfer stopped part-way because the job is stopping."""
+
+    def enumeration_done(self) -> None:
+        """The plan is complete."""
+
+
+class NullRecorder:
+    """A Recorder that keeps nothing."""
+
+    def planned(self, item: Planned) -> None:
+        """Nothing."""
+
+    def started(self, transfer: Transfer, chunk_size: int) -> None:
+        """Nothing."""
+
+    def chunk(self, transfer_id: int, chunk: Chunk) -> None:
+        """Nothing."""
+
+    def committed(self, transfer_id: int) -> None:
+        """Nothing."""
+
+    def finished(self, transfer: Transfer, outcome: Outcome, reason: str | None) -> None:
+        """Nothing."""
+
+    def interrupted(self, transfer: Transfer) -> None:
+        """Nothing."""
+
+    def enumeration_done(self) -> None:
+        """Nothing."""
 
 
 AfterTransfer = Callable[[Transfer], Awaitable[None]]
@@ -48,30 +104,49 @@ class JobRunner:
         block_size: int | None,
         verify: Verifier,
         after_transfer: AfterTransfer | None = None,
+        recorder: Recorder | None = None,
     ) -> None:
         self.source = source
         self.dest = dest
         self.sink = sink
         self.block_size = block_size
         self.after_transfer = after_transfer
+        self.recorder: Recorder = recorder or NullRecorder()
         self.ctx = TransferContext(
-            asyncio.Semaphore(concurrency), MemoryBudget(max_memory), sink, verify
+            asyncio.Semaphore(concurrency),
+            MemoryBudget(max_memory),
+            sink,
+            verify,
+            self.recorder.chunk,
         )
         # Enough files in flight to keep every request slot busy with small files.
         self.max_active = max(2 * concurrency, 16)
         self.totals = JobTotals()
         self.fatal: AzxferError | None = None
-        self.started = time.monotonic()
+        self.interrupted = 0
+
+    def stop(self) -> None:
+        """Stop scheduling: no new transfer or chunk starts; in-flight chunks finish."""
+        self.ctx.stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether stop() was called."""
+        return self.ctx.stop.is_set()
 
     async def run(self, plan: AsyncIterator[Planned]) -> JobTotals:
         """Consume the plan, transferring as it streams in; returns the totals."""
         slots = asyncio.Semaphore(self.max_active)
         tasks: set[asyncio.Task[None]] = set()
+        complete = True
         try:
             async for item in plan:
-                if self.fatal is not None:
+                if self.fatal is not None or self.stopping:
+                    complete = False
                     break
                 self._queued(item.transfer)
+                if item.resume is None:
+                    self.recorder.planned(item)
                 if item.skip_reason is not None:
                     self._done(item.transfer, Outcome.SKIPPED, item.skip_reason)
                     continue
@@ -79,7 +154,9 @@ class JobRunner:
                 task = asyncio.create_task(self._one(item))
                 tasks.add(task)
                 task.add_done_callback(lambda t: (tasks.discard(t), slots.release()))
-            self.sink.emit(EnumerationDone(self.totals.files_total, self.totals.bytes_total))
+            if complete:
+                self.recorder.enumeration_done()
+                self.sink.emit(EnumerationDone(self.totals.files_total, self.totals.bytes_total))
             if tasks:
                 await asyncio.gather(*tasks)
         except BaseException:
@@ -100,24 +177,27 @@ class JobRunner:
             )
         )
 
-    def record_skip(self, transfer: Transfer, reason: str) -> None:
-        """Count an item enumeration skipped (symlink, special file) as a skipped transfer."""
-        self._queued(transfer)
-        self._done(transfer, Outcome.SKIPPED, reason)
-
     async def _one(self, item: Planned) -> None:
         transfer = item.transfer
         size = transfer.source.size
+        if self.stopping:
+            self._interrupted(transfer)
+            return
         try:
+            block = item.chunk_size or block_size_for(size, self.block_size)
             reader = await self.source.open_reader(transfer.source)
             try:
-                block = block_size_for(size, self.block_size)
                 writer = await self.dest.open_writer(transfer, size, item.props, block)
-                await move_bytes(self.ctx, transfer, reader, writer)
+                self.recorder.started(transfer, writer.chunk_size)
+                await move_bytes(self.ctx, transfer, reader, writer, item.resume)
             finally:
                 await reader.close()
+            self.recorder.committed(transfer.id)
             if self.after_transfer is not None:
                 await self.after_transfer(transfer)
+        except Interrupted:
+            self._interrupted(transfer)
+            return
         except AzxferError as exc:
             if isinstance(exc, _FATAL) and self.fatal is None:
                 self.fatal = exc
@@ -130,6 +210,20 @@ class JobRunner:
         self.totals.bytes_done += size
         self._done(transfer, Outcome.COMPLETED, None)
 
+    def _interrupted(self, transfer: Transfer) -> None:
+        self.interrupted += 1
+        self.recorder.interrupted(transfer)
+        self.sink.emit(
+            TransferDone(
+                transfer.id,
+                transfer.source.ref,
+                transfer.dest_display,
+                Outcome.FAILED.value,
+                transfer.source.size,
+                "interrupted (resumable)",
+            )
+        )
+
     def _done(self, transfer: Transfer, outcome: Outcome, reason: str | None) -> None:
         totals = self.totals
         if outcome is Outcome.COMPLETED:
@@ -140,6 +234,7 @@ class JobRunner:
             totals.files_failed += 1
             totals.failed.append((transfer.source.ref, reason or ""))
             log.warning("failed: %s: %s", transfer.source.ref, reason)
+        self.recorder.finished(transfer, outcome, reason)
         self.sink.emit(
             TransferDone(
                 transfer.id,

@@ -3,6 +3,10 @@
 Chunks of a file are read and written concurrently (bounded by the job's request and memory
 budgets); the MD5 is computed in chunk order as chunks arrive, so the source is read once.
 A writer that must receive chunks in order (append blobs) gets them through the same gate.
+
+On resume, chunks already at the destination are not sent again: their bytes are read back
+locally (from the partial download, or from the local source of an upload) only to finish
+the whole-file MD5, since an MD5 state cannot be saved mid-stream.
 """
 
 from __future__ import annotations
@@ -11,11 +15,12 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from azxfer.endpoints.base import Reader, Writer
 from azxfer.engine.budget import MemoryBudget
-from azxfer.events import EventSink, Progress
+from azxfer.errors import AzxferError
+from azxfer.events import EventSink, Progress, TransferResumed
 from azxfer.models import Chunk, Transfer
 
 # Hashing a chunk this large on the event loop would stall every other transfer.
@@ -23,6 +28,11 @@ _THREAD_HASH = 1024 * 1024
 
 # Called with the transfer and the MD5 computed from the bytes moved; raises IntegrityError.
 Verifier = Callable[[Transfer, bytes], None]
+ChunkRecorder = Callable[[int, Chunk], None]
+
+
+class Interrupted(AzxferError):
+    """The job is stopping; this transfer stopped between chunks and can be resumed."""
 
 
 @dataclass(slots=True)
@@ -33,6 +43,8 @@ class TransferContext:
     memory: MemoryBudget
     sink: EventSink
     verify: Verifier
+    record_chunk: ChunkRecorder = lambda _tid, _chunk: None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class OrderedGate:
@@ -67,16 +79,28 @@ def _finish_md5(md5: hashlib._Hash, padding: int) -> bytes:  # type: ignore[name
 
 
 async def move_bytes(
-    ctx: TransferContext, transfer: Transfer, reader: Reader, writer: Writer
+    ctx: TransferContext,
+    transfer: Transfer,
+    reader: Reader,
+    writer: Writer,
+    resume: tuple[Chunk, ...] | None = None,
 ) -> None:
-    """Copy the source entry through `writer`, verify, and commit; abort the writer on failure."""
+    """Copy the source entry through `writer`, verify, and commit.
+
+    `resume` is None for a fresh transfer, else the chunks a previous run journaled as done
+    (the writer may find more at the destination). The writer is aborted on failure, but
+    only suspended when the job is stopping: its partial state is what a resume continues.
+    """
     size = transfer.source.size
     padding = writer.padded_size - size
     try:
         if size <= writer.chunk_size:
             await _whole(ctx, transfer, reader, writer, padding)
         else:
-            await _chunked(ctx, transfer, reader, writer, padding)
+            await _chunked(ctx, transfer, reader, writer, padding, resume)
+    except Interrupted:
+        await writer.suspend()
+        raise
     except BaseException:
         await writer.abort()
         raise
@@ -90,8 +114,7 @@ async def _whole(
     try:
         async with ctx.requests:
             data = await reader.read(0, size) if size else b""
-            md5 = hashlib.md5(data)
-            digest = _finish_md5(md5, padding)
+            digest = _finish_md5(hashlib.md5(data), padding)
             ctx.verify(transfer, digest)
             await reader.finish()
             await writer.put_whole(data, digest)
@@ -100,13 +123,34 @@ async def _whole(
 
 
 async def _chunked(
-    ctx: TransferContext, transfer: Transfer, reader: Reader, writer: Writer, padding: int
+    ctx: TransferContext,
+    transfer: Transfer,
+    reader: Reader,
+    writer: Writer,
+    padding: int,
+    resume: tuple[Chunk, ...] | None,
 ) -> None:
     size, step = transfer.source.size, writer.chunk_size
+    done = await writer.resumable_chunks(resume) if resume is not None else set()
+    if done:
+        present = sum(min(step, size - i * step) for i in done)
+        ctx.sink.emit(TransferResumed(transfer.id, len(done), present))
     md5 = hashlib.md5()
     gate = OrderedGate()
 
-    async def one(chunk: Chunk, held: int) -> None:
+    async def restore(chunk: Chunk, held: int) -> None:
+        """A chunk already at the destination: read it back locally only to hash it."""
+        try:
+            data = await writer.read_back(chunk)
+            if data is None:
+                data = await reader.read(chunk.offset, chunk.length)
+            async with gate.turn(chunk.index):
+                await _update(md5, data)
+            ctx.sink.emit(Progress(transfer.id, chunk.length))
+        finally:
+            ctx.memory.release(held)
+
+    async def send(chunk: Chunk, held: int) -> None:
         try:
             async with ctx.requests:
                 data = await reader.read(chunk.offset, chunk.length)
@@ -117,18 +161,25 @@ async def _chunked(
                 if writer.sequential:
                     async with ctx.requests:
                         await writer.write_chunk(chunk, data)
+            ctx.record_chunk(transfer.id, chunk)
             ctx.sink.emit(Progress(transfer.id, chunk.length))
         finally:
             ctx.memory.release(held)
 
+    stopped_at: int | None = None
     try:
         async with asyncio.TaskGroup() as group:
             for index, offset in enumerate(range(0, size, step)):
+                if ctx.stop.is_set() and index not in done:
+                    stopped_at = index  # in-flight chunks finish; nothing new starts
+                    break
                 chunk = Chunk(index, offset, min(step, size - offset))
                 held = await ctx.memory.acquire(chunk.length)
-                group.create_task(one(chunk, held))
+                group.create_task((restore if index in done else send)(chunk, held))
     except BaseExceptionGroup as group_error:
         raise _first_cause(group_error) from None
+    if stopped_at is not None:
+        raise Interrupted(f"stopped before chunk {stopped_at} of {transfer.source.ref}")
     digest = _finish_md5(md5, padding)
     ctx.verify(transfer, digest)
     await reader.finish()

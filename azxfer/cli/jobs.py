@@ -1,0 +1,102 @@
+"""`azxfer jobs`: list, show, clean and remove journaled jobs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from azxfer.cli.common import job_dir_from, journal_option
+
+STATES = ("pending", "active", "completed", "failed", "skipped")
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Inspect and manage journaled jobs (every copy is one)."""
+
+
+def _when(stamp: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+
+
+@jobs_group.command("list")
+@journal_option
+def list_command(journal_dir: Path | None) -> None:
+    """List jobs, newest first: ID, command, start, status, counts."""
+    from azxfer.journal.jobs import list_jobs
+
+    records = list_jobs(job_dir_from(journal_dir))
+    if not records:
+        click.echo("No jobs.")
+        return
+    click.echo(f"{'ID':36}  {'COMMAND':7}  {'STARTED':19}  {'STATUS':20}  COUNTS")
+    for r in records:
+        counts = ", ".join(f"{r.counts[s]} {s}" for s in STATES if r.counts[s])
+        click.echo(
+            f"{r.id:36}  {r.command:7}  {_when(r.created):19}  {r.status:20}  {counts or 'none'}"
+        )
+
+
+@jobs_group.command("show")
+@click.argument("job_id")
+@click.option("--with-status", type=click.Choice(STATES), help="Only transfers in this state.")
+@journal_option
+def show_command(job_id: str, with_status: str | None, journal_dir: Path | None) -> None:
+    """Show a job and its transfers."""
+    from azxfer.journal.jobs import find_job
+    from azxfer.journal.store import Journal
+
+    job_dir = job_dir_from(journal_dir)
+    journal = Journal.open(job_dir, find_job(job_dir, job_id))
+    try:
+        r = journal.job()
+        click.echo(f"Job {r.id}: {r.command} {r.source} -> {r.destination}")
+        click.echo(
+            f"  Started: {_when(r.created)}  Updated: {_when(r.updated)}  "
+            f"Status: {r.status}  Enumerated: {'yes' if r.enumerated else 'no'}"
+        )
+        click.echo("  " + ", ".join(f"{r.counts[s]} {s}" for s in STATES))
+        states = (with_status,) if with_status else STATES
+        for t in journal.transfers(states):
+            reason = f"  ({t.reason})" if t.reason else ""
+            click.echo(f"  {t.id:>6}  {t.state:9}  {t.source_ref} -> {t.dest_display}{reason}")
+    finally:
+        journal.close()
+
+
+@jobs_group.command("clean")
+@click.option(
+    "--older-than",
+    default="7d",
+    show_default=True,
+    help="Remove jobs last updated longer ago than this (e.g. 7d, 12h, 30m).",
+)
+@click.option(
+    "--with-status",
+    multiple=True,
+    help="Only jobs with this final status (repeatable), e.g. Completed, Failed.",
+)
+@journal_option
+def clean_command(older_than: str, with_status: tuple[str, ...], journal_dir: Path | None) -> None:
+    """Remove old jobs' journals."""
+    from azxfer.journal.jobs import clean_jobs, parse_age
+
+    removed = clean_jobs(
+        job_dir_from(journal_dir), parse_age(older_than), tuple(with_status) or None
+    )
+    click.echo(f"Removed {len(removed)} job(s).")
+
+
+@jobs_group.command("remove")
+@click.argument("job_id")
+@journal_option
+def remove_command(job_id: str, journal_dir: Path | None) -> None:
+    """Remove one job's journal."""
+    from azxfer.journal.jobs import find_job, remove_job
+
+    job_dir = job_dir_from(journal_dir)
+    full = find_job(job_dir, job_id)
+    remove_job(job_dir, full)
+    click.echo(f"Removed job {full}.")

@@ -1,0 +1,74 @@
+"""`azxfer resume`: continue a journaled job with its own options and, if needed, new secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from azxfer.cli.common import job_dir_from, journal_option, output_options
+from azxfer.cli.run import run_job
+from azxfer.errors import UsageError
+from azxfer.locations import with_sas
+
+FINISHED = ("Completed", "CompletedWithSkipped", "DryRun")
+
+
+@click.command("resume")
+@click.argument("job_id", required=False)
+@click.option("--last", is_flag=True, help="Resume the most recent job.")
+@click.option("--source-sas", help="A fresh SAS token for the source (the old one expired).")
+@click.option("--dest-sas", help="A fresh SAS token for the destination.")
+@click.option(
+    "--source-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the source account key (else AZXFER_SOURCE_KEY).",
+)
+@click.option(
+    "--dest-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File holding the destination account key (else AZXFER_DEST_KEY).",
+)
+@journal_option
+@output_options
+def resume_command(
+    job_id: str | None, last: bool, source_sas: str | None, dest_sas: str | None, **opts: object
+) -> int:
+    """Continue JOB_ID (or --last) where it stopped: only chunks not yet at the destination
+    are sent. SAS tokens are never journaled, so give fresh ones with --source-sas and
+    --dest-sas when the job used them; account keys come from the same places as for copy.
+    """
+    from azxfer.cli.copy import build_copy_options
+    from azxfer.journal.jobs import find_job, list_jobs
+    from azxfer.journal.store import Journal
+
+    job_dir = job_dir_from(opts.get("journal_dir"))  # type: ignore[arg-type]
+    if last == bool(job_id):
+        raise UsageError("name a JOB_ID or give --last (not both)")
+    if last:
+        recent = list_jobs(job_dir)
+        if not recent:
+            raise UsageError(f"no jobs in {job_dir}")
+        job_id = recent[0].id
+    job_id = find_job(job_dir, str(job_id))
+    journal = Journal.open(job_dir, job_id)
+    try:
+        record = journal.job()
+    finally:
+        journal.close()
+    if record.status in FINISHED and not any(
+        record.counts[s] for s in ("pending", "active", "failed")
+    ):
+        click.echo(f"Job {job_id} already finished ({record.status}); nothing to resume.")
+        return 0
+    saved = record.options
+    raw = dict(saved["options"])
+    for key in ("source_key_file", "dest_key_file"):
+        if opts.get(key) is not None:
+            raw[key] = opts[key]
+        elif raw.get(key):
+            raw[key] = Path(raw[key])
+    source = with_sas(saved["source"], source_sas)
+    destination = with_sas(saved["destination"], dest_sas)
+    options = build_copy_options(source, destination, raw)
+    return run_job(record.command, options, dict(opts), resume_id=job_id)

@@ -1,0 +1,100 @@
+"""Where journals live and managing them: list, remove, clean, and automatic pruning."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from azxfer.errors import UsageError
+from azxfer.journal.store import SUFFIX, JobRecord, Journal, journal_path
+
+JOB_DIR_ENV = "AZXFER_JOB_DIR"
+RETENTION_ENV = "AZXFER_JOB_RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS = 7.0
+FINISHED = ("Completed", "CompletedWithSkipped", "DryRun")
+
+
+def default_job_dir(env: Mapping[str, str]) -> Path:
+    """$AZXFER_JOB_DIR, else $XDG_STATE_HOME/azxfer/jobs, else ~/.local/state/azxfer/jobs."""
+    if env.get(JOB_DIR_ENV):
+        return Path(env[JOB_DIR_ENV]).expanduser()
+    state = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(state) / "azxfer" / "jobs"
+
+
+def job_ids(job_dir: Path) -> list[str]:
+    """IDs of every journal in `job_dir`."""
+    if not job_dir.is_dir():
+        return []
+    return [p.name[: -len(SUFFIX)] for p in job_dir.iterdir() if p.name.endswith(SUFFIX)]
+
+
+def list_jobs(job_dir: Path) -> list[JobRecord]:
+    """Every readable job, newest first."""
+    records = []
+    for job_id in job_ids(job_dir):
+        try:
+            journal = Journal.open(job_dir, job_id)
+            try:
+                records.append(journal.job())
+            finally:
+                journal.close()
+        except Exception:
+            continue
+    return sorted(records, key=lambda r: r.created, reverse=True)
+
+
+def find_job(job_dir: Path, job_id: str) -> str:
+    """The full ID for `job_id` or a unique prefix of it, else a UsageError listing recent ones."""
+    ids = job_ids(job_dir)
+    if job_id in ids:
+        return job_id
+    matches = [i for i in ids if i.startswith(job_id)] if len(job_id) >= 4 else []
+    if len(matches) == 1:
+        return matches[0]
+    recent = ", ".join(r.id for r in list_jobs(job_dir)[:5]) or "none"
+    raise UsageError(f"no job '{job_id}' in {job_dir} (recent jobs: {recent})")
+
+
+def remove_job(job_dir: Path, job_id: str) -> None:
+    """Delete a job's journal files."""
+    base = journal_path(job_dir, job_id)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{base}{suffix}").unlink(missing_ok=True)
+
+
+def parse_age(text: str) -> float:
+    """Seconds from '7d', '12h', '30m', '45s' or a plain number of days."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhms]?)\s*", text)
+    if not match:
+        raise UsageError(f"'{text}' is not an age such as 7d, 12h or 30m")
+    scale = {"d": 86400, "h": 3600, "m": 60, "s": 1, "": 86400}[match[2]]
+    return float(match[1]) * scale
+
+
+def clean_jobs(
+    job_dir: Path, older_than: float, statuses: tuple[str, ...] | None, now: float | None = None
+) -> list[str]:
+    """Remove jobs last updated more than `older_than` seconds ago (with one of `statuses`)."""
+    now = time.time() if now is None else now
+    removed = []
+    for record in list_jobs(job_dir):
+        if now - record.updated < older_than:
+            continue
+        if statuses is not None and record.status not in statuses:
+            continue
+        remove_job(job_dir, record.id)
+        removed.append(record.id)
+    return removed
+
+
+def prune_finished(job_dir: Path, env: Mapping[str, str]) -> list[str]:
+    """Remove successful jobs older than AZXFER_JOB_RETENTION_DAYS (default 7)."""
+    try:
+        days = float(env.get(RETENTION_ENV, DEFAULT_RETENTION_DAYS))
+    except ValueError:
+        days = DEFAULT_RETENTION_DAYS
+    return clean_jobs(job_dir, days * 86400, FINISHED)

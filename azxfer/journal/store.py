@@ -1,0 +1,325 @@
+"""Reading and writing one job's journal (a SQLite database in WAL mode, mode 0600).
+
+Writes are batched into transactions that commit at most `FLUSH_SECONDS` apart, except chunk
+records, which commit at once (a chunk staged but not journaled is found again through the
+destination's uncommitted block list, so batching them would only cost re-sends).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from azxfer.errors import UsageError
+from azxfer.journal.crash import CrashHook
+from azxfer.journal.schema import SCHEMA, SCHEMA_VERSION
+from azxfer.models import Chunk
+
+FLUSH_SECONDS = 0.25
+FLUSH_ROWS = 512
+SUFFIX = ".azxfer-job"
+
+
+class TransferState:
+    """States of a transfer row (plain strings, as stored)."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    ALL = (PENDING, ACTIVE, COMPLETED, FAILED, SKIPPED)
+    UNFINISHED = (PENDING, ACTIVE, FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    """A job as `azxfer jobs` shows it."""
+
+    id: str
+    command: str
+    source: str
+    destination: str
+    options: dict[str, Any]
+    created: float
+    updated: float
+    status: str
+    enumerated: bool
+    counts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRow:
+    """One journaled transfer, with its serialized entry and write properties."""
+
+    id: int
+    source_ref: str
+    dest_ref: str
+    dest_display: str
+    size: int
+    mtime: float | None
+    entry: dict[str, Any]
+    props: dict[str, Any]
+    chunk_size: int
+    state: str
+    reason: str | None
+
+
+def journal_path(job_dir: Path, job_id: str) -> Path:
+    """Where the journal of `job_id` lives."""
+    return job_dir / f"{job_id}{SUFFIX}"
+
+
+class Journal:
+    """The open journal of one job."""
+
+    def __init__(self, path: Path, crash: CrashHook | None = None, lock: bool = False) -> None:
+        self.path = path
+        self._lock_fd = _lock(path) if lock else -1
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.crash = crash or CrashHook.from_env({})
+        self._pending_sql: list[tuple[str, tuple[Any, ...]]] = []
+        self._last_flush = time.monotonic()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        job_dir: Path,
+        job_id: str,
+        command: str,
+        source: str,
+        destination: str,
+        options: dict[str, Any],
+        crash: CrashHook | None = None,
+    ) -> Journal:
+        """Create the journal of a new job (0600), recording its command and options."""
+        job_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = journal_path(job_dir, job_id)
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.close(fd)
+        journal = cls(path, crash, lock=True)
+        journal.db.executescript(SCHEMA)
+        now = time.time()
+        journal.db.execute(
+            "INSERT INTO job VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+            (
+                job_id,
+                command,
+                source,
+                destination,
+                json.dumps(options),
+                now,
+                now,
+                "Running",
+                SCHEMA_VERSION,
+            ),
+        )
+        journal._protect()
+        return journal
+
+    @classmethod
+    def open(
+        cls, job_dir: Path, job_id: str, crash: CrashHook | None = None, lock: bool = False
+    ) -> Journal:
+        """Open an existing job's journal; `lock` to run it (refused while another runs it)."""
+        path = journal_path(job_dir, job_id)
+        if not path.exists():
+            raise UsageError(f"no job {job_id} in {job_dir}")
+        journal = cls(path, crash, lock)
+        journal._protect()
+        return journal
+
+    def _protect(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            candidate = Path(f"{self.path}{suffix}")
+            if candidate.exists():
+                os.chmod(candidate, 0o600)
+
+    def close(self) -> None:
+        """Flush, close, and release the run lock."""
+        self.flush()
+        self.db.close()
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def _queue(self, sql: str, args: tuple[Any, ...]) -> None:
+        self._pending_sql.append((sql, args))
+        if (
+            len(self._pending_sql) >= FLUSH_ROWS
+            or time.monotonic() - self._last_flush >= FLUSH_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit every queued write in one transaction."""
+        self._last_flush = time.monotonic()
+        if not self._pending_sql:
+            return
+        batch, self._pending_sql = self._pending_sql, []
+        with self.db:
+            self.db.execute("BEGIN")
+            for sql, args in batch:
+                self.db.execute(sql, args)
+
+    def add_transfer(self, row: TransferRow) -> None:
+        """Journal a planned transfer (before it is acted on)."""
+        self._queue(
+            "INSERT OR IGNORE INTO transfer VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.id,
+                row.source_ref,
+                row.entry.get("rel_path", ""),
+                row.dest_ref,
+                row.dest_display,
+                row.size,
+                row.mtime,
+                row.entry.get("etag"),
+                None,
+                json.dumps(row.entry),
+                json.dumps(row.props),
+                row.chunk_size,
+                row.state,
+                row.reason,
+            ),
+        )
+        self.crash.tick("enumerated")
+
+    def mark_enumerated(self) -> None:
+        """Record that enumeration finished: resume need not enumerate again."""
+        self._queue("UPDATE job SET enumerated = 1", ())
+        self.flush()
+
+    def set_state(self, transfer_id: int, state: str, reason: str | None = None) -> None:
+        """Record a transfer's new state."""
+        self._queue(
+            "UPDATE transfer SET state = ?, reason = ? WHERE id = ?", (state, reason, transfer_id)
+        )
+        if state == TransferState.COMPLETED:
+            self.crash.tick("completed")
+
+    def start_transfer(self, transfer_id: int, chunk_size: int) -> None:
+        """Mark a transfer active with the chunk size it uses; committed before any chunk."""
+        self._queue(
+            "UPDATE transfer SET state = ?, chunk_size = ? WHERE id = ?",
+            (TransferState.ACTIVE, chunk_size, transfer_id),
+        )
+        self.flush()
+
+    def chunk_done(self, transfer_id: int, chunk: Chunk) -> None:
+        """Record a chunk that reached the destination (committed at once)."""
+        self._queue(
+            "INSERT OR REPLACE INTO chunk VALUES (?, ?, ?, ?)",
+            (transfer_id, chunk.index, chunk.offset, chunk.length),
+        )
+        self.flush()
+        self.crash.tick("chunks")
+
+    def forget_chunks(self, transfer_id: int) -> None:
+        """Drop a transfer's chunk records (it restarts from zero)."""
+        self._queue("DELETE FROM chunk WHERE transfer_id = ?", (transfer_id,))
+        self.flush()
+
+    def set_status(self, status: str) -> None:
+        """Record the job's status."""
+        self._queue("UPDATE job SET status = ?, updated = ?", (status, time.time()))
+        self.flush()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def job(self) -> JobRecord:
+        """The job row with counts per state."""
+        self.flush()
+        row = self.db.execute(
+            "SELECT id, command, source, destination, options, created, updated, status, "
+            "enumerated FROM job"
+        ).fetchone()
+        counts = dict.fromkeys(TransferState.ALL, 0)
+        for state, count in self.db.execute("SELECT state, COUNT(*) FROM transfer GROUP BY state"):
+            counts[state] = count
+        return JobRecord(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            json.loads(row[4]),
+            row[5],
+            row[6],
+            row[7],
+            bool(row[8]),
+            counts,
+        )
+
+    def transfers(self, states: tuple[str, ...] = TransferState.ALL) -> Iterator[TransferRow]:
+        """Journaled transfers in id order, optionally only those in `states`."""
+        self.flush()
+        marks = ",".join("?" * len(states))
+        cursor = self.db.execute(
+            "SELECT id, source_ref, dest_ref, dest_display, size, mtime, entry, props, "
+            f"chunk_size, state, reason FROM transfer WHERE state IN ({marks}) ORDER BY id",
+            states,
+        )
+        for r in cursor:
+            yield TransferRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                json.loads(r[6]),
+                json.loads(r[7]),
+                r[8],
+                r[9],
+                r[10],
+            )
+
+    def has_source(self, source_ref: str) -> bool:
+        """Whether enumeration already journaled this source."""
+        self.flush()
+        return (
+            self.db.execute("SELECT 1 FROM transfer WHERE source_ref = ?", (source_ref,)).fetchone()
+            is not None
+        )
+
+    def max_transfer_id(self) -> int:
+        """The highest transfer id used so far (0 if none)."""
+        self.flush()
+        return self.db.execute("SELECT COALESCE(MAX(id), 0) FROM transfer").fetchone()[0]
+
+    def chunks(self, transfer_id: int) -> list[Chunk]:
+        """Chunks journaled as done for a transfer."""
+        self.flush()
+        return [
+            Chunk(i, o, n)
+            for i, o, n in self.db.execute(
+                "SELECT idx, offset, length FROM chunk WHERE transfer_id = ? ORDER BY idx",
+                (transfer_id,),
+            )
+        ]
+
+
+def _lock(path: Path) -> int:
+    """Hold an exclusive lock on the journal for as long as this process runs the job."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise UsageError(
+            f"job {path.name.removesuffix(SUFFIX)} is running in another process"
+        ) from None
+    return fd
