@@ -294,7 +294,13 @@ def _endpoint(
 ) -> LocalEndpoint | BlobEndpoint:
     if location.is_local:
         return LocalEndpoint(location.local_path, location.pattern, f"azxfer-{job_id[:8]}")
-    return BlobEndpoint(location, connections.service(location, credential), credential, job_id[:8])
+    return BlobEndpoint(
+        location,
+        connections.service(location, credential),
+        credential,
+        job_id[:8],
+        connections.rest(location, credential),
+    )
 
 
 async def _dry_run(plan: AsyncIterator[Planned], sink: EventSink) -> JobTotals:

@@ -10,6 +10,7 @@ import base64
 import contextlib
 import fnmatch
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -22,7 +23,9 @@ from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClien
 from azxfer.credentials import Credential
 from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
 from azxfer.endpoints.blob_errors import classify, error_code
+from azxfer.endpoints.blob_rest import RestBlobClient
 from azxfer.endpoints.retry import StorageRetry
+from azxfer.engine.retry import RetryPolicy
 from azxfer.errors import IntegrityError, LocationError, NotFoundError
 from azxfer.locations import Location
 from azxfer.models import BlobType, Chunk, ContentProps, Entry, Skipped, Transfer
@@ -61,6 +64,14 @@ class BlobConnections:
         self._clients.append(client)
         return client
 
+    def rest(self, location: Location, credential: Credential | None) -> RestBlobClient | None:
+        """The REST fast path for the hot operations, if it can use this credential."""
+        if not RestBlobClient.supports(credential):
+            return None
+        return RestBlobClient(
+            self._session, location.endpoint, location.account, credential, RetryPolicy()
+        )
+
     async def close(self) -> None:
         """Close every client and then the shared session."""
         for client in self._clients:
@@ -77,15 +88,20 @@ class BlobEndpoint:
         service: BlobServiceClient,
         credential: Credential | None = None,
         job_tag: str = "azx",
+        rest: RestBlobClient | None = None,
     ) -> None:
         self.location = location
         self.credential = credential
         self.job_tag = job_tag
+        self.rest = rest
         self.container: ContainerClient = service.get_container_client(location.container)
         self.where = f"'{location.container}' at {location.endpoint}"
 
     def _blob(self, name: str) -> BlobClient:
         return self.container.get_blob_client(name)
+
+    def _fast(self) -> _FastPath | None:
+        return _FastPath(self.rest, self.location.container) if self.rest else None
 
     def _classify(self, exc: BaseException, what: str) -> Exception:
         return classify(exc, what, self.location.endpoint, self.credential)
@@ -195,7 +211,7 @@ class BlobEndpoint:
 
     async def open_reader(self, entry: Entry) -> BlobReader:
         """A ranged reader that fails if the blob changes while it is read."""
-        return BlobReader(self._blob(entry.ref), entry, self._classify)
+        return BlobReader(self._blob(entry.ref), entry, self._classify, self._fast())
 
     # -- destination side --------------------------------------------------------------------
 
@@ -238,7 +254,7 @@ class BlobEndpoint:
             return PageBlobWriter(blob, size, props, what, self._classify)
         if props.blob_type is BlobType.APPEND:
             return AppendBlobWriter(blob, size, props, block_size, what, self._classify)
-        return BlockBlobWriter(
+        writer = BlockBlobWriter(
             blob,
             size,
             props,
@@ -247,6 +263,8 @@ class BlobEndpoint:
             self._classify,
             f"{self.job_tag}-{transfer.id:012d}",
         )
+        writer.fast = self._fast()
+        return writer
 
     async def delete(self, ref: str) -> None:
         """Delete a blob (and its snapshots)."""
@@ -269,13 +287,22 @@ class BlobReader:
         blob: BlobClient,
         entry: Entry,
         classify_error: Callable[[BaseException, str], Exception],
+        fast: _FastPath | None = None,
     ) -> None:
         self.blob = blob
         self.entry = entry
         self.classify = classify_error
+        self.fast = fast
 
     async def read(self, offset: int, length: int) -> bytes:
         """`length` bytes at `offset`."""
+        if self.fast is not None:
+            try:
+                return await self.fast.rest.get_range(
+                    self.fast.container, self.entry.ref, offset, length, self.entry.etag
+                )
+            except Exception as exc:
+                raise self.classify(exc, f"blob '{self.entry.ref}'") from None
         condition: dict[str, Any] = {}
         if self.entry.etag:
             condition = {"etag": self.entry.etag, "match_condition": MatchConditions.IfNotModified}
@@ -377,6 +404,7 @@ class BlockBlobWriter(_BlobWriterBase):
         self.chunk_size = block_size
         self.block_prefix = block_prefix
         self.blocks: dict[int, str] = {}
+        self.fast: _FastPath | None = None
 
     def _tier(self) -> dict[str, Any]:
         return {"standard_blob_tier": StandardBlobTier(self.props.tier)} if self.props.tier else {}
@@ -409,6 +437,22 @@ class BlockBlobWriter(_BlobWriterBase):
 
     async def put_whole(self, data: bytes, md5: bytes) -> None:
         """One Put Blob carrying the content, properties and MD5."""
+        if self.fast is not None:
+            props = self.props
+            try:
+                await self.fast.rest.put_blob(
+                    self.fast.container,
+                    self.blob.blob_name,
+                    data,
+                    md5,
+                    props.content,
+                    props.metadata,
+                    props.tags,
+                    props.tier,
+                )
+            except Exception as exc:
+                raise self._fail(exc) from None
+            return
         try:
             await self.blob.upload_blob(
                 data,
@@ -427,6 +471,15 @@ class BlockBlobWriter(_BlobWriterBase):
     async def write_chunk(self, chunk: Chunk, data: bytes) -> None:
         """Put Block with this chunk's deterministic ID."""
         block_id = self.block_id(chunk.index)
+        if self.fast is not None:
+            try:
+                await self.fast.rest.put_block(
+                    self.fast.container, self.blob.blob_name, block_id, data
+                )
+            except Exception as exc:
+                raise self._fail(exc) from None
+            self.blocks[chunk.index] = block_id
+            return
         try:
             await self.blob.stage_block(block_id, data, length=len(data))
         except Exception as exc:
@@ -568,6 +621,14 @@ class AppendBlobWriter(_BlobWriterBase):
         """Record the MD5 of the whole content."""
         await self._create(None)
         await self._set_md5(md5)
+
+
+@dataclass(frozen=True, slots=True)
+class _FastPath:
+    """The REST client and container an endpoint's hot operations go through."""
+
+    rest: RestBlobClient
+    container: str
 
 
 def _is_folder_marker(props: Any) -> bool:

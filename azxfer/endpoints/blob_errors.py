@@ -43,6 +43,11 @@ def classify(
 
     Knowing the credential used (never its secret) makes a denial actionable.
     """
+    if isinstance(exc, CredentialError) and credential is not None and "[used" not in str(exc):
+        code = str(exc).rpartition("(")[2].rstrip(")")
+        return CredentialError(
+            _denied(CredentialError(_auth_message(code, what, str(exc))), what, credential)
+        )
     if isinstance(exc, AzxferError):
         return exc
     err = _classify(exc, what, host)

@@ -262,12 +262,6 @@ def _put_raw(azurite, container: str, name: str, data: bytes) -> None:
         conn.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation: yarl (under aiohttp) normalises '.'/'..' URL segments, even "
-    "percent-encoded, and the SDK signs the normalised path, so such blobs cannot be read "
-    "through the SDK's aiohttp transport yet",
-)
 def test_dot_segments_are_translated_and_reported(
     tmp_path, azurite, container, run_azxfer, container_url, container_client
 ):

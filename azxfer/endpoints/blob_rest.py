@@ -1,0 +1,278 @@
+"""A thin REST path for the hot Blob operations: Put Blob, Put Block and ranged Get Blob.
+
+Every small file costs one of these requests, and the SDK's pipeline spends more client CPU
+per request than the request itself (client objects, policy chain, tracing wrappers). On a
+machine whose cores are shared with the service that CPU is wall time, so these three
+operations go straight to aiohttp, signed here with SharedKey or carrying the SAS. Everything
+else (listing, properties, Put Block List, page and append blobs, Entra ID tokens) stays on
+the SDK. Retries follow `engine.retry` and classified errors.
+
+URLs are sent as encoded here (yarl `encoded=True`), so blob names are never normalised on
+the way: a name with `.` or `..` segments reaches the service as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from email.utils import formatdate
+from urllib.parse import quote, unquote
+
+import aiohttp
+from azure.storage.blob._shared.authentication import _storage_header_sort
+from yarl import URL
+
+from azxfer.credentials import Credential
+from azxfer.engine.retry import RetryPolicy, with_retries
+from azxfer.errors import (
+    AzxferError,
+    CredentialError,
+    IntegrityError,
+    NotFoundError,
+    RetryableError,
+    TransferError,
+)
+from azxfer.models import ContentProps
+
+API_VERSION = "2025-11-05"
+_SIGNED_HEADERS = (
+    "content-encoding",
+    "content-language",
+    "content-length",
+    "content-md5",
+    "content-type",
+    "date",
+    "if-modified-since",
+    "if-match",
+    "if-none-match",
+    "if-unmodified-since",
+    "range",
+)
+_RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+
+
+class RestBlobClient:
+    """Signs and sends the hot-path requests for one account and credential."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        endpoint: str,
+        account: str,
+        credential: Credential | None,
+        retry: RetryPolicy,
+    ) -> None:
+        self.session = session
+        self.endpoint = endpoint.rstrip("/")
+        self.account = account
+        self.credential = credential
+        self.retry = retry
+        self._key = (
+            base64.b64decode(credential.key)
+            if credential and credential.kind == "shared_key" and credential.key
+            else None
+        )
+        self._sas = credential.sas if credential and credential.kind == "sas" else None
+
+    @staticmethod
+    def supports(credential: Credential | None) -> bool:
+        """Whether this path can authorize with `credential` (token credentials cannot)."""
+        return credential is None or credential.kind in ("sas", "shared_key", "anonymous")
+
+    # -- operations --------------------------------------------------------------------------
+
+    async def put_blob(
+        self,
+        container: str,
+        name: str,
+        data: bytes,
+        md5: bytes,
+        content: ContentProps,
+        metadata: dict[str, str] | None,
+        tags: dict[str, str] | None,
+        tier: str | None,
+    ) -> None:
+        """Put Blob (BlockBlob) with content properties, metadata, tags, tier and MD5."""
+        headers = {"x-ms-blob-type": "BlockBlob", "Content-MD5": _b64(md5)}
+        headers.update(_blob_headers(content, md5, metadata, tags, tier))
+        await self._send("PUT", container, name, {}, headers, data, f"blob '{name}'")
+
+    async def put_block(self, container: str, name: str, block_id: str, data: bytes) -> None:
+        """Put Block with a transactional MD5, so corruption on the wire is refused."""
+        headers = {"Content-MD5": _b64(hashlib.md5(data).digest())}
+        # The SDK base64-encodes block IDs once more on the wire (and decodes them in Get Block
+        # List); doing the same keeps IDs interchangeable with its Put Block List.
+        wire_id = _b64(block_id.encode())
+        await self._send(
+            "PUT",
+            container,
+            name,
+            {"comp": "block", "blockid": wire_id},
+            headers,
+            data,
+            f"blob '{name}'",
+        )
+
+    async def get_range(
+        self, container: str, name: str, offset: int, length: int, etag: str | None
+    ) -> bytes:
+        """Get Blob for bytes [offset, offset+length), conditional on the ETag if given."""
+        headers = {"x-ms-range": f"bytes={offset}-{offset + length - 1}"}
+        if etag:
+            headers["If-Match"] = etag
+        return await self._send(
+            "GET", container, name, {}, headers, None, f"blob '{name}'", expect=length
+        )
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def _send(
+        self,
+        method: str,
+        container: str,
+        name: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes | None,
+        what: str,
+        expect: int | None = None,
+    ) -> bytes:
+        path = f"{URL(self.endpoint).raw_path.rstrip('/')}/{container}/{_quote_name(name)}"
+
+        async def attempt() -> bytes:
+            request_headers = dict(headers)
+            request_headers["x-ms-version"] = API_VERSION
+            request_headers["x-ms-date"] = formatdate(usegmt=True)
+            request_headers["Content-Length"] = str(len(body) if body else 0)
+            if body is not None:
+                # aiohttp would add this itself, after signing; it must be signed too.
+                request_headers["Content-Type"] = "application/octet-stream"
+            query_string = "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
+            if self._sas:
+                query_string = f"{query_string}&{self._sas}" if query_string else self._sas
+            elif self._key is not None:
+                request_headers["Authorization"] = self._authorization(
+                    method, path, query, request_headers
+                )
+            url = URL(
+                f"{self._origin()}{path}{'?' + query_string if query_string else ''}", encoded=True
+            )
+            try:
+                async with self.session.request(
+                    method, url, headers=request_headers, data=body
+                ) as response:
+                    payload = await response.read()
+                    if response.status >= 300:
+                        raise _classify_status(
+                            response.status,
+                            response.headers.get("x-ms-error-code", ""),
+                            what,
+                            response.headers.get("Retry-After"),
+                        )
+            except aiohttp.ClientResponseError as exc:
+                raise RetryableError(f"{what}: {exc.message}") from None
+            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
+                raise RetryableError(
+                    f"{what}: connection failed: {exc or type(exc).__name__}"
+                ) from None
+            if expect is not None and len(payload) != expect:
+                raise RetryableError(f"{what}: got {len(payload)} of {expect} bytes")
+            return payload
+
+        return await with_retries(attempt, self.retry, what)
+
+    def _origin(self) -> str:
+        url = URL(self.endpoint)
+        return str(url.origin())
+
+    def _authorization(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str]
+    ) -> str:
+        lowered = {k.lower(): v for k, v in headers.items() if v}
+        if lowered.get("content-length") == "0":
+            del lowered["content-length"]
+        canonical_headers = "".join(
+            f"{k}:{v}\n"
+            for k, v in _storage_header_sort(
+                [(k, v) for k, v in lowered.items() if k.startswith("x-ms-")]
+            )
+        )
+        resource = f"/{self.account}{path}"
+        for name in sorted(query):
+            resource += f"\n{name.lower()}:{unquote(query[name])}"
+        to_sign = (
+            f"{method}\n"
+            + "\n".join(lowered.get(h, "") for h in _SIGNED_HEADERS)
+            + "\n"
+            + canonical_headers
+            + resource
+        )
+        digest = hmac.new(self._key or b"", to_sign.encode("utf-8"), hashlib.sha256).digest()
+        return f"SharedKey {self.account}:{base64.b64encode(digest).decode()}"
+
+
+def _quote_name(name: str) -> str:
+    """Percent-encode a blob name for the URL path; '.' segments are encoded so that nothing
+    between here and the service resolves them."""
+    segments = []
+    for segment in name.split("/"):
+        if segment in (".", ".."):
+            segments.append(segment.replace(".", "%2E"))
+        else:
+            segments.append(quote(segment, safe="~"))
+    return "/".join(segments)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _blob_headers(
+    content: ContentProps,
+    md5: bytes,
+    metadata: dict[str, str] | None,
+    tags: dict[str, str] | None,
+    tier: str | None,
+) -> dict[str, str]:
+    headers = {"x-ms-blob-content-md5": _b64(md5)}
+    for header, value in (
+        ("x-ms-blob-content-type", content.content_type),
+        ("x-ms-blob-content-encoding", content.content_encoding),
+        ("x-ms-blob-content-language", content.content_language),
+        ("x-ms-blob-content-disposition", content.content_disposition),
+        ("x-ms-blob-cache-control", content.cache_control),
+        ("x-ms-access-tier", tier),
+    ):
+        if value:
+            headers[header] = value
+    for key, value in (metadata or {}).items():
+        headers[f"x-ms-meta-{key}"] = value
+    if tags:
+        headers["x-ms-tags"] = "&".join(
+            f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in tags.items()
+        )
+    return headers
+
+
+def _classify_status(status: int, code: str, what: str, retry_after: str | None) -> AzxferError:
+    if status in _RETRY_STATUS:
+        err = RetryableError(f"{what}: service busy ({status} {code}) after retries")
+        err.retry_after = _seconds(retry_after)  # type: ignore[attr-defined]
+        return err
+    if status == 412:
+        return IntegrityError(f"{what} changed during the transfer")
+    if code == "ContainerNotFound":
+        return NotFoundError(f"{what}: its container does not exist")
+    if status == 404:
+        return NotFoundError(f"{what} not found")
+    if status == 403:
+        return CredentialError(f"access to {what} denied ({code or 'forbidden'})")
+    return TransferError(f"{what}: {status} {code}".rstrip())
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None

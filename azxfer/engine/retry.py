@@ -1,0 +1,66 @@
+"""Our one retry loop, for requests the Azure SDK does not carry (the REST fast path).
+
+Driven by classified errors: only a RetryableError (timeouts, throttling, 5xx, resets) is
+retried, with exponential backoff and full jitter, at least as long as a Retry-After says.
+Request-level retries inside the SDK use its own policy (`endpoints.retry`), configured alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from azxfer.errors import RetryableError
+
+log = logging.getLogger("azxfer.retry")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently to retry one request."""
+
+    attempts: int = 7
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+    max_retry_after: float = 60.0
+
+    def delay(self, retry: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait before retry number `retry` (1-based)."""
+        backoff = min(self.max_delay, self.base_delay * 2 ** (retry - 1))
+        wait = rng.uniform(backoff / 2, backoff)
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.max_retry_after))
+        return wait
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    what: str,
+    rng: random.Random | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    """Run `call`, retrying RetryableError up to the policy's attempts; the last error stands."""
+    rng = rng or random.Random()
+    for retry in range(1, policy.attempts + 1):
+        try:
+            return await call()
+        except RetryableError as exc:
+            if retry == policy.attempts:
+                raise
+            wait = policy.delay(retry, getattr(exc, "retry_after", None), rng)
+            log.info(
+                "retrying %s in %.1f s (attempt %d of %d): %s",
+                what,
+                wait,
+                retry + 1,
+                policy.attempts,
+                exc,
+            )
+            await sleep(wait)
+    raise AssertionError("unreachable")
