@@ -9,8 +9,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import fnmatch
+import functools
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import aiohttp
@@ -23,7 +24,7 @@ from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClien
 from azxfer.credentials import Credential
 from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
 from azxfer.endpoints.blob_errors import classify, error_code
-from azxfer.endpoints.blob_rest import RestBlobClient
+from azxfer.endpoints.blob_rest import ListedBlob, RestBlobClient
 from azxfer.endpoints.retry import StorageRetry
 from azxfer.engine.retry import RetryPolicy
 from azxfer.errors import IntegrityError, LocationError, NotFoundError
@@ -99,6 +100,11 @@ class BlobEndpoint:
 
     def _blob(self, name: str) -> BlobClient:
         return self.container.get_blob_client(name)
+
+    def _blob_factory(self, name: str) -> _LazyBlob:
+        """The blob's SDK client is built only if an operation needs it (the fast path
+        does not, and building one costs about a millisecond)."""
+        return _LazyBlob(name, functools.partial(self.container.get_blob_client, name))
 
     def _fast(self) -> _FastPath | None:
         return _FastPath(self.rest, self.location.container) if self.rest else None
@@ -176,27 +182,38 @@ class BlobEndpoint:
         """Blobs under `base`, rel_path relative to it, filtered; flat or one level."""
         start = base + (name_prefix or "")
         try:
-            if recursive:
-                listing = self.container.list_blobs(name_starts_with=start)
-            else:
-                listing = self.container.walk_blobs(name_starts_with=start, delimiter="/")
-            async for props in listing:
-                if not hasattr(props, "size"):  # a BlobPrefix from walk_blobs: a sub-folder
-                    continue
-                rel = props.name[len(base) :]
+            async for entry, marker in self._listing(start, recursive):
+                rel = entry.ref[len(base) :]
                 if name_pattern is not None and not fnmatch.fnmatchcase(
                     rel.partition("/")[0], name_pattern
                 ):
                     continue
                 if rel.partition("/")[2] and name_pattern is not None and not recursive:
                     continue
-                if props.name.endswith("/") or _is_folder_marker(props):
+                if marker or entry.ref.endswith("/"):
                     continue
-                entry = _entry(props, rel)
                 if filters.accepts(rel, entry.mtime):
-                    yield entry
+                    yield replace(entry, rel_path=rel)
         except Exception as exc:
             raise self._classify(exc, f"listing container {self.where}") from None
+
+    async def _listing(self, start: str, recursive: bool) -> AsyncIterator[tuple[Entry, bool]]:
+        """(entry, is a folder marker) for blobs under `start`; one level unless recursive."""
+        delimiter = None if recursive else "/"
+        if self.rest is not None:
+            async for listed in self.rest.list_blobs(self.location.container, start, delimiter):
+                marker = listed.size == 0 and listed.metadata.get("hdi_isfolder") == "true"
+                yield _entry_from_listing(listed), marker
+            return
+        if recursive:
+            listing = self.container.list_blobs(name_starts_with=start, include=["metadata"])
+        else:
+            listing = self.container.walk_blobs(
+                name_starts_with=start, delimiter="/", include=["metadata"]
+            )
+        async for props in listing:
+            if hasattr(props, "size"):  # not a BlobPrefix (a sub-folder) from walk_blobs
+                yield _entry(props, props.name), _is_folder_marker(props)
 
     async def stat(self, ref: str) -> Entry | None:
         """The blob named `ref`, or None if it does not exist."""
@@ -211,7 +228,7 @@ class BlobEndpoint:
 
     async def open_reader(self, entry: Entry) -> BlobReader:
         """A ranged reader that fails if the blob changes while it is read."""
-        return BlobReader(self._blob(entry.ref), entry, self._classify, self._fast())
+        return BlobReader(self._blob_factory(entry.ref), entry, self._classify, self._fast())
 
     # -- destination side --------------------------------------------------------------------
 
@@ -248,7 +265,7 @@ class BlobEndpoint:
         self, transfer: Transfer, size: int, props: WriteProps, block_size: int
     ) -> BlockBlobWriter | PageBlobWriter | AppendBlobWriter:
         """A writer for the blob type asked for."""
-        blob = self._blob(transfer.dest_ref)
+        blob = self._blob_factory(transfer.dest_ref)
         what = f"blob '{transfer.dest_ref}'"
         if props.blob_type is BlobType.PAGE:
             return PageBlobWriter(blob, size, props, what, self._classify)
@@ -284,7 +301,7 @@ class BlobReader:
 
     def __init__(
         self,
-        blob: BlobClient,
+        blob: _LazyBlob,
         entry: Entry,
         classify_error: Callable[[BaseException, str], Exception],
         fast: _FastPath | None = None,
@@ -307,7 +324,7 @@ class BlobReader:
         if self.entry.etag:
             condition = {"etag": self.entry.etag, "match_condition": MatchConditions.IfNotModified}
         try:
-            stream = await self.blob.download_blob(offset=offset, length=length, **condition)
+            stream = await self.blob.client.download_blob(offset=offset, length=length, **condition)
             data = await stream.readall()
         except HttpResponseError as exc:
             if exc.status_code == 412:
@@ -335,7 +352,7 @@ class _BlobWriterBase:
 
     def __init__(
         self,
-        blob: BlobClient,
+        blob: _LazyBlob,
         size: int,
         props: WriteProps,
         what: str,
@@ -365,7 +382,7 @@ class _BlobWriterBase:
 
     async def _set_md5(self, md5: bytes) -> None:
         try:
-            await self.blob.set_http_headers(content_settings=self._settings(md5))
+            await self.blob.client.set_http_headers(content_settings=self._settings(md5))
         except Exception as exc:
             raise self._fail(exc) from None
 
@@ -384,7 +401,7 @@ class _BlobWriterBase:
         """Delete a partially written page or append blob so it cannot pass for complete."""
         if self.created:
             with contextlib.suppress(Exception):
-                await self.blob.delete_blob()
+                await self.blob.client.delete_blob()
 
 
 class BlockBlobWriter(_BlobWriterBase):
@@ -392,7 +409,7 @@ class BlockBlobWriter(_BlobWriterBase):
 
     def __init__(
         self,
-        blob: BlobClient,
+        blob: _LazyBlob,
         size: int,
         props: WriteProps,
         block_size: int,
@@ -420,7 +437,7 @@ class BlockBlobWriter(_BlobWriterBase):
         late to be journaled, is found here too.
         """
         try:
-            _, uncommitted = await self.blob.get_block_list("uncommitted")
+            _, uncommitted = await self.blob.client.get_block_list("uncommitted")
         except Exception as exc:
             err = self._fail(exc)
             if isinstance(err, NotFoundError):
@@ -442,7 +459,7 @@ class BlockBlobWriter(_BlobWriterBase):
             try:
                 await self.fast.rest.put_blob(
                     self.fast.container,
-                    self.blob.blob_name,
+                    self.blob.name,
                     data,
                     md5,
                     props.content,
@@ -454,7 +471,7 @@ class BlockBlobWriter(_BlobWriterBase):
                 raise self._fail(exc) from None
             return
         try:
-            await self.blob.upload_blob(
+            await self.blob.client.upload_blob(
                 data,
                 blob_type="BlockBlob",
                 length=len(data),
@@ -473,15 +490,13 @@ class BlockBlobWriter(_BlobWriterBase):
         block_id = self.block_id(chunk.index)
         if self.fast is not None:
             try:
-                await self.fast.rest.put_block(
-                    self.fast.container, self.blob.blob_name, block_id, data
-                )
+                await self.fast.rest.put_block(self.fast.container, self.blob.name, block_id, data)
             except Exception as exc:
                 raise self._fail(exc) from None
             self.blocks[chunk.index] = block_id
             return
         try:
-            await self.blob.stage_block(block_id, data, length=len(data))
+            await self.blob.client.stage_block(block_id, data, length=len(data))
         except Exception as exc:
             raise self._fail(exc) from None
         self.blocks[chunk.index] = block_id
@@ -490,7 +505,7 @@ class BlockBlobWriter(_BlobWriterBase):
         """Put Block List in index order with properties and the whole-file MD5."""
         block_list = [BlobBlock(block_id=self.blocks[i]) for i in sorted(self.blocks)]
         try:
-            await self.blob.commit_block_list(
+            await self.blob.client.commit_block_list(
                 block_list,
                 content_settings=self._settings(md5),
                 metadata=self.props.metadata or None,
@@ -509,7 +524,7 @@ class PageBlobWriter(_BlobWriterBase):
 
     def __init__(
         self,
-        blob: BlobClient,
+        blob: _LazyBlob,
         size: int,
         props: WriteProps,
         what: str,
@@ -524,7 +539,7 @@ class PageBlobWriter(_BlobWriterBase):
         if self.created:
             return
         try:
-            await self.blob.create_page_blob(
+            await self.blob.client.create_page_blob(
                 self.padded_size,
                 content_settings=self._settings(md5),
                 metadata=self.props.metadata or None,
@@ -537,7 +552,7 @@ class PageBlobWriter(_BlobWriterBase):
     async def resumable_chunks(self, journaled: tuple[Chunk, ...]) -> set[int]:
         """Journaled pages, if the page blob an earlier run created is still there."""
         try:
-            props = await self.blob.get_blob_properties()
+            props = await self.blob.client.get_blob_properties()
         except Exception:
             return set()
         if props.size != self.padded_size or getattr(props.blob_type, "value", "") != "PageBlob":
@@ -558,7 +573,7 @@ class PageBlobWriter(_BlobWriterBase):
         if not data or memoryview(data) == memoryview(self._zeros)[: len(data)]:
             return
         try:
-            await self.blob.upload_page(data, offset=chunk.offset, length=len(data))
+            await self.blob.client.upload_page(data, offset=chunk.offset, length=len(data))
         except Exception as exc:
             raise self._fail(exc) from None
 
@@ -575,7 +590,7 @@ class AppendBlobWriter(_BlobWriterBase):
 
     def __init__(
         self,
-        blob: BlobClient,
+        blob: _LazyBlob,
         size: int,
         props: WriteProps,
         block_size: int,
@@ -589,7 +604,7 @@ class AppendBlobWriter(_BlobWriterBase):
         if self.created:
             return
         try:
-            await self.blob.create_append_blob(
+            await self.blob.client.create_append_blob(
                 content_settings=self._settings(md5),
                 metadata=self.props.metadata or None,
                 tags=self.props.tags or None,
@@ -609,7 +624,7 @@ class AppendBlobWriter(_BlobWriterBase):
         if not data:
             return
         try:
-            await self.blob.append_block(data, length=len(data))
+            await self.blob.client.append_block(data, length=len(data))
         except Exception as exc:
             raise self._fail(exc) from None
 
@@ -623,12 +638,44 @@ class AppendBlobWriter(_BlobWriterBase):
         await self._set_md5(md5)
 
 
+class _LazyBlob:
+    """A blob's name, and its SDK client built on first use."""
+
+    __slots__ = ("_client", "_make", "name")
+
+    def __init__(self, name: str, make: Callable[[], BlobClient]) -> None:
+        self.name = name
+        self._make = make
+        self._client: BlobClient | None = None
+
+    @property
+    def client(self) -> BlobClient:
+        """The SDK client for this blob."""
+        if self._client is None:
+            self._client = self._make()
+        return self._client
+
+
 @dataclass(frozen=True, slots=True)
 class _FastPath:
     """The REST client and container an endpoint's hot operations go through."""
 
     rest: RestBlobClient
     container: str
+
+
+def _entry_from_listing(listed: ListedBlob) -> Entry:
+    return Entry(
+        ref=listed.name,
+        rel_path=listed.name,
+        size=listed.size,
+        mtime=listed.last_modified,
+        md5=listed.md5,
+        etag=listed.etag,
+        blob_type=BlobType(listed.blob_type) if listed.blob_type else None,
+        content=listed.content,
+        metadata=listed.metadata or None,
+    )
 
 
 def _is_folder_marker(props: Any) -> bool:

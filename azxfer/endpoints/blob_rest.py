@@ -16,8 +16,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from email.utils import formatdate
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import quote, unquote
+from xml.etree import ElementTree
 
 import aiohttp
 from azure.storage.blob._shared.authentication import _storage_header_sort
@@ -125,6 +128,33 @@ class RestBlobClient:
             "GET", container, name, {}, headers, None, f"blob '{name}'", expect=length
         )
 
+    async def list_blobs(
+        self, container: str, prefix: str, delimiter: str | None
+    ) -> AsyncIterator[ListedBlob]:
+        """List Blobs (with metadata) page by page; with a delimiter, sub-folders are skipped."""
+        marker = ""
+        while True:
+            query = {
+                "restype": "container",
+                "comp": "list",
+                "prefix": prefix,
+                "maxresults": "5000",
+                "include": "metadata",
+            }
+            if delimiter:
+                query["delimiter"] = delimiter
+            if marker:
+                query["marker"] = marker
+            payload = await self._send(
+                "GET", container, "", query, {}, None, f"listing container '{container}'"
+            )
+            page = ElementTree.fromstring(payload)
+            for item in page.iter("Blob"):
+                yield _listed(item)
+            marker = page.findtext("NextMarker") or ""
+            if not marker:
+                return
+
     # -- plumbing ----------------------------------------------------------------------------
 
     async def _send(
@@ -138,7 +168,9 @@ class RestBlobClient:
         what: str,
         expect: int | None = None,
     ) -> bytes:
-        path = f"{URL(self.endpoint).raw_path.rstrip('/')}/{container}/{_quote_name(name)}"
+        path = f"{URL(self.endpoint).raw_path.rstrip('/')}/{container}"
+        if name:
+            path += f"/{_quote_name(name)}"
 
         async def attempt() -> bytes:
             request_headers = dict(headers)
@@ -276,3 +308,46 @@ def _seconds(value: str | None) -> float | None:
         return float(value) if value else None
     except ValueError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class ListedBlob:
+    """One blob of a listing, as the service described it."""
+
+    name: str
+    size: int
+    last_modified: float | None
+    etag: str | None
+    md5: bytes | None
+    blob_type: str | None
+    content: ContentProps
+    metadata: dict[str, str]
+
+
+def _listed(item: ElementTree.Element) -> ListedBlob:
+    props = item.find("Properties")
+    get = props.findtext if props is not None else (lambda _tag: None)
+    md5 = get("Content-MD5")
+    modified = get("Last-Modified")
+    metadata_node = item.find("Metadata")
+    metadata = (
+        {child.tag: child.text or "" for child in metadata_node}
+        if metadata_node is not None
+        else {}
+    )
+    return ListedBlob(
+        name=item.findtext("Name") or "",
+        size=int(get("Content-Length") or 0),
+        last_modified=parsedate_to_datetime(modified).timestamp() if modified else None,
+        etag=get("Etag"),
+        md5=base64.b64decode(md5) if md5 else None,
+        blob_type=get("BlobType"),
+        content=ContentProps(
+            content_type=get("Content-Type") or None,
+            content_encoding=get("Content-Encoding") or None,
+            content_language=get("Content-Language") or None,
+            content_disposition=get("Content-Disposition") or None,
+            cache_control=get("Cache-Control") or None,
+        ),
+        metadata=metadata,
+    )

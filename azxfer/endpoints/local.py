@@ -176,9 +176,14 @@ class LocalWriter:
         folder = os.path.dirname(self.target)
         flags = os.O_RDWR | os.O_CREAT | (os.O_TRUNC if truncate else 0)
         try:
-            if folder:
-                os.makedirs(folder, exist_ok=True)
             self.fd = os.open(self.temp, flags, 0o644)
+        except FileNotFoundError:
+            # The folder does not exist yet: create it only then (not a stat per file).
+            try:
+                os.makedirs(folder, exist_ok=True)
+                self.fd = os.open(self.temp, flags, 0o644)
+            except OSError as exc:
+                raise TransferError(f"cannot write {self.target}: {exc.strerror}") from None
         except OSError as exc:
             raise TransferError(f"cannot write {self.target}: {exc.strerror}") from None
 

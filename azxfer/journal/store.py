@@ -212,12 +212,12 @@ class Journal:
             self.crash.tick("completed")
 
     def start_transfer(self, transfer_id: int, chunk_size: int) -> None:
-        """Mark a transfer active with the chunk size it uses; committed before any chunk."""
+        """Mark a transfer active with its chunk size (committed, at the latest, with its first
+        chunk record: resume treats pending and active transfers alike)."""
         self._queue(
             "UPDATE transfer SET state = ?, chunk_size = ? WHERE id = ?",
             (TransferState.ACTIVE, chunk_size, transfer_id),
         )
-        self.flush()
 
     def chunk_done(self, transfer_id: int, chunk: Chunk) -> None:
         """Record a chunk that reached the destination (committed at once)."""
