@@ -121,6 +121,8 @@ def _read_key_file(path: Path) -> str:
         text = path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise CredentialError(f"cannot read key file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise CredentialError(f"key file {path} is not text") from None
     return _checked_key(text, str(path))
 
 
@@ -155,9 +157,11 @@ def _from_connection_string(text: str | None, account: str) -> Credential | None
         return None
     origin = CONNECTION_STRING_ENV
     if pairs.get("SharedAccessSignature"):
-        return Credential(
+        credential = Credential(
             "sas", account, sas=pairs["SharedAccessSignature"].lstrip("?"), origin=origin
         )
+        credential.check_not_expired()
+        return credential
     if pairs.get("AccountKey"):
         return Credential(
             "shared_key", account, key=_checked_key(pairs["AccountKey"], origin), origin=origin

@@ -164,6 +164,12 @@ class Journal:
         ):
             self.flush()
 
+    def _tick(self, kind: str) -> None:
+        """Count an event for the crash hook, committed first when the hook counts it."""
+        if self.crash.kind == kind:
+            self.flush()
+        self.crash.tick(kind)
+
     def flush(self) -> None:
         """Commit every queued write in one transaction."""
         self._last_flush = time.monotonic()
@@ -196,7 +202,7 @@ class Journal:
                 row.reason,
             ),
         )
-        self.crash.tick("enumerated")
+        self._tick("enumerated")
 
     def mark_enumerated(self) -> None:
         """Record that enumeration finished: resume need not enumerate again."""
@@ -209,7 +215,7 @@ class Journal:
             "UPDATE transfer SET state = ?, reason = ? WHERE id = ?", (state, reason, transfer_id)
         )
         if state == TransferState.COMPLETED:
-            self.crash.tick("completed")
+            self._tick("completed")
 
     def start_transfer(self, transfer_id: int, chunk_size: int) -> None:
         """Mark a transfer active with its chunk size (committed, at the latest, with its first

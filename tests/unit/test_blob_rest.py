@@ -1,0 +1,484 @@
+"""Unit tests for azxfer.endpoints.blob_rest: name quoting, SharedKey signing, status mapping.
+
+The SharedKey expectations are computed here independently from Microsoft's documented
+algorithm ("Authorize with Shared Key", Blob service, version 2015-02-21 and later), not from
+the module under test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+from urllib.parse import parse_qsl, urlsplit
+
+import aiohttp
+import pytest
+
+from azxfer.credentials import Credential
+from azxfer.endpoints.blob_rest import API_VERSION, RestBlobClient, _classify_status, _quote_name
+from azxfer.engine.retry import RetryPolicy
+from azxfer.errors import (
+    AzxferError,
+    CredentialError,
+    IntegrityError,
+    NotFoundError,
+    RetryableError,
+    TransferError,
+)
+from azxfer.models import ContentProps
+
+ACCOUNT = "myacct"
+RAW_KEY = b"0123456789abcdef0123456789abcdef-not-a-real-key-000"
+KEY = base64.b64encode(RAW_KEY).decode()
+ENDPOINT = f"https://{ACCOUNT}.blob.core.windows.net"
+DATE = "Mon, 01 Jan 2024 00:00:00 GMT"
+
+STANDARD_HEADERS = [
+    "Content-Encoding",
+    "Content-Language",
+    "Content-Length",
+    "Content-MD5",
+    "Content-Type",
+    "Date",
+    "If-Modified-Since",
+    "If-Match",
+    "If-None-Match",
+    "If-Unmodified-Since",
+    "Range",
+]
+
+
+def client(
+    endpoint: str = ENDPOINT, account: str = ACCOUNT, session=None, **retry
+) -> RestBlobClient:
+    credential = Credential("shared_key", account, key=KEY, origin="test")
+    return RestBlobClient(session, endpoint, account, credential, RetryPolicy(**retry))
+
+
+def sign(string_to_sign: str, account: str = ACCOUNT) -> str:
+    digest = hmac.new(RAW_KEY, string_to_sign.encode("utf-8"), hashlib.sha256).digest()
+    return f"SharedKey {account}:{base64.b64encode(digest).decode()}"
+
+
+def documented_string_to_sign(
+    method: str, account: str, path: str, query: dict[str, str], headers: dict[str, str]
+) -> str:
+    """The Blob service string-to-sign, written from the documentation."""
+    by_name = {k.lower(): v for k, v in headers.items()}
+    lines = [method]
+    for name in STANDARD_HEADERS:
+        value = by_name.get(name.lower(), "")
+        if name == "Content-Length" and value == "0":
+            value = ""  # version 2015-02-21+: a zero length is signed as empty
+        lines.append(value)
+    canonical_headers = "".join(
+        f"{name}:{value}\n"
+        for name, value in sorted(by_name.items())
+        if name.startswith("x-ms-") and value
+    )
+    resource = f"/{account}{path}"
+    for name in sorted(query, key=str.lower):
+        resource += f"\n{name.lower()}:{query[name]}"
+    return "\n".join(lines) + "\n" + canonical_headers + resource
+
+
+# --- _quote_name --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "quoted"),
+    [
+        ("plain.txt", "plain.txt"),
+        ("dir/sub/file.txt", "dir/sub/file.txt"),
+        (".", "%2E"),
+        ("..", "%2E%2E"),
+        ("a/./b", "a/%2E/b"),
+        ("a/../b", "a/%2E%2E/b"),
+        ("../../etc/passwd", "%2E%2E/%2E%2E/etc/passwd"),
+        ("dir/.", "dir/%2E"),
+        (".hidden/..x/...", ".hidden/..x/..."),
+        ("a b.txt", "a%20b.txt"),
+        ("ü/日本.txt", "%C3%BC/%E6%97%A5%E6%9C%AC.txt"),
+        ("a#b?c%d", "a%23b%3Fc%25d"),
+        ("100%25", "100%2525"),
+        ("x+y=z&w", "x%2By%3Dz%26w"),
+        ("tilde~_-.", "tilde~_-."),
+        ("a//b", "a//b"),
+        ("trailing/", "trailing/"),
+        ("back\\slash", "back%5Cslash"),
+    ],
+)
+def test_quote_name(name: str, quoted: str) -> None:
+    assert _quote_name(name) == quoted
+
+
+# --- SharedKey ----------------------------------------------------------------------------
+
+
+def test_authorization_matches_a_hand_written_string_to_sign() -> None:
+    headers = {
+        "x-ms-version": "2025-11-05",
+        "x-ms-date": DATE,
+        "Content-Length": "5",
+        "Content-MD5": "XUFAKrxLKna5cZ2REBfFkg==",
+        "Content-Type": "application/octet-stream",
+    }
+    query = {"comp": "block", "blockid": "QUFBQQ=="}
+    expected = (
+        "PUT\n"
+        "\n"  # Content-Encoding
+        "\n"  # Content-Language
+        "5\n"  # Content-Length
+        "XUFAKrxLKna5cZ2REBfFkg==\n"  # Content-MD5
+        "application/octet-stream\n"  # Content-Type
+        "\n"  # Date
+        "\n"  # If-Modified-Since
+        "\n"  # If-Match
+        "\n"  # If-None-Match
+        "\n"  # If-Unmodified-Since
+        "\n"  # Range
+        f"x-ms-date:{DATE}\n"
+        "x-ms-version:2025-11-05\n"
+        "/myacct/cont/dir/a%20b.txt\n"
+        "blockid:QUFBQQ==\n"
+        "comp:block"
+    )
+    assert documented_string_to_sign("PUT", ACCOUNT, "/cont/dir/a%20b.txt", query, headers) == (
+        expected
+    )
+    auth = client()._authorization("PUT", "/cont/dir/a%20b.txt", query, headers)
+    assert auth == sign(expected)
+
+
+def test_zero_content_length_is_signed_as_empty() -> None:
+    headers = {"x-ms-version": API_VERSION, "x-ms-date": DATE, "Content-Length": "0"}
+    expected = (
+        "PUT\n\n\n\n\n\n\n\n\n\n\n\n"
+        f"x-ms-date:{DATE}\nx-ms-version:{API_VERSION}\n/myacct/cont/empty"
+    )
+    assert client()._authorization("PUT", "/cont/empty", {}, headers) == sign(expected)
+    # and a non-zero length is not
+    headers["Content-Length"] = "10"
+    assert client()._authorization("PUT", "/cont/empty", {}, headers) != sign(expected)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "query", "headers"),
+    [
+        (
+            "PUT",
+            "/cont/blob.bin",
+            {},
+            {
+                "x-ms-blob-type": "BlockBlob",
+                "Content-MD5": "1B2M2Y8AsgTpgAEAAAAAAA==",
+                "x-ms-blob-content-md5": "1B2M2Y8AsgTpgAEAAAAAAA==",
+                "x-ms-blob-content-type": "text/plain",
+                "x-ms-meta-owner": "me",
+                "x-ms-tags": "a=1&b=2",
+                "x-ms-access-tier": "Cool",
+                "x-ms-version": API_VERSION,
+                "x-ms-date": DATE,
+                "Content-Length": "11",
+                "Content-Type": "application/octet-stream",
+            },
+        ),
+        (
+            "GET",
+            "/cont/dir/%C3%BC.txt",
+            {},
+            {
+                "x-ms-range": "bytes=0-1023",
+                "If-Match": '"0x8DC0000"',
+                "x-ms-version": API_VERSION,
+                "x-ms-date": DATE,
+                "Content-Length": "0",
+            },
+        ),
+        (
+            "GET",
+            "/cont/x",
+            {"timeout": "30", "Snapshot": "2024-01-01T00:00:00.0000000Z"},
+            {
+                "Range": "bytes=10-19",
+                "If-None-Match": "*",
+                "If-Modified-Since": DATE,
+                "If-Unmodified-Since": DATE,
+                "Content-Encoding": "gzip",
+                "Content-Language": "en",
+                "x-ms-version": API_VERSION,
+                "x-ms-date": DATE,
+                "x-ms-client-request-id": "abc",
+            },
+        ),
+        (
+            "PUT",
+            "/cont/%2E%2E/a%20b",
+            {"comp": "block", "blockid": "MDAwMDAx"},
+            {
+                "Content-MD5": "abc==",
+                "x-ms-version": API_VERSION,
+                "x-ms-date": DATE,
+                "Content-Length": "4",
+            },
+        ),
+    ],
+)
+def test_authorization_follows_documented_algorithm(
+    method: str, path: str, query: dict[str, str], headers: dict[str, str]
+) -> None:
+    expected = sign(documented_string_to_sign(method, ACCOUNT, path, query, headers))
+    assert client()._authorization(method, path, query, headers) == expected
+
+
+def test_header_names_are_case_insensitive_and_empty_values_unsigned() -> None:
+    lower = {"x-ms-version": API_VERSION, "x-ms-date": DATE, "content-md5": "abc=="}
+    mixed = {
+        "X-MS-Version": API_VERSION,
+        "X-Ms-Date": DATE,
+        "CONTENT-MD5": "abc==",
+        "x-ms-meta-empty": "",
+        "Content-Type": "",
+    }
+    a = client()._authorization("PUT", "/c/b", {}, lower)
+    assert client()._authorization("PUT", "/c/b", {}, mixed) == a
+    assert a == sign(documented_string_to_sign("PUT", ACCOUNT, "/c/b", {}, lower))
+
+
+def test_emulator_resource_names_the_account_twice() -> None:
+    rest = client(endpoint="http://127.0.0.1:10000/devstoreaccount1", account="devstoreaccount1")
+    headers = {"x-ms-version": API_VERSION, "x-ms-date": DATE}
+    path = "/devstoreaccount1/cont/x"
+    expected = (
+        "GET\n\n\n\n\n\n\n\n\n\n\n\n"
+        f"x-ms-date:{DATE}\nx-ms-version:{API_VERSION}\n"
+        "/devstoreaccount1/devstoreaccount1/cont/x"
+    )
+    assert rest._authorization("GET", path, {}, headers) == sign(expected, "devstoreaccount1")
+
+
+def test_signature_depends_on_every_signed_part() -> None:
+    rest = client()
+    base = {"x-ms-version": API_VERSION, "x-ms-date": DATE, "Content-MD5": "abc=="}
+    reference = rest._authorization("PUT", "/c/b", {"comp": "block"}, base)
+    variants = [
+        rest._authorization("GET", "/c/b", {"comp": "block"}, base),
+        rest._authorization("PUT", "/c/B", {"comp": "block"}, base),
+        rest._authorization("PUT", "/c/b", {"comp": "blocklist"}, base),
+        rest._authorization("PUT", "/c/b", {}, base),
+        rest._authorization("PUT", "/c/b", {"comp": "block"}, {**base, "Content-MD5": "abd=="}),
+        rest._authorization("PUT", "/c/b", {"comp": "block"}, {**base, "x-ms-meta-a": "1"}),
+    ]
+    assert reference not in variants
+    assert len(set(variants)) == len(variants)
+
+
+def test_credentials_seen_by_the_client() -> None:
+    assert RestBlobClient.supports(None)
+    for kind in ("sas", "shared_key", "anonymous"):
+        assert RestBlobClient.supports(Credential(kind, "a"))  # type: ignore[arg-type]
+    assert not RestBlobClient.supports(Credential("token", "a", token=object()))
+    sas = RestBlobClient(
+        None, ENDPOINT + "/", ACCOUNT, Credential("sas", ACCOUNT, sas="sig=x"), RetryPolicy()
+    )
+    assert (sas._sas, sas._key, sas.endpoint) == ("sig=x", None, ENDPOINT)
+    assert client()._key == RAW_KEY
+
+
+# --- _classify_status ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
+@pytest.mark.parametrize(
+    ("header", "seconds"), [("7", 7.0), ("0.5", 0.5), (None, None), ("soon", None)]
+)
+def test_retryable_statuses(status: int, header: str | None, seconds: float | None) -> None:
+    err = _classify_status(status, "ServerBusy", "blob 'x'", header)
+    assert type(err) is RetryableError
+    assert err.retryable is True
+    assert err.retry_after == seconds  # type: ignore[attr-defined]
+    assert str(err) == f"blob 'x': service busy ({status} ServerBusy) after retries"
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind", "message"),
+    [
+        (404, "BlobNotFound", NotFoundError, "blob 'x' not found"),
+        (404, "", NotFoundError, "blob 'x' not found"),
+        (404, "ContainerNotFound", NotFoundError, "blob 'x': its container does not exist"),
+        (
+            403,
+            "AuthenticationFailed",
+            CredentialError,
+            "access to blob 'x' denied (AuthenticationFailed)",
+        ),
+        (403, "", CredentialError, "access to blob 'x' denied (forbidden)"),
+        (412, "ConditionNotMet", IntegrityError, "blob 'x' changed during the transfer"),
+        (412, "", IntegrityError, "blob 'x' changed during the transfer"),
+        (400, "InvalidHeaderValue", TransferError, "blob 'x': 400 InvalidHeaderValue"),
+        (409, "", TransferError, "blob 'x': 409"),
+        (501, "NotImplemented", TransferError, "blob 'x': 501 NotImplemented"),
+    ],
+)
+def test_other_statuses(status: int, code: str, kind: type, message: str) -> None:
+    err = _classify_status(status, code, "blob 'x'", "30")
+    assert type(err) is kind
+    assert isinstance(err, AzxferError)
+    assert err.retryable is False
+    assert str(err) == message
+
+
+# --- requests through a fake session -------------------------------------------------------
+
+
+class FakeResponse:
+    def __init__(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None):
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+    async def read(self) -> bytes:
+        return self.body
+
+    async def __aenter__(self) -> FakeResponse:
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        return None
+
+
+class FakeSession:
+    def __init__(self, *responses) -> None:
+        self.responses = list(responses)
+        self.requests: list[tuple[str, str, dict[str, str], bytes | None]] = []
+
+    def request(self, method, url, headers, data):
+        self.requests.append((method, str(url), dict(headers), data))
+        response = self.responses.pop(0)
+        if isinstance(response, BaseException):
+            raise response
+        return response
+
+
+def check_signed(method: str, url: str, headers: dict[str, str], account: str = ACCOUNT) -> None:
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    expected = documented_string_to_sign(method, account, parts.path, query, headers)
+    assert headers["Authorization"] == sign(expected, account)
+
+
+def test_put_block_request_is_encoded_and_signed() -> None:
+    session = FakeSession(FakeResponse(201))
+    rest = client(session=session)
+    asyncio.run(rest.put_block("cont", "dir/../a b#1", "block-000001", b"data"))
+    [(method, url, headers, data)] = session.requests
+    wire_id = base64.b64encode(b"block-000001").decode()
+    assert method == "PUT"
+    assert url == (
+        f"{ENDPOINT}/cont/dir/%2E%2E/a%20b%231?comp=block&blockid={wire_id.replace('=', '%3D')}"
+    )
+    assert data == b"data"
+    assert headers["Content-MD5"] == base64.b64encode(hashlib.md5(b"data").digest()).decode()
+    assert headers["Content-Length"] == "4"
+    assert headers["Content-Type"] == "application/octet-stream"
+    assert headers["x-ms-version"] == API_VERSION
+    check_signed("PUT", url, headers)
+
+
+def test_put_blob_request_carries_properties() -> None:
+    session = FakeSession(FakeResponse(201))
+    rest = client(session=session)
+    md5 = hashlib.md5(b"hello").digest()
+    asyncio.run(
+        rest.put_blob(
+            "cont",
+            "x.txt",
+            b"hello",
+            md5,
+            ContentProps(content_type="text/plain", cache_control="no-cache"),
+            {"owner": "me"},
+            {"k": "a b", "z": "1"},
+            "Cool",
+        )
+    )
+    [(method, url, headers, _)] = session.requests
+    assert method == "PUT"
+    b64 = base64.b64encode(md5).decode()
+    assert url == f"{ENDPOINT}/cont/x.txt"
+    assert {k: v for k, v in headers.items() if k not in ("x-ms-date", "Authorization")} == {
+        "x-ms-blob-type": "BlockBlob",
+        "Content-MD5": b64,
+        "x-ms-blob-content-md5": b64,
+        "x-ms-blob-content-type": "text/plain",
+        "x-ms-blob-cache-control": "no-cache",
+        "x-ms-access-tier": "Cool",
+        "x-ms-meta-owner": "me",
+        "x-ms-tags": "k=a%20b&z=1",
+        "x-ms-version": API_VERSION,
+        "Content-Length": "5",
+        "Content-Type": "application/octet-stream",
+    }
+    check_signed("PUT", url, headers)
+
+
+def test_get_range_on_emulator_with_etag() -> None:
+    session = FakeSession(FakeResponse(206, b"abcde"))
+    rest = client(
+        endpoint="http://127.0.0.1:10000/devstoreaccount1",
+        account="devstoreaccount1",
+        session=session,
+    )
+    got = asyncio.run(rest.get_range("cont", "d/f.bin", 100, 5, '"etag"'))
+    assert got == b"abcde"
+    [(method, url, headers, data)] = session.requests
+    assert (method, url, data) == (
+        "GET",
+        "http://127.0.0.1:10000/devstoreaccount1/cont/d/f.bin",
+        None,
+    )
+    assert headers["x-ms-range"] == "bytes=100-104"
+    assert headers["If-Match"] == '"etag"'
+    assert headers["Content-Length"] == "0"
+    assert "Content-Type" not in headers
+    check_signed("GET", url, headers, "devstoreaccount1")
+
+
+def test_sas_goes_on_the_query_without_authorization() -> None:
+    session = FakeSession(FakeResponse(201))
+    credential = Credential("sas", ACCOUNT, sas="sv=2023-11-03&sig=abc%2B")
+    rest = RestBlobClient(session, ENDPOINT, ACCOUNT, credential, RetryPolicy())
+    asyncio.run(rest.put_block("cont", "b", "id", b"x"))
+    [(_, url, headers, _)] = session.requests
+    assert url.endswith("/cont/b?comp=block&blockid=aWQ%3D&sv=2023-11-03&sig=abc%2B")
+    assert "Authorization" not in headers
+
+
+def test_retryable_status_is_retried_then_succeeds() -> None:
+    session = FakeSession(
+        FakeResponse(503, headers={"x-ms-error-code": "ServerBusy"}), FakeResponse(201)
+    )
+    rest = client(session=session, base_delay=0.001, max_delay=0.001)
+    asyncio.run(rest.put_block("cont", "b", "id", b"x"))
+    assert len(session.requests) == 2
+
+
+def test_errors_after_retries_are_classified() -> None:
+    session = FakeSession(
+        FakeResponse(500),
+        aiohttp.ClientConnectionError("reset"),
+        FakeResponse(200, b"ab"),
+    )
+    rest = client(session=session, attempts=3, base_delay=0.001, max_delay=0.001)
+    with pytest.raises(RetryableError, match="got 2 of 5 bytes"):
+        asyncio.run(rest.get_range("cont", "b", 0, 5, None))
+    assert len(session.requests) == 3
+
+
+def test_not_found_is_not_retried() -> None:
+    session = FakeSession(FakeResponse(404, headers={"x-ms-error-code": "ContainerNotFound"}))
+    rest = client(session=session, base_delay=0.001)
+    with pytest.raises(NotFoundError, match="its container does not exist"):
+        asyncio.run(rest.put_block("cont", "b", "id", b"x"))
+    assert len(session.requests) == 1
