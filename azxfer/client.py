@@ -74,6 +74,12 @@ class JobResult:
     totals: JobTotals
     elapsed: float
     error: str | None = None
+    request_seconds: float = 0.0
+
+    @property
+    def effective_concurrency(self) -> float:
+        """Requests in flight on average over the job (request time / wall time)."""
+        return self.request_seconds / self.elapsed if self.elapsed > 0 else 0.0
 
     @property
     def exit_code(self) -> int:
@@ -246,7 +252,8 @@ class _Job:
         )
         if status == "Cancelled" and self.runner is None:
             raise Cancelled("interrupted")
-        return JobResult(job_id, status, totals, elapsed, error)
+        busy = self.runner.ctx.requests.busy_seconds if self.runner is not None else 0.0
+        return JobResult(job_id, status, totals, elapsed, error, busy)
 
     # -- interruption ------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import sys
 import click
 
 from azxfer import __version__
+from azxfer.cli.bench import bench_command
 from azxfer.cli.copy import copy_command
 from azxfer.cli.jobs import jobs_group
 from azxfer.cli.resume import resume_command
@@ -32,6 +33,7 @@ def cli() -> None:
 
 
 cli.add_command(copy_command)
+cli.add_command(bench_command)
 cli.add_command(resume_command)
 cli.add_command(jobs_group)
 

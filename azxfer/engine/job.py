@@ -11,7 +11,13 @@ from typing import Protocol
 from azxfer.endpoints.base import Endpoint, WriteProps
 from azxfer.endpoints.blob_errors import UnreachableError
 from azxfer.engine.budget import MemoryBudget
-from azxfer.engine.transfer import Interrupted, TransferContext, Verifier, move_bytes
+from azxfer.engine.transfer import (
+    Interrupted,
+    RequestSlots,
+    TransferContext,
+    Verifier,
+    move_bytes,
+)
 from azxfer.errors import AzxferError, CredentialError
 from azxfer.events import EnumerationDone, EventSink, TransferDone, TransferQueued
 from azxfer.models import Chunk, JobTotals, Outcome, Transfer
@@ -113,7 +119,7 @@ class JobRunner:
         self.after_transfer = after_transfer
         self.recorder: Recorder = recorder or NullRecorder()
         self.ctx = TransferContext(
-            asyncio.Semaphore(concurrency),
+            RequestSlots(concurrency),
             MemoryBudget(max_memory),
             sink,
             verify,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -35,11 +36,27 @@ class Interrupted(AzxferError):
     """The job is stopping; this transfer stopped between chunks and can be resumed."""
 
 
+class RequestSlots:
+    """The job-wide cap on requests in flight; also measures how busy the slots were."""
+
+    def __init__(self, limit: int) -> None:
+        self._semaphore = asyncio.Semaphore(limit)
+        self.busy_seconds = 0.0
+
+    async def __aenter__(self) -> None:
+        await self._semaphore.acquire()
+        self._entered = time.monotonic()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.busy_seconds += time.monotonic() - self._entered
+        self._semaphore.release()
+
+
 @dataclass(slots=True)
 class TransferContext:
     """The budgets and hooks every transfer of a job shares."""
 
-    requests: asyncio.Semaphore
+    requests: RequestSlots
     memory: MemoryBudget
     sink: EventSink
     verify: Verifier
