@@ -141,10 +141,14 @@ class _Job:
         except asyncio.CancelledError:
             status, error = "Cancelled", "interrupted"
         except UsageError:
-            if self.runner is None:
+            # A bad location found while enumerating is still a command-line error.
+            if self.runner is None or self.runner.totals.files_total == 0:
                 self._discard_journal()
-                raise
-            status, error = "Failed", None
+            elif self.journal is not None:
+                self.journal.set_status("Failed")
+                self.journal.close()
+                self.journal = None
+            raise
         except AzxferError as exc:
             status, error = "Failed", str(exc)
         finally:
@@ -225,6 +229,16 @@ class _Job:
             crash,
         )
 
+    def _discard_journal(self) -> None:
+        """A job that never started (bad command line) leaves no journal behind."""
+        if self.journal is None or self.spec.resume:
+            return
+        path = self.journal.path
+        self.journal.close()
+        self.journal = None
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
     def _finish(
         self, status: str, error: str | None, totals: JobTotals, elapsed: float
     ) -> JobResult:
@@ -265,10 +279,14 @@ class _Job:
                 loop.add_signal_handler(signum, self._on_interrupt, task)
 
     def _remove_signal_handlers(self) -> None:
+        """The job is over: an interrupt arriving now changes nothing, so it is ignored
+        (rather than killing the process while it reports)."""
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signum)
+            with contextlib.suppress(ValueError):
+                signal.signal(signum, signal.SIG_IGN)
 
     def _on_interrupt(self, task: asyncio.Task[Any] | None) -> None:
         """First interrupt: stop scheduling and let in-flight chunks finish. Second: exit now

@@ -43,7 +43,7 @@ from azxfer.errors import UsageError
 @click.option("--keep", is_flag=True, help="Leave the uploaded blobs in place.")
 @click.option(
     "--dest-key-file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding the account key (else AZXFER_DEST_KEY).",
 )
 @output_options

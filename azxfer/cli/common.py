@@ -65,12 +65,12 @@ def endpoint_options(func: Callable[..., Any]) -> Callable[..., Any]:
             ),
             click.option(
                 "--source-key-file",
-                type=click.Path(dir_okay=False, path_type=Path),
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
                 help="File holding the source account key (else AZXFER_SOURCE_KEY).",
             ),
             click.option(
                 "--dest-key-file",
-                type=click.Path(dir_okay=False, path_type=Path),
+                type=click.Path(exists=True, dir_okay=False, path_type=Path),
                 help="File holding the destination account key (else AZXFER_DEST_KEY).",
             ),
         ]

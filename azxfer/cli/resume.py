@@ -21,12 +21,12 @@ FINISHED = ("Completed", "CompletedWithSkipped", "DryRun")
 @click.option("--dest-sas", help="A fresh SAS token for the destination.")
 @click.option(
     "--source-key-file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding the source account key (else AZXFER_SOURCE_KEY).",
 )
 @click.option(
     "--dest-key-file",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding the destination account key (else AZXFER_DEST_KEY).",
 )
 @journal_option

@@ -95,6 +95,20 @@ def run_job(
         result = client.copy(options, reporter, ask, spec)
     finally:
         reporter.close()
-    if result.error:
-        click.echo(f"azxfer: error: {redact(result.error)}", err=True)
+    message = result.error or _failure_summary(result)
+    if message and result.exit_code:
+        click.echo(f"azxfer: error: {redact(message)}", err=True)
     return result.exit_code
+
+
+def _failure_summary(result: Any) -> str | None:
+    """The one stderr line for a job that ended badly without a single cause."""
+    totals = result.totals
+    if result.status == "Cancelled":
+        return f"interrupted; resume with: azxfer resume {result.job_id}"
+    if totals.files_failed:
+        return (
+            f"{totals.files_failed} of {totals.files_total} transfers failed "
+            f"(resume with: azxfer resume {result.job_id})"
+        )
+    return None

@@ -431,19 +431,21 @@ class BlockBlobWriter(_BlobWriterBase):
         return base64.b64encode(f"{self.block_prefix}-{index:06d}".encode()).decode()
 
     async def resumable_chunks(self, journaled: tuple[Chunk, ...]) -> set[int]:
-        """Chunks whose blocks are staged (uncommitted) at the service with the right size.
+        """Chunks whose blocks are at the service (staged or committed) with the right size.
 
         The service's block list is the authority: a block staged just before a crash, too
         late to be journaled, is found here too.
         """
         try:
-            _, uncommitted = await self.blob.client.get_block_list("uncommitted")
+            committed, uncommitted = await self.blob.client.get_block_list("all")
         except Exception as exc:
             err = self._fail(exc)
             if isinstance(err, NotFoundError):
                 return set()
             raise err from None
-        staged = {block.id: block.size for block in uncommitted}
+        # Committed blocks count too: a crash between Put Block List and the journal's record
+        # of it leaves every block committed. Put Block List can name them again.
+        staged = {block.id: block.size for block in [*committed, *uncommitted]}
         done = set()
         for index, offset in enumerate(range(0, self.size, self.chunk_size)):
             block_id = self.block_id(index)
@@ -664,6 +666,13 @@ class _FastPath:
     container: str
 
 
+def quoted_etag(etag: str | None) -> str | None:
+    """ETags in one form: List Blobs gives them bare, Get Blob Properties quoted."""
+    if not etag:
+        return None
+    return etag if etag.startswith('"') else f'"{etag}"'
+
+
 def _entry_from_listing(listed: ListedBlob) -> Entry:
     return Entry(
         ref=listed.name,
@@ -671,7 +680,7 @@ def _entry_from_listing(listed: ListedBlob) -> Entry:
         size=listed.size,
         mtime=listed.last_modified,
         md5=listed.md5,
-        etag=listed.etag,
+        etag=quoted_etag(listed.etag),
         blob_type=BlobType(listed.blob_type) if listed.blob_type else None,
         content=listed.content,
         metadata=listed.metadata or None,
@@ -693,7 +702,7 @@ def _entry(props: Any, rel: str) -> Entry:
         size=props.size,
         mtime=props.last_modified.timestamp() if props.last_modified else None,
         md5=bytes(md5) if md5 else None,
-        etag=props.etag,
+        etag=quoted_etag(props.etag),
         blob_type=BlobType(getattr(blob_type, "value", blob_type)) if blob_type else None,
         content=ContentProps(
             content_type=settings.content_type,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import fnmatch
 import os
 import stat as stat_mod
@@ -51,7 +52,15 @@ class LocalEndpoint:
         except OSError:
             raise LocationError(f"local path '{self.path}' does not exist") from None
         if stat_mod.S_ISLNK(st.st_mode):
-            st = os.stat(self.path)  # a symlink named on the command line is followed
+            try:
+                st = os.stat(self.path)  # a symlink named on the command line is followed
+            except OSError as exc:
+                reason = (
+                    "a symbolic link loop"
+                    if exc.errno == errno.ELOOP
+                    else ("a symbolic link to nothing")
+                )
+                raise LocationError(f"local path '{self.path}' is {reason}") from None
         if stat_mod.S_ISDIR(st.st_mode):
             name = os.path.basename(os.path.abspath(self.path))
             return Selection(
@@ -220,9 +229,9 @@ class LocalWriter:
         self._open()
         try:
             if len(data) <= _INLINE_IO:
-                os.pwrite(self.fd, data, chunk.offset)
+                _write_all(self.fd, data, chunk.offset)
             else:
-                await asyncio.to_thread(os.pwrite, self.fd, data, chunk.offset)
+                await asyncio.to_thread(_write_all, self.fd, data, chunk.offset)
         except OSError as exc:
             raise TransferError(f"cannot write {self.target}: {exc.strerror}") from None
 
@@ -246,6 +255,17 @@ class LocalWriter:
             self.fd = -1
         with contextlib.suppress(OSError):
             os.unlink(self.temp)
+
+
+def _write_all(fd: int, data: bytes, offset: int) -> None:
+    """pwrite all of `data`: a short write (file size limit, full disk) is an error, never a
+    silently shorter file."""
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        if written == 0:
+            raise OSError(errno.ENOSPC, "no space left (short write)")
+        view, offset = view[written:], offset + written
 
 
 def _entry(ref: str, rel_path: str, st: os.stat_result) -> Entry:

@@ -152,8 +152,9 @@ async def _chunked(
     if done:
         present = sum(min(step, size - i * step) for i in done)
         ctx.sink.emit(TransferResumed(transfer.id, len(done), present))
-    md5 = hashlib.md5()
+    hasher = OrderedHasher(ctx.memory)
     gate = OrderedGate()
+    skipped: list[int] = []
 
     async def restore(chunk: Chunk, held: int) -> None:
         """A chunk already at the destination: read it back locally only to hash it."""
@@ -161,28 +162,43 @@ async def _chunked(
             data = await writer.read_back(chunk)
             if data is None:
                 data = await reader.read(chunk.offset, chunk.length)
-            async with gate.turn(chunk.index):
-                await _update(md5, data)
-            ctx.sink.emit(Progress(transfer.id, chunk.length))
-        finally:
+        except BaseException:
             ctx.memory.release(held)
+            raise
+        ctx.sink.emit(Progress(transfer.id, chunk.length))
+        await hasher.add(chunk.index, data, held)
 
     async def send(chunk: Chunk, held: int) -> None:
         try:
             async with ctx.requests:
+                if ctx.stop.is_set():  # queued, not in flight: leave it for the resume
+                    skipped.append(chunk.index)
+                    ctx.memory.release(held)
+                    return
                 data = await reader.read(chunk.offset, chunk.length)
-                if not writer.sequential:
-                    await writer.write_chunk(chunk, data)
-            async with gate.turn(chunk.index):
-                await _update(md5, data)
-                if writer.sequential:
-                    async with ctx.requests:
-                        await writer.write_chunk(chunk, data)
-            ctx.record_chunk(transfer.id, chunk)
-            ctx.sink.emit(Progress(transfer.id, chunk.length))
-        finally:
+                await writer.write_chunk(chunk, data)
+        except BaseException:
             ctx.memory.release(held)
+            raise
+        ctx.record_chunk(transfer.id, chunk)
+        ctx.sink.emit(Progress(transfer.id, chunk.length))
+        await hasher.add(chunk.index, data, held)
 
+    async def append(chunk: Chunk, held: int) -> None:
+        """Sequential writers (append blobs) get chunks strictly in order."""
+        try:
+            async with ctx.requests:
+                data = await reader.read(chunk.offset, chunk.length)
+            async with gate.turn(chunk.index), ctx.requests:
+                await writer.write_chunk(chunk, data)
+        except BaseException:
+            ctx.memory.release(held)
+            raise
+        ctx.record_chunk(transfer.id, chunk)
+        ctx.sink.emit(Progress(transfer.id, chunk.length))
+        await hasher.add(chunk.index, data, held)
+
+    moving = append if writer.sequential else send
     stopped_at: int | None = None
     try:
         async with asyncio.TaskGroup() as group:
@@ -192,16 +208,57 @@ async def _chunked(
                     break
                 chunk = Chunk(index, offset, min(step, size - offset))
                 held = await ctx.memory.acquire(chunk.length)
-                group.create_task((restore if index in done else send)(chunk, held))
+                group.create_task((restore if index in done else moving)(chunk, held))
     except BaseExceptionGroup as group_error:
         raise _first_cause(group_error) from None
-    if stopped_at is not None:
-        raise Interrupted(f"stopped before chunk {stopped_at} of {transfer.source.ref}")
-    digest = _finish_md5(md5, padding)
+    finally:
+        hasher.discard()
+    if stopped_at is not None or skipped:
+        first = min([*skipped, stopped_at if stopped_at is not None else size])
+        raise Interrupted(f"stopped before chunk {first} of {transfer.source.ref}")
+    digest = hasher.digest(padding)
     ctx.verify(transfer, digest)
     await reader.finish()
     async with ctx.requests:
         await writer.commit(digest)
+
+
+class OrderedHasher:
+    """MD5 over chunks in index order, whatever order they arrive in.
+
+    A chunk that arrives early waits here (its memory still counted) until its predecessors
+    are hashed; nobody blocks on anybody, so a chunk that never comes (the job is stopping)
+    cannot hold up the others. `discard()` returns what is left to the memory budget.
+    """
+
+    def __init__(self, memory: MemoryBudget) -> None:
+        self.memory = memory
+        self.md5 = hashlib.md5()
+        self.next = 0
+        self.waiting: dict[int, tuple[bytes, int]] = {}
+        self._lock = asyncio.Lock()
+
+    async def add(self, index: int, data: bytes, held: int) -> None:
+        """Take chunk `index` (and its `held` memory); hash every chunk now in order."""
+        self.waiting[index] = (data, held)
+        async with self._lock:
+            while self.next in self.waiting:
+                data, held = self.waiting.pop(self.next)
+                try:
+                    await _update(self.md5, data)
+                finally:
+                    self.memory.release(held)
+                self.next += 1
+
+    def digest(self, padding: int) -> bytes:
+        """The MD5 of everything added plus `padding` zero bytes."""
+        return _finish_md5(self.md5, padding)
+
+    def discard(self) -> None:
+        """Release the memory of chunks that will never be hashed."""
+        for _, held in self.waiting.values():
+            self.memory.release(held)
+        self.waiting.clear()
 
 
 def _first_cause(group: BaseExceptionGroup) -> BaseException:
