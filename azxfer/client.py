@@ -26,13 +26,14 @@ from azxfer.events import (
     JobFinished,
     JobStarted,
     Notice,
+    Retrying,
     TransferDone,
     TransferQueued,
 )
 from azxfer.journal.crash import CrashHook
 from azxfer.journal.recorder import JournalRecorder
 from azxfer.journal.store import Journal
-from azxfer.locations import Location
+from azxfer.locations import Location, redact
 from azxfer.models import JobTotals, Outcome, Service, Transfer
 from azxfer.options import CheckMd5, CopyOptions
 from azxfer.plan.compare import Ask, OverwritePolicy
@@ -134,7 +135,7 @@ class _Job:
             )
         )
         self._install_signal_handlers()
-        connections = BlobConnections(options.engine.concurrency)
+        connections = BlobConnections(options.engine.concurrency, self._on_retry)
         status, error, totals = "Completed", None, JobTotals()
         try:
             totals, status = await self._execute(connections)
@@ -268,6 +269,9 @@ class _Job:
             raise Cancelled("interrupted")
         busy = self.runner.ctx.requests.busy_seconds if self.runner is not None else 0.0
         return JobResult(job_id, status, totals, elapsed, error, busy)
+
+    def _on_retry(self, what: str, attempt: int, wait: float, reason: str) -> None:
+        self.sink.emit(Retrying(redact(what), attempt, round(wait, 2), redact(reason)))
 
     # -- interruption ------------------------------------------------------------------------
 

@@ -86,6 +86,17 @@ class TransferDone(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class Retrying(Event):
+    """A request failed transiently and will be sent again after `wait_seconds`."""
+
+    kind: ClassVar[str] = "retry"
+    what: str
+    attempt: int
+    wait_seconds: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Notice(Event):
     """Something the user should know that is not an error of one transfer (a rename, a skip)."""
 

@@ -52,6 +52,7 @@ class _Counts:
         self.bytes_total = 0
         self.bytes_done = 0
         self.enumerated = False
+        self.retries = 0
         self._partial: dict[int, int] = {}
 
     def update(self, event: ev.Event) -> None:
@@ -72,6 +73,8 @@ class _Counts:
                     self.bytes_total -= event.size
         elif isinstance(event, ev.EnumerationDone):
             self.enumerated = True
+        elif isinstance(event, ev.Retrying):
+            self.retries += 1
 
 
 class TextReporter:
@@ -149,7 +152,8 @@ class TextReporter:
                 self.task,
                 completed=counts.bytes_done,
                 total=counts.bytes_total or None,
-                description=f"files {counts.files_done}/{counts.files_total}",
+                description=f"files {counts.files_done}/{counts.files_total}"
+                + (f", {counts.retries} retries" if counts.retries else ""),
             )
             return
         now = time.monotonic()
@@ -158,7 +162,8 @@ class TextReporter:
             rate = counts.bytes_done / max(now - self.started, 1e-6)
             self.err.print(
                 f"progress: {counts.files_done}/{counts.files_total} files, "
-                f"{_size(counts.bytes_done)} of {_size(counts.bytes_total)}, {_size(rate)}/s",
+                f"{_size(counts.bytes_done)} of {_size(counts.bytes_total)}, {_size(rate)}/s"
+                + (f", {counts.retries} retries" if counts.retries else ""),
                 markup=False,
             )
 
@@ -168,6 +173,11 @@ class TextReporter:
             f"Job {event.job_id} summary: {event.status}",
             f"  Files:   {event.files_total} total, {event.files_completed} transferred, "
             f"{event.files_skipped} skipped, {event.files_failed} failed",
+            *(
+                [f"  Retries: {self.counts.retries} requests sent again after transient failures"]
+                if self.counts.retries
+                else []
+            ),
             f"  Bytes:   {_size(event.bytes_transferred)} transferred in "
             f"{event.elapsed_seconds:.2f} s ({_size(rate)}/s)",
         ]

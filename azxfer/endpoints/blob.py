@@ -43,7 +43,10 @@ _WILDCARD_CHARS = "*?["
 class BlobConnections:
     """The HTTP session, retry policy and service clients shared by a job's blob endpoints."""
 
-    def __init__(self, concurrency: int) -> None:
+    def __init__(
+        self, concurrency: int, on_retry: Callable[[str, int, float, str], None] | None = None
+    ) -> None:
+        self._on_retry = on_retry
         connector = aiohttp.TCPConnector(limit=concurrency + 8, ttl_dns_cache=300)
         self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
         self._transport = AioHttpTransport(session=self._session, session_owner=False)
@@ -55,7 +58,7 @@ class BlobConnections:
             account_url=location.endpoint,
             credential=credential.for_sdk() if credential else None,
             transport=self._transport,
-            retry_policy=StorageRetry(),
+            retry_policy=StorageRetry(self._on_retry),
             max_single_put_size=5000 * MiB,
             max_block_size=4000 * MiB,
             max_single_get_size=4000 * MiB,
@@ -70,7 +73,11 @@ class BlobConnections:
         if not RestBlobClient.supports(credential):
             return None
         return RestBlobClient(
-            self._session, location.endpoint, location.account, credential, RetryPolicy()
+            self._session,
+            location.endpoint,
+            location.account,
+            credential,
+            RetryPolicy(on_retry=self._on_retry),
         )
 
     async def close(self) -> None:

@@ -8,6 +8,7 @@ location handling, history) and changes only the decision and the wait.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from azure.core.exceptions import AzureError
@@ -23,7 +24,8 @@ MAX_RETRY_AFTER = 60.0
 class StorageRetry(ExponentialRetry):
     """Exponential backoff with jitter on 408/429/5xx/resets, honouring Retry-After."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_retry: Callable[[str, int, float, str], None] | None = None) -> None:
+        self.on_retry = on_retry
         super().__init__(
             initial_backoff=1,
             increment_base=2,
@@ -43,30 +45,30 @@ class StorageRetry(ExponentialRetry):
             except AzureError as err:
                 if not self.increment(settings, request=request.http_request, error=err):
                     raise
-                log.info("retrying %s after %s", request.http_request.method, type(err).__name__)
                 await retry_hook(settings, request=request.http_request, response=None, error=err)
-                await self._wait(settings, request, None)
+                await self._wait(settings, request, None, type(err).__name__)
                 continue
             http = response.http_response
             retry = http.status_code == 429 or is_retry(response, settings["mode"])
             retry = retry or await is_checksum_retry(response)
             if retry and self.increment(settings, request=request.http_request, response=http):
-                log.info(
-                    "retrying %s after status %s", request.http_request.method, http.status_code
-                )
                 await retry_hook(settings, request=request.http_request, response=http, error=None)
-                await self._wait(settings, request, http)
+                await self._wait(settings, request, http, f"status {http.status_code}")
                 continue
             if settings["history"]:
                 response.context["history"] = settings["history"]
             http.location_mode = settings["mode"]
             return response
 
-    async def _wait(self, settings: dict[str, Any], request: Any, http: Any) -> None:
+    async def _wait(self, settings: dict[str, Any], request: Any, http: Any, reason: str) -> None:
         delay = self.get_backoff_time(settings) or 0.0
         retry_after = _retry_after(http)
         if retry_after is not None:
             delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
+        what = f"{request.http_request.method} {request.http_request.url.split('?')[0]}"
+        log.info("retrying %s in %.1f s after %s", what, delay, reason)
+        if self.on_retry is not None:
+            self.on_retry(what, settings["count"] + 1, delay, reason)
         if delay > 0:
             await request.context.transport.sleep(delay)
 

@@ -28,6 +28,8 @@ class RetryPolicy:
     base_delay: float = 1.0
     max_delay: float = 30.0
     max_retry_after: float = 60.0
+    # Told (what, attempt about to be made, seconds to wait, reason) before each wait.
+    on_retry: Callable[[str, int, float, str], None] | None = None
 
     def delay(self, retry: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds to wait before retry number `retry` (1-based)."""
@@ -62,5 +64,7 @@ async def with_retries(
                 policy.attempts,
                 exc,
             )
+            if policy.on_retry is not None:
+                policy.on_retry(what, retry + 1, wait, str(exc))
             await sleep(wait)
     raise AssertionError("unreachable")
