@@ -191,6 +191,7 @@ class _Job:
             if rest is None:
                 await dest.prepare_destination(True)
             plan = resume_plan(self.journal, source, self.sink, rest)
+        md5 = _Md5Policy(options, self.sink)
         self.runner = JobRunner(
             source,
             dest,
@@ -198,9 +199,10 @@ class _Job:
             options.engine.concurrency,
             options.engine.max_memory,
             options.engine.block_size,
-            _verifier(options, self.sink),
+            md5.verify,
             _mover(source) if options.move else None,
             recorder,
+            md5.wants,
         )
         totals = await self.runner.run(plan)
         if self.runner.stopping:
@@ -368,16 +370,28 @@ def _status(totals: JobTotals) -> str:
     return "Completed"
 
 
-def _verifier(options: CopyOptions, sink: EventSink) -> Callable[[Transfer, bytes], None]:
-    mode = options.check_md5
-    checks = options.destination.is_local and mode is not CheckMd5.NO_CHECK
+class _Md5Policy:
+    """When to compute a transfer's MD5, and how to judge it (--check-md5)."""
 
-    def verify(transfer: Transfer, digest: bytes) -> None:
-        if not checks:
+    def __init__(self, options: CopyOptions, sink: EventSink) -> None:
+        self.mode = options.check_md5
+        self.download = options.destination.is_local
+        self.checks = self.download and self.mode is not CheckMd5.NO_CHECK
+        self.sink = sink
+
+    def wants(self, transfer: Transfer) -> bool:
+        """Uploads record the MD5; a download needs it only to check a stored Content-MD5."""
+        if not self.download:
+            return True
+        return self.checks and transfer.source.md5 is not None
+
+    def verify(self, transfer: Transfer, digest: bytes) -> None:
+        """Raise IntegrityError when the data does not match the blob's Content-MD5."""
+        if not self.checks:
             return
         expected = transfer.source.md5
         if expected is None:
-            if mode is CheckMd5.FAIL_IF_DIFFERENT_OR_MISSING:
+            if self.mode is CheckMd5.FAIL_IF_DIFFERENT_OR_MISSING:
                 raise IntegrityError(
                     f"'{transfer.source.ref}' has no Content-MD5 to verify "
                     "(--check-md5 FailIfDifferentOrMissing)"
@@ -388,13 +402,11 @@ def _verifier(options: CopyOptions, sink: EventSink) -> Callable[[Transfer, byte
                 f"MD5 mismatch for '{transfer.source.ref}': the blob says "
                 f"{expected.hex()}, the data is {digest.hex()}"
             )
-            if mode is CheckMd5.LOG_ONLY:
+            if self.mode is CheckMd5.LOG_ONLY:
                 log.warning(message)
-                sink.emit(Notice("warning", message))
+                self.sink.emit(Notice("warning", message))
                 return
             raise IntegrityError(message)
-
-    return verify
 
 
 def _mover(source: LocalEndpoint | BlobEndpoint) -> Callable[[Transfer], Any]:

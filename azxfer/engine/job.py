@@ -111,6 +111,7 @@ class JobRunner:
         verify: Verifier,
         after_transfer: AfterTransfer | None = None,
         recorder: Recorder | None = None,
+        wants_md5: Callable[[Transfer], bool] | None = None,
     ) -> None:
         self.source = source
         self.dest = dest
@@ -124,6 +125,7 @@ class JobRunner:
             sink,
             verify,
             self.recorder.chunk,
+            wants_md5=wants_md5 or (lambda _transfer: True),
         )
         # Enough files in flight to keep every request slot busy with small files.
         self.max_active = max(2 * concurrency, 16)

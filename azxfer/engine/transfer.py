@@ -61,6 +61,9 @@ class TransferContext:
     sink: EventSink
     verify: Verifier
     record_chunk: ChunkRecorder = lambda _tid, _chunk: None
+    # Whether a transfer's MD5 is worth computing: uploads record it; a download needs it
+    # only when there is a Content-MD5 to check (hashing costs ~2 s of CPU per GiB).
+    wants_md5: Callable[[Transfer], bool] = lambda _transfer: True
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -131,7 +134,8 @@ async def _whole(
     try:
         async with ctx.requests:
             data = await reader.read(0, size) if size else b""
-            digest = _finish_md5(hashlib.md5(data), padding)
+            hashing = ctx.wants_md5(transfer)
+            digest = _finish_md5(hashlib.md5(data), padding) if hashing else b""
             ctx.verify(transfer, digest)
             await reader.finish()
             await writer.put_whole(data, digest)
@@ -152,12 +156,16 @@ async def _chunked(
     if done:
         present = sum(min(step, size - i * step) for i in done)
         ctx.sink.emit(TransferResumed(transfer.id, len(done), present))
-    hasher = OrderedHasher(ctx.memory)
+    hasher = OrderedHasher(ctx.memory, enabled=ctx.wants_md5(transfer))
     gate = OrderedGate()
     skipped: list[int] = []
 
     async def restore(chunk: Chunk, held: int) -> None:
         """A chunk already at the destination: read it back locally only to hash it."""
+        if not hasher.enabled:
+            ctx.memory.release(held)
+            ctx.sink.emit(Progress(transfer.id, chunk.length))
+            return
         try:
             data = await writer.read_back(chunk)
             if data is None:
@@ -231,8 +239,9 @@ class OrderedHasher:
     cannot hold up the others. `discard()` returns what is left to the memory budget.
     """
 
-    def __init__(self, memory: MemoryBudget) -> None:
+    def __init__(self, memory: MemoryBudget, enabled: bool = True) -> None:
         self.memory = memory
+        self.enabled = enabled
         self.md5 = hashlib.md5()
         self.next = 0
         self.waiting: dict[int, tuple[bytes, int]] = {}
@@ -240,6 +249,9 @@ class OrderedHasher:
 
     async def add(self, index: int, data: bytes, held: int) -> None:
         """Take chunk `index` (and its `held` memory); hash every chunk now in order."""
+        if not self.enabled:
+            self.memory.release(held)
+            return
         self.waiting[index] = (data, held)
         async with self._lock:
             while self.next in self.waiting:
@@ -251,8 +263,8 @@ class OrderedHasher:
                 self.next += 1
 
     def digest(self, padding: int) -> bytes:
-        """The MD5 of everything added plus `padding` zero bytes."""
-        return _finish_md5(self.md5, padding)
+        """The MD5 of everything added plus `padding` zero bytes (empty when not hashing)."""
+        return _finish_md5(self.md5, padding) if self.enabled else b""
 
     def discard(self) -> None:
         """Release the memory of chunks that will never be hashed."""
