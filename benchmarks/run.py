@@ -336,6 +336,8 @@ def tool_env(ctx: Ctx) -> dict[str, str]:
             "AZXFER_SOURCE_KEY": KEY,
             "AZXFER_DEST_KEY": KEY,
             "AZXFER_KEY": KEY,
+            # Keep azxfer's job journals in the scratch dir, not the user's state dir.
+            "AZXFER_JOB_DIR": str(ctx.work / "azxfer-jobs"),
             "AZCOPY_LOG_LOCATION": str(ctx.work / "azcopy-logs"),
             "AZCOPY_JOB_PLAN_LOCATION": str(ctx.work / "azcopy-plans"),
             "AZCOPY_CONCURRENCY_VALUE": str(CONCURRENCY),

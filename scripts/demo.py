@@ -269,11 +269,11 @@ def run(big_mib: int) -> None:
 
         azxfer(
             ["copy", str(sample), emulator.container_url, "--recursive"],
-            {"AZXFER_DEST_KEY": ACCOUNT_KEY},
+            {"AZXFER_DEST_KEY": ACCOUNT_KEY, "AZXFER_JOB_DIR": str(workdir / "jobs")},
         )
         azxfer(
             ["copy", emulator.container_url, str(download), "--recursive"],
-            {"AZXFER_SOURCE_KEY": ACCOUNT_KEY},
+            {"AZXFER_SOURCE_KEY": ACCOUNT_KEY, "AZXFER_JOB_DIR": str(workdir / "jobs")},
         )
         count, total = verify(sample, download)
         print(f"verified {count} files, {total:,} bytes: identical", flush=True)
