@@ -12,6 +12,7 @@ from azxfer.cli.bench import bench_command
 from azxfer.cli.copy import copy_command
 from azxfer.cli.jobs import jobs_group
 from azxfer.cli.resume import resume_command
+from azxfer.cli.sync import sync_command
 from azxfer.errors import AzxferError
 from azxfer.locations import redact
 
@@ -33,6 +34,7 @@ def cli() -> None:
 
 
 cli.add_command(copy_command)
+cli.add_command(sync_command)
 cli.add_command(bench_command)
 cli.add_command(resume_command)
 cli.add_command(jobs_group)

@@ -157,7 +157,9 @@ class TextReporter:
             )
             return
         now = time.monotonic()
-        if not self.dry_run and now - self.last_line >= PLAIN_INTERVAL:
+        # Nothing queued yet means nothing to report (a job failing at its first request, for
+        # one, must leave just its error line on stderr).
+        if counts.files_total and not self.dry_run and now - self.last_line >= PLAIN_INTERVAL:
             self.last_line = now
             rate = counts.bytes_done / max(now - self.started, 1e-6)
             self.err.print(

@@ -61,6 +61,11 @@ def resume_command(
     ):
         click.echo(f"Job {job_id} already finished ({record.status}); nothing to resume.")
         return 0
+    if record.command == "sync":
+        raise UsageError(
+            f"job {job_id} is a sync, which cannot be resumed: run the same azxfer sync again "
+            "(it copies only what is still different)"
+        )
     saved = record.options
     raw = dict(saved["options"])
     for key in ("source_key_file", "dest_key_file"):

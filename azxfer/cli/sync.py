@@ -1,0 +1,208 @@
+"""`azxfer sync`: a one-way mirror of a folder onto a destination (see azxfer/syncjob.py)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from azxfer.cli.common import (
+    endpoint_options,
+    environment,
+    job_dir_from,
+    journal_option,
+    output_options,
+    recordable,
+)
+from azxfer.cli.copy import build_copy_options
+from azxfer.cli.render import make_reporter
+from azxfer.cli.run import _failure_summary, configure_logging
+from azxfer.events import Event
+from azxfer.locations import redact, without_secrets
+from azxfer.plan.sync import DEFAULT_SKEW_SECONDS, parse_max_delete
+from azxfer.syncjob import Deleted, SyncOptions, SyncSummary
+
+# What `copy` options a sync always uses: recursive, a folder's contents onto the destination
+# path, the blob's Last-Modified kept on downloads (so a second sync finds them identical).
+_COPY_DEFAULTS: dict[str, Any] = {
+    "recursive": True,
+    "as_subdir": False,
+    "overwrite": "true",
+    "blob_type": None,
+    "block_blob_tier": None,
+    "metadata": None,
+    "blob_tags": None,
+    "content_type": None,
+    "content_encoding": None,
+    "content_language": None,
+    "content_disposition": None,
+    "cache_control": None,
+    "no_guess_mime_type": False,
+    "check_md5": "FailIfDifferent",
+    "preserve_last_modified_time": True,
+    "move": False,
+    "follow_symlinks": False,
+}
+
+
+@click.command("sync")
+@click.argument("source")
+@click.argument("destination")
+@click.option("--include-pattern", help="Only names matching these ';'-separated wildcards.")
+@click.option("--exclude-pattern", help="Skip names matching these ';'-separated wildcards.")
+@click.option("--include-path", help="Only these ';'-separated relative paths (prefixes).")
+@click.option("--exclude-path", help="Skip these ';'-separated relative paths (prefixes).")
+@click.option(
+    "--include-after", help="Copy only source files modified at or after this ISO-8601 time."
+)
+@click.option(
+    "--include-before", help="Copy only source files modified at or before this ISO-8601 time."
+)
+@click.option(
+    "--compare-hash",
+    type=click.Choice(["none", "md5"]),
+    default="none",
+    show_default=True,
+    help="md5: compare sizes and MD5s (blob Content-MD5) instead of sizes and times.",
+)
+@click.option("--mirror-mode", is_flag=True, help="Copy every source file, identical or not.")
+@click.option(
+    "--delete-destination",
+    type=click.Choice(["false", "true", "prompt"]),
+    default="false",
+    show_default=True,
+    help="Delete destination files that are not in the source (after the copies).",
+)
+@click.option(
+    "--max-delete",
+    default="50%",
+    show_default=True,
+    help="Refuse (exit 1) to delete more than N entries, or P% of the destination's.",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="List what would be copied and deleted; change nothing."
+)
+@click.option(
+    "--block-size-mb",
+    type=click.FloatRange(min=0, min_open=True, max=4000),
+    help="Block size in MiB [default: 8, grown so a file fits 50,000 blocks].",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=1000),
+    help="Requests in flight [default: AZXFER_CONCURRENCY, else 32 on ≤4 cores].",
+)
+@click.option(
+    "--max-memory",
+    default="512M",
+    show_default=True,
+    help="Upper bound on data buffered in flight, e.g. 256M or 2G.",
+)
+@endpoint_options
+@journal_option
+@output_options
+def sync_command(source: str, destination: str, **opts: object) -> int:
+    """Make DESTINATION a copy of the folder, container or virtual directory SOURCE: copy what
+    is missing or different (size, or a source newer by more than 2 s; or MD5 with
+    --compare-hash md5) and, with --delete-destination, delete what the source lacks. The
+    source's contents map onto the destination path. Local to Blob, Blob to local, Blob to Blob.
+
+    \b
+    Examples:
+      azxfer sync ./site 'https://acct.blob.core.windows.net/$web?<SAS>' --delete-destination true
+      azxfer sync 'https://acct.blob.core.windows.net/box/logs' ./logs --exclude-pattern '*.tmp'
+    """
+    options = build_sync_options(source, destination, opts)
+    record = {
+        "source": without_secrets(source),
+        "destination": without_secrets(destination),
+        "options": recordable(opts),
+    }
+    return run_sync(options, opts, record)
+
+
+def build_sync_options(source: str, destination: str, opts: dict[str, Any]) -> SyncOptions:
+    """Validate the flags; the copy part is built exactly as `copy` builds it."""
+    copy = build_copy_options(source, destination, {**_COPY_DEFAULTS, **opts})
+    return SyncOptions(
+        copy=copy,
+        compare_hash=None if opts["compare_hash"] == "none" else str(opts["compare_hash"]),
+        mirror=bool(opts["mirror_mode"]),
+        delete_destination=str(opts["delete_destination"]),
+        max_delete=parse_max_delete(str(opts["max_delete"])),
+        skew=DEFAULT_SKEW_SECONDS,
+    )
+
+
+def ask_delete(count: int) -> bool:
+    """Ask once whether to delete `count` destination entries; no input means no."""
+    try:
+        answer = click.prompt(
+            f"Delete {count} destination entries that are not in the source? [y/N]",
+            default="n",
+            show_default=False,
+            err=True,
+        )
+    except (click.exceptions.Abort, EOFError):
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+class _SyncReporter:
+    """The copy reporter, plus lines for deletes and the sync summary in text mode."""
+
+    def __init__(self, reporter: Any, text: bool) -> None:
+        self.reporter = reporter
+        self.text = text
+
+    def emit(self, event: Event) -> None:
+        if self.text and isinstance(event, Deleted):
+            what = "DRYRUN: delete" if event.dry_run else "deleted:"
+            if event.outcome == "failed":
+                what = "FAILED to delete"
+            suffix = f": {event.reason}" if event.reason else ""
+            self.reporter._line(f"{what} {redact(event.destination)}{suffix}")
+            return
+        if self.text and isinstance(event, SyncSummary):
+            line = (
+                f"Sync: {event.copied} copied, {event.deleted} deleted, "
+                f"{event.skipped_identical} identical, {event.failed} failed"
+            )
+            if event.note:
+                line += f" ({event.note})"
+            self.reporter._line(line)
+            return
+        self.reporter.emit(event)
+
+    def close(self) -> None:
+        self.reporter.close()
+
+
+def run_sync(options: SyncOptions, opts: dict[str, Any], record: dict[str, Any]) -> int:
+    """Run the sync job with the reporter asked for; returns the exit code."""
+    from azxfer import client, syncjob
+    from azxfer.journal.jobs import prune_finished
+
+    configure_logging(opts.get("log_file"), str(opts.get("log_level") or "INFO"))
+    env = environment()
+    job_dir = job_dir_from(opts.get("journal_dir"))
+    for removed in prune_finished(job_dir, env):
+        logging.getLogger("azxfer").info("pruned finished job %s", removed)
+    spec = client.JobSpec(
+        job_id=client.new_job_id(), command="sync", job_dir=job_dir, record=record, env=env
+    )
+    output_type = str(opts.get("output_type") or "text")
+    reporter = _SyncReporter(make_reporter(output_type), output_type == "text")
+    ask = ask_delete if options.delete_destination == "prompt" else None
+    logging.getLogger("azxfer").info(
+        "sync %s -> %s", options.copy.source.display, options.copy.destination.display
+    )
+    try:
+        result = syncjob.sync(options, reporter, ask, spec)
+    finally:
+        reporter.close()
+    message = result.error or _failure_summary(result)
+    if message and result.exit_code:
+        click.echo(f"azxfer: error: {redact(message)}", err=True)
+    return result.exit_code
