@@ -128,3 +128,29 @@ def recordable(opts: dict[str, Any]) -> dict[str, Any]:
         for key, value in opts.items()
         if key not in RUN_ONLY_OPTIONS
     }
+
+
+def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--block-size-mb, --concurrency and --max-memory: the engine's budgets."""
+    for option in reversed(
+        [
+            click.option(
+                "--block-size-mb",
+                type=click.FloatRange(min=0, min_open=True, max=4000),
+                help="Block size in MiB [default: 8, grown so a file fits 50,000 blocks].",
+            ),
+            click.option(
+                "--concurrency",
+                type=click.IntRange(min=1, max=1000),
+                help="Requests in flight [default: AZXFER_CONCURRENCY, else 32 on ≤4 cores].",
+            ),
+            click.option(
+                "--max-memory",
+                default="512M",
+                show_default=True,
+                help="Upper bound on data buffered in flight, e.g. 256M or 2G.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func

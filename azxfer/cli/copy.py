@@ -6,6 +6,7 @@ import click
 
 from azxfer.cli.common import (
     endpoint_options,
+    engine_options,
     environment,
     journal_option,
     output_options,
@@ -75,11 +76,6 @@ BLOB_TYPES = {
     help="Blob type to create [default: block; page for .vhd/.vhdx].",
 )
 @click.option(
-    "--block-size-mb",
-    type=click.FloatRange(min=0, min_open=True, max=4000),
-    help="Block size in MiB [default: 8, grown so a file fits 50,000 blocks].",
-)
-@click.option(
     "--block-blob-tier",
     type=click.Choice(BLOB_TIERS, case_sensitive=False),
     help="Access tier for uploaded block blobs.",
@@ -113,17 +109,7 @@ BLOB_TYPES = {
     is_flag=True,
     help="Follow symbolic links (loops are detected) instead of skipping them.",
 )
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1, max=1000),
-    help="Requests in flight [default: AZXFER_CONCURRENCY, else 32 on ≤4 cores].",
-)
-@click.option(
-    "--max-memory",
-    default="512M",
-    show_default=True,
-    help="Upper bound on data buffered in flight, e.g. 256M or 2G.",
-)
+@engine_options
 @endpoint_options
 @journal_option
 @output_options

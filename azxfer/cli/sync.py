@@ -9,6 +9,7 @@ import click
 
 from azxfer.cli.common import (
     endpoint_options,
+    engine_options,
     environment,
     job_dir_from,
     journal_option,
@@ -83,22 +84,7 @@ _COPY_DEFAULTS: dict[str, Any] = {
 @click.option(
     "--dry-run", is_flag=True, help="List what would be copied and deleted; change nothing."
 )
-@click.option(
-    "--block-size-mb",
-    type=click.FloatRange(min=0, min_open=True, max=4000),
-    help="Block size in MiB [default: 8, grown so a file fits 50,000 blocks].",
-)
-@click.option(
-    "--concurrency",
-    type=click.IntRange(min=1, max=1000),
-    help="Requests in flight [default: AZXFER_CONCURRENCY, else 32 on ≤4 cores].",
-)
-@click.option(
-    "--max-memory",
-    default="512M",
-    show_default=True,
-    help="Upper bound on data buffered in flight, e.g. 256M or 2G.",
-)
+@engine_options
 @endpoint_options
 @journal_option
 @output_options
