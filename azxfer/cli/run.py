@@ -47,18 +47,19 @@ def configure_logging(log_file: Path | None, level: str) -> None:
     logging.getLogger("azure").setLevel(level.upper() if level.upper() == "DEBUG" else "WARNING")
 
 
-def ask_overwrite(dest: str) -> str:
-    """Ask on the terminal whether to overwrite `dest`; no input at all means 'no to all'."""
+def ask(question: str) -> str | None:
+    """One answer typed on the terminal (prompt on stderr); None when there is no input."""
     try:
-        answer = click.prompt(
-            f"Overwrite {redact(dest)}? [y]es/[n]o/[a]ll/[N]one",
-            default="n",
-            show_default=False,
-            err=True,
-        )
+        return click.prompt(question, default="n", show_default=False, err=True).strip()
     except (click.exceptions.Abort, EOFError):
+        return None
+
+
+def ask_overwrite(dest: str) -> str:
+    """Ask whether to overwrite `dest`; no input at all means 'no to all'."""
+    answer = ask(f"Overwrite {redact(dest)}? [y]es/[n]o/[a]ll/[N]one")
+    if answer is None:
         return "N"
-    answer = answer.strip()
     return answer if answer in ("y", "n", "a", "N") else "n"
 
 
@@ -95,13 +96,13 @@ def run_job(
         result = client.copy(options, reporter, ask, spec)
     finally:
         reporter.close()
-    message = result.error or _failure_summary(result)
+    message = result.error or failure_summary(result)
     if message and result.exit_code:
         click.echo(f"azxfer: error: {redact(message)}", err=True)
     return result.exit_code
 
 
-def _failure_summary(result: Any) -> str | None:
+def failure_summary(result: Any) -> str | None:
     """The one stderr line for a job that ended badly without a single cause."""
     totals = result.totals
     if result.status == "Cancelled":

@@ -18,7 +18,7 @@ from azxfer.cli.common import (
 )
 from azxfer.cli.copy import build_copy_options
 from azxfer.cli.render import make_reporter
-from azxfer.cli.run import _failure_summary, configure_logging
+from azxfer.cli.run import ask, configure_logging, failure_summary
 from azxfer.events import Event
 from azxfer.locations import redact, without_secrets
 from azxfer.plan.sync import DEFAULT_SKEW_SECONDS, parse_max_delete
@@ -123,16 +123,8 @@ def build_sync_options(source: str, destination: str, opts: dict[str, Any]) -> S
 
 def ask_delete(count: int) -> bool:
     """Ask once whether to delete `count` destination entries; no input means no."""
-    try:
-        answer = click.prompt(
-            f"Delete {count} destination entries that are not in the source? [y/N]",
-            default="n",
-            show_default=False,
-            err=True,
-        )
-    except (click.exceptions.Abort, EOFError):
-        return False
-    return answer.strip().lower() in ("y", "yes")
+    answer = ask(f"Delete {count} destination entries that are not in the source? [y/N]")
+    return answer is not None and answer.lower() in ("y", "yes")
 
 
 class _SyncReporter:
@@ -188,7 +180,7 @@ def run_sync(options: SyncOptions, opts: dict[str, Any], record: dict[str, Any])
         result = syncjob.sync(options, reporter, ask, spec)
     finally:
         reporter.close()
-    message = result.error or _failure_summary(result)
+    message = result.error or failure_summary(result)
     if message and result.exit_code:
         click.echo(f"azxfer: error: {redact(message)}", err=True)
     return result.exit_code

@@ -144,7 +144,7 @@ class BlobEndpoint:
             return Selection(SelectionKind.DIRECTORY, name, self._list(path, recursive, filters))
         single = await self.stat(path)
         if single is not None:
-            entry = _with_rel(single, path.rpartition("/")[2])
+            entry = replace(single, rel_path=path.rpartition("/")[2])
             return Selection(SelectionKind.SINGLE, "", _one(entry))
         await self._require_container()
         if await self._has_any(path + "/"):
@@ -719,20 +719,6 @@ def _entry(props: Any, rel: str) -> Entry:
             cache_control=settings.cache_control,
         ),
         metadata=dict(props.metadata) if props.metadata else None,
-    )
-
-
-def _with_rel(entry: Entry, rel: str) -> Entry:
-    return Entry(
-        ref=entry.ref,
-        rel_path=rel,
-        size=entry.size,
-        mtime=entry.mtime,
-        md5=entry.md5,
-        etag=entry.etag,
-        blob_type=entry.blob_type,
-        content=entry.content,
-        metadata=entry.metadata,
     )
 
 

@@ -4,6 +4,7 @@ had not reached when the earlier run stopped."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 
 from azxfer.endpoints.base import Endpoint
 from azxfer.engine.job import Planned
@@ -47,17 +48,7 @@ async def _resumed(
             )
         )
         journal.forget_chunks(row.id)
-        fresh = Entry(
-            entry.ref,
-            entry.rel_path,
-            current.size,
-            current.mtime,
-            current.md5,
-            current.etag,
-            current.blob_type,
-            current.content,
-            current.metadata,
-        )
+        fresh = replace(current, ref=entry.ref, rel_path=entry.rel_path)
         # resume=None: a fresh start; blocks staged from the old content must not be trusted.
         return Planned(Transfer(row.id, fresh, row.dest_ref, row.dest_display), props)
     chunks = tuple(journal.chunks(row.id))
