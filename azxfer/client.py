@@ -18,7 +18,8 @@ from azxfer.credentials import Credential
 from azxfer.endpoints.base import Selection, SelectionKind
 from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
 from azxfer.endpoints.local import LocalEndpoint
-from azxfer.engine.job import JobRunner, Planned
+from azxfer.engine.job import JobRunner, Mover, Planned, StreamMover
+from azxfer.engine.server_copy import ServerSideMover
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, NotFoundError, UsageError
 from azxfer.events import (
     EnumerationDone,
@@ -161,7 +162,13 @@ class _Job:
 
     async def _execute(self, connections: BlobConnections) -> tuple[JobTotals, str]:
         options = self.options
-        source = _endpoint(options.source, options.source_credential, connections, self.spec.job_id)
+        source = _endpoint(
+            options.source,
+            options.source_credential,
+            connections,
+            self.spec.job_id,
+            options.s2s.include_snapshots,
+        )
         dest = _endpoint(
             options.destination, options.dest_credential, connections, self.spec.job_id
         )
@@ -203,6 +210,7 @@ class _Job:
             _mover(source) if options.move else None,
             recorder,
             md5.wants,
+            _mover_for(source, dest, options),
         )
         totals = await self.runner.run(plan)
         if self.runner.stopping:
@@ -321,7 +329,11 @@ def _where(location: Location) -> str:
 
 
 def _endpoint(
-    location: Location, credential: Credential | None, connections: BlobConnections, job_id: str
+    location: Location,
+    credential: Credential | None,
+    connections: BlobConnections,
+    job_id: str,
+    include_snapshots: bool = False,
 ) -> LocalEndpoint | BlobEndpoint:
     if location.is_local:
         return LocalEndpoint(location.local_path, location.pattern, f"azxfer-{job_id[:8]}")
@@ -331,7 +343,18 @@ def _endpoint(
         credential,
         job_id[:8],
         connections.rest(location, credential),
+        include_snapshots,
     )
+
+
+def _mover_for(
+    source: LocalEndpoint | BlobEndpoint, dest: LocalEndpoint | BlobEndpoint, options: CopyOptions
+) -> Mover:
+    """Blob to blob copies go server side where they can; everything else is streamed."""
+    stream = StreamMover(source, dest)
+    if isinstance(source, BlobEndpoint) and isinstance(dest, BlobEndpoint):
+        return ServerSideMover(source, dest, options.s2s, stream)
+    return stream
 
 
 async def _dry_run(plan: AsyncIterator[Planned], sink: EventSink) -> JobTotals:

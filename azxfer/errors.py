@@ -46,6 +46,20 @@ class IntegrityError(TransferError):
     """Data at the destination does not match the source (MD5 mismatch, source changed)."""
 
 
+class NotSupportedError(TransferError):
+    """The service does not implement an operation (Azurite's 501s, a feature an account
+    lacks); `operation` names it so a caller can choose another way for the rest of the job."""
+
+    def __init__(self, message: str, operation: str = "") -> None:
+        super().__init__(message)
+        self.operation = operation
+
+
+class CopySourceError(TransferError):
+    """The service could not read the source of a server-side copy (CannotVerifyCopySource):
+    unreachable from the service, or the source's authorization was refused."""
+
+
 class Cancelled(AzxferError):
     """The user interrupted the job."""
 

@@ -52,6 +52,19 @@ class Entry:
     blob_type: BlobType | None = None
     content: ContentProps | None = None
     metadata: dict[str, str] | None = None
+    tier: str | None = None
+    # A blob snapshot or version is addressed by its base name (`ref`) plus one of these.
+    snapshot: str | None = None
+    version_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What identifies the entry within its job: the ref, plus the snapshot or version."""
+        if self.snapshot:
+            return f"{self.ref}?snapshot={self.snapshot}"
+        if self.version_id:
+            return f"{self.ref}?versionid={self.version_id}"
+        return self.ref
 
 
 class Outcome(enum.Enum):

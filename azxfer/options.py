@@ -53,6 +53,27 @@ class UploadProps:
     guess_mime_type: bool = True
 
 
+class S2SMode(enum.Enum):
+    """How blob-to-blob copies move data."""
+
+    AUTO = "auto"  # the best server-side API per blob, falling back as far as client
+    URL = "url"  # synchronous From-URL APIs only (Put Blob/Block/Page, Append Block From URL)
+    ASYNC = "async"  # Copy Blob, polled until done
+    CLIENT = "client"  # streamed through this machine (AzCopy v8 /SyncCopy)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCopySettings:
+    """Blob-to-blob copy: the mode, what is carried over, and whether sources are leased."""
+
+    mode: S2SMode = S2SMode.AUTO
+    preserve_properties: bool = True
+    preserve_tags: bool = False
+    preserve_tier: bool = True
+    lease_source: bool = False
+    include_snapshots: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class EngineSettings:
     """Budgets shared by every transfer of a job."""
@@ -81,6 +102,7 @@ class CopyOptions:
     move: bool = False
     dry_run: bool = False
     follow_symlinks: bool = False
+    s2s: ServerCopySettings = ServerCopySettings()
 
 
 def default_concurrency(env: dict[str, str] | None = None) -> int:

@@ -16,14 +16,16 @@ from azxfer.cli.common import (
 from azxfer.cli.run import run_job
 from azxfer.credentials import resolve_credentials
 from azxfer.errors import UsageError
-from azxfer.locations import check_local_source, without_secrets
-from azxfer.models import BlobType, ContentProps
+from azxfer.locations import Location, check_local_source, without_secrets
+from azxfer.models import BlobType, ContentProps, Service
 from azxfer.options import (
     BLOB_TIERS,
     CheckMd5,
     CopyOptions,
     EngineSettings,
     Overwrite,
+    S2SMode,
+    ServerCopySettings,
     UploadProps,
     default_concurrency,
     parse_metadata,
@@ -109,6 +111,41 @@ BLOB_TYPES = {
     is_flag=True,
     help="Follow symbolic links (loops are detected) instead of skipping them.",
 )
+@click.option(
+    "--s2s-mode",
+    type=click.Choice([m.value for m in S2SMode]),
+    default=S2SMode.AUTO.value,
+    show_default=True,
+    help="Blob-to-blob: auto (best server-side API, falling back), url (From-URL APIs only), "
+    "async (Copy Blob, polled), client (stream through this machine).",
+)
+@click.option(
+    "--s2s-preserve-properties",
+    type=click.BOOL,
+    default=True,
+    show_default=True,
+    help="Blob-to-blob: carry content properties and metadata over.",
+)
+@click.option(
+    "--s2s-preserve-access-tier",
+    type=click.BOOL,
+    default=True,
+    show_default=True,
+    help="Blob-to-blob: give each copy the source's access tier.",
+)
+@click.option(
+    "--s2s-preserve-blob-tags", is_flag=True, help="Blob-to-blob: copy the source's index tags."
+)
+@click.option(
+    "--lease-source",
+    is_flag=True,
+    help="Blob-to-blob: hold a lease on each source blob while it is copied.",
+)
+@click.option(
+    "--include-snapshots",
+    is_flag=True,
+    help="Blob source: copy snapshots too, each as 'name (YYYY-MM-DD HHMMSS).ext'.",
+)
 @engine_options
 @endpoint_options
 @journal_option
@@ -170,6 +207,7 @@ def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions
         ),
         guess_mime_type=not opts["no_guess_mime_type"],
     )
+    s2s = _server_copy_settings(src, dst, opts)
     return CopyOptions(
         source=src,
         destination=dst,
@@ -190,4 +228,31 @@ def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions
         move=bool(opts["move"]),
         dry_run=bool(opts["dry_run"]),
         follow_symlinks=bool(opts["follow_symlinks"]),
+        s2s=s2s,
     )
+
+
+def _server_copy_settings(src: Location, dst: Location, opts: dict) -> ServerCopySettings:
+    """The blob-to-blob settings; flags that cannot apply to this pair are refused."""
+    settings = ServerCopySettings(
+        mode=S2SMode(opts.get("s2s_mode") or S2SMode.AUTO.value),
+        preserve_properties=bool(opts.get("s2s_preserve_properties", True)),
+        preserve_tags=bool(opts.get("s2s_preserve_blob_tags")),
+        preserve_tier=bool(opts.get("s2s_preserve_access_tier", True)),
+        lease_source=bool(opts.get("lease_source")),
+        include_snapshots=bool(opts.get("include_snapshots")),
+    )
+    blob_to_blob = src.service is Service.BLOB and dst.service is Service.BLOB
+    only_b2b = {
+        "--s2s-mode": settings.mode is not S2SMode.AUTO,
+        "--s2s-preserve-blob-tags": settings.preserve_tags,
+        "--lease-source": settings.lease_source,
+    }
+    for flag, given in only_b2b.items():
+        if given and not blob_to_blob:
+            raise UsageError(f"{flag} applies only to blob-to-blob copies")
+    if settings.include_snapshots and src.service is not Service.BLOB:
+        raise UsageError("--include-snapshots needs a Blob storage source")
+    if settings.include_snapshots and (src.snapshot or src.version_id):
+        raise UsageError("--include-snapshots cannot be used with a snapshot or version URL")
+    return settings

@@ -97,11 +97,13 @@ class BlobEndpoint:
         credential: Credential | None = None,
         job_tag: str = "azx",
         rest: RestBlobClient | None = None,
+        include_snapshots: bool = False,
     ) -> None:
         self.location = location
         self.credential = credential
         self.job_tag = job_tag
         self.rest = rest
+        self.include_snapshots = include_snapshots
         self.container: ContainerClient = service.get_container_client(location.container)
         self.where = f"'{location.container}' at {location.endpoint}"
 
@@ -116,7 +118,7 @@ class BlobEndpoint:
     def _fast(self) -> _FastPath | None:
         return _FastPath(self.rest, self.location.container) if self.rest else None
 
-    def _classify(self, exc: BaseException, what: str) -> Exception:
+    def classify(self, exc: BaseException, what: str) -> Exception:
         return classify(exc, what, self.location.endpoint, self.credential)
 
     # -- source side -------------------------------------------------------------------------
@@ -126,6 +128,8 @@ class BlobEndpoint:
     ) -> Selection:
         """Resolve the URL: the container, a blob, a virtual directory, a wildcard or a prefix."""
         path = self.location.path
+        if self.location.snapshot or self.location.version_id:
+            return await self._select_version(path)
         if any(c in path for c in _WILDCARD_CHARS):
             folder, _, pattern = path.rpartition("/")
             if any(c in folder for c in _WILDCARD_CHARS):
@@ -160,22 +164,33 @@ class BlobEndpoint:
             SelectionKind.PATTERN, "", self._list(base, recursive, filters, name_prefix=leaf)
         )
 
+    async def _select_version(self, path: str) -> Selection:
+        """A snapshot or version URL names exactly one blob as it was then."""
+        location = self.location
+        wanted = Entry(path, path, 0, snapshot=location.snapshot, version_id=location.version_id)
+        found = await self.stat_version(wanted)
+        if found is None:
+            which = f"snapshot {location.snapshot}" if location.snapshot else "version"
+            raise NotFoundError(f"blob '{path}' has no {which} in {self.where}")
+        entry = replace(found, rel_path=path.rpartition("/")[2])
+        return Selection(SelectionKind.SINGLE, "", _one(entry))
+
     async def _require_container(self) -> None:
         try:
             await self.container.get_container_properties()
         except HttpResponseError as exc:
             if exc.status_code == 403 and error_code(exc) != "AuthenticationFailed":
                 return  # a SAS scoped below the container may not read its properties
-            raise self._classify(exc, f"container {self.where}") from None
+            raise self.classify(exc, f"container {self.where}") from None
         except Exception as exc:
-            raise self._classify(exc, f"container {self.where}") from None
+            raise self.classify(exc, f"container {self.where}") from None
 
     async def _has_any(self, prefix: str) -> bool:
         try:
             async for _ in self.container.list_blobs(name_starts_with=prefix, results_per_page=1):
                 return True
         except Exception as exc:
-            raise self._classify(exc, f"container {self.where}") from None
+            raise self.classify(exc, f"container {self.where}") from None
         return False
 
     async def _list(
@@ -200,23 +215,26 @@ class BlobEndpoint:
                 if marker or entry.ref.endswith("/"):
                     continue
                 if filters.accepts(rel, entry.mtime):
+                    if entry.snapshot:
+                        rel = snapshot_name(rel, entry.snapshot)
                     yield replace(entry, rel_path=rel)
         except Exception as exc:
-            raise self._classify(exc, f"listing container {self.where}") from None
+            raise self.classify(exc, f"listing container {self.where}") from None
 
     async def _listing(self, start: str, recursive: bool) -> AsyncIterator[tuple[Entry, bool]]:
         """(entry, is a folder marker) for blobs under `start`; one level unless recursive."""
         delimiter = None if recursive else "/"
-        if self.rest is not None:
+        if self.rest is not None and not self.include_snapshots:
             async for listed in self.rest.list_blobs(self.location.container, start, delimiter):
                 marker = listed.size == 0 and listed.metadata.get("hdi_isfolder") == "true"
                 yield _entry_from_listing(listed), marker
             return
+        include = ["metadata", "snapshots"] if self.include_snapshots else ["metadata"]
         if recursive:
-            listing = self.container.list_blobs(name_starts_with=start, include=["metadata"])
+            listing = self.container.list_blobs(name_starts_with=start, include=include)
         else:
             listing = self.container.walk_blobs(
-                name_starts_with=start, delimiter="/", include=["metadata"]
+                name_starts_with=start, delimiter="/", include=include
             )
         async for props in listing:
             if hasattr(props, "size"):  # not a BlobPrefix (a sub-folder) from walk_blobs
@@ -227,15 +245,35 @@ class BlobEndpoint:
         try:
             props = await self._blob(ref).get_blob_properties()
         except Exception as exc:
-            err = self._classify(exc, f"blob '{ref}'")
+            err = self.classify(exc, f"blob '{ref}'")
             if isinstance(err, NotFoundError):
                 return None
             raise err from None
         return _entry(props, ref)
 
+    async def stat_version(self, entry: Entry) -> Entry | None:
+        """The snapshot or version of a blob that `entry` names, or None if there is none."""
+        blob = self.container.get_blob_client(entry.ref, snapshot=entry.snapshot)
+        try:
+            props = await blob.get_blob_properties(version_id=entry.version_id)
+        except Exception as exc:
+            err = self.classify(exc, f"blob '{entry.ref}'")
+            if isinstance(err, NotFoundError):
+                return None
+            raise err from None
+        return replace(
+            _entry(props, entry.ref), snapshot=entry.snapshot, version_id=entry.version_id
+        )
+
     async def open_reader(self, entry: Entry) -> BlobReader:
         """A ranged reader that fails if the blob changes while it is read."""
-        return BlobReader(self._blob_factory(entry.ref), entry, self._classify, self._fast())
+        if entry.snapshot or entry.version_id:
+            # Snapshots and versions are read through the SDK, which addresses them.
+            snapshot = functools.partial(
+                self.container.get_blob_client, entry.ref, snapshot=entry.snapshot
+            )
+            return BlobReader(_LazyBlob(entry.ref, snapshot), entry, self.classify, None)
+        return BlobReader(self._blob_factory(entry.ref), entry, self.classify, self._fast())
 
     # -- destination side --------------------------------------------------------------------
 
@@ -250,9 +288,9 @@ class BlobEndpoint:
         except HttpResponseError as exc:
             if exc.status_code == 403 and error_code(exc) != "AuthenticationFailed":
                 return  # may write blobs without the right to create containers
-            raise self._classify(exc, f"container {self.where}") from None
+            raise self.classify(exc, f"container {self.where}") from None
         except Exception as exc:
-            raise self._classify(exc, f"container {self.where}") from None
+            raise self.classify(exc, f"container {self.where}") from None
 
     async def target_for_single(self, source_name: str) -> str:
         """The blob name for a single source: inside a folder-like path, else the path itself."""
@@ -275,16 +313,16 @@ class BlobEndpoint:
         blob = self._blob_factory(transfer.dest_ref)
         what = f"blob '{transfer.dest_ref}'"
         if props.blob_type is BlobType.PAGE:
-            return PageBlobWriter(blob, size, props, what, self._classify)
+            return PageBlobWriter(blob, size, props, what, self.classify)
         if props.blob_type is BlobType.APPEND:
-            return AppendBlobWriter(blob, size, props, block_size, what, self._classify)
+            return AppendBlobWriter(blob, size, props, block_size, what, self.classify)
         writer = BlockBlobWriter(
             blob,
             size,
             props,
             block_size,
             what,
-            self._classify,
+            self.classify,
             f"{self.job_tag}-{transfer.id:012d}",
         )
         writer.fast = self._fast()
@@ -295,7 +333,7 @@ class BlobEndpoint:
         try:
             await self._blob(ref).delete_blob(delete_snapshots="include")
         except Exception as exc:
-            err = self._classify(exc, f"blob '{ref}'")
+            err = self.classify(exc, f"blob '{ref}'")
             if not isinstance(err, NotFoundError):
                 raise err from None
 
@@ -330,6 +368,8 @@ class BlobReader:
         condition: dict[str, Any] = {}
         if self.entry.etag:
             condition = {"etag": self.entry.etag, "match_condition": MatchConditions.IfNotModified}
+        if self.entry.version_id:
+            condition["version_id"] = self.entry.version_id
         try:
             stream = await self.blob.client.download_blob(offset=offset, length=length, **condition)
             data = await stream.readall()
@@ -373,7 +413,7 @@ class _BlobWriterBase:
         self.what = what
         self.created = False
 
-    def _settings(self, md5: bytes | None) -> ContentSettings:
+    def content_settings(self, md5: bytes | None) -> ContentSettings:
         content = self.props.content
         return ContentSettings(
             content_type=content.content_type,
@@ -384,14 +424,14 @@ class _BlobWriterBase:
             content_md5=bytearray(md5) if md5 is not None else None,
         )
 
-    def _fail(self, exc: BaseException) -> Exception:
+    def fail(self, exc: BaseException) -> Exception:
         return self.classify(exc, self.what)
 
     async def _set_md5(self, md5: bytes) -> None:
         try:
-            await self.blob.client.set_http_headers(content_settings=self._settings(md5))
+            await self.blob.client.set_http_headers(content_settings=self.content_settings(md5))
         except Exception as exc:
-            raise self._fail(exc) from None
+            raise self.fail(exc) from None
 
     async def resumable_chunks(self, journaled: tuple[Chunk, ...]) -> set[int]:
         """By default nothing is trusted: the object is written again from zero."""
@@ -446,7 +486,7 @@ class BlockBlobWriter(_BlobWriterBase):
         try:
             committed, uncommitted = await self.blob.client.get_block_list("all")
         except Exception as exc:
-            err = self._fail(exc)
+            err = self.fail(exc)
             if isinstance(err, NotFoundError):
                 return set()
             raise err from None
@@ -477,7 +517,7 @@ class BlockBlobWriter(_BlobWriterBase):
                     props.tier,
                 )
             except Exception as exc:
-                raise self._fail(exc) from None
+                raise self.fail(exc) from None
             return
         try:
             await self.blob.client.upload_blob(
@@ -485,14 +525,14 @@ class BlockBlobWriter(_BlobWriterBase):
                 blob_type="BlockBlob",
                 length=len(data),
                 overwrite=True,
-                content_settings=self._settings(md5),
+                content_settings=self.content_settings(md5),
                 metadata=self.props.metadata or None,
                 tags=self.props.tags or None,
                 max_concurrency=1,
                 **self._tier(),
             )
         except Exception as exc:
-            raise self._fail(exc) from None
+            raise self.fail(exc) from None
 
     async def write_chunk(self, chunk: Chunk, data: bytes) -> None:
         """Put Block with this chunk's deterministic ID."""
@@ -501,13 +541,13 @@ class BlockBlobWriter(_BlobWriterBase):
             try:
                 await self.fast.rest.put_block(self.fast.container, self.blob.name, block_id, data)
             except Exception as exc:
-                raise self._fail(exc) from None
+                raise self.fail(exc) from None
             self.blocks[chunk.index] = block_id
             return
         try:
             await self.blob.client.stage_block(block_id, data, length=len(data))
         except Exception as exc:
-            raise self._fail(exc) from None
+            raise self.fail(exc) from None
         self.blocks[chunk.index] = block_id
 
     async def commit(self, md5: bytes) -> None:
@@ -516,13 +556,13 @@ class BlockBlobWriter(_BlobWriterBase):
         try:
             await self.blob.client.commit_block_list(
                 block_list,
-                content_settings=self._settings(md5),
+                content_settings=self.content_settings(md5),
                 metadata=self.props.metadata or None,
                 tags=self.props.tags or None,
                 **self._tier(),
             )
         except Exception as exc:
-            raise self._fail(exc) from None
+            raise self.fail(exc) from None
 
     async def abort(self) -> None:
         """Uncommitted blocks are discarded by the service after a week; nothing to undo."""
@@ -544,18 +584,18 @@ class PageBlobWriter(_BlobWriterBase):
         self.padded_size = -(-size // PAGE) * PAGE
         self._zeros = bytes(MAX_PAGE_WRITE)
 
-    async def _create(self, md5: bytes | None) -> None:
+    async def create(self, md5: bytes | None) -> None:
         if self.created:
             return
         try:
             await self.blob.client.create_page_blob(
                 self.padded_size,
-                content_settings=self._settings(md5),
+                content_settings=self.content_settings(md5),
                 metadata=self.props.metadata or None,
                 tags=self.props.tags or None,
             )
         except Exception as exc:
-            raise self._fail(exc) from None
+            raise self.fail(exc) from None
         self.created = True
 
     async def resumable_chunks(self, journaled: tuple[Chunk, ...]) -> set[int]:
@@ -571,12 +611,12 @@ class PageBlobWriter(_BlobWriterBase):
 
     async def put_whole(self, data: bytes, md5: bytes) -> None:
         """Create with the MD5 already known, then write the pages."""
-        await self._create(md5)
+        await self.create(md5)
         await self.write_chunk(Chunk(0, 0, len(data)), data)
 
     async def write_chunk(self, chunk: Chunk, data: bytes) -> None:
         """Put Page, zero-padded to 512 bytes; all-zero chunks are skipped (pages read as 0)."""
-        await self._create(None)
+        await self.create(None)
         if len(data) % PAGE:
             data = data + bytes(PAGE - len(data) % PAGE)
         if not data or memoryview(data) == memoryview(self._zeros)[: len(data)]:
@@ -584,11 +624,11 @@ class PageBlobWriter(_BlobWriterBase):
         try:
             await self.blob.client.upload_page(data, offset=chunk.offset, length=len(data))
         except Exception as exc:
-            raise self._fail(exc) from None
+            raise self.fail(exc) from None
 
     async def commit(self, md5: bytes) -> None:
         """Record the MD5 of the padded content."""
-        await self._create(None)
+        await self.create(None)
         await self._set_md5(md5)
 
 
@@ -609,33 +649,33 @@ class AppendBlobWriter(_BlobWriterBase):
         super().__init__(blob, size, props, what, classify_error)
         self.chunk_size = min(block_size, MAX_APPEND_BLOCK)
 
-    async def _create(self, md5: bytes | None) -> None:
+    async def create(self, md5: bytes | None) -> None:
         if self.created:
             return
         try:
             await self.blob.client.create_append_blob(
-                content_settings=self._settings(md5),
+                content_settings=self.content_settings(md5),
                 metadata=self.props.metadata or None,
                 tags=self.props.tags or None,
             )
         except Exception as exc:
-            raise self._fail(exc) from None
+            raise self.fail(exc) from None
         self.created = True
 
     async def put_whole(self, data: bytes, md5: bytes) -> None:
         """Create with the MD5 known, then append the data."""
-        await self._create(md5)
+        await self.create(md5)
         await self.write_chunk(Chunk(0, 0, len(data)), data)
 
     async def write_chunk(self, chunk: Chunk, data: bytes) -> None:
         """Append Block; the engine calls this in chunk order."""
-        await self._create(None)
+        await self.create(None)
         if not data:
             return
         try:
             await self.blob.client.append_block(data, length=len(data))
         except Exception as exc:
-            raise self._fail(exc) from None
+            raise self.fail(exc) from None
 
     async def suspend(self) -> None:
         """Appends cannot be matched to chunks reliably: discard, and restart on resume."""
@@ -643,7 +683,7 @@ class AppendBlobWriter(_BlobWriterBase):
 
     async def commit(self, md5: bytes) -> None:
         """Record the MD5 of the whole content."""
-        await self._create(None)
+        await self.create(None)
         await self._set_md5(md5)
 
 
@@ -719,7 +759,25 @@ def _entry(props: Any, rel: str) -> Entry:
             cache_control=settings.cache_control,
         ),
         metadata=dict(props.metadata) if props.metadata else None,
+        tier=_tier_name(getattr(props, "blob_tier", None)),
+        snapshot=getattr(props, "snapshot", None) or None,
     )
+
+
+def _tier_name(tier: Any) -> str | None:
+    value = getattr(tier, "value", tier)
+    return str(value) if value else None
+
+
+def snapshot_name(rel_path: str, snapshot: str) -> str:
+    """AzCopy v8's name for a snapshot copy: `name (YYYY-MM-DD HHMMSS).ext`."""
+    stamp = snapshot[:19].replace("T", " ").replace(":", "")
+    folder, _, leaf = rel_path.rpartition("/")
+    stem, dot, ext = leaf.rpartition(".")
+    if not stem:  # no extension (or a dot-file): the stamp goes at the end
+        stem, dot, ext = leaf, "", ""
+    named = f"{stem} ({stamp}){dot}{ext}"
+    return f"{folder}/{named}" if folder else named
 
 
 async def _one(entry: Entry) -> AsyncIterator[Entry | Skipped]:

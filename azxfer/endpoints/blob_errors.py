@@ -15,8 +15,10 @@ from azure.core.exceptions import (
 from azxfer.credentials import Credential
 from azxfer.errors import (
     AzxferError,
+    CopySourceError,
     CredentialError,
     NotFoundError,
+    NotSupportedError,
     RetryableError,
     TransferError,
 )
@@ -79,6 +81,18 @@ def _classify(exc: BaseException, what: str, host: str) -> AzxferError:
         return UnreachableError(f"cannot reach {host or 'the service'}: {reason}")
     if isinstance(exc, ServiceResponseError):
         return RetryableError(f"{what}: connection failed: {_root_reason(exc)}")
+    if status == 501 or code in _UNSUPPORTED_CODES:
+        return NotSupportedError(f"{what}: the service does not support this operation", code)
+    if code == "CannotVerifyCopySource":
+        return CopySourceError(
+            f"{what}: the service could not read the copy source ({status}: "
+            f"{_service_message(exc)})"
+        )
+    if code == "InvalidBlobType":
+        return TransferError(
+            f"{what} exists as another blob type: delete it first, or pick its type with "
+            "--blob-type"
+        )
     if code == "ContainerNotFound":
         return NotFoundError(f"{what.removeprefix('listing ')} does not exist")
     if isinstance(exc, ResourceNotFoundError) or status == 404:
@@ -90,6 +104,15 @@ def _classify(exc: BaseException, what: str, host: str) -> AzxferError:
             return RetryableError(f"{what}: service busy ({status} {code}) after retries")
         return TransferError(f"{what}: {status} {code or _first_line(str(exc))}")
     return TransferError(f"{what}: {type(exc).__name__}: {_first_line(str(exc))}")
+
+
+_UNSUPPORTED_CODES = {"NotImplemented", "FeatureNotSupportedByEmulator", "FeatureNotSupported"}
+
+
+def _service_message(exc: BaseException) -> str:
+    """The first line of the service's own message (without request IDs and times)."""
+    message = getattr(exc, "message", None) or str(exc)
+    return _first_line(str(message)).removesuffix(".")
 
 
 def _auth_message(code: str, what: str, text: str) -> str:

@@ -97,6 +97,38 @@ class NullRecorder:
 AfterTransfer = Callable[[Transfer], Awaitable[None]]
 
 
+class Mover(Protocol):
+    """Moves one planned transfer to its destination and commits it."""
+
+    async def move(
+        self, ctx: TransferContext, item: Planned, block_size: int, recorder: Recorder
+    ) -> None:
+        """Move it (raising Interrupted when the job stops, AzxferError when it fails)."""
+
+
+class StreamMover:
+    """Reads the source and writes the destination through this machine, chunk by chunk."""
+
+    def __init__(self, source: Endpoint, dest: Endpoint) -> None:
+        self.source = source
+        self.dest = dest
+
+    async def move(
+        self, ctx: TransferContext, item: Planned, block_size: int, recorder: Recorder
+    ) -> None:
+        """Open a reader and a writer and move the bytes between them."""
+        transfer = item.transfer
+        reader = await self.source.open_reader(transfer.source)
+        try:
+            writer = await self.dest.open_writer(
+                transfer, transfer.source.size, item.props, block_size
+            )
+            recorder.started(transfer, writer.chunk_size)
+            await move_bytes(ctx, transfer, reader, writer, item.resume)
+        finally:
+            await reader.close()
+
+
 class JobRunner:
     """Moves planned transfers with a global cap on requests, memory and files in flight."""
 
@@ -112,9 +144,9 @@ class JobRunner:
         after_transfer: AfterTransfer | None = None,
         recorder: Recorder | None = None,
         wants_md5: Callable[[Transfer], bool] | None = None,
+        mover: Mover | None = None,
     ) -> None:
-        self.source = source
-        self.dest = dest
+        self.mover: Mover = mover or StreamMover(source, dest)
         self.sink = sink
         self.block_size = block_size
         self.after_transfer = after_transfer
@@ -193,13 +225,7 @@ class JobRunner:
             return
         try:
             block = item.chunk_size or block_size_for(size, self.block_size)
-            reader = await self.source.open_reader(transfer.source)
-            try:
-                writer = await self.dest.open_writer(transfer, size, item.props, block)
-                self.recorder.started(transfer, writer.chunk_size)
-                await move_bytes(self.ctx, transfer, reader, writer, item.resume)
-            finally:
-                await reader.close()
+            await self.mover.move(self.ctx, item, block, self.recorder)
             self.recorder.committed(transfer.id)
             if self.after_transfer is not None:
                 await self.after_transfer(transfer)

@@ -10,8 +10,8 @@ from azxfer.models import BlobType, ContentProps, Entry
 
 
 def entry_to_json(entry: Entry) -> dict[str, Any]:
-    """A JSON-ready dict of an entry (MD5 as hex)."""
-    return {
+    """A JSON-ready dict of an entry (MD5 as hex; tier, snapshot and version only if set)."""
+    data = {
         "ref": entry.ref,
         "rel_path": entry.rel_path,
         "size": entry.size,
@@ -22,6 +22,9 @@ def entry_to_json(entry: Entry) -> dict[str, Any]:
         "content": asdict(entry.content) if entry.content else None,
         "metadata": entry.metadata,
     }
+    optional = {"tier": entry.tier, "snapshot": entry.snapshot, "version_id": entry.version_id}
+    data.update({key: value for key, value in optional.items() if value is not None})
+    return data
 
 
 def entry_from_json(data: dict[str, Any]) -> Entry:
@@ -36,6 +39,9 @@ def entry_from_json(data: dict[str, Any]) -> Entry:
         blob_type=BlobType(data["blob_type"]) if data.get("blob_type") else None,
         content=ContentProps(**data["content"]) if data.get("content") else None,
         metadata=data.get("metadata"),
+        tier=data.get("tier"),
+        snapshot=data.get("snapshot"),
+        version_id=data.get("version_id"),
     )
 
 

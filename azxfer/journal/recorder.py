@@ -27,7 +27,7 @@ class JournalRecorder:
         self.journal.add_transfer(
             TransferRow(
                 transfer.id,
-                transfer.source.ref,
+                transfer.source.key,
                 transfer.dest_ref,
                 transfer.dest_display,
                 transfer.source.size,

@@ -97,18 +97,22 @@ class CopyPlanner:
             keep_mtime = self.options.preserve_last_modified_time
             return WriteProps(mtime=entry.mtime if keep_mtime else None)
         upload = self.options.upload
+        s2s = self.options.s2s
+        from_blob = not self.options.source.is_local
+        keep = not from_blob or s2s.preserve_properties
         blob_type = upload.blob_type or entry.blob_type or _type_for_name(entry.rel_path)
+        tier = upload.tier or (entry.tier if from_blob and s2s.preserve_tier else None)
         return WriteProps(
             blob_type=blob_type,
-            content=self._content(entry),
-            metadata=upload.metadata or entry.metadata or None,
+            content=self._content(entry, keep),
+            metadata=upload.metadata or (entry.metadata if keep else None) or None,
             tags=upload.tags or None,
-            tier=upload.tier if blob_type is BlobType.BLOCK else None,
+            tier=tier if blob_type is BlobType.BLOCK else None,
         )
 
-    def _content(self, entry: Entry) -> ContentProps:
+    def _content(self, entry: Entry, keep_source: bool) -> ContentProps:
         given = self.options.upload.content
-        base = entry.content or ContentProps()
+        base = (entry.content if keep_source else None) or ContentProps()
         content_type = given.content_type or base.content_type
         if content_type is None:
             guessed = mimetypes.guess_type(entry.rel_path)[0]

@@ -26,7 +26,7 @@ async def resume_plan(
         yield await _resumed(journal, source, sink, row)
     if enumerate_rest is not None:
         async for item in enumerate_rest():
-            if not journal.has_source(item.transfer.source.ref):
+            if not journal.has_source(item.transfer.source.key):
                 yield item
 
 
@@ -36,6 +36,9 @@ async def _resumed(
     entry = entry_from_json(row.entry)
     transfer = Transfer(row.id, entry, row.dest_ref, row.dest_display)
     props = props_from_json(row.props)
+    if entry.snapshot or entry.version_id:  # immutable: cannot have changed
+        chunks = tuple(journal.chunks(row.id))
+        return Planned(transfer, props, resume=chunks, chunk_size=row.chunk_size)
     current = await source.stat(entry.ref)
     if current is None:
         return Planned(transfer, props, skip_reason="the source no longer exists", resume=())

@@ -150,6 +150,9 @@ def jobs(
                 fault_proxy.url(acct, container, prefix),
                 fault_proxy.url(acct, dest_container, prefix),
                 "--as-subdir=false",
+                # Streamed through azxfer, so the proxy sees (and faults) the data requests;
+                # server-side copies under faults are in test_s2s_faults.py.
+                "--s2s-mode=client",
             ),
             lambda n: _blob_reader(dest_client)(f"{prefix}/{n}"),
             src_path=f"/{container}/{prefix}",

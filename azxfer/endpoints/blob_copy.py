@@ -1,0 +1,320 @@
+"""Server-side blob copies: the requests by which one blob is written from another's URL.
+
+The service reads the source itself, so the bytes never pass through this machine. Every
+request needs a source URL the destination's service may read: the source's own SAS, a
+short-lived read-only SAS minted here from the source's account key (never logged), or no
+query at all for a public container. The engine (`engine.server_copy`) decides which of these
+requests to use for a blob and falls back when the service does not implement one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from azure.core import MatchConditions
+from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+from azure.storage.blob.aio import BlobClient, BlobLeaseClient, ContainerClient
+
+from azxfer.credentials import Credential
+from azxfer.endpoints.blob import (
+    AppendBlobWriter,
+    BlockBlobWriter,
+    PageBlobWriter,
+)
+from azxfer.errors import TransferError
+from azxfer.locations import Location
+from azxfer.models import Chunk, Entry
+
+# Minted SAS tokens live this long, and are replaced when half of that has passed.
+SAS_LIFETIME = timedelta(hours=4)
+# Copy Blob From URL (the synchronous Copy Blob) takes sources up to this size.
+MAX_SYNC_COPY = 256 * 1024 * 1024
+# Put Blob From URL takes sources up to this size.
+MAX_PUT_FROM_URL = 5000 * 1024 * 1024
+# A leased source is renewed this often (leases last 60 s).
+LEASE_SECONDS = 60
+LEASE_RENEW_EVERY = 40
+
+
+@dataclass(frozen=True, slots=True)
+class CopySource:
+    """A source blob as the destination's service will read it. `url` may carry a secret."""
+
+    url: str
+    entry: Entry
+
+    def __repr__(self) -> str:
+        return f"CopySource({self.entry.key!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class CopyState:
+    """Where an asynchronous Copy Blob stands."""
+
+    copy_id: str
+    status: str  # pending | success | aborted | failed
+    copied: int
+    total: int
+    description: str = ""
+
+
+class SourceAuthority:
+    """Builds readable URLs for the blobs of one source location."""
+
+    def __init__(self, location: Location, credential: Credential | None) -> None:
+        self.location = location
+        self.credential = credential
+        self._minted: str | None = None
+        self._minted_at = 0.0
+
+    @property
+    def server_readable(self) -> bool:
+        """Whether a service elsewhere can be given a URL it may read (not for Entra tokens)."""
+        kind = self.credential.kind if self.credential else "anonymous"
+        return kind in ("sas", "shared_key", "anonymous")
+
+    def source(self, entry: Entry) -> CopySource:
+        """The URL of `entry` (its snapshot or version included) with read authorization."""
+        location = self.location
+        name = quote(entry.ref, safe="/~")
+        query: list[tuple[str, str]] = []
+        if entry.snapshot:
+            query.append(("snapshot", entry.snapshot))
+        if entry.version_id:
+            query.append(("versionid", entry.version_id))
+        url = f"{location.endpoint}/{location.container}/{name}"
+        if query:
+            url += "?" + urlencode(query)
+        sas = self._sas()
+        if sas:
+            url += ("&" if query else "?") + sas
+        return CopySource(url, entry)
+
+    def _sas(self) -> str | None:
+        credential = self.credential
+        if credential is None or credential.kind == "anonymous":
+            return None
+        if credential.kind == "sas":
+            return credential.sas
+        if self._minted is None or time.monotonic() - self._minted_at > SAS_LIFETIME.seconds / 2:
+            now = datetime.now(UTC)
+            self._minted = generate_container_sas(
+                credential.account,
+                self.location.container,
+                account_key=credential.key,
+                permission=ContainerSasPermissions(read=True),
+                start=now - timedelta(minutes=15),  # tolerate clock skew at the service
+                expiry=now + SAS_LIFETIME,
+            )
+            self._minted_at = time.monotonic()
+        return self._minted
+
+
+class UrlWrites:
+    """Server-side writes of one destination blob, through its writer.
+
+    The writer keeps what uploads use too: content settings, block IDs (so a resume finds
+    blocks staged by an earlier run), creation of page and append blobs, and the commit.
+    """
+
+    def __init__(self, writer: BlockBlobWriter | PageBlobWriter | AppendBlobWriter) -> None:
+        self.writer = writer
+
+    @property
+    def _client(self) -> BlobClient:
+        return self.writer.blob.client
+
+    def _options(self) -> dict[str, Any]:
+        props = self.writer.props
+        options: dict[str, Any] = {}
+        if props.metadata:
+            options["metadata"] = props.metadata
+        if props.tags:
+            options["tags"] = props.tags
+        if props.tier:
+            options["standard_blob_tier"] = props.tier
+        return options
+
+    async def put_blob_from_url(self, source: CopySource) -> None:
+        """Put Blob From URL: the whole blob in one request, with our properties."""
+        settings = self.writer.content_settings(source.entry.md5)
+        try:
+            await self._client.upload_blob_from_url(
+                source.url,
+                overwrite=True,
+                content_settings=settings,
+                include_source_blob_properties=False,
+                **_source_condition(source),
+                **self._options(),
+            )
+        except Exception as exc:
+            raise self.writer.fail(exc) from None
+
+    async def copy_blob(self, source: CopySource, synchronous: bool) -> CopyState:
+        """Copy Blob: synchronous (Copy Blob From URL, up to 256 MiB) or started to run on."""
+        options = self._options()
+        if synchronous:
+            options["requires_sync"] = True
+        try:
+            answer = await self._client.start_copy_from_url(
+                source.url, **_source_condition(source), **options
+            )
+        except Exception as exc:
+            raise self.writer.fail(exc) from None
+        status = str(answer.get("copy_status") or "success")
+        total = source.entry.size
+        return CopyState(
+            str(answer.get("copy_id") or ""), status, total if status == "success" else 0, total
+        )
+
+    async def copy_state(self) -> CopyState:
+        """The state of the copy whose destination this blob is."""
+        try:
+            props = await self._client.get_blob_properties()
+        except Exception as exc:
+            raise self.writer.fail(exc) from None
+        copy = props.copy
+        copied, _, total = (copy.progress or "0/0").partition("/")
+        return CopyState(
+            str(copy.id or ""),
+            str(copy.status or "success"),
+            int(copied or 0),
+            int(total or 0),
+            str(copy.status_description or ""),
+        )
+
+    async def abort_copy(self, copy_id: str) -> None:
+        """Abort Copy Blob; the destination is left zero-length. Never raises."""
+        with contextlib.suppress(Exception):
+            await self._client.abort_copy(copy_id)
+
+    async def fix_properties(self, source: CopySource) -> None:
+        """After a Copy Blob (which carries the source's properties): set ours where they
+        differ, so overrides and --s2s-preserve-properties=false hold."""
+        props, entry = self.writer.props, source.entry
+        try:
+            if props.content != (entry.content or props.content):
+                await self._client.set_http_headers(
+                    content_settings=self.writer.content_settings(entry.md5)
+                )
+            if (props.metadata or {}) != (entry.metadata or {}):
+                await self._client.set_blob_metadata(props.metadata or {})
+        except Exception as exc:
+            raise self.writer.fail(exc) from None
+
+    async def stage_block(self, chunk: Chunk, source: CopySource) -> None:
+        """Put Block From URL for one chunk's range of the source."""
+        writer = self.writer
+        assert isinstance(writer, BlockBlobWriter)
+        block_id = writer.block_id(chunk.index)
+        try:
+            await self._client.stage_block_from_url(
+                block_id, source.url, source_offset=chunk.offset, source_length=chunk.length
+            )
+        except Exception as exc:
+            raise writer.fail(exc) from None
+        writer.blocks[chunk.index] = block_id
+
+    async def append_block(self, chunk: Chunk, source: CopySource) -> None:
+        """Append Block From URL for one chunk's range (the engine keeps them in order)."""
+        writer = self.writer
+        assert isinstance(writer, AppendBlobWriter)
+        await writer.create(None)
+        try:
+            await self._client.append_block_from_url(
+                source.url, source_offset=chunk.offset, source_length=chunk.length
+            )
+        except Exception as exc:
+            raise writer.fail(exc) from None
+
+    async def put_pages(self, chunk: Chunk, source: CopySource) -> None:
+        """Put Page From URL: the same range of the source onto this page blob."""
+        writer = self.writer
+        assert isinstance(writer, PageBlobWriter)
+        await writer.create(None)
+        try:
+            await self._client.upload_pages_from_url(
+                source.url, offset=chunk.offset, length=chunk.length, source_offset=chunk.offset
+            )
+        except Exception as exc:
+            raise writer.fail(exc) from None
+
+
+def _source_condition(source: CopySource) -> dict[str, Any]:
+    """Copy only the source version that was enumerated (snapshots cannot change)."""
+    etag = source.entry.etag
+    if not etag or source.entry.snapshot or source.entry.version_id:
+        return {}
+    return {"source_etag": etag, "source_match_condition": MatchConditions.IfNotModified}
+
+
+class SourceBlobs:
+    """Source-side helpers of a server-side copy: page ranges, tags, leases."""
+
+    def __init__(
+        self,
+        container: ContainerClient,
+        classify_error: Callable[[BaseException, str], Exception],
+    ) -> None:
+        self.container = container
+        self.classify = classify_error
+
+    def _blob(self, entry: Entry) -> BlobClient:
+        return self.container.get_blob_client(entry.ref, snapshot=entry.snapshot)
+
+    async def page_ranges(self, entry: Entry) -> list[tuple[int, int]]:
+        """The written (non-empty) ranges of a page blob as (offset, length)."""
+        ranges: list[tuple[int, int]] = []
+        try:
+            async for page in self._blob(entry).list_page_ranges():
+                if not page.cleared:
+                    ranges.append((page.start, page.end - page.start + 1))
+        except Exception as exc:
+            raise self.classify(exc, f"blob '{entry.ref}'") from None
+        return ranges
+
+    async def tags(self, entry: Entry) -> dict[str, str]:
+        """The blob's index tags."""
+        try:
+            return dict(await self._blob(entry).get_blob_tags(version_id=entry.version_id))
+        except Exception as exc:
+            raise self.classify(exc, f"tags of blob '{entry.ref}'") from None
+
+    @contextlib.asynccontextmanager
+    async def leased(self, entry: Entry) -> AsyncIterator[None]:
+        """Hold a lease on the source blob for the body (renewed as it runs), then release.
+
+        Nobody else can change or delete the blob meanwhile; reads need no lease ID.
+        """
+        if entry.snapshot or entry.version_id:
+            yield  # snapshots and versions are read-only already
+            return
+        lease = BlobLeaseClient(self._blob(entry))
+        try:
+            await lease.acquire(lease_duration=LEASE_SECONDS)
+        except Exception as exc:
+            err = self.classify(exc, f"blob '{entry.ref}'")
+            raise TransferError(f"cannot lease the source: {err}") from None
+        renewing = asyncio.create_task(_renew(lease))
+        try:
+            yield
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await renewing
+            with contextlib.suppress(Exception):
+                await lease.release()
+
+
+async def _renew(lease: BlobLeaseClient) -> None:
+    while True:
+        await asyncio.sleep(LEASE_RENEW_EVERY)
+        with contextlib.suppress(Exception):
+            await lease.renew()

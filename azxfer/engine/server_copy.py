@@ -1,0 +1,397 @@
+"""Blob → blob copies, server side: which service API copies a blob, and falling back.
+
+For each blob the mover tries a ladder of methods, best first:
+
+- block blobs up to one block: Put Blob From URL, then Copy Blob From URL (the synchronous
+  Copy Blob), then Put Block From URL + Put Block List;
+- larger block blobs: Put Block From URL in parallel chunks (through the job's request slots,
+  journaled like upload chunks, so a resume skips staged blocks) + Put Block List;
+- append blobs: Append Block From URL, chunk by chunk in order;
+- page blobs: Put Page From URL for the written page ranges only, so sparse disks copy fast;
+- then Copy Blob (asynchronous; polled, progress reported, aborted on Ctrl-C or failure);
+- and last, streaming through this machine (`--s2s-mode client`).
+
+When the service answers that a method is not implemented (Azurite does for several), that
+method is dropped for the rest of the job, said once, and the blob goes on down the ladder.
+When the service cannot read the source (CannotVerifyCopySource: it is not reachable from
+there), that blob is streamed instead. `--s2s-mode` narrows the ladder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+
+from azxfer.endpoints.blob import BlobEndpoint, BlockBlobWriter, PageBlobWriter
+from azxfer.endpoints.blob_copy import (
+    MAX_PUT_FROM_URL,
+    MAX_SYNC_COPY,
+    CopySource,
+    CopyState,
+    SourceAuthority,
+    SourceBlobs,
+    UrlWrites,
+)
+from azxfer.engine.job import Planned, Recorder, StreamMover
+from azxfer.engine.transfer import Interrupted, TransferContext, _first_cause
+from azxfer.errors import (
+    CopySourceError,
+    IntegrityError,
+    NotSupportedError,
+    TransferError,
+)
+from azxfer.events import Notice, Progress, TransferResumed
+from azxfer.models import BlobType, Chunk, Entry, Transfer
+from azxfer.options import S2SMode, ServerCopySettings
+
+log = logging.getLogger("azxfer.s2s")
+
+MAX_APPEND_CHUNK = 4 * 1024 * 1024
+MAX_PAGE_CHUNK = 4 * 1024 * 1024
+# Polling a pending Copy Blob: start quickly (most copies finish in a second), back off.
+FIRST_POLL = 0.2
+MAX_POLL = 5.0
+
+
+class Method(enum.Enum):
+    """The ways to copy one blob, named as the service's documentation names them."""
+
+    PUT_BLOB_FROM_URL = "Put Blob From URL"
+    COPY_FROM_URL = "Copy Blob From URL"
+    BLOCKS_FROM_URL = "Put Block From URL"
+    APPEND_FROM_URL = "Append Block From URL"
+    PAGES_FROM_URL = "Put Page From URL"
+    ASYNC_COPY = "Copy Blob"
+    CLIENT = "client-side streaming"
+
+
+def ladder(
+    entry: Entry, dest_type: BlobType, block_size: int, mode: S2SMode, server_readable: bool
+) -> list[Method]:
+    """The methods that can copy `entry` to a blob of `dest_type`, best first."""
+    source_type = entry.blob_type or BlobType.BLOCK
+    same_type = source_type is dest_type
+    size = entry.size
+    methods: list[Method] = []
+    if server_readable and mode in (S2SMode.AUTO, S2SMode.URL):
+        if dest_type is BlobType.BLOCK:
+            if size <= block_size and size <= MAX_PUT_FROM_URL:
+                methods.append(Method.PUT_BLOB_FROM_URL)
+            if same_type and size <= min(block_size, MAX_SYNC_COPY):
+                methods.append(Method.COPY_FROM_URL)
+            methods.append(Method.BLOCKS_FROM_URL)
+        elif dest_type is BlobType.APPEND:
+            methods.append(Method.APPEND_FROM_URL)
+        elif same_type:
+            methods.append(Method.PAGES_FROM_URL)
+    if server_readable and same_type and mode in (S2SMode.AUTO, S2SMode.ASYNC):
+        methods.append(Method.ASYNC_COPY)
+    if mode in (S2SMode.AUTO, S2SMode.CLIENT):
+        methods.append(Method.CLIENT)
+    return methods
+
+
+class ServerSideMover:
+    """Copies blobs between two blob endpoints with the best method each service supports."""
+
+    def __init__(
+        self,
+        source: BlobEndpoint,
+        dest: BlobEndpoint,
+        settings: ServerCopySettings,
+        stream: StreamMover,
+    ) -> None:
+        self.source = source
+        self.dest = dest
+        self.settings = settings
+        self.stream = stream
+        self.authority = SourceAuthority(source.location, source.credential)
+        self.source_blobs = SourceBlobs(source.container, source.classify)
+        self.unsupported: set[Method] = set()
+        self._warned_unreadable = False
+
+    async def move(
+        self, ctx: TransferContext, item: Planned, block_size: int, recorder: Recorder
+    ) -> None:
+        """Copy one blob, holding a lease on the source if asked to."""
+        lease = (
+            self.source_blobs.leased(item.transfer.source)
+            if self.settings.lease_source
+            else contextlib.nullcontext()
+        )
+        async with lease:
+            if self.settings.preserve_tags and not item.props.tags:
+                tags = await self.source_blobs.tags(item.transfer.source)
+                item = replace(item, props=replace(item.props, tags=tags or None))
+            await self._down_the_ladder(ctx, item, block_size, recorder)
+
+    async def _down_the_ladder(
+        self, ctx: TransferContext, item: Planned, block_size: int, recorder: Recorder
+    ) -> None:
+        readable = self.authority.server_readable
+        if not readable and not self._warned_unreadable:
+            self._warned_unreadable = True
+            ctx.sink.emit(
+                Notice(
+                    "info",
+                    "the source is authorized with an Entra ID token, which the destination "
+                    "service cannot use to read it: copying through this machine (give the "
+                    "source a SAS or account key for a server-side copy)",
+                )
+            )
+        methods = ladder(
+            item.transfer.source, item.props.blob_type, block_size, self.settings.mode, readable
+        )
+        tried: list[Method] = []
+        for method in methods:
+            if method in self.unsupported:
+                continue
+            tried.append(method)
+            try:
+                await self._run(method, ctx, item, block_size, recorder)
+                return
+            except NotSupportedError as exc:
+                self._drop(ctx, method, exc)
+            except CopySourceError as exc:
+                if Method.CLIENT not in methods or method is Method.CLIENT:
+                    raise
+                ctx.sink.emit(
+                    Notice(
+                        "warning",
+                        f"{exc}: copying '{item.transfer.source.ref}' through this machine",
+                    )
+                )
+                await self._run(Method.CLIENT, ctx, item, block_size, recorder)
+                return
+        names = ", ".join(m.value for m in tried or methods) or "none"
+        raise NotSupportedError(
+            f"'{item.transfer.source.ref}': the service supports no copy method that "
+            f"--s2s-mode {self.settings.mode.value} allows (tried: {names})"
+        )
+
+    def _drop(self, ctx: TransferContext, method: Method, exc: NotSupportedError) -> None:
+        if method in self.unsupported:
+            return
+        self.unsupported.add(method)
+        log.info("%s is not supported here (%s); not using it again in this job", method, exc)
+        ctx.sink.emit(
+            Notice(
+                "info",
+                f"the destination service does not support {method.value}: "
+                "using the next copy method for the rest of the job",
+            )
+        )
+
+    async def _run(
+        self,
+        method: Method,
+        ctx: TransferContext,
+        item: Planned,
+        block_size: int,
+        recorder: Recorder,
+    ) -> None:
+        if method is Method.CLIENT:
+            await self.stream.move(ctx, item, block_size, recorder)
+            return
+        transfer = item.transfer
+        writer = await self.dest.open_writer(transfer, transfer.source.size, item.props, block_size)
+        recorder.started(transfer, writer.chunk_size)
+        urls = UrlWrites(writer)
+        source = self.authority.source(transfer.source)
+        runs: dict[Method, Callable[[], Awaitable[None]]] = {
+            Method.PUT_BLOB_FROM_URL: lambda: self._whole(ctx, transfer, urls, source, None),
+            Method.COPY_FROM_URL: lambda: self._whole(ctx, transfer, urls, source, True),
+            Method.BLOCKS_FROM_URL: lambda: self._blocks(ctx, item, urls, source),
+            Method.APPEND_FROM_URL: lambda: self._appends(ctx, transfer, urls, source),
+            Method.PAGES_FROM_URL: lambda: self._pages(ctx, item, urls, source),
+            Method.ASYNC_COPY: lambda: self._async_copy(ctx, transfer, urls, source),
+        }
+        await runs[method]()
+
+    # -- one request for the whole blob --------------------------------------------------
+
+    async def _whole(
+        self,
+        ctx: TransferContext,
+        transfer: Transfer,
+        urls: UrlWrites,
+        source: CopySource,
+        sync_copy: bool | None,
+    ) -> None:
+        async with ctx.requests:
+            if sync_copy:
+                await urls.copy_blob(source, synchronous=True)
+                await urls.fix_properties(source)
+            else:
+                await urls.put_blob_from_url(source)
+        ctx.sink.emit(Progress(transfer.id, transfer.source.size))
+
+    # -- chunked: blocks, appends, pages ---------------------------------------------------
+
+    async def _blocks(
+        self, ctx: TransferContext, item: Planned, urls: UrlWrites, source: CopySource
+    ) -> None:
+        transfer = item.transfer
+        writer = urls.writer
+        assert isinstance(writer, BlockBlobWriter)
+        size, step = transfer.source.size, writer.chunk_size
+        chunks = [
+            Chunk(i, off, min(step, size - off)) for i, off in enumerate(range(0, size, step))
+        ]
+        done = await writer.resumable_chunks(item.resume) if item.resume is not None else set()
+        stage = urls.stage_block
+        await self._parallel(ctx, transfer, chunks, lambda chunk: stage(chunk, source), done)
+        if len(chunks) > 1:
+            await self._check_unchanged(transfer.source)
+        async with ctx.requests:
+            await writer.commit(transfer.source.md5)  # type: ignore[arg-type]
+
+    async def _pages(
+        self, ctx: TransferContext, item: Planned, urls: UrlWrites, source: CopySource
+    ) -> None:
+        transfer = item.transfer
+        writer = urls.writer
+        assert isinstance(writer, PageBlobWriter)
+        async with ctx.requests:
+            ranges = await self.source_blobs.page_ranges(transfer.source)
+        chunks: list[Chunk] = []
+        for offset, length in ranges:
+            for start in range(offset, offset + length, MAX_PAGE_CHUNK):
+                piece = min(MAX_PAGE_CHUNK, offset + length - start)
+                chunks.append(Chunk(len(chunks), start, piece))
+        done = await writer.resumable_chunks(item.resume) if item.resume is not None else set()
+        async with ctx.requests:
+            await writer.create(transfer.source.md5)  # a no-op if a resume found it
+        empty = transfer.source.size - sum(c.length for c in chunks)
+        if empty > 0:
+            ctx.sink.emit(Progress(transfer.id, empty))  # never-written pages read as zeros
+        put = urls.put_pages
+        try:
+            await self._parallel(ctx, transfer, chunks, lambda chunk: put(chunk, source), done)
+        except Interrupted:
+            raise
+        except BaseException:
+            await writer.abort()
+            raise
+
+    async def _appends(
+        self, ctx: TransferContext, transfer: Transfer, urls: UrlWrites, source: CopySource
+    ) -> None:
+        writer = urls.writer
+        size = transfer.source.size
+        step = min(writer.chunk_size, MAX_APPEND_CHUNK)
+        try:
+            async with ctx.requests:
+                await writer.create(transfer.source.md5)  # type: ignore[attr-defined]
+            for index, offset in enumerate(range(0, size, step)):
+                if ctx.stop.is_set():
+                    raise Interrupted(f"stopped before chunk {index} of {transfer.source.ref}")
+                chunk = Chunk(index, offset, min(step, size - offset))
+                async with ctx.requests:
+                    await urls.append_block(chunk, source)
+                ctx.sink.emit(Progress(transfer.id, chunk.length))
+        except BaseException:
+            await writer.abort()  # appends cannot be resumed part-way: start again
+            raise
+        await self._check_unchanged(transfer.source)
+
+    async def _parallel(
+        self,
+        ctx: TransferContext,
+        transfer: Transfer,
+        chunks: list[Chunk],
+        write: Callable[[Chunk], Awaitable[None]],
+        done: set[int],
+    ) -> None:
+        """Write chunks concurrently within the job's request slots; journal each; stop
+        cleanly (what is in flight finishes, the rest is left for a resume)."""
+        if done:
+            present = sum(c.length for c in chunks if c.index in done)
+            ctx.sink.emit(TransferResumed(transfer.id, len(done), present))
+            ctx.sink.emit(Progress(transfer.id, present))
+        left: list[int] = []
+
+        async def one(chunk: Chunk) -> None:
+            async with ctx.requests:
+                if ctx.stop.is_set():
+                    left.append(chunk.index)
+                    return
+                await write(chunk)
+            ctx.record_chunk(transfer.id, chunk)
+            ctx.sink.emit(Progress(transfer.id, chunk.length))
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for chunk in chunks:
+                    if chunk.index in done:
+                        continue
+                    if ctx.stop.is_set():
+                        left.append(chunk.index)
+                        break
+                    group.create_task(one(chunk))
+        except BaseExceptionGroup as group_error:
+            raise _first_cause(group_error) from None
+        if left:
+            raise Interrupted(f"stopped before chunk {min(left)} of {transfer.source.ref}")
+
+    async def _check_unchanged(self, entry: Entry) -> None:
+        """Copies made of several requests read the source several times: make sure it was
+        one version throughout (a single request is conditional on the ETag already)."""
+        if entry.snapshot or entry.version_id or not entry.etag:
+            return
+        current = await self.source.stat(entry.ref)
+        if current is None or current.etag != entry.etag:
+            raise IntegrityError(f"blob '{entry.ref}' changed while it was copied")
+
+    # -- Copy Blob, asynchronous -----------------------------------------------------------
+
+    async def _async_copy(
+        self, ctx: TransferContext, transfer: Transfer, urls: UrlWrites, source: CopySource
+    ) -> None:
+        async with ctx.requests:
+            state = await urls.copy_blob(source, synchronous=False)
+        reported = 0
+        try:
+            delay = FIRST_POLL
+            while state.status == "pending":
+                if ctx.stop.is_set():
+                    raise Interrupted(f"stopped while the service copied {transfer.source.ref}")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(ctx.stop.wait(), delay)
+                delay = min(delay * 2, MAX_POLL)
+                async with ctx.requests:
+                    state = await self._poll(urls, state)
+                if state.copied > reported:
+                    ctx.sink.emit(Progress(transfer.id, state.copied - reported))
+                    reported = state.copied
+        except BaseException:
+            if state.status == "pending":
+                await urls.abort_copy(state.copy_id)
+                ctx.sink.emit(
+                    Notice(
+                        "warning",
+                        f"aborted the server-side copy to {transfer.dest_display}: the "
+                        "destination is left zero-length until the job is resumed",
+                    )
+                )
+            raise
+        if state.status != "success":
+            detail = f": {state.description}" if state.description else ""
+            raise TransferError(
+                f"the service's copy of '{transfer.source.ref}' {state.status}{detail}"
+            )
+        if transfer.source.size > reported:
+            ctx.sink.emit(Progress(transfer.id, transfer.source.size - reported))
+        async with ctx.requests:
+            await urls.fix_properties(source)
+
+    @staticmethod
+    async def _poll(urls: UrlWrites, started: CopyState) -> CopyState:
+        state = await urls.copy_state()
+        if state.copy_id and started.copy_id and state.copy_id != started.copy_id:
+            raise TransferError("another copy to the same destination blob started meanwhile")
+        return state
