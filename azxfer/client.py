@@ -18,6 +18,7 @@ from azxfer.credentials import Credential
 from azxfer.endpoints.base import Selection, SelectionKind
 from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
 from azxfer.endpoints.local import LocalEndpoint
+from azxfer.endpoints.web import WebEndpoint
 from azxfer.engine.job import JobRunner, Mover, Planned, StreamMover
 from azxfer.engine.server_copy import ServerSideMover
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, NotFoundError, UsageError
@@ -48,6 +49,8 @@ SUPPORTED_PAIRS = {
     (Service.LOCAL, Service.BLOB),
     (Service.BLOB, Service.LOCAL),
     (Service.BLOB, Service.BLOB),
+    (Service.WEB, Service.BLOB),
+    (Service.WEB, Service.LOCAL),
 }
 
 
@@ -124,6 +127,8 @@ class _Job:
             raise UsageError(f"copying from {pair[0].value} to {pair[1].value} is not supported")
         if options.move and options.source.read_only:
             raise UsageError("--move cannot delete from the read-only secondary endpoint")
+        if options.move and options.source.service is Service.WEB:
+            raise UsageError("--move cannot delete a web URL source")
         started = time.monotonic()
         self.journal = self._open_journal()
         self.sink.emit(
@@ -334,9 +339,11 @@ def _endpoint(
     connections: BlobConnections,
     job_id: str,
     include_snapshots: bool = False,
-) -> LocalEndpoint | BlobEndpoint:
+) -> LocalEndpoint | BlobEndpoint | WebEndpoint:
     if location.is_local:
         return LocalEndpoint(location.local_path, location.pattern, f"azxfer-{job_id[:8]}")
+    if location.service is Service.WEB:
+        return WebEndpoint(location, connections.session, connections.retry_policy())
     return BlobEndpoint(
         location,
         connections.service(location, credential),
@@ -348,11 +355,13 @@ def _endpoint(
 
 
 def _mover_for(
-    source: LocalEndpoint | BlobEndpoint, dest: LocalEndpoint | BlobEndpoint, options: CopyOptions
+    source: LocalEndpoint | BlobEndpoint | WebEndpoint,
+    dest: LocalEndpoint | BlobEndpoint | WebEndpoint,
+    options: CopyOptions,
 ) -> Mover:
-    """Blob to blob copies go server side where they can; everything else is streamed."""
+    """Copies into Blob storage from a URL go server side where they can; the rest stream."""
     stream = StreamMover(source, dest)
-    if isinstance(source, BlobEndpoint) and isinstance(dest, BlobEndpoint):
+    if isinstance(source, BlobEndpoint | WebEndpoint) and isinstance(dest, BlobEndpoint):
         return ServerSideMover(source, dest, options.s2s, stream)
     return stream
 

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 
 from azxfer.errors import CredentialError
 from azxfer.locations import Location
+from azxfer.models import Service
 
 Side = Literal["source", "dest"]
 TokenProvider = Callable[[Location], Any | None]
@@ -188,7 +189,7 @@ def resolve_credentials(
     """Credentials for each remote side (None for local sides)."""
     src = (
         None
-        if source.is_local
+        if source.is_local or source.service is Service.WEB  # its URL carries any authority
         else resolve_credential(source, "source", env, source_key_file, token_provider)
     )
     dst = (

@@ -54,8 +54,15 @@ class Location:
         return self.service is Service.LOCAL
 
     @property
+    def web_url(self) -> str:
+        """A web object's URL with its query (may hold a secret: never log it)."""
+        return f"{self.endpoint}{self.path}" + (f"?{self.sas}" if self.sas else "")
+
+    @property
     def url(self) -> str:
         """The container-or-blob URL without any query (safe to log)."""
+        if self.service is Service.WEB:
+            return f"{self.endpoint}{self.path}"
         tail = "/".join(p for p in (self.container, self.path) if p)
         return f"{self.endpoint}/{quote(tail, safe='/~')}" if tail else self.endpoint
 
@@ -68,11 +75,19 @@ def redact(text: str) -> str:
 _SECRET_QUERY = re.compile(r"(?i)\b(sig|signature|se?k|accountkey|token)=([^&\s;\"']+)")
 
 
-def parse_location(text: str, service: Service | None = None) -> Location:
-    """Parse a user-typed location; `service` overrides detection (for custom domains)."""
+def parse_location(text: str, service: Service | None = None, allow_web: bool = False) -> Location:
+    """Parse a user-typed location; `service` overrides detection (for custom domains).
+
+    With `allow_web`, an http(s) URL that is no storage endpoint is a plain web object (a
+    public file, a presigned URL of another cloud); its whole query is treated as a secret.
+    """
     if not text:
         raise LocationError("a location may not be empty")
     if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text):
+        if service is Service.WEB or (allow_web and service is None):
+            web = _parse_web(text, forced=service is Service.WEB)
+            if web is not None:
+                return web
         return _parse_url(text, service)
     if service not in (None, Service.LOCAL):
         raise LocationError(f"'{text}' is not a URL, but {service.value} was named for it")
@@ -152,6 +167,38 @@ def _parse_url(text: str, service: Service | None) -> Location:
     if chosen is Service.BLOB:
         validate_blob_location(location)
     return location
+
+
+def _parse_web(text: str, forced: bool = False) -> Location | None:
+    """A web object location, or None when the URL is a storage endpoint (or malformed);
+    `forced` (the service was named) takes emulator-like hosts (IP addresses) as web too."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    if not forced and (_AZURE_HOST.match(host) or _is_path_style_host(host)):
+        return None
+    if not parts.path.strip("/"):
+        raise LocationError(f"'{redact_web(text)}': a web source must name a file")
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return Location(
+        Service.WEB,
+        redact_web(text),
+        endpoint=f"{parts.scheme}://{netloc}",
+        path=parts.path,
+        sas=parts.query or None,
+    )
+
+
+def redact_web(text: str) -> str:
+    """A web URL without its query, which may hold a signature in any cloud's spelling."""
+    parts = urlsplit(text)
+    shown = parts._replace(query="", fragment="", netloc=parts.netloc.rsplit("@", 1)[-1])
+    return shown.geturl() + ("?REDACTED" if parts.query else "")
 
 
 def _is_path_style_host(host: str) -> bool:

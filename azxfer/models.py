@@ -13,6 +13,7 @@ class Service(enum.Enum):
     BLOB = "Blob"
     FILE = "File"
     TABLE = "Table"
+    WEB = "Web"  # any other http(s) URL: one object, read-only
 
 
 class BlobType(enum.Enum):

@@ -17,8 +17,10 @@ FROM_TO = {
     "LocalBlob": (Service.LOCAL, Service.BLOB),
     "BlobLocal": (Service.BLOB, Service.LOCAL),
     "BlobBlob": (Service.BLOB, Service.BLOB),
+    "WebBlob": (Service.WEB, Service.BLOB),
+    "WebLocal": (Service.WEB, Service.LOCAL),
 }
-SERVICE_NAMES = {"Local": Service.LOCAL, "Blob": Service.BLOB}
+SERVICE_NAMES = {"Local": Service.LOCAL, "Blob": Service.BLOB, "Web": Service.WEB}
 
 
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -93,7 +95,12 @@ def parse_endpoints(
         if source_type or dest_type:
             raise UsageError("--from-to cannot be combined with --source-type/--dest-type")
         src_service, dst_service = FROM_TO[from_to]
-    return parse_location(source, src_service), parse_location(destination, dst_service)
+    if dst_service is Service.WEB:
+        raise UsageError("a web URL can only be a source")
+    return (
+        parse_location(source, src_service, allow_web=True),
+        parse_location(destination, dst_service),
+    )
 
 
 def environment() -> dict[str, str]:

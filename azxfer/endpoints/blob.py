@@ -68,6 +68,15 @@ class BlobConnections:
         self._clients.append(client)
         return client
 
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The shared HTTP session (for requests that are not to Blob storage)."""
+        return self._session
+
+    def retry_policy(self) -> RetryPolicy:
+        """Our retry policy for requests the SDK does not carry, reporting to the job."""
+        return RetryPolicy(on_retry=self._on_retry)
+
     def rest(self, location: Location, credential: Credential | None) -> RestBlobClient | None:
         """The REST fast path for the hot operations, if it can use this credential."""
         if not RestBlobClient.supports(credential):

@@ -30,7 +30,7 @@ from azxfer.endpoints.blob import (
 )
 from azxfer.errors import TransferError
 from azxfer.locations import Location
-from azxfer.models import Chunk, Entry
+from azxfer.models import Chunk, Entry, Service
 
 # Minted SAS tokens live this long, and are replaced when half of that has passed.
 SAS_LIFETIME = timedelta(hours=4)
@@ -83,6 +83,8 @@ class SourceAuthority:
     def source(self, entry: Entry) -> CopySource:
         """The URL of `entry` (its snapshot or version included) with read authorization."""
         location = self.location
+        if location.service is Service.WEB:
+            return CopySource(location.web_url, entry)
         name = quote(entry.ref, safe="/~")
         query: list[tuple[str, str]] = []
         if entry.snapshot:

@@ -36,6 +36,7 @@ from azxfer.endpoints.blob_copy import (
     SourceBlobs,
     UrlWrites,
 )
+from azxfer.endpoints.web import WebEndpoint
 from azxfer.engine.job import Planned, Recorder, StreamMover
 from azxfer.engine.transfer import Interrupted, TransferContext, _first_cause
 from azxfer.errors import (
@@ -70,11 +71,20 @@ class Method(enum.Enum):
 
 
 def ladder(
-    entry: Entry, dest_type: BlobType, block_size: int, mode: S2SMode, server_readable: bool
+    entry: Entry,
+    dest_type: BlobType,
+    block_size: int,
+    mode: S2SMode,
+    server_readable: bool,
+    source_is_blob: bool = True,
 ) -> list[Method]:
-    """The methods that can copy `entry` to a blob of `dest_type`, best first."""
+    """The methods that can copy `entry` to a blob of `dest_type`, best first.
+
+    Copy Blob (in both forms) and page ranges need a storage source; the other From-URL
+    APIs read any URL the service can reach.
+    """
     source_type = entry.blob_type or BlobType.BLOCK
-    same_type = source_type is dest_type
+    same_type = source_is_blob and source_type is dest_type
     size = entry.size
     methods: list[Method] = []
     if server_readable and mode in (S2SMode.AUTO, S2SMode.URL):
@@ -100,7 +110,7 @@ class ServerSideMover:
 
     def __init__(
         self,
-        source: BlobEndpoint,
+        source: BlobEndpoint | WebEndpoint,
         dest: BlobEndpoint,
         settings: ServerCopySettings,
         stream: StreamMover,
@@ -109,8 +119,12 @@ class ServerSideMover:
         self.dest = dest
         self.settings = settings
         self.stream = stream
-        self.authority = SourceAuthority(source.location, source.credential)
-        self.source_blobs = SourceBlobs(source.container, source.classify)
+        if isinstance(source, BlobEndpoint):
+            self.authority = SourceAuthority(source.location, source.credential)
+            self.source_blobs: SourceBlobs | None = SourceBlobs(source.container, source.classify)
+        else:
+            self.authority = SourceAuthority(source.location, None)
+            self.source_blobs = None
         self.unsupported: set[Method] = set()
         self._warned_unreadable = False
 
@@ -118,14 +132,15 @@ class ServerSideMover:
         self, ctx: TransferContext, item: Planned, block_size: int, recorder: Recorder
     ) -> None:
         """Copy one blob, holding a lease on the source if asked to."""
+        blobs = self.source_blobs
         lease = (
-            self.source_blobs.leased(item.transfer.source)
-            if self.settings.lease_source
+            blobs.leased(item.transfer.source)
+            if blobs is not None and self.settings.lease_source
             else contextlib.nullcontext()
         )
         async with lease:
-            if self.settings.preserve_tags and not item.props.tags:
-                tags = await self.source_blobs.tags(item.transfer.source)
+            if blobs is not None and self.settings.preserve_tags and not item.props.tags:
+                tags = await blobs.tags(item.transfer.source)
                 item = replace(item, props=replace(item.props, tags=tags or None))
             await self._down_the_ladder(ctx, item, block_size, recorder)
 
@@ -144,7 +159,12 @@ class ServerSideMover:
                 )
             )
         methods = ladder(
-            item.transfer.source, item.props.blob_type, block_size, self.settings.mode, readable
+            item.transfer.source,
+            item.props.blob_type,
+            block_size,
+            self.settings.mode,
+            readable,
+            self.source_blobs is not None,
         )
         tried: list[Method] = []
         for method in methods:
@@ -256,6 +276,7 @@ class ServerSideMover:
         transfer = item.transfer
         writer = urls.writer
         assert isinstance(writer, PageBlobWriter)
+        assert self.source_blobs is not None  # page blobs copy from a storage source only
         async with ctx.requests:
             ranges = await self.source_blobs.page_ranges(transfer.source)
         chunks: list[Chunk] = []
