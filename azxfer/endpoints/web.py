@@ -17,6 +17,7 @@ from urllib.parse import unquote
 import aiohttp
 
 from azxfer.endpoints.base import Selection, SelectionKind
+from azxfer.endpoints.blob_errors import UnreachableError
 from azxfer.engine.retry import RetryPolicy, with_retries
 from azxfer.errors import (
     CredentialError,
@@ -55,11 +56,16 @@ class WebEndpoint:
         """HEAD the object: size, ETag, Last-Modified, content headers, Content-MD5."""
 
         async def attempt() -> Entry | None:
-            async with self._request("HEAD", {}) as response:
-                if response.status == 404:
-                    return None
-                _raise_for(response.status, self.what)
-                return _entry(self.location.path, response.headers)
+            try:
+                async with self._request("HEAD", {}) as response:
+                    if response.status == 404:
+                        return None
+                    _raise_for(response.status, self.what)
+                    return _entry(self.location.path, response.headers)
+            except aiohttp.ClientConnectorError as exc:
+                raise UnreachableError(f"cannot reach {self.location.endpoint}: {exc}") from None
+            except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+                raise RetryableError(f"{self.what}: connection failed: {exc}") from None
 
         return await with_retries(attempt, self.retry, self.what)
 
@@ -110,6 +116,9 @@ class WebReader:
                             "use a --block-size-mb larger than the file"
                         )
                     data = await response.read()
+            except aiohttp.ClientConnectorError as exc:
+                where = endpoint.location.endpoint
+                raise UnreachableError(f"cannot reach {where}: {exc}") from None
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
                 raise RetryableError(f"{endpoint.what}: connection failed: {exc}") from None
             if len(data) != length:
