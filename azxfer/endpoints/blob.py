@@ -124,8 +124,9 @@ class BlobEndpoint:
         does not, and building one costs about a millisecond)."""
         return _LazyBlob(name, functools.partial(self.container.get_blob_client, name))
 
-    def _fast(self) -> _FastPath | None:
-        return _FastPath(self.rest, self.location.container) if self.rest else None
+    def fast_path(self) -> FastPath | None:
+        """The REST client for the hot operations, when the credential allows it."""
+        return FastPath(self.rest, self.location.container) if self.rest else None
 
     def classify(self, exc: BaseException, what: str) -> Exception:
         return classify(exc, what, self.location.endpoint, self.credential)
@@ -282,7 +283,7 @@ class BlobEndpoint:
                 self.container.get_blob_client, entry.ref, snapshot=entry.snapshot
             )
             return BlobReader(_LazyBlob(entry.ref, snapshot), entry, self.classify, None)
-        return BlobReader(self._blob_factory(entry.ref), entry, self.classify, self._fast())
+        return BlobReader(self._blob_factory(entry.ref), entry, self.classify, self.fast_path())
 
     # -- destination side --------------------------------------------------------------------
 
@@ -334,7 +335,7 @@ class BlobEndpoint:
             self.classify,
             f"{self.job_tag}-{transfer.id:012d}",
         )
-        writer.fast = self._fast()
+        writer.fast = self.fast_path()
         return writer
 
     async def delete(self, ref: str) -> None:
@@ -358,7 +359,7 @@ class BlobReader:
         blob: _LazyBlob,
         entry: Entry,
         classify_error: Callable[[BaseException, str], Exception],
-        fast: _FastPath | None = None,
+        fast: FastPath | None = None,
     ) -> None:
         self.blob = blob
         self.entry = entry
@@ -477,7 +478,7 @@ class BlockBlobWriter(_BlobWriterBase):
         self.chunk_size = block_size
         self.block_prefix = block_prefix
         self.blocks: dict[int, str] = {}
-        self.fast: _FastPath | None = None
+        self.fast: FastPath | None = None
 
     def _tier(self) -> dict[str, Any]:
         return {"standard_blob_tier": StandardBlobTier(self.props.tier)} if self.props.tier else {}
@@ -715,7 +716,7 @@ class _LazyBlob:
 
 
 @dataclass(frozen=True, slots=True)
-class _FastPath:
+class FastPath:
     """The REST client and container an endpoint's hot operations go through."""
 
     rest: RestBlobClient

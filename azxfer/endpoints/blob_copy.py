@@ -23,9 +23,11 @@ from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 from azure.storage.blob.aio import BlobClient, BlobLeaseClient, ContainerClient
 
 from azxfer.credentials import Credential
+from azxfer.endpoints import blob_rest_copy as rest_copy
 from azxfer.endpoints.blob import (
     AppendBlobWriter,
     BlockBlobWriter,
+    FastPath,
     PageBlobWriter,
 )
 from azxfer.errors import TransferError
@@ -126,8 +128,13 @@ class UrlWrites:
     blocks staged by an earlier run), creation of page and append blobs, and the commit.
     """
 
-    def __init__(self, writer: BlockBlobWriter | PageBlobWriter | AppendBlobWriter) -> None:
+    def __init__(
+        self,
+        writer: BlockBlobWriter | PageBlobWriter | AppendBlobWriter,
+        fast: FastPath | None = None,
+    ) -> None:
         self.writer = writer
+        self.fast = fast
 
     @property
     def _client(self) -> BlobClient:
@@ -146,6 +153,24 @@ class UrlWrites:
 
     async def put_blob_from_url(self, source: CopySource) -> None:
         """Put Blob From URL: the whole blob in one request, with our properties."""
+        props, entry = self.writer.props, source.entry
+        if self.fast is not None:
+            try:
+                await rest_copy.put_blob_from_url(
+                    self.fast.rest,
+                    self.fast.container,
+                    self.writer.blob.name,
+                    source.url,
+                    entry.md5,
+                    props.content,
+                    props.metadata,
+                    props.tags,
+                    props.tier,
+                    _source_etag(source),
+                )
+            except Exception as exc:
+                raise self.writer.fail(exc) from None
+            return
         settings = self.writer.content_settings(source.entry.md5)
         try:
             await self._client.upload_blob_from_url(
@@ -161,6 +186,24 @@ class UrlWrites:
 
     async def copy_blob(self, source: CopySource, synchronous: bool) -> CopyState:
         """Copy Blob: synchronous (Copy Blob From URL, up to 256 MiB) or started to run on."""
+        total = source.entry.size
+        if self.fast is not None:
+            props = self.writer.props
+            try:
+                copy_id, status = await rest_copy.copy_blob(
+                    self.fast.rest,
+                    self.fast.container,
+                    self.writer.blob.name,
+                    source.url,
+                    props.metadata,
+                    props.tags,
+                    props.tier,
+                    _source_etag(source),
+                    synchronous,
+                )
+            except Exception as exc:
+                raise self.writer.fail(exc) from None
+            return CopyState(copy_id, status, total if status == "success" else 0, total)
         options = self._options()
         if synchronous:
             options["requires_sync"] = True
@@ -171,7 +214,6 @@ class UrlWrites:
         except Exception as exc:
             raise self.writer.fail(exc) from None
         status = str(answer.get("copy_status") or "success")
-        total = source.entry.size
         return CopyState(
             str(answer.get("copy_id") or ""), status, total if status == "success" else 0, total
         )
@@ -216,6 +258,21 @@ class UrlWrites:
         writer = self.writer
         assert isinstance(writer, BlockBlobWriter)
         block_id = writer.block_id(chunk.index)
+        if self.fast is not None:
+            try:
+                await rest_copy.put_block_from_url(
+                    self.fast.rest,
+                    self.fast.container,
+                    writer.blob.name,
+                    block_id,
+                    source.url,
+                    chunk.offset,
+                    chunk.length,
+                )
+            except Exception as exc:
+                raise writer.fail(exc) from None
+            writer.blocks[chunk.index] = block_id
+            return
         try:
             await self._client.stage_block_from_url(
                 block_id, source.url, source_offset=chunk.offset, source_length=chunk.length
@@ -249,10 +306,16 @@ class UrlWrites:
             raise writer.fail(exc) from None
 
 
+def _source_etag(source: CopySource) -> str | None:
+    """The ETag a copy is conditional on: only the version enumerated is copied (snapshots
+    and versions cannot change, and their ETag is not the base blob's)."""
+    entry = source.entry
+    return None if entry.snapshot or entry.version_id else entry.etag
+
+
 def _source_condition(source: CopySource) -> dict[str, Any]:
-    """Copy only the source version that was enumerated (snapshots cannot change)."""
-    etag = source.entry.etag
-    if not etag or source.entry.snapshot or source.entry.version_id:
+    etag = _source_etag(source)
+    if not etag:
         return {}
     return {"source_etag": etag, "source_match_condition": MatchConditions.IfNotModified}
 

@@ -220,7 +220,7 @@ class ServerSideMover:
         transfer = item.transfer
         writer = await self.dest.open_writer(transfer, transfer.source.size, item.props, block_size)
         recorder.started(transfer, writer.chunk_size)
-        urls = UrlWrites(writer)
+        urls = UrlWrites(writer, self.dest.fast_path())
         source = self.authority.source(transfer.source)
         runs: dict[Method, Callable[[], Awaitable[None]]] = {
             Method.PUT_BLOB_FROM_URL: lambda: self._whole(ctx, transfer, urls, source, None),
