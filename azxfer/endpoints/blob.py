@@ -213,6 +213,7 @@ class BlobEndpoint:
     ) -> AsyncIterator[Entry | Skipped]:
         """Blobs under `base`, rel_path relative to it, filtered; flat or one level."""
         start = base + (name_prefix or "")
+        previous_snapshot = ("", "")  # (blob, second) of the last snapshot listed
         try:
             async for entry, marker in self._listing(start, recursive):
                 rel = entry.ref[len(base) :]
@@ -226,7 +227,11 @@ class BlobEndpoint:
                     continue
                 if filters.accepts(rel, entry.mtime):
                     if entry.snapshot:
-                        rel = snapshot_name(rel, entry.snapshot)
+                        # Snapshots of a blob list oldest first: one taken in the same second
+                        # as the one before it keeps its fraction of a second in its name.
+                        second = (entry.ref, entry.snapshot[:19])
+                        rel = snapshot_name(rel, entry.snapshot, second == previous_snapshot)
+                        previous_snapshot = second
                     yield replace(entry, rel_path=rel)
         except Exception as exc:
             raise self.classify(exc, f"listing container {self.where}") from None
@@ -769,7 +774,8 @@ def _entry(props: Any, rel: str) -> Entry:
             cache_control=settings.cache_control,
         ),
         metadata=dict(props.metadata) if props.metadata else None,
-        tier=_tier_name(getattr(props, "blob_tier", None)),
+        # An inferred tier is the account's default: the copy should get its own account's.
+        tier=None if getattr(props, "blob_tier_inferred", False) else _tier_name(props.blob_tier),
         snapshot=getattr(props, "snapshot", None) or None,
     )
 
@@ -779,9 +785,11 @@ def _tier_name(tier: Any) -> str | None:
     return str(value) if value else None
 
 
-def snapshot_name(rel_path: str, snapshot: str) -> str:
-    """AzCopy v8's name for a snapshot copy: `name (YYYY-MM-DD HHMMSS).ext`."""
-    stamp = snapshot[:19].replace("T", " ").replace(":", "")
+def snapshot_name(rel_path: str, snapshot: str, precise: bool = False) -> str:
+    """AzCopy v8's name for a snapshot copy: `name (YYYY-MM-DD HHMMSS).ext`; `precise` adds
+    the fraction of a second (`HHMMSS.fffffff`) to tell apart snapshots of the same second."""
+    stamp = snapshot.rstrip("Z") if precise else snapshot[:19]
+    stamp = stamp.replace("T", " ").replace(":", "")
     folder, _, leaf = rel_path.rpartition("/")
     stem, dot, ext = leaf.rpartition(".")
     if not stem:  # no extension (or a dot-file): the stamp goes at the end

@@ -19,7 +19,11 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from azure.core import MatchConditions
-from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+from azure.storage.blob import (
+    ContainerSasPermissions,
+    StandardBlobTier,
+    generate_container_sas,
+)
 from azure.storage.blob.aio import BlobClient, BlobLeaseClient, ContainerClient
 
 from azxfer.credentials import Credential
@@ -148,7 +152,7 @@ class UrlWrites:
         if props.tags:
             options["tags"] = props.tags
         if props.tier:
-            options["standard_blob_tier"] = props.tier
+            options["standard_blob_tier"] = StandardBlobTier(props.tier)
         return options
 
     async def put_blob_from_url(self, source: CopySource) -> None:
@@ -181,6 +185,8 @@ class UrlWrites:
                 **_source_condition(source),
                 **self._options(),
             )
+            if entry.md5:  # the SDK does not send Content-MD5 with Put Blob From URL
+                await self._client.set_http_headers(content_settings=settings)
         except Exception as exc:
             raise self.writer.fail(exc) from None
 

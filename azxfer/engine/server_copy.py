@@ -293,6 +293,7 @@ class ServerSideMover:
         put = urls.put_pages
         try:
             await self._parallel(ctx, transfer, chunks, lambda chunk: put(chunk, source), done)
+            await self._check_unchanged(transfer.source)
         except Interrupted:
             raise
         except BaseException:
@@ -374,6 +375,16 @@ class ServerSideMover:
         self, ctx: TransferContext, transfer: Transfer, urls: UrlWrites, source: CopySource
     ) -> None:
         async with ctx.requests:
+            # Copy Blob would replace a blob of another type on some services and fail on
+            # others; either way the user should hear it from us first.
+            existing = await self.dest.stat(transfer.dest_ref)
+            wanted = urls.writer.props.blob_type
+            if existing is not None and existing.blob_type not in (None, wanted):
+                raise TransferError(
+                    f"blob '{transfer.dest_ref}' exists as another blob type "
+                    f"({existing.blob_type.value}, the copy would be a {wanted.value}): delete "
+                    "it first, or pick its type with --blob-type"
+                )
             state = await urls.copy_blob(source, synchronous=False)
         reported = 0
         try:
