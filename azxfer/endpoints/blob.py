@@ -12,25 +12,28 @@ import fnmatch
 import functools
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
-from azure.core.pipeline.transport import AioHttpTransport
-from azure.storage.blob import BlobBlock, ContentSettings, StandardBlobTier
-from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClient
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
 from azxfer.endpoints.blob_errors import classify, error_code
 from azxfer.endpoints.blob_rest import ListedBlob, RestBlobClient
-from azxfer.endpoints.retry import StorageRetry
 from azxfer.engine.retry import RetryPolicy
 from azxfer.errors import IntegrityError, LocationError, NotFoundError
 from azxfer.locations import Location
 from azxfer.models import BlobType, Chunk, ContentProps, Entry, Skipped, Transfer
 from azxfer.plan.filters import EntryFilter
+
+if TYPE_CHECKING:
+    # The storage SDK takes a third of a second to import; jobs that never need it (the REST
+    # fast path serves listing, reads and writes of block blobs) never import it.
+    from azure.core.pipeline.transport import AioHttpTransport
+    from azure.storage.blob import ContentSettings
+    from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClient
 
 MiB = 1024 * 1024
 PAGE = 512
@@ -49,11 +52,31 @@ class BlobConnections:
         self._on_retry = on_retry
         connector = aiohttp.TCPConnector(limit=concurrency + 8, ttl_dns_cache=300)
         self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
-        self._transport = AioHttpTransport(session=self._session, session_owner=False)
+        self._transport: AioHttpTransport | None = None
         self._clients: list[BlobServiceClient] = []
 
-    def service(self, location: Location, credential: Credential | None) -> BlobServiceClient:
-        """A service client for the location's account with the given credential."""
+    def service(
+        self, location: Location, credential: Credential | None
+    ) -> Callable[[], BlobServiceClient]:
+        """A maker of the service client for the location's account and credential: the
+        client (and the SDK) is built only when an operation needs it."""
+        made: list[BlobServiceClient] = []
+
+        def make() -> BlobServiceClient:
+            if not made:
+                made.append(self._service(location, credential))
+            return made[0]
+
+        return make
+
+    def _service(self, location: Location, credential: Credential | None) -> BlobServiceClient:
+        from azure.core.pipeline.transport import AioHttpTransport
+        from azure.storage.blob.aio import BlobServiceClient
+
+        from azxfer.endpoints.retry import StorageRetry
+
+        if self._transport is None:
+            self._transport = AioHttpTransport(session=self._session, session_owner=False)
         client = BlobServiceClient(
             account_url=location.endpoint,
             credential=credential.for_sdk() if credential else None,
@@ -102,7 +125,7 @@ class BlobEndpoint:
     def __init__(
         self,
         location: Location,
-        service: BlobServiceClient,
+        service: Callable[[], BlobServiceClient],
         credential: Credential | None = None,
         job_tag: str = "azx",
         rest: RestBlobClient | None = None,
@@ -113,8 +136,16 @@ class BlobEndpoint:
         self.job_tag = job_tag
         self.rest = rest
         self.include_snapshots = include_snapshots
-        self.container: ContainerClient = service.get_container_client(location.container)
+        self._service = service
+        self._container: ContainerClient | None = None
         self.where = f"'{location.container}' at {location.endpoint}"
+
+    @property
+    def container(self) -> ContainerClient:
+        """The SDK's client for the container (built on first use)."""
+        if self._container is None:
+            self._container = self._service().get_container_client(self.location.container)
+        return self._container
 
     def _blob(self, name: str) -> BlobClient:
         return self.container.get_blob_client(name)
@@ -122,7 +153,7 @@ class BlobEndpoint:
     def _blob_factory(self, name: str) -> _LazyBlob:
         """The blob's SDK client is built only if an operation needs it (the fast path
         does not, and building one costs about a millisecond)."""
-        return _LazyBlob(name, functools.partial(self.container.get_blob_client, name))
+        return _LazyBlob(name, lambda: self.container.get_blob_client(name))
 
     def fast_path(self) -> FastPath | None:
         """The REST client for the hot operations, when the credential allows it."""
@@ -429,6 +460,8 @@ class _BlobWriterBase:
         self.created = False
 
     def content_settings(self, md5: bytes | None) -> ContentSettings:
+        from azure.storage.blob import ContentSettings
+
         content = self.props.content
         return ContentSettings(
             content_type=content.content_type,
@@ -486,6 +519,8 @@ class BlockBlobWriter(_BlobWriterBase):
         self.fast: FastPath | None = None
 
     def _tier(self) -> dict[str, Any]:
+        from azure.storage.blob import StandardBlobTier
+
         return {"standard_blob_tier": StandardBlobTier(self.props.tier)} if self.props.tier else {}
 
     def block_id(self, index: int) -> str:
@@ -567,6 +602,8 @@ class BlockBlobWriter(_BlobWriterBase):
 
     async def commit(self, md5: bytes) -> None:
         """Put Block List in index order with properties and the whole-file MD5."""
+        from azure.storage.blob import BlobBlock
+
         block_list = [BlobBlock(block_id=self.blocks[i]) for i in sorted(self.blocks)]
         try:
             await self.blob.client.commit_block_list(

@@ -15,16 +15,10 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from azure.core import MatchConditions
-from azure.storage.blob import (
-    ContainerSasPermissions,
-    StandardBlobTier,
-    generate_container_sas,
-)
-from azure.storage.blob.aio import BlobClient, BlobLeaseClient, ContainerClient
 
 from azxfer.credentials import Credential
 from azxfer.endpoints import blob_rest_copy as rest_copy
@@ -37,6 +31,9 @@ from azxfer.endpoints.blob import (
 from azxfer.errors import TransferError
 from azxfer.locations import Location
 from azxfer.models import Chunk, Entry, Service
+
+if TYPE_CHECKING:  # the SDK is imported only when a copy needs it (see endpoints.blob)
+    from azure.storage.blob.aio import BlobClient, BlobLeaseClient, ContainerClient
 
 # Minted SAS tokens live this long, and are replaced when half of that has passed.
 SAS_LIFETIME = timedelta(hours=4)
@@ -112,6 +109,8 @@ class SourceAuthority:
         if credential.kind == "sas":
             return credential.sas
         if self._minted is None or time.monotonic() - self._minted_at > SAS_LIFETIME.seconds / 2:
+            from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
             now = datetime.now(UTC)
             self._minted = generate_container_sas(
                 credential.account,
@@ -152,6 +151,8 @@ class UrlWrites:
         if props.tags:
             options["tags"] = props.tags
         if props.tier:
+            from azure.storage.blob import StandardBlobTier
+
             options["standard_blob_tier"] = StandardBlobTier(props.tier)
         return options
 
@@ -367,6 +368,8 @@ class SourceBlobs:
         if entry.snapshot or entry.version_id:
             yield  # snapshots and versions are read-only already
             return
+        from azure.storage.blob.aio import BlobLeaseClient
+
         lease = BlobLeaseClient(self._blob(entry))
         try:
             await lease.acquire(lease_duration=LEASE_SECONDS)
