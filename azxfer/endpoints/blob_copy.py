@@ -24,6 +24,7 @@ from azxfer.credentials import Credential
 from azxfer.endpoints import blob_rest_copy as rest_copy
 from azxfer.endpoints.blob import (
     AppendBlobWriter,
+    BlobEndpoint,
     BlockBlobWriter,
     FastPath,
     PageBlobWriter,
@@ -33,7 +34,7 @@ from azxfer.locations import Location
 from azxfer.models import Chunk, Entry, Service
 
 if TYPE_CHECKING:  # the SDK is imported only when a copy needs it (see endpoints.blob)
-    from azure.storage.blob.aio import BlobClient, BlobLeaseClient, ContainerClient
+    from azure.storage.blob.aio import BlobClient, BlobLeaseClient
 
 # Minted SAS tokens live this long, and are replaced when half of that has passed.
 SAS_LIFETIME = timedelta(hours=4)
@@ -332,14 +333,14 @@ class SourceBlobs:
 
     def __init__(
         self,
-        container: ContainerClient,
+        endpoint: BlobEndpoint,
         classify_error: Callable[[BaseException, str], Exception],
     ) -> None:
-        self.container = container
+        self.endpoint = endpoint  # its SDK client is built only if these helpers are used
         self.classify = classify_error
 
     def _blob(self, entry: Entry) -> BlobClient:
-        return self.container.get_blob_client(entry.ref, snapshot=entry.snapshot)
+        return self.endpoint.container.get_blob_client(entry.ref, snapshot=entry.snapshot)
 
     async def page_ranges(self, entry: Entry) -> list[tuple[int, int]]:
         """The written (non-empty) ranges of a page blob as (offset, length)."""

@@ -121,7 +121,7 @@ class ServerSideMover:
         self.stream = stream
         if isinstance(source, BlobEndpoint):
             self.authority = SourceAuthority(source.location, source.credential)
-            self.source_blobs: SourceBlobs | None = SourceBlobs(source.container, source.classify)
+            self.source_blobs: SourceBlobs | None = SourceBlobs(source, source.classify)
         else:
             self.authority = SourceAuthority(source.location, None)
             self.source_blobs = None
