@@ -81,18 +81,9 @@ def _classify(exc: BaseException, what: str, host: str) -> AzxferError:
         return UnreachableError(f"cannot reach {host or 'the service'}: {reason}")
     if isinstance(exc, ServiceResponseError):
         return RetryableError(f"{what}: connection failed: {_root_reason(exc)}")
-    if status == 501 or code in _UNSUPPORTED_CODES:
-        return NotSupportedError(f"{what}: the service does not support this operation", code)
-    if code == "CannotVerifyCopySource":
-        return CopySourceError(
-            f"{what}: the service could not read the copy source ({status}: "
-            f"{_service_message(exc)})"
-        )
-    if code == "InvalidBlobType":
-        return TransferError(
-            f"{what} exists as another blob type: delete it first, or pick its type with "
-            "--blob-type"
-        )
+    by_code = classify_code(status or 0, code, what, _service_message(exc))
+    if by_code is not None:
+        return by_code
     if code == "ContainerNotFound":
         return NotFoundError(f"{what.removeprefix('listing ')} does not exist")
     if isinstance(exc, ResourceNotFoundError) or status == 404:
@@ -106,13 +97,32 @@ def _classify(exc: BaseException, what: str, host: str) -> AzxferError:
     return TransferError(f"{what}: {type(exc).__name__}: {_first_line(str(exc))}")
 
 
-_UNSUPPORTED_CODES = {"NotImplemented", "FeatureNotSupportedByEmulator", "FeatureNotSupported"}
+_UNSUPPORTED_CODES = {"NotImplemented", "APINotImplemented", "FeatureNotSupported"}
+
+
+def classify_code(status: int, code: str, what: str, detail: str = "") -> AzxferError | None:
+    """Errors told by the service's status and error code alone (shared with the REST path):
+    an operation it does not implement, a copy source it cannot read, a blob-type clash."""
+    if status == 501 or code in _UNSUPPORTED_CODES:
+        return NotSupportedError(f"{what}: the service does not support this operation", code)
+    if code == "CannotVerifyCopySource":
+        return CopySourceError(
+            f"{what}: the service could not read the copy source"
+            + (f" ({detail})" if detail else "")
+        )
+    if code == "InvalidBlobType":
+        return TransferError(
+            f"{what} exists as another blob type: delete it first, or pick its type with "
+            "--blob-type"
+        )
+    return None
 
 
 def _service_message(exc: BaseException) -> str:
-    """The first line of the service's own message (without request IDs and times)."""
+    """The status and first line of the service's own message (no request IDs or times)."""
     message = getattr(exc, "message", None) or str(exc)
-    return _first_line(str(message)).removesuffix(".")
+    status = getattr(exc, "status_code", None)
+    return f"{status}: {_first_line(str(message)).removesuffix('.')}"
 
 
 def _auth_message(code: str, what: str, text: str) -> str:

@@ -13,18 +13,14 @@ import base64
 
 import aiohttp
 
+from azxfer.endpoints.blob_errors import classify_code
 from azxfer.endpoints.blob_rest import RestBlobClient, _blob_headers, _classify_status
 from azxfer.engine.retry import with_retries
 from azxfer.errors import (
     AzxferError,
-    CopySourceError,
-    NotSupportedError,
     RetryableError,
-    TransferError,
 )
 from azxfer.models import ContentProps
-
-_UNSUPPORTED_CODES = {"NotImplemented", "APINotImplemented", "FeatureNotSupported"}
 
 
 async def put_blob_from_url(
@@ -126,9 +122,9 @@ async def _send(
             async with rest.session.request(
                 method, url, headers=request_headers, skip_auto_headers=("Content-Type",)
             ) as response:
-                payload = await response.read()
+                await response.read()
                 if response.status >= 300:
-                    raise _classify(response, payload, what)
+                    raise _classify(response, what)
                 return {k.lower(): v for k, v in response.headers.items()}
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
             reason = exc or type(exc).__name__
@@ -137,20 +133,11 @@ async def _send(
     return await with_retries(attempt, rest.retry, what)
 
 
-def _classify(response: aiohttp.ClientResponse, payload: bytes, what: str) -> AzxferError:
+def _classify(response: aiohttp.ClientResponse, what: str) -> AzxferError:
     code = response.headers.get("x-ms-error-code", "")
-    status = response.status
-    if status == 501 or code in _UNSUPPORTED_CODES:
-        return NotSupportedError(f"{what}: the service does not support this operation", code)
-    if code == "CannotVerifyCopySource":
-        source_status = response.headers.get("x-ms-copy-source-status-code", "")
-        return CopySourceError(
-            f"{what}: the service could not read the copy source"
-            + (f" (it answered {source_status})" if source_status else "")
-        )
-    if code == "InvalidBlobType":
-        return TransferError(
-            f"{what} exists as another blob type: delete it first, or pick its type with "
-            "--blob-type"
-        )
-    return _classify_status(status, code, what, response.headers.get("Retry-After"))
+    source_status = response.headers.get("x-ms-copy-source-status-code", "")
+    detail = f"it answered {source_status}" if source_status else ""
+    by_code = classify_code(response.status, code, what, detail)
+    if by_code is not None:
+        return by_code
+    return _classify_status(response.status, code, what, response.headers.get("Retry-After"))

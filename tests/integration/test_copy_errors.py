@@ -98,9 +98,13 @@ def test_unknown_host(src_tree, run_azxfer):
 
 
 def test_unknown_host_as_source(tmp_path, run_azxfer):
+    """A URL that is not a storage account is a web object; one that cannot be reached is a
+    one-line error, and nothing is written."""
     out = tmp_path / "out"
     out.mkdir()
-    run_azxfer("copy", "https://example.com/x", out, "-r").assert_usage_error(2)
+    result = run_azxfer("copy", "https://no-such-host.invalid/x", out, "-r", timeout=120)
+    assert result.returncode == 1, result.describe()
+    assert "no-such-host.invalid" in result.stderr and "Traceback" not in result.stderr
     assert list(out.iterdir()) == []
 
 
