@@ -17,7 +17,9 @@ MiB = 1024 * 1024
 DEFAULT_BLOCK_SIZE = 8 * MiB
 MAX_BLOCK_SIZE = 4000 * MiB
 MAX_BLOCKS = 50_000
-DEFAULT_MAX_MEMORY = 512 * MiB
+# Data held in flight: upload chunks and whole small files (downloads stream, holding 256 KiB
+# per request). 96 MiB keeps 12 blocks of 8 MiB in flight and peak RSS near 200-230 MB.
+DEFAULT_MAX_MEMORY = 96 * MiB
 
 
 class Overwrite(enum.Enum):

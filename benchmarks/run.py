@@ -44,6 +44,10 @@ KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr
 CONCURRENCY = 32  # requests in flight for every tool (azxfer's and AzCopy's default on 2 cores)
 
 TOOLS = ["azxfer", "azcopy", "rclone", "sdk"]
+# `--baseline DIR` adds the tool "base": azxfer run from another checkout (e.g. a `git worktree`
+# of the last commit), so a change can be measured against its baseline in the same
+# alternating run. BASELINE is set from the option.
+BASELINE: Path | None = None
 WORKLOADS = ["up-small", "up-large", "down-small", "down-large", "blob2blob-small", "sync-noop"]
 PEERS = ["azcopy", "rclone"]
 
@@ -257,7 +261,9 @@ class Run:
     cmd: list[str] = field(default_factory=list)
 
 
-def measure(cmd: list[str], env: dict[str, str], log: Path, timeout: float) -> dict:
+def measure(
+    cmd: list[str], env: dict[str, str], log: Path, timeout: float, cwd: Path = ROOT
+) -> dict:
     """Run cmd through _launch.py; return wall, CPU (user, sys) and peak RSS of that child
     (os.wait4 in the launcher). On timeout the whole process group is killed."""
     result = log.with_suffix(".rusage.json")
@@ -268,7 +274,7 @@ def measure(cmd: list[str], env: dict[str, str], log: Path, timeout: float) -> d
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
-            cwd=ROOT,
+            cwd=cwd,
             start_new_session=True,
         )
         try:
@@ -397,6 +403,7 @@ def step_upload(ctx: Ctx, tool: str, data: DataSet, cleanups: list) -> Step | No
     src = str(data.path)
     cmd = {
         "azxfer": [str(PY), "-m", "azxfer", "copy", src, ctx.az.container_url(dst), "-r"],
+        "base": [str(PY), "-m", "azxfer", "copy", src, ctx.az.container_url(dst), "-r"],
         "azcopy": azcopy_cmd(
             "copy",
             src,
@@ -418,6 +425,7 @@ def step_download(ctx: Ctx, tool: str, data: DataSet, seed: str, cleanups: list)
     cleanups.append(lambda: shutil.rmtree(dst, ignore_errors=True))
     cmd = {
         "azxfer": [str(PY), "-m", "azxfer", "copy", ctx.az.container_url(seed), str(dst), "-r"],
+        "base": [str(PY), "-m", "azxfer", "copy", ctx.az.container_url(seed), str(dst), "-r"],
         "azcopy": azcopy_cmd(
             "copy",
             ctx.az.container_url(seed, sas=True),
@@ -447,6 +455,15 @@ def step_blob2blob(ctx: Ctx, tool: str, data: DataSet, seed: str, cleanups: list
             ctx.az.container_url(dst),
             "-r",
         ],
+        "base": [
+            str(PY),
+            "-m",
+            "azxfer",
+            "copy",
+            ctx.az.container_url(seed),
+            ctx.az.container_url(dst),
+            "-r",
+        ],
         "azcopy": azcopy_cmd(
             "copy",
             ctx.az.container_url(seed, sas=True),
@@ -462,7 +479,7 @@ def step_blob2blob(ctx: Ctx, tool: str, data: DataSet, seed: str, cleanups: list
 
 
 def step_sync(ctx: Ctx, tool: str, data: DataSet, seed: str, cleanups: list) -> Step | None:
-    if tool == "azxfer":
+    if tool in ("azxfer", "base"):
         return None  # no `sync` command yet
     src = str(data.path)
     cmd = {
@@ -581,7 +598,9 @@ def execute(
     cmd, extra, verify = step
     log = ctx.work / f"{tool}-{rep}-{ctx.run_no:04d}.log"
     emu0 = ctx.az.cpu_seconds()
-    m = measure(cmd, {**env, **extra}, log, timeout)
+    # `python -m azxfer` imports the package from its working directory.
+    cwd = BASELINE if tool == "base" and BASELINE is not None else ROOT
+    m = measure(cmd, {**env, **extra}, log, timeout, cwd)
     emu = ctx.az.cpu_seconds() - emu0
     run = Run(
         name,
@@ -673,19 +692,19 @@ def summarize(runs: list[Run], workloads: list[str], tools: list[str]) -> list[d
     return rows
 
 
-def ratios(rows: list[dict], workloads: list[str]) -> dict[str, dict]:
+def ratios(rows: list[dict], workloads: list[str], tool: str = "azxfer") -> dict[str, dict]:
     out = {}
     for w in workloads:
         by = {r["tool"]: r for r in rows if r["workload"] == w and "wall_s" in r}
-        if "azxfer" not in by:
+        if tool not in by:
             continue
         peers = [(by[p]["wall_s"], p) for p in PEERS if p in by]
         entry = {}
         if peers:
             best, who = min(peers)
-            entry["vs_best_peer"] = {"peer": who, "ratio": by["azxfer"]["wall_s"] / best}
+            entry["vs_best_peer"] = {"peer": who, "ratio": by[tool]["wall_s"] / best}
         if "sdk" in by:
-            entry["vs_sdk"] = {"ratio": by["azxfer"]["wall_s"] / by["sdk"]["wall_s"]}
+            entry["vs_sdk"] = {"ratio": by[tool]["wall_s"] / by["sdk"]["wall_s"]}
         out[w] = entry
     return out
 
@@ -694,7 +713,7 @@ def fmt(v, spec):
     return "—" if v is None else format(v, spec)
 
 
-def render(rows: list[dict], rat: dict[str, dict]) -> str:
+def render(rows: list[dict], rat: dict[str, dict], base_rat: dict[str, dict] | None = None) -> str:
     lines = [
         "| workload | tool | ok/runs | wall s (median) | CPU s (median) | peak RSS MB (max) "
         "| MiB/s | emulator CPU s | azxfer ÷ best peer | azxfer ÷ bare SDK | note |",
@@ -702,8 +721,8 @@ def render(rows: list[dict], rat: dict[str, dict]) -> str:
     ]
     for r in rows:
         ratio_peer = ratio_sdk = ""
-        if r["tool"] == "azxfer":
-            e = rat.get(r["workload"], {})
+        if r["tool"] in ("azxfer", "base"):
+            e = (rat if r["tool"] == "azxfer" else base_rat or {}).get(r["workload"], {})
             if "vs_best_peer" in e:
                 ratio_peer = f"{e['vs_best_peer']['ratio']:.2f}× ({e['vs_best_peer']['peer']})"
             if "vs_sdk" in e:
@@ -807,9 +826,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, help="scratch directory (default: a temp dir)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory and logs")
     ap.add_argument("--output", type=Path, help="results JSON (default benchmarks/results/…)")
+    ap.add_argument(
+        "--baseline",
+        type=Path,
+        help="another azxfer checkout (sharing this .venv) to run as tool 'base', e.g. "
+        "`git worktree add /tmp/base HEAD`; 'base' is added to --tools after 'azxfer'",
+    )
     a = ap.parse_args(argv)
     workloads = parse_list(a.workloads, WORKLOADS, "workload")
     tools = parse_list(a.tools, TOOLS, "tool")
+    if a.baseline is not None:
+        global BASELINE
+        BASELINE = a.baseline.resolve()
+        if not (BASELINE / "azxfer" / "__main__.py").exists():
+            raise SystemExit(f"--baseline: no azxfer package in {BASELINE}")
+        where = tools.index("azxfer") + 1 if "azxfer" in tools else 0
+        tools.insert(where, "base")
     sizes = QUICK if a.quick else FULL
 
     missing = [str(p) for p in (PY, AZURITE) if not p.exists()]
@@ -837,7 +869,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = summarize(runs, workloads, tools)
     rat = ratios(rows, workloads)
-    table = render(rows, rat)
+    base_rat = ratios(rows, workloads, "base") if BASELINE is not None else None
+    table = render(rows, rat, base_rat)
     command = "bash benchmarks/run " + " ".join(argv if argv is not None else sys.argv[1:])
     fails = failures(runs)
     print(f"\n{started:%Y-%m-%d} `{command.strip()}`\n\n{table}\n")
@@ -857,6 +890,8 @@ def main(argv: list[str] | None = None) -> int:
                 "versions": versions(),
                 "summary": rows,
                 "ratios": rat,
+                "baseline": str(BASELINE) if BASELINE is not None else None,
+                "baseline_ratios": base_rat,
                 "table_markdown": table,
                 "failures": fails,
                 "runs": [r.__dict__ for r in runs],

@@ -9,22 +9,26 @@ the SDK. Retries follow `engine.retry` and classified errors.
 
 URLs are sent as encoded here (yarl `encoded=True`), so blob names are never normalised on
 the way: a name with `.` or `..` segments reaches the service as it is.
+
+Large bodies are never assembled or copied here: a ranged download can be handed to its
+consumer piece by piece as the socket delivers it (`get_range_to`), and the MD5 of a large
+block is computed in a worker thread, off the event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
 import hmac
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import quote, unquote
 from xml.etree import ElementTree
 
 import aiohttp
-from azure.storage.blob._shared.authentication import _storage_header_sort
 from yarl import URL
 
 from azxfer.credentials import Credential
@@ -54,6 +58,14 @@ _SIGNED_HEADERS = (
     "range",
 )
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+# Hashing a body this large on the event loop would stall every other request.
+_THREAD_MD5 = 1024 * 1024
+# A larger body is sent as slices of this size, each written once the socket has room: given
+# whole, the event loop's transport would copy all it cannot send at once into its buffer.
+_BODY_PIECE = 256 * 1024
+
+# Takes (offset in the blob, piece of the body); awaited before the next piece is read.
+Consumer = Callable[[int, bytes], Awaitable[None]]
 
 
 class RestBlobClient:
@@ -104,7 +116,7 @@ class RestBlobClient:
 
     async def put_block(self, container: str, name: str, block_id: str, data: bytes) -> None:
         """Put Block with a transactional MD5, so corruption on the wire is refused."""
-        headers = {"Content-MD5": _b64(hashlib.md5(data).digest())}
+        headers = {"Content-MD5": _b64(await md5_of(data))}
         # The SDK base64-encodes block IDs once more on the wire (and decodes them in Get Block
         # List); doing the same keeps IDs interchangeable with its Put Block List.
         wire_id = _b64(block_id.encode())
@@ -128,6 +140,63 @@ class RestBlobClient:
         return await self._send(
             "GET", container, name, {}, headers, None, f"blob '{name}'", expect=length
         )
+
+    async def get_range_to(
+        self,
+        container: str,
+        name: str,
+        offset: int,
+        length: int,
+        etag: str | None,
+        consume: Consumer,
+    ) -> None:
+        """Get Blob for bytes [offset, offset+length), streamed: each piece of the body goes to
+        `consume(position, piece)` as it arrives, so the range is never held in memory.
+
+        A connection lost mid-body is retried from the first byte not yet consumed, so every
+        byte is consumed exactly once and in order. Errors raised by `consume` end the call.
+        """
+        what = f"blob '{name}'"
+        end = offset + length
+        position = offset
+
+        async def attempt() -> None:
+            nonlocal position
+            headers = {"x-ms-range": f"bytes={position}-{end - 1}"}
+            if etag:
+                headers["If-Match"] = etag
+            url, request_headers = self._prepare("GET", container, name, {}, headers, None)
+            try:
+                async with self.session.request(
+                    "GET", url, headers=request_headers, data=None
+                ) as response:
+                    if response.status >= 300:
+                        await response.read()
+                        raise _classify_status(
+                            response.status,
+                            response.headers.get("x-ms-error-code", ""),
+                            what,
+                            response.headers.get("Retry-After"),
+                        )
+                    content = response.content
+                    while position < end:
+                        piece = await content.readany()
+                        if not piece:
+                            break
+                        if len(piece) > end - position:
+                            raise RetryableError(f"{what}: got more than the {length} bytes asked")
+                        await consume(position, piece)
+                        position += len(piece)
+            except aiohttp.ClientResponseError as exc:
+                raise RetryableError(f"{what}: {exc.message}") from None
+            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
+                raise RetryableError(
+                    f"{what}: connection failed: {exc or type(exc).__name__}"
+                ) from None
+            if position < end:
+                raise RetryableError(f"{what}: got {position - offset} of {length} bytes")
+
+        await with_retries(attempt, self.retry, what)
 
     async def list_blobs(
         self, container: str, prefix: str, delimiter: str | None
@@ -158,6 +227,38 @@ class RestBlobClient:
 
     # -- plumbing ----------------------------------------------------------------------------
 
+    def _prepare(
+        self,
+        method: str,
+        container: str,
+        name: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> tuple[URL, dict[str, str]]:
+        """The URL and the signed headers of one attempt (each attempt is dated anew)."""
+        path = f"{URL(self.endpoint).raw_path.rstrip('/')}/{container}"
+        if name:
+            path += f"/{_quote_name(name)}"
+        request_headers = dict(headers)
+        request_headers["x-ms-version"] = API_VERSION
+        request_headers["x-ms-date"] = formatdate(usegmt=True)
+        request_headers["Content-Length"] = str(len(body) if body else 0)
+        if body is not None:
+            # aiohttp would add this itself, after signing; it must be signed too.
+            request_headers["Content-Type"] = "application/octet-stream"
+        query_string = "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
+        if self._sas:
+            query_string = f"{query_string}&{self._sas}" if query_string else self._sas
+        elif self._key is not None:
+            request_headers["Authorization"] = self._authorization(
+                method, path, query, request_headers
+            )
+        url = URL(
+            f"{self._origin()}{path}{'?' + query_string if query_string else ''}", encoded=True
+        )
+        return url, request_headers
+
     async def _send(
         self,
         method: str,
@@ -169,31 +270,11 @@ class RestBlobClient:
         what: str,
         expect: int | None = None,
     ) -> bytes:
-        path = f"{URL(self.endpoint).raw_path.rstrip('/')}/{container}"
-        if name:
-            path += f"/{_quote_name(name)}"
-
         async def attempt() -> bytes:
-            request_headers = dict(headers)
-            request_headers["x-ms-version"] = API_VERSION
-            request_headers["x-ms-date"] = formatdate(usegmt=True)
-            request_headers["Content-Length"] = str(len(body) if body else 0)
-            if body is not None:
-                # aiohttp would add this itself, after signing; it must be signed too.
-                request_headers["Content-Type"] = "application/octet-stream"
-            query_string = "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
-            if self._sas:
-                query_string = f"{query_string}&{self._sas}" if query_string else self._sas
-            elif self._key is not None:
-                request_headers["Authorization"] = self._authorization(
-                    method, path, query, request_headers
-                )
-            url = URL(
-                f"{self._origin()}{path}{'?' + query_string if query_string else ''}", encoded=True
-            )
+            url, request_headers = self._prepare(method, container, name, query, headers, body)
             try:
                 async with self.session.request(
-                    method, url, headers=request_headers, data=body
+                    method, url, headers=request_headers, data=_body(body)
                 ) as response:
                     payload = await response.read()
                     if response.status >= 300:
@@ -243,11 +324,28 @@ class RestBlobClient:
 
 @functools.lru_cache(maxsize=1024)
 def _signing_order(names: tuple[str, ...]) -> tuple[str, ...]:
-    """x-ms-* header names in the service's canonical order (its own collation, from the SDK).
+    """x-ms-* header names in the service's canonical order (its own collation).
 
-    A request type always carries the same few names, so the slow comparison runs once each.
+    A request type always carries the same few names, so the sort runs once each.
     """
-    return tuple(name for name, _ in _storage_header_sort([(n, "") for n in names]))
+    return tuple(sorted(names, key=_collation_key))
+
+
+# The service sorts canonical header names by a culture-aware collation, not by code point:
+# at the first level '-' and "'" are ignored, case is ignored, and punctuation sorts before
+# digits before letters; ties are broken by where the ignored characters stand. These are
+# the weights of the Azure SDK's table (azure.storage.blob._shared.authentication), as ranks:
+# importing that module would load the whole SDK.
+_PRIMARY = "!#$%&*.^_`|~+0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_PRIMARY_RANK = {c: rank for rank, c in enumerate(_PRIMARY, start=2)}
+_PRIMARY_RANK.update({c.lower(): rank for c, rank in _PRIMARY_RANK.items() if c.isalpha()})
+_SECONDARY_RANK = {"'": 2, "-": 3}  # every other character 0; 1 marks the end of the name
+
+
+def _collation_key(name: str) -> tuple[list[int], list[int]]:
+    primary = [_PRIMARY_RANK[c] for c in name if c in _PRIMARY_RANK]
+    secondary = [_SECONDARY_RANK.get(c, 0) for c in name]
+    return [*primary, 1], [*secondary, 1]
 
 
 def _quote_name(name: str) -> str:
@@ -264,6 +362,27 @@ def _quote_name(name: str) -> str:
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def _body(data: bytes | None) -> bytes | AsyncIterator[memoryview] | None:
+    """What aiohttp sends for `data`: small bodies as they are, larger ones slice by slice
+    (Content-Length is always set, so this is never chunked encoding)."""
+    if data is None or len(data) <= _BODY_PIECE:
+        return data
+    return _slices(memoryview(data))
+
+
+async def _slices(view: memoryview) -> AsyncIterator[memoryview]:
+    for start in range(0, len(view), _BODY_PIECE):
+        yield view[start : start + _BODY_PIECE]
+
+
+async def md5_of(data: bytes) -> bytes:
+    """The MD5 digest of `data`; a large body is hashed in a worker thread (hashlib releases
+    the GIL), so the event loop keeps serving the other requests meanwhile."""
+    if len(data) >= _THREAD_MD5:
+        return await asyncio.to_thread(lambda: hashlib.md5(data).digest())
+    return hashlib.md5(data).digest()
 
 
 def _blob_headers(

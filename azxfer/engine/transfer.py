@@ -7,6 +7,13 @@ A writer that must receive chunks in order (append blobs) gets them through the 
 On resume, chunks already at the destination are not sent again: their bytes are read back
 locally (from the partial download, or from the local source of an upload) only to finish
 the whole-file MD5, since an MD5 state cannot be saved mid-stream.
+
+Streaming: when the reader can hand a range over piece by piece as it arrives (`read_to`)
+and the writer can write a piece at any offset (`write_at`, a local file), a chunk is never
+held whole: each piece goes straight from the socket to the file, and one ranged read covers
+a run of consecutive chunks (each journaled as soon as it is written). A run holds only a
+small share of the memory budget; the MD5 (when wanted) is computed afterwards, in chunk
+order, from what the writer reads back (the page cache), in a worker thread.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -26,6 +33,16 @@ from azxfer.models import Chunk, Transfer
 
 # Hashing a chunk this large on the event loop would stall every other transfer.
 _THREAD_HASH = 1024 * 1024
+# What a streamed range holds of the memory budget: the pieces buffered for one response.
+STREAM_HOLD = 256 * 1024
+# A streamed download reads runs of consecutive chunks in one ranged GET of up to this size
+# (each chunk is still journaled as soon as its last byte is written): fewer, longer requests
+# mean less per-request work for the service (and fewer billed transactions), while a file
+# of at least STREAMS_PER_FILE chunks is still read as at least that many parallel ranges.
+STREAM_RANGE = 32 * 1024 * 1024
+STREAMS_PER_FILE = 8
+# Streamed chunks are read back for hashing in pieces of this size.
+_READ_BACK = 2 * 1024 * 1024
 
 # Called with the transfer and the MD5 computed from the bytes moved; raises IntegrityError.
 Verifier = Callable[[Transfer, bytes], None]
@@ -85,11 +102,50 @@ class OrderedGate:
             self._changed.notify_all()
 
 
+WriteAt = Callable[[int, bytes], Awaitable[None]]
+ReadTo = Callable[[int, int, WriteAt], Awaitable[None]]
+
+
+def stream_pair(reader: Reader, writer: Writer) -> tuple[ReadTo, WriteAt] | None:
+    """`reader.read_to` and `writer.write_at` if chunks can go from one to the other piece by
+    piece (never held whole), else None.
+
+    `read_to(offset, length, consume)` awaits `consume(position, piece)` for every piece of
+    the range, in order; `write_at(position, piece)` writes it. A writer offering `write_at`
+    can also read back every chunk written (`read_back` never returns None).
+    """
+    read_to = getattr(reader, "read_to", None)
+    write_at = getattr(writer, "write_at", None)
+    if writer.sequential or not callable(read_to) or not callable(write_at):
+        return None
+    return read_to, write_at
+
+
+def _run_length(size: int, step: int) -> int:
+    """How many consecutive chunks one streamed read covers (see STREAM_RANGE)."""
+    chunks = -(-size // step)
+    return max(1, min(STREAM_RANGE // step, chunks // STREAMS_PER_FILE))
+
+
 async def _update(md5: hashlib._Hash, data: bytes) -> None:  # type: ignore[name-defined]
     if len(data) >= _THREAD_HASH:
         await asyncio.to_thread(md5.update, data)
     else:
         md5.update(data)
+
+
+async def _hash_back(
+    md5: hashlib._Hash,  # type: ignore[name-defined]
+    read_back: Callable[[Chunk], Awaitable[bytes | None]],
+    chunk: Chunk,
+) -> None:
+    """Hash what a writer holds of `chunk`, reading it back in bounded pieces."""
+    for offset in range(chunk.offset, chunk.offset + chunk.length, _READ_BACK):
+        length = min(_READ_BACK, chunk.offset + chunk.length - offset)
+        data = await read_back(Chunk(chunk.index, offset, length))
+        if data is None or len(data) != length:
+            raise AzxferError(f"chunk {chunk.index} could not be read back to hash it")
+        await _update(md5, data)
 
 
 def _finish_md5(md5: hashlib._Hash, padding: int) -> bytes:  # type: ignore[name-defined]
@@ -130,12 +186,29 @@ async def _whole(
     ctx: TransferContext, transfer: Transfer, reader: Reader, writer: Writer, padding: int
 ) -> None:
     size = transfer.source.size
-    held = await ctx.memory.acquire(size)
+    pair = stream_pair(reader, writer) if size > STREAM_HOLD else None
+    held = await ctx.memory.acquire(STREAM_HOLD if pair is not None else size)
     try:
+        if pair is not None:  # one ranged read streamed into the file, hashed from it after
+            read_to, write_at = pair
+            async with ctx.requests:
+                await read_to(0, size, write_at)
+            md5 = hashlib.md5() if ctx.wants_md5(transfer) else None
+            if md5 is not None:
+                await _hash_back(md5, writer.read_back, Chunk(0, 0, size))
+            digest = _finish_md5(md5, padding) if md5 is not None else b""
+            ctx.verify(transfer, digest)
+            await reader.finish()
+            async with ctx.requests:
+                await writer.commit(digest)
+            return
         async with ctx.requests:
             data = await reader.read(0, size) if size else b""
-            hashing = ctx.wants_md5(transfer)
-            digest = _finish_md5(hashlib.md5(data), padding) if hashing else b""
+            digest = b""
+            if ctx.wants_md5(transfer):
+                md5 = hashlib.md5()
+                await _update(md5, data)
+                digest = _finish_md5(md5, padding)
             ctx.verify(transfer, digest)
             await reader.finish()
             await writer.put_whole(data, digest)
@@ -156,7 +229,13 @@ async def _chunked(
     if done:
         present = sum(min(step, size - i * step) for i in done)
         ctx.sink.emit(TransferResumed(transfer.id, len(done), present))
-    hasher = OrderedHasher(ctx.memory, enabled=ctx.wants_md5(transfer))
+    pair = stream_pair(reader, writer)
+    streaming = pair is not None
+    hasher = OrderedHasher(
+        ctx.memory,
+        enabled=ctx.wants_md5(transfer),
+        read_back=writer.read_back if streaming else None,
+    )
     gate = OrderedGate()
     skipped: list[int] = []
 
@@ -165,6 +244,10 @@ async def _chunked(
         if not hasher.enabled:
             ctx.memory.release(held)
             ctx.sink.emit(Progress(transfer.id, chunk.length))
+            return
+        if streaming:  # the hasher reads it back from the writer when its turn comes
+            ctx.sink.emit(Progress(transfer.id, chunk.length))
+            await hasher.add(chunk.index, chunk, held)
             return
         try:
             data = await writer.read_back(chunk)
@@ -192,6 +275,36 @@ async def _chunked(
         ctx.sink.emit(Progress(transfer.id, chunk.length))
         await hasher.add(chunk.index, data, held)
 
+    async def stream(run: list[Chunk], held: int) -> None:
+        """Consecutive chunks in one streamed ranged read, each journaled once written."""
+        assert pair is not None
+        read_to, write_at = pair
+        finished: list[Chunk] = []
+        waiting = iter(run)
+        current: Chunk | None = next(waiting)
+
+        async def consume(position: int, piece: bytes) -> None:
+            nonlocal current
+            await write_at(position, piece)
+            reached = position + len(piece)
+            while current is not None and reached >= current.offset + current.length:
+                ctx.record_chunk(transfer.id, current)
+                ctx.sink.emit(Progress(transfer.id, current.length))
+                finished.append(current)
+                current = next(waiting, None)
+
+        try:
+            async with ctx.requests:
+                if ctx.stop.is_set():  # queued, not in flight: leave it for the resume
+                    skipped.append(run[0].index)
+                    return
+                start, end = run[0].offset, run[-1].offset + run[-1].length
+                await read_to(start, end - start, consume)
+        finally:
+            ctx.memory.release(held)
+        for chunk in finished:  # hashed (read back) in order, off the response's path
+            await hasher.add(chunk.index, chunk, 0)
+
     async def append(chunk: Chunk, held: int) -> None:
         """Sequential writers (append blobs) get chunks strictly in order."""
         try:
@@ -207,16 +320,30 @@ async def _chunked(
         await hasher.add(chunk.index, data, held)
 
     moving = append if writer.sequential else send
+    per_run = _run_length(size, step) if streaming else 1
     stopped_at: int | None = None
     try:
         async with asyncio.TaskGroup() as group:
+            run: list[Chunk] = []
             for index, offset in enumerate(range(0, size, step)):
-                if ctx.stop.is_set() and index not in done:
-                    stopped_at = index  # in-flight chunks finish; nothing new starts
-                    break
                 chunk = Chunk(index, offset, min(step, size - offset))
-                held = await ctx.memory.acquire(chunk.length)
-                group.create_task((restore if index in done else moving)(chunk, held))
+                if index in done:
+                    held = await ctx.memory.acquire(STREAM_HOLD if streaming else chunk.length)
+                    group.create_task(restore(chunk, held))
+                    continue
+                if ctx.stop.is_set():
+                    stopped_at = (run or [chunk])[0].index  # in-flight chunks finish
+                    break
+                if not streaming:
+                    held = await ctx.memory.acquire(chunk.length)
+                    group.create_task(moving(chunk, held))
+                    continue
+                run.append(chunk)
+                last = index + 1 >= -(-size // step)
+                if len(run) == per_run or last or index + 1 in done:
+                    held = await ctx.memory.acquire(min(STREAM_HOLD, chunk.length))
+                    group.create_task(stream(run, held))
+                    run = []
     except BaseExceptionGroup as group_error:
         raise _first_cause(group_error) from None
     finally:
@@ -237,17 +364,26 @@ class OrderedHasher:
     A chunk that arrives early waits here (its memory still counted) until its predecessors
     are hashed; nobody blocks on anybody, so a chunk that never comes (the job is stopping)
     cannot hold up the others. `discard()` returns what is left to the memory budget.
+
+    A chunk is added either with its bytes or, when it was streamed to a writer that can read
+    it back, as the Chunk itself: its bytes are then read back in pieces when its turn comes.
     """
 
-    def __init__(self, memory: MemoryBudget, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        memory: MemoryBudget,
+        enabled: bool = True,
+        read_back: Callable[[Chunk], Awaitable[bytes | None]] | None = None,
+    ) -> None:
         self.memory = memory
         self.enabled = enabled
+        self.read_back = read_back
         self.md5 = hashlib.md5()
         self.next = 0
-        self.waiting: dict[int, tuple[bytes, int]] = {}
+        self.waiting: dict[int, tuple[bytes | Chunk, int]] = {}
         self._lock = asyncio.Lock()
 
-    async def add(self, index: int, data: bytes, held: int) -> None:
+    async def add(self, index: int, data: bytes | Chunk, held: int) -> None:
         """Take chunk `index` (and its `held` memory); hash every chunk now in order."""
         if not self.enabled:
             self.memory.release(held)
@@ -257,7 +393,12 @@ class OrderedHasher:
             while self.next in self.waiting:
                 data, held = self.waiting.pop(self.next)
                 try:
-                    await _update(self.md5, data)
+                    if isinstance(data, Chunk):
+                        if self.read_back is None:
+                            raise AssertionError("a streamed chunk needs a writer that reads back")
+                        await _hash_back(self.md5, self.read_back, data)
+                    else:
+                        await _update(self.md5, data)
                 finally:
                     self.memory.release(held)
                 self.next += 1

@@ -8,6 +8,7 @@ import random
 
 import pytest
 
+from azxfer.engine import transfer as transfer_mod
 from azxfer.engine.budget import MemoryBudget
 from azxfer.engine.retry import RetryPolicy, with_retries
 from azxfer.engine.transfer import Interrupted, OrderedGate, TransferContext, move_bytes
@@ -737,3 +738,306 @@ def test_stop_still_restores_present_chunks() -> None:
     assert sorted(writer.read_backs) == [0, 1]
     assert writer.written == []
     assert writer.suspended == 1
+
+
+# --- streamed chunks (reader.read_to → writer.write_at) -------------------------------------
+
+
+class StreamingReader(FakeReader):
+    """A reader that hands each range over in pieces of `piece` bytes."""
+
+    def __init__(self, data: bytes, piece: int, delays: dict[int, float] | None = None) -> None:
+        super().__init__(data, delays)
+        self.piece = piece
+        self.streamed: list[tuple[int, int]] = []
+
+    async def read_to(self, offset: int, length: int, consume) -> None:
+        self.streamed.append((offset, length))
+        await asyncio.sleep(self.delays.get(offset, 0))
+        for start in range(offset, offset + length, self.piece):
+            await consume(start, self.data[start : min(start + self.piece, offset + length)])
+
+
+class StreamingWriter(FakeWriter):
+    """A writer into a bytearray 'file' that takes pieces at any offset and reads them back."""
+
+    def __init__(self, chunk_size: int, size: int, local: bytes | None = None, **kw) -> None:
+        super().__init__(chunk_size, size, **kw)
+        self.file = bytearray(local if local is not None else bytes(size))
+        self.pieces: list[tuple[int, int]] = []
+        self.read_back_ranges: list[tuple[int, int]] = []
+
+    async def write_at(self, offset: int, data: bytes) -> None:
+        await asyncio.sleep(0)
+        if self.fail_on is not None and offset >= self.fail_on:
+            raise TransferError(f"cannot write at {offset}")
+        self.pieces.append((offset, len(data)))
+        self.file[offset : offset + len(data)] = data
+
+    async def read_back(self, chunk: Chunk) -> bytes | None:
+        self.read_back_ranges.append((chunk.offset, chunk.length))
+        return bytes(self.file[chunk.offset : chunk.offset + chunk.length])
+
+
+class PeakBudget(MemoryBudget):
+    """A MemoryBudget that remembers the most it ever held."""
+
+    peak = 0
+
+    async def acquire(self, amount: int) -> int:
+        got = await super().acquire(amount)
+        self.peak = max(self.peak, self.held)
+        return got
+
+
+@pytest.mark.parametrize("hashing", [True, False])
+def test_streamed_chunks_go_piece_by_piece_and_hash_in_order(hashing: bool) -> None:
+    step, n = transfer_mod.STREAM_HOLD * 4, 6
+    size = step * n - 123
+    data = data_of(size, seed=5)
+    # Earlier chunks arrive later, so the hasher must wait for them.
+    delays = {i * step: (n - i) * 0.002 for i in range(n)}
+
+    async def main():
+        h = Harness(memory=64 << 20, requests=n)
+        h.ctx.memory = h.memory = PeakBudget(64 << 20)
+        h.ctx.wants_md5 = lambda _t: hashing
+        reader = StreamingReader(data, piece=64 * 1024, delays=delays)
+        writer = StreamingWriter(step, size)
+        await move_bytes(h.ctx, transfer_of(size), reader, writer)
+        return h, reader, writer
+
+    h, reader, writer = run(main())
+    assert bytes(writer.file) == data
+    assert reader.reads == []  # nothing went through read(): every chunk was streamed
+    assert sorted(reader.streamed) == [(i * step, min(step, size - i * step)) for i in range(n)]
+    assert writer.written == []
+    assert max(length for _, length in writer.pieces) == 64 * 1024
+    expected = md5(data) if hashing else b""
+    assert writer.committed == [expected]
+    assert h.verified == [expected]
+    if hashing:  # hashed from what was written, in order, in bounded pieces
+        offsets = [o for o, _ in writer.read_back_ranges]
+        assert offsets == sorted(offsets)
+        assert sum(length for _, length in writer.read_back_ranges) == size
+        assert max(length for _, length in writer.read_back_ranges) <= 2 * 1024 * 1024
+    else:
+        assert writer.read_back_ranges == []
+    # A streamed chunk holds only a small share of the budget, not its length.
+    assert h.memory.peak <= n * transfer_mod.STREAM_HOLD
+    assert h.memory.held == 0
+    assert sorted(c.index for _, c in h.recorded) == list(range(n))
+    assert h.progress() == size
+
+
+def test_streamed_resume_hashes_present_chunks_from_the_file() -> None:
+    step, size = 1000, 5500
+    data = data_of(size, seed=9)
+    present = {0, 2, 5}
+    partial = bytearray(size)
+    for i in present:
+        partial[i * step : (i + 1) * step] = data[i * step : (i + 1) * step]
+
+    async def main():
+        h = Harness()
+        reader = StreamingReader(data, piece=300)
+        writer = StreamingWriter(step, size, local=bytes(partial), present=present)
+        await move_bytes(h.ctx, transfer_of(size), reader, writer, resume=(Chunk(0, 0, step),))
+        return h, reader, writer
+
+    h, reader, writer = run(main())
+    assert bytes(writer.file) == data
+    assert reader.reads == []
+    assert sorted(o for o, _ in reader.streamed) == [1000, 3000, 4000]
+    assert writer.committed == [md5(data)]
+    assert [o for o, _ in writer.read_back_ranges] == [0, 1000, 2000, 3000, 4000, 5000]
+    assert h.progress() == size
+    assert h.memory.held == 0
+
+
+def test_streamed_write_failure_aborts_and_releases_memory() -> None:
+    step, size = 1000, 6000
+    data = data_of(size)
+
+    async def main():
+        h = Harness()
+        writer = StreamingWriter(step, size, fail_on=2500)
+        with pytest.raises(TransferError, match=r"cannot write at \d+"):
+            await move_bytes(h.ctx, transfer_of(size), StreamingReader(data, 500), writer)
+        return h, writer
+
+    h, writer = run(main())
+    assert writer.aborted == 1
+    assert writer.committed == []
+    assert h.verified == []
+    assert h.memory.held == 0
+
+
+def test_sequential_writers_are_never_streamed() -> None:
+    step, n = 100, 5
+    data = data_of(step * n)
+
+    async def main():
+        h = Harness()
+        reader = StreamingReader(data, 30)
+        writer = StreamingWriter(step, len(data), sequential=True)
+        await move_bytes(h.ctx, transfer_of(len(data)), reader, writer)
+        return reader, writer
+
+    reader, writer = run(main())
+    assert reader.streamed == []
+    assert [i for i, _ in writer.written] == list(range(n))
+    assert writer.committed == [md5(data)]
+
+
+def test_stop_midway_while_streaming_interrupts_after_in_flight_chunks() -> None:
+    step, n = 100, 10
+    data = data_of(step * n)
+
+    async def main():
+        h = Harness(requests=2)
+        reader = StreamingReader(data, 40)
+        writer = StreamingWriter(step, len(data))
+        original = writer.write_at
+
+        async def write_then_stop(offset: int, piece: bytes) -> None:
+            await original(offset, piece)
+            h.ctx.stop.set()
+
+        writer.write_at = write_then_stop
+        with pytest.raises(Interrupted):
+            await move_bytes(h.ctx, transfer_of(len(data)), reader, writer)
+        return h, writer
+
+    h, writer = run(main())
+    done = sorted(c.index for _, c in h.recorded)
+    assert 1 <= len(done) < n
+    for index in done:  # every chunk recorded as done is wholly in the file
+        part = slice(index * step, (index + 1) * step)
+        assert writer.file[part] == data[part]
+    assert writer.suspended == 1 and writer.aborted == 0
+    assert writer.committed == []
+    assert h.memory.held == 0
+
+
+@pytest.mark.parametrize("hashing", [True, False])
+def test_single_chunk_above_the_stream_hold_is_streamed(hashing: bool) -> None:
+    size = transfer_mod.STREAM_HOLD * 12 + 5  # one chunk, larger than one read-back piece
+    data = data_of(size, seed=11)
+
+    async def main():
+        h = Harness(memory=64 << 20)
+        h.ctx.memory = h.memory = PeakBudget(64 << 20)
+        h.ctx.wants_md5 = lambda _t: hashing
+        reader = StreamingReader(data, piece=100_000)
+        writer = StreamingWriter(size, size)
+        await move_bytes(h.ctx, transfer_of(size), reader, writer)
+        return h, reader, writer
+
+    h, reader, writer = run(main())
+    assert bytes(writer.file) == data
+    assert reader.streamed == [(0, size)] and reader.reads == []
+    assert writer.whole == []
+    expected = md5(data) if hashing else b""
+    assert writer.committed == [expected]
+    assert h.verified == [expected]
+    assert reader.finished == 1
+    assert h.memory.peak == transfer_mod.STREAM_HOLD
+    assert h.memory.held == 0
+    if hashing:
+        assert len(writer.read_back_ranges) == 2
+    else:
+        assert writer.read_back_ranges == []
+
+
+def test_small_single_chunk_is_read_whole_even_when_streaming_is_possible() -> None:
+    data = data_of(1000)
+
+    async def main():
+        h = Harness()
+        reader = StreamingReader(data, piece=100)
+        writer = StreamingWriter(4096, len(data))
+        await move_bytes(h.ctx, transfer_of(len(data)), reader, writer)
+        return reader, writer
+
+    reader, writer = run(main())
+    assert reader.streamed == [] and reader.reads == [(0, 1000)]
+    assert writer.whole == [(data, md5(data))]
+
+
+def test_streamed_download_reads_runs_of_chunks_and_journals_each_chunk() -> None:
+    step, n = 64 * 1024, 64  # 64 chunks: 8 ranges of 8 chunks each (STREAMS_PER_FILE = 8)
+    size = step * n - 1000
+    data = data_of(size, seed=21)
+
+    async def main():
+        h = Harness(memory=64 << 20, requests=8)
+        reader = StreamingReader(data, piece=50_000)
+        writer = StreamingWriter(step, size)
+        await move_bytes(h.ctx, transfer_of(size), reader, writer)
+        return h, reader, writer
+
+    h, reader, writer = run(main())
+    assert bytes(writer.file) == data
+    assert sorted(reader.streamed) == [
+        (r * 8 * step, min(8 * step, size - r * 8 * step)) for r in range(8)
+    ]
+    assert sorted(c.index for _, c in h.recorded) == list(range(n))
+    assert writer.committed == [md5(data)]
+    assert h.progress() == size
+    assert h.memory.held == 0
+
+
+def test_streamed_runs_never_span_chunks_already_present() -> None:
+    step, n = 64 * 1024, 40  # 5 chunks per run at most
+    size = step * n
+    data = data_of(size, seed=22)
+    present = {3, 4, 17}
+    partial = bytearray(size)
+    for i in present:
+        partial[i * step : (i + 1) * step] = data[i * step : (i + 1) * step]
+
+    async def main():
+        h = Harness(memory=64 << 20, requests=8)
+        reader = StreamingReader(data, piece=40_000)
+        writer = StreamingWriter(step, size, local=bytes(partial), present=present)
+        await move_bytes(h.ctx, transfer_of(size), reader, writer, resume=())
+        return h, reader, writer
+
+    h, reader, writer = run(main())
+    assert bytes(writer.file) == data
+    covered = sorted(
+        i for at, length in reader.streamed for i in range(at // step, (at + length) // step)
+    )
+    assert covered == [i for i in range(n) if i not in present]
+    assert all(length <= 5 * step for _, length in reader.streamed)
+    assert sorted(c.index for _, c in h.recorded) == covered
+    assert writer.committed == [md5(data)]
+    assert h.memory.held == 0
+
+
+def test_stop_inside_a_streamed_run_keeps_the_finished_chunks_journaled() -> None:
+    step, n = 1000, 64
+    data = data_of(step * n)
+
+    async def main():
+        h = Harness(requests=1)
+        reader = StreamingReader(data, 300)
+        writer = StreamingWriter(step, len(data))
+        original = writer.write_at
+
+        async def write_then_stop(offset: int, piece: bytes) -> None:
+            await original(offset, piece)
+            if offset > 2500:
+                h.ctx.stop.set()
+
+        writer.write_at = write_then_stop
+        with pytest.raises(Interrupted, match="stopped before chunk 8 of src"):
+            await move_bytes(h.ctx, transfer_of(len(data)), reader, writer)
+        return h, reader, writer
+
+    h, reader, writer = run(main())
+    assert reader.streamed == [(0, 8 * step)]  # the run in flight finishes, nothing else starts
+    assert sorted(c.index for _, c in h.recorded) == list(range(8))
+    assert writer.suspended == 1 and writer.committed == []
+    assert h.memory.held == 0
