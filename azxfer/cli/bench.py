@@ -10,6 +10,7 @@ import click
 
 from azxfer.cli.common import environment, output_options
 from azxfer.errors import UsageError
+from azxfer.options import DEFAULT_MAX_MEMORY
 
 
 @click.command("bench")
@@ -31,7 +32,7 @@ from azxfer.errors import UsageError
 )
 @click.option(
     "--max-memory",
-    default="512M",
+    default=f"{DEFAULT_MAX_MEMORY // (1024 * 1024)}M",
     show_default=True,
     help="Upper bound on data buffered in flight.",
 )

@@ -12,6 +12,7 @@ import click
 from azxfer.errors import UsageError
 from azxfer.locations import Location, parse_location
 from azxfer.models import Service
+from azxfer.options import DEFAULT_MAX_MEMORY
 
 FROM_TO = {
     "LocalBlob": (Service.LOCAL, Service.BLOB),
@@ -153,7 +154,7 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
             ),
             click.option(
                 "--max-memory",
-                default="512M",
+                default=f"{DEFAULT_MAX_MEMORY // (1024 * 1024)}M",
                 show_default=True,
                 help="Upper bound on data buffered in flight, e.g. 256M or 2G.",
             ),

@@ -783,6 +783,7 @@ def _entry_from_listing(listed: ListedBlob) -> Entry:
         blob_type=BlobType(listed.blob_type) if listed.blob_type else None,
         content=listed.content,
         metadata=listed.metadata or None,
+        tier=listed.tier,
     )
 
 

@@ -447,6 +447,7 @@ class ListedBlob:
     blob_type: str | None
     content: ContentProps
     metadata: dict[str, str]
+    tier: str | None = None  # only when set on the blob (an inferred tier is the account's)
 
 
 def _listed(item: ElementTree.Element) -> ListedBlob:
@@ -475,4 +476,5 @@ def _listed(item: ElementTree.Element) -> ListedBlob:
             cache_control=get("Cache-Control") or None,
         ),
         metadata=metadata,
+        tier=None if get("AccessTierInferred") == "true" else (get("AccessTier") or None),
     )

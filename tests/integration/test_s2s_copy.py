@@ -374,11 +374,6 @@ def test_blob_tags_copied_when_asked(azurite, container, container_client, dest,
         assert dest.get_blob_client(name).get_blob_tags() == tags[name], name
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="azxfer bug: the REST listing (blob_rest._listed / blob._entry_from_listing) drops "
-    "AccessTier, so a container copy never preserves the tier of multi-block blobs",
-)
 def test_container_copy_preserves_access_tier(
     azurite, container, container_client, dest, run_azxfer
 ):
