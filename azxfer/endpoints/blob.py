@@ -23,7 +23,13 @@ from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
 from azxfer.endpoints.blob_errors import classify, error_code
 from azxfer.endpoints.blob_rest import ListedBlob, RestBlobClient
 from azxfer.engine.retry import RetryPolicy
-from azxfer.errors import IntegrityError, LocationError, NotFoundError
+from azxfer.errors import (
+    CredentialError,
+    IntegrityError,
+    LocationError,
+    NotFoundError,
+    TransferError,
+)
 from azxfer.locations import Location
 from azxfer.models import BlobType, Chunk, ContentProps, Entry, Skipped, Transfer
 from azxfer.plan.filters import EntryFilter
@@ -217,6 +223,11 @@ class BlobEndpoint:
         return Selection(SelectionKind.SINGLE, "", _one(entry))
 
     async def _require_container(self) -> None:
+        if self.rest is not None:
+            status = await self._container_request("HEAD")
+            if status == 404:
+                raise NotFoundError(f"container {self.where} does not exist")
+            return
         try:
             await self.container.get_container_properties()
         except HttpResponseError as exc:
@@ -225,6 +236,20 @@ class BlobEndpoint:
             raise self.classify(exc, f"container {self.where}") from None
         except Exception as exc:
             raise self.classify(exc, f"container {self.where}") from None
+
+    async def _container_request(self, method: str) -> int:
+        """A container request on the REST path: its status, once a 403 that is an
+        authentication failure has been raised (a SAS scoped below the container may be
+        refused the container itself but still read and write its blobs)."""
+        assert self.rest is not None
+        where = f"container {self.where}"
+        try:
+            status, code = await self.rest.container_request(method, self.location.container)
+        except Exception as exc:
+            raise self.classify(exc, where) from None
+        if (status == 403 and code in ("AuthenticationFailed", "")) or status == 401:
+            raise self.classify(CredentialError(f"access to {where} denied ({code})"), where)
+        return 200 if status == 403 else status
 
     async def _has_any(self, prefix: str) -> bool:
         try:
@@ -327,6 +352,11 @@ class BlobEndpoint:
         """Create the container if it is missing (tolerating SAS tokens that may not)."""
         if self.location.read_only:
             raise LocationError("the RA-GRS secondary endpoint is read-only")
+        if self.rest is not None:
+            status = await self._container_request("PUT")
+            if status >= 300 and status != 409:  # 409: it exists already
+                raise self.classify(TransferError(f"container {self.where}: {status}"), self.where)
+            return
         try:
             await self.container.create_container()
         except ResourceExistsError:

@@ -198,6 +198,29 @@ class RestBlobClient:
 
         await with_retries(attempt, self.retry, what)
 
+    async def container_request(self, method: str, container: str) -> tuple[int, str]:
+        """Get Container Properties (HEAD) or Create Container (PUT): (status, error code).
+        Answers are the caller's to judge; busy answers and broken connections are retried."""
+        what = f"container '{container}'"
+
+        async def attempt() -> tuple[int, str]:
+            url, headers = self._prepare(method, container, "", {"restype": "container"}, {}, None)
+            try:
+                async with self.session.request(
+                    method, url, headers=headers, skip_auto_headers=("Content-Type",)
+                ) as response:
+                    await response.read()
+                    code = response.headers.get("x-ms-error-code", "")
+                    if response.status in _RETRY_STATUS:
+                        raise _classify_status(
+                            response.status, code, what, response.headers.get("Retry-After")
+                        )
+                    return response.status, code
+            except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+                raise RetryableError(f"{what}: connection failed: {exc}") from None
+
+        return await with_retries(attempt, self.retry, what)
+
     async def list_blobs(
         self, container: str, prefix: str, delimiter: str | None
     ) -> AsyncIterator[ListedBlob]:
