@@ -10,7 +10,7 @@ import base64
 import contextlib
 import fnmatch
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -460,6 +460,21 @@ class BlobReader:
         if len(data) != length:
             raise IntegrityError(f"blob '{self.entry.ref}' returned {len(data)} of {length} bytes")
         return data
+
+    async def read_to(
+        self, offset: int, length: int, consume: Callable[[int, bytes], Awaitable[None]]
+    ) -> None:
+        """Bytes [offset, offset+length) handed to `consume(position, piece)` as they arrive
+        (the REST path streams them; otherwise the range is read whole first)."""
+        if self.fast is None:
+            await consume(offset, await self.read(offset, length))
+            return
+        try:
+            await self.fast.rest.get_range_to(
+                self.fast.container, self.entry.ref, offset, length, self.entry.etag, consume
+            )
+        except Exception as exc:
+            raise self.classify(exc, f"blob '{self.entry.ref}'") from None
 
     async def finish(self) -> None:
         """Every read was conditional on the ETag, so nothing more to check."""
