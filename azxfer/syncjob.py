@@ -18,8 +18,22 @@ Name filters apply to both listings; --include-after/--include-before select whi
 files are copied but never make a destination file look extra (so never cause a delete).
 Items a listing skips (symbolic links, special files, unreadable folders) protect the
 destination entries of the same path (and below) from deletion; an unreadable folder or file
-on either side disables deletes altogether. Deletes are not journaled, and a sync job cannot
-be resumed: running the same sync again copies only what is still different.
+on either side disables deletes altogether.
+
+MD5s of local files (--compare-hash md5) come from the shared hash cache of the job directory
+(`azxfer.journal.hashcache`) when the file's size, times and inode still match: the local
+walk looks each file up as it stats it (in the walk's thread), and only misses are read and
+hashed (in a worker thread), then stored. The MD5 the engine computes while uploading a file
+is stored too, so the sync after an upload hashes nothing.
+
+Journal: transfers and enumeration skips are journaled as for copy; identical files are not
+(a no-op sync of a large tree would otherwise write a row per file, every run). Resume
+(`azxfer resume ID`) runs the same sync again in the same journal: both sides are listed and
+merged afresh; a source file with an unfinished journaled transfer that still differs
+continues it with the same transfer ID (so the staged blocks or partial download are found
+and only missing chunks are sent), unless the source changed since (then it starts over);
+completed transfers now compare identical and are skipped; deletes are re-evaluated from the
+new listings with every safety rail. Deletes themselves are not journaled.
 """
 
 from __future__ import annotations
@@ -31,6 +45,7 @@ import os
 import re
 import sqlite3
 import stat as stat_mod
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -52,14 +67,18 @@ from azxfer.endpoints.local import LocalEndpoint, _threaded, _Walker
 from azxfer.engine.job import JobRunner, Planned
 from azxfer.errors import AzxferError, LocationError, NotFoundError, UsageError
 from azxfer.events import Event, EventSink, Notice
+from azxfer.journal.codec import entry_from_json, entry_to_json, props_to_json
+from azxfer.journal.hashcache import HashCache, stat_key
 from azxfer.journal.recorder import JournalRecorder
+from azxfer.journal.store import TransferRow, TransferState
 from azxfer.locations import redact
-from azxfer.models import Entry, JobTotals, Skipped, Transfer
+from azxfer.models import BlobType, Entry, JobTotals, Outcome, Skipped, Transfer
 from azxfer.options import CopyOptions
 from azxfer.plan.compare import OverwritePolicy
 from azxfer.plan.filters import EntryFilter
 from azxfer.plan.naming import LocalNameMapper
-from azxfer.plan.planner import CopyPlanner
+from azxfer.plan.planner import CopyPlanner, _type_for_name
+from azxfer.plan.resume import _changed
 from azxfer.plan.sync import (
     DEFAULT_DELETE_LIMIT,
     DEFAULT_SKEW_SECONDS,
@@ -76,6 +95,7 @@ log = logging.getLogger("azxfer.sync")
 # Partial downloads of any azxfer job (kept for its resume): never listed, never deleted.
 _PARTIAL = re.compile(r"^\..*\.azxfer-[0-9a-f]{8}-\d+\.part$")
 _HASH_CHUNK = 4 * 1024 * 1024
+_NO_PROPS = WriteProps()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +134,15 @@ class SyncSummary(Event):
     delete_failed: int
     deletes_done: bool
     note: str | None = None
+    hashed: int = 0
+    hashes_cached: int = 0
 
 
 @dataclass(slots=True)
 class _Stats:
     identical: int = 0
+    hashed: int = 0
+    hashes_cached: int = 0
     dest_total: int = 0
     extra: int = 0
     deleted: int = 0
@@ -154,19 +178,26 @@ class SyncJob(_Job):
         self.ask_delete = ask
         self.stats = _Stats()
         self.extra: _ExtraTable | None = None
+        self.hashes: HashCache | None = None
+        self.uploads: _UploadHashes | None = None
+        self.started_ns = time.time_ns()
+
+    @property
+    def _md5_compare(self) -> bool:
+        return self.sync.compare_hash == "md5" and not self.sync.mirror
 
     async def _execute(self, connections: BlobConnections) -> tuple[JobTotals, str]:
         options = self.options
-        if self.spec.resume:
-            raise UsageError("sync jobs cannot be resumed: run the same azxfer sync again")
         job_id = self.spec.job_id
+        self.started_ns = time.time_ns()
         source = _endpoint(options.source, options.source_credential, connections, job_id)
         dest = _endpoint(options.destination, options.dest_credential, connections, job_id)
-        selection = await self._select_source(source)
-        if not options.dry_run:
-            await dest.prepare_destination(True)
-        self.extra = _ExtraTable()
+        self.hashes = await self._open_hash_cache()
         try:
+            selection = await self._select_source(source)
+            if not options.dry_run:
+                await dest.prepare_destination(True)
+            self.extra = _ExtraTable()
             plan = self._plan(selection, self._list_destination(dest), dest)
             if options.dry_run:
                 totals = await _dry_run(plan, self.sink)
@@ -174,6 +205,8 @@ class SyncJob(_Job):
                 return totals, "DryRun"
             self.runner = self._make_runner(source, dest)
             totals = await self.runner.run(plan)
+            if self.uploads is not None:
+                await self.uploads.finish()
             if self.runner.stopping:
                 return totals, "Cancelled"
             await self._deletes(dest, totals)
@@ -182,11 +215,32 @@ class SyncJob(_Job):
                 status = "CompletedWithErrors"
             return totals, status
         finally:
-            self.extra.close()
+            if self.extra is not None:
+                self.extra.close()
+            if self.hashes is not None:
+                await asyncio.to_thread(self.hashes.close)
+
+    async def _open_hash_cache(self) -> HashCache | None:
+        """The job directory's hash cache, when this sync can use it: to look up and store
+        local files' MD5s (--compare-hash md5), or to store the MD5s of uploads."""
+        options = self.options
+        uploads = options.source.is_local and not options.destination.is_local
+        wanted = self._md5_compare or (uploads and not options.dry_run)
+        if self.spec.job_dir is None or not wanted:
+            return None
+        return await asyncio.to_thread(HashCache.open, self.spec.job_dir)
 
     def _make_runner(self, source: Endpoint, dest: Endpoint) -> JobRunner:
         options = self.options
         md5 = _Md5Policy(options, self.sink)
+        verify = md5.verify
+        if self.hashes is not None and isinstance(source, LocalEndpoint):
+            self.uploads = uploads = _UploadHashes(self.hashes, self.started_ns, options)
+
+            def verify(transfer: Transfer, digest: bytes) -> None:
+                md5.verify(transfer, digest)
+                uploads.add(transfer.source, digest)
+
         return JobRunner(
             source,
             dest,
@@ -194,9 +248,9 @@ class SyncJob(_Job):
             options.engine.concurrency,
             options.engine.max_memory,
             options.engine.block_size,
-            md5.verify,
+            verify,
             None,
-            JournalRecorder(self.journal) if self.journal else None,
+            _SyncRecorder(self.journal) if self.journal else None,
             wants_md5=md5.wants,
         )
 
@@ -214,7 +268,9 @@ class SyncJob(_Job):
                 raise UsageError(f"{needs}, not a wildcard")
             if not os.path.isdir(source.path):
                 raise LocationError(f"{needs}; '{source.path}' is not a folder")
-            walker = _SortedWalker(self._name_filter(), True, options.follow_symlinks)
+            walker = _SortedWalker(
+                self._name_filter(), True, options.follow_symlinks, hashes=self._lookups()
+            )
             return Selection(
                 SelectionKind.DIRECTORY, "", _threaded(walker.walk_dir(source.path, ""))
             )
@@ -235,7 +291,9 @@ class SyncJob(_Job):
                 return
             if not os.path.isdir(dest.path):
                 raise LocationError(f"destination '{dest.path}' is a file, not a folder")
-            walker = _SortedWalker(self._name_filter(), True, False, skip_partials=True)
+            walker = _SortedWalker(
+                self._name_filter(), True, False, skip_partials=True, hashes=self._lookups()
+            )
             async for item in _threaded(walker.walk_dir(dest.path, "")):
                 yield item
             return
@@ -249,6 +307,10 @@ class SyncJob(_Job):
             if not self.options.dry_run:
                 raise
             # A dry run does not create the container: a missing one is empty.
+
+    def _lookups(self) -> HashCache | None:
+        """The cache a local walk looks MD5s up in (only when comparing MD5s)."""
+        return self.hashes if self._md5_compare else None
 
     # -- planning ----------------------------------------------------------------------------
 
@@ -269,6 +331,9 @@ class SyncJob(_Job):
         extra = self.extra
         assert extra is not None
         pending_skips: list[Planned] = []
+        journal = self.journal if self.spec.resume else None
+        if journal is not None:
+            planner.next_id = journal.max_transfer_id()
 
         async def src_entries() -> AsyncIterator[Entry]:
             async for item in selection.items:
@@ -312,24 +377,81 @@ class SyncJob(_Job):
                     dest_rel = mapped.local_rel
                     extra.protect(sync_key(dest_rel))
                     dst = await dest.stat(dest.join(dest_rel))
-            if self.sync.compare_hash == "md5" and dst is not None and src.size == dst.size:
+            if self._md5_compare and dst is not None and src.size == dst.size:
                 if options.source.is_local:
-                    src = await _with_local_md5(src)
+                    src = await self._local_md5(src)
                 if to_local:
-                    dst = await _with_local_md5(dst)
+                    dst = await self._local_md5(dst)
             decision = compare(src, dst)
             dest_ref = dest.join(dest_rel)
-            transfer = Transfer(
-                planner._new_id(), src, dest_ref, redact(planner._display(dest_ref))
-            )
+            display = redact(planner._display(dest_ref))
+            row = journal.transfer_for_source(src.ref) if journal is not None else None
             if not decision.transfer:
+                if journal and row and row.state in TransferState.UNFINISHED:
+                    # Committed by the earlier run just before it could journal that.
+                    journal.set_state(row.id, TransferState.SKIPPED, IDENTICAL)
                 self.stats.identical += 1
-                yield Planned(transfer, planner._props(src), decision.reason or IDENTICAL)
+                transfer = Transfer(planner._new_id(), src, dest_ref, display)
+                # No write properties: nothing is written (and guessing a content type for
+                # every identical file was a tenth of a no-op sync's CPU).
+                yield Planned(transfer, _NO_PROPS, decision.reason or IDENTICAL)
                 continue
             log.info("copy %s: %s", src.rel_path, decision.reason)
+            if row is not None:
+                yield self._continue(row, src, dest_ref, display, planner._props(src))
+                continue
+            transfer = Transfer(planner._new_id(), src, dest_ref, display)
             yield Planned(transfer, planner._props(src))
         while pending_skips:
             yield pending_skips.pop(0)
+
+    def _continue(
+        self, row: TransferRow, src: Entry, dest_ref: str, display: str, props: WriteProps
+    ) -> Planned:
+        """A resumed sync's transfer of a source the earlier run journaled: continue it where
+        it stopped if it is unfinished and its source unchanged, else start it over (under
+        the same transfer ID, so the journal keeps one row per source)."""
+        journal = self.journal
+        assert journal is not None
+        transfer = Transfer(row.id, src, dest_ref, display)
+        unfinished = row.state in TransferState.UNFINISHED
+        same = row.dest_ref == dest_ref and not _changed(entry_from_json(row.entry), src)
+        if unfinished and same:
+            chunks = tuple(journal.chunks(row.id))
+            return Planned(transfer, props, resume=chunks, chunk_size=row.chunk_size)
+        if unfinished:
+            self.sink.emit(
+                Notice(
+                    "warning",
+                    f"'{src.ref}' changed since the job started: transferring it again from "
+                    "the start",
+                )
+            )
+        journal.replan(
+            TransferRow(
+                row.id,
+                src.ref,
+                dest_ref,
+                display,
+                src.size,
+                src.mtime,
+                entry_to_json(src),
+                props_to_json(props),
+                0,
+                TransferState.PENDING,
+                None,
+            )
+        )
+        return Planned(transfer, props)  # resume=None: a fresh start; old blocks not trusted
+
+    async def _local_md5(self, entry: Entry) -> Entry:
+        """A local entry with its MD5: from the cache (the walk looked it up), else read."""
+        if entry.md5 is not None:
+            self.stats.hashes_cached += 1
+            return entry
+        self.stats.hashed += 1
+        digest = await asyncio.to_thread(_md5_and_cache, entry.ref, self.hashes)
+        return replace(entry, md5=digest)
 
     def _protect(self, item: Skipped, side: str) -> None:
         assert self.extra is not None
@@ -418,6 +540,8 @@ class SyncJob(_Job):
                 delete_failed=stats.delete_failed,
                 deletes_done=stats.deletes_done,
                 note=stats.note,
+                hashed=stats.hashed,
+                hashes_cached=stats.hashes_cached,
             )
         )
         return super()._finish(status, error, totals, elapsed)
@@ -489,9 +613,11 @@ class _SortedWalker(_Walker):
         recursive: bool,
         follow_symlinks: bool,
         skip_partials: bool = False,
+        hashes: HashCache | None = None,
     ) -> None:
         super().__init__(filters, recursive, follow_symlinks)
         self.skip_partials = skip_partials
+        self.hashes = hashes
 
     def _scan(
         self, folder: str, prefix: str, ancestors: set[tuple[int, int]], top: bool = False
@@ -508,6 +634,27 @@ class _SortedWalker(_Walker):
             rel = f"{prefix}/{item.name}" if prefix else item.name
             yield from self._visit(item, rel, ancestors)
 
+    def _visit(
+        self, item: os.DirEntry[str], rel: str, ancestors: set[tuple[int, int]]
+    ) -> Iterator[Entry | Skipped]:
+        """As the plain walk; with a hash cache, a file's entry carries its cached MD5 (looked
+        up here, in the walk's thread, with the stat the walk already made)."""
+        hashes = self.hashes
+        if hashes is None:
+            yield from super()._visit(item, rel, ancestors)
+            return
+        for found in super()._visit(item, rel, ancestors):
+            if type(found) is Entry and found.ref == item.path:
+                try:
+                    key = stat_key(item.stat())  # the walk's own (cached) stat
+                except OSError:
+                    yield found
+                    continue
+                digest = hashes.lookup(os.path.abspath(found.ref), key)
+                if digest is not None:
+                    found = replace(found, md5=digest)
+            yield found
+
     def _is_dir(self, item: os.DirEntry[str]) -> bool:
         try:
             if item.is_symlink():
@@ -517,10 +664,86 @@ class _SortedWalker(_Walker):
             return False
 
 
-async def _with_local_md5(entry: Entry) -> Entry:
-    """A local file's entry with its MD5 computed (None if it cannot be read)."""
-    digest = await asyncio.to_thread(_md5_file, entry.ref)
-    return replace(entry, md5=digest)
+class _SyncRecorder(JournalRecorder):
+    """The journal recorder, minus identical files: a no-op sync of a large tree would
+    otherwise write (and later prune) one row per file on every run. A resumed sync finds
+    them identical again from the listings, so nothing is lost."""
+
+    def planned(self, item: Planned) -> None:
+        if item.skip_reason == IDENTICAL:
+            return
+        super().planned(item)
+
+    def finished(self, transfer: Transfer, outcome: Outcome, reason: str | None) -> None:
+        if outcome is Outcome.SKIPPED and reason == IDENTICAL:
+            return
+        super().finished(transfer, outcome, reason)
+
+
+class _UploadHashes:
+    """Stores the MD5 the engine computed while uploading a local file into the hash cache,
+    in batches on a worker thread. An MD5 is kept only for a block blob (a page blob's is of
+    the zero-padded data) and only if the file's size and mtime after the upload read are
+    those the listing saw (so it did not change while it was read); it is dated from the job
+    start, which precedes the read (see the racy rule in hashcache)."""
+
+    BATCH = 256
+
+    def __init__(self, cache: HashCache, started_ns: int, options: CopyOptions) -> None:
+        self.cache = cache
+        self.started_ns = started_ns
+        self.blob_type = options.upload.blob_type
+        self.pending: list[tuple[Entry, bytes]] = []
+        self.tasks: set[asyncio.Future[None]] = set()
+
+    def add(self, entry: Entry, digest: bytes) -> None:
+        if not digest or (self.blob_type or _type_for_name(entry.rel_path)) is not BlobType.BLOCK:
+            return
+        self.pending.append((entry, digest))
+        if len(self.pending) >= self.BATCH:
+            self._spawn()
+
+    def _spawn(self) -> None:
+        batch, self.pending = self.pending, []
+        task = asyncio.ensure_future(asyncio.to_thread(self._store, batch))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def _store(self, batch: list[tuple[Entry, bytes]]) -> None:
+        for entry, digest in batch:
+            try:
+                st = os.stat(entry.ref)
+            except OSError:
+                continue
+            if st.st_size == entry.size and st.st_mtime == entry.mtime:
+                self.cache.store(os.path.abspath(entry.ref), stat_key(st), digest, self.started_ns)
+
+    async def finish(self) -> None:
+        """Store what is left; wait for every batch."""
+        if self.pending:
+            self._spawn()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+def _md5_and_cache(path: str, cache: HashCache | None) -> bytes | None:
+    """A local file's MD5 (None if it cannot be read), stored in the cache if the file did
+    not change while it was read."""
+    started = time.time_ns()
+    try:
+        before = os.stat(path)
+    except OSError:
+        return None
+    digest = _md5_file(path)
+    if digest is None or cache is None:
+        return digest
+    try:
+        after = os.stat(path)
+    except OSError:
+        return digest
+    if stat_key(before) == stat_key(after):
+        cache.store(os.path.abspath(path), stat_key(after), digest, started)
+    return digest
 
 
 def _md5_file(path: str) -> bytes | None:

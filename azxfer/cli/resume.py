@@ -35,8 +35,10 @@ def resume_command(
     job_id: str | None, last: bool, source_sas: str | None, dest_sas: str | None, **opts: object
 ) -> int:
     """Continue JOB_ID (or --last) where it stopped: only chunks not yet at the destination
-    are sent. SAS tokens are never journaled, so give fresh ones with --source-sas and
-    --dest-sas when the job used them; account keys come from the same places as for copy.
+    are sent. A sync job runs the same sync again in its journal: what is still different is
+    copied (interrupted transfers continue), and deletes are decided anew. SAS tokens are
+    never journaled, so give fresh ones with --source-sas and --dest-sas when the job used
+    them; account keys come from the same places as for copy.
     """
     from azxfer.cli.copy import build_copy_options
     from azxfer.journal.jobs import find_job, list_jobs
@@ -61,11 +63,6 @@ def resume_command(
     ):
         click.echo(f"Job {job_id} already finished ({record.status}); nothing to resume.")
         return 0
-    if record.command == "sync":
-        raise UsageError(
-            f"job {job_id} is a sync, which cannot be resumed: run the same azxfer sync again "
-            "(it copies only what is still different)"
-        )
     saved = record.options
     raw = dict(saved["options"])
     for key in ("source_key_file", "dest_key_file"):
@@ -75,5 +72,9 @@ def resume_command(
             raw[key] = Path(raw[key])
     source = with_sas(saved["source"], source_sas)
     destination = with_sas(saved["destination"], dest_sas)
+    if record.command == "sync":
+        from azxfer.cli.sync import build_sync_options, run_sync
+
+        return run_sync(build_sync_options(source, destination, raw), dict(opts), None, job_id)
     options = build_copy_options(source, destination, raw)
     return run_job(record.command, options, dict(opts), resume_id=job_id)

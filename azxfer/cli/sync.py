@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
 import click
@@ -19,8 +20,9 @@ from azxfer.cli.common import (
 from azxfer.cli.copy import build_copy_options
 from azxfer.cli.render import make_reporter
 from azxfer.cli.run import ask, configure_logging, failure_summary
+from azxfer.errors import AzxferError
 from azxfer.events import Event
-from azxfer.locations import redact, without_secrets
+from azxfer.locations import parse_location, redact, without_secrets
 from azxfer.plan.sync import DEFAULT_SKEW_SECONDS, parse_max_delete
 from azxfer.syncjob import Deleted, SyncOptions, SyncSummary
 
@@ -99,6 +101,8 @@ def sync_command(source: str, destination: str, **opts: object) -> int:
       azxfer sync ./site 'https://acct.blob.core.windows.net/$web?<SAS>' --delete-destination true
       azxfer sync 'https://acct.blob.core.windows.net/box/logs' ./logs --exclude-pattern '*.tmp'
     """
+    # Absolute local paths, so that `azxfer resume` finds the same files from any folder.
+    source, destination = _absolute(source), _absolute(destination)
     options = build_sync_options(source, destination, opts)
     record = {
         "source": without_secrets(source),
@@ -106,6 +110,15 @@ def sync_command(source: str, destination: str, **opts: object) -> int:
         "options": recordable(opts),
     }
     return run_sync(options, opts, record)
+
+
+def _absolute(text: str) -> str:
+    """A local path made absolute; URLs (and anything unparsable) as they are."""
+    try:
+        location = parse_location(text)
+    except AzxferError:
+        return text
+    return os.path.abspath(text) if location.is_local and location.pattern is None else text
 
 
 def build_sync_options(source: str, destination: str, opts: dict[str, Any]) -> SyncOptions:
@@ -147,6 +160,8 @@ class _SyncReporter:
                 f"Sync: {event.copied} copied, {event.deleted} deleted, "
                 f"{event.skipped_identical} identical, {event.failed} failed"
             )
+            if event.hashed or event.hashes_cached:
+                line += f"; MD5s: {event.hashed} hashed, {event.hashes_cached} from the cache"
             if event.note:
                 line += f" ({event.note})"
             self.reporter._line(line)
@@ -157,8 +172,13 @@ class _SyncReporter:
         self.reporter.close()
 
 
-def run_sync(options: SyncOptions, opts: dict[str, Any], record: dict[str, Any]) -> int:
-    """Run the sync job with the reporter asked for; returns the exit code."""
+def run_sync(
+    options: SyncOptions,
+    opts: dict[str, Any],
+    record: dict[str, Any] | None,
+    resume_id: str | None = None,
+) -> int:
+    """Run a (new or resumed) sync job with the reporter asked for; returns the exit code."""
     from azxfer import client, syncjob
     from azxfer.journal.jobs import prune_finished
 
@@ -168,7 +188,12 @@ def run_sync(options: SyncOptions, opts: dict[str, Any], record: dict[str, Any])
     for removed in prune_finished(job_dir, env):
         logging.getLogger("azxfer").info("pruned finished job %s", removed)
     spec = client.JobSpec(
-        job_id=client.new_job_id(), command="sync", job_dir=job_dir, record=record, env=env
+        job_id=resume_id or client.new_job_id(),
+        command="sync",
+        job_dir=job_dir,
+        record=record,
+        resume=resume_id is not None,
+        env=env,
     )
     output_type = str(opts.get("output_type") or "text")
     reporter = _SyncReporter(make_reporter(output_type), output_type == "text")

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from azxfer.errors import UsageError
+from azxfer.journal.hashcache import prune_cache
 from azxfer.journal.store import SUFFIX, JobRecord, Journal, journal_path
 
 JOB_DIR_ENV = "AZXFER_JOB_DIR"
@@ -78,8 +79,14 @@ def parse_age(text: str) -> float:
 def clean_jobs(
     job_dir: Path, older_than: float, statuses: tuple[str, ...] | None, now: float | None = None
 ) -> list[str]:
-    """Remove jobs last updated more than `older_than` seconds ago (with one of `statuses`)."""
+    """Remove jobs last updated more than `older_than` seconds ago (with one of `statuses`).
+
+    Without `statuses` (every job qualifies) it also drops the hash cache's entries not seen
+    for `older_than` (so `azxfer jobs clean --older-than 0s` empties it).
+    """
     now = time.time() if now is None else now
+    if statuses is None:
+        prune_cache(job_dir, older_than, now)
     removed = []
     for record in list_jobs(job_dir):
         if now - record.updated < older_than:
@@ -92,9 +99,16 @@ def clean_jobs(
 
 
 def prune_finished(job_dir: Path, env: Mapping[str, str]) -> list[str]:
-    """Remove successful jobs older than AZXFER_JOB_RETENTION_DAYS (default 7)."""
-    try:
-        days = float(env.get(RETENTION_ENV, DEFAULT_RETENTION_DAYS))
-    except ValueError:
-        days = DEFAULT_RETENTION_DAYS
+    """Remove successful jobs older than AZXFER_JOB_RETENTION_DAYS (default 7), and hash cache
+    entries not seen for as long."""
+    days = retention_days(env)
+    prune_cache(job_dir, days * 86400)
     return clean_jobs(job_dir, days * 86400, FINISHED)
+
+
+def retention_days(env: Mapping[str, str]) -> float:
+    """AZXFER_JOB_RETENTION_DAYS, else 7."""
+    try:
+        return float(env.get(RETENTION_ENV, DEFAULT_RETENTION_DAYS))
+    except ValueError:
+        return DEFAULT_RETENTION_DAYS

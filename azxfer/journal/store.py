@@ -239,6 +239,32 @@ class Journal:
         self._queue("DELETE FROM chunk WHERE transfer_id = ?", (transfer_id,))
         self.flush()
 
+    def replan(self, row: TransferRow) -> None:
+        """Plan an already journaled transfer again from the start (a resumed sync found its
+        source changed, or a finished transfer to repeat): new entry, state, no chunks."""
+        self._queue(
+            "UPDATE transfer SET source_ref = ?, rel_path = ?, dest_ref = ?, dest_display = ?, "
+            "size = ?, mtime = ?, etag = ?, entry = ?, props = ?, chunk_size = ?, state = ?, "
+            "reason = ? WHERE id = ?",
+            (
+                row.source_ref,
+                row.entry.get("rel_path", ""),
+                row.dest_ref,
+                row.dest_display,
+                row.size,
+                row.mtime,
+                row.entry.get("etag"),
+                json.dumps(row.entry),
+                json.dumps(row.props),
+                row.chunk_size,
+                row.state,
+                row.reason,
+                row.id,
+            ),
+        )
+        self._queue("DELETE FROM chunk WHERE transfer_id = ?", (row.id,))
+        self.flush()
+
     def set_status(self, status: str) -> None:
         """Record the job's status."""
         self._queue("UPDATE job SET status = ?, updated = ?", (status, time.time()))
@@ -279,19 +305,20 @@ class Journal:
             states,
         )
         for r in cursor:
-            yield TransferRow(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                json.loads(r[6]),
-                json.loads(r[7]),
-                r[8],
-                r[9],
-                r[10],
-            )
+            yield _transfer_row(r)
+
+    def transfer_for_source(self, source_ref: str) -> TransferRow | None:
+        """The committed transfer row of a source, if any. Does not flush: meant for looking
+        up what an earlier run journaled, once per source, without committing this run's
+        queued writes each time."""
+        r = self.db.execute(
+            "SELECT id, source_ref, dest_ref, dest_display, size, mtime, entry, props, "
+            "chunk_size, state, reason FROM transfer WHERE source_ref = ?",
+            (source_ref,),
+        ).fetchone()
+        if r is None:
+            return None
+        return _transfer_row(r)
 
     def has_source(self, source_ref: str) -> bool:
         """Whether enumeration already journaled this source."""
@@ -316,6 +343,14 @@ class Journal:
                 (transfer_id,),
             )
         ]
+
+
+def _transfer_row(r: tuple[Any, ...]) -> TransferRow:
+    """A TransferRow from `SELECT id, source_ref, dest_ref, dest_display, size, mtime, entry,
+    props, chunk_size, state, reason`."""
+    return TransferRow(
+        r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), json.loads(r[7]), r[8], r[9], r[10]
+    )
 
 
 def _lock(path: Path) -> int:
