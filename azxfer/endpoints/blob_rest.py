@@ -216,7 +216,7 @@ class RestBlobClient:
                             response.status, code, what, response.headers.get("Retry-After")
                         )
                     return response.status, code
-            except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
                 raise RetryableError(f"{what}: connection failed: {exc}") from None
 
         return await with_retries(attempt, self.retry, what)

@@ -659,3 +659,20 @@ def test_signing_order_is_the_sdk_collation() -> None:
     real = ("x-ms-version", "x-ms-date", "x-ms-range", "x-ms-meta-a_b", "x-ms-meta-ab", "x-ms-tags")
     expected = tuple(name for name, _ in _storage_header_sort([(n, "") for n in real]))
     assert _signing_order(real) == expected
+
+
+def test_container_request_retries_a_truncated_answer() -> None:
+    class Session:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def request(self, method, url, headers, **kw):
+            self.calls += 1
+            if self.calls == 1:
+                raise aiohttp.ClientPayloadError("Response payload is not completed")
+            return FakeResponse(200)
+
+    session = Session()
+    rest = client(session=session, base_delay=0.001, max_delay=0.001)
+    assert asyncio.run(rest.container_request("HEAD", "cont")) == (200, "")
+    assert session.calls == 2
