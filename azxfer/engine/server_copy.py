@@ -38,7 +38,7 @@ from azxfer.endpoints.blob_copy import (
 )
 from azxfer.endpoints.web import WebEndpoint
 from azxfer.engine.job import Planned, Recorder, StreamMover
-from azxfer.engine.transfer import Interrupted, TransferContext, _first_cause
+from azxfer.engine.transfer import Interrupted, TransferContext, first_cause
 from azxfer.errors import (
     CopySourceError,
     IntegrityError,
@@ -356,7 +356,7 @@ class ServerSideMover:
                         break
                     group.create_task(one(chunk))
         except BaseExceptionGroup as group_error:
-            raise _first_cause(group_error) from None
+            raise first_cause(group_error) from None
         if left:
             raise Interrupted(f"stopped before chunk {min(left)} of {transfer.source.ref}")
 

@@ -345,7 +345,7 @@ async def _chunked(
                     group.create_task(stream(run, held))
                     run = []
     except BaseExceptionGroup as group_error:
-        raise _first_cause(group_error) from None
+        raise first_cause(group_error) from None
     finally:
         hasher.discard()
     if stopped_at is not None or skipped:
@@ -414,11 +414,11 @@ class OrderedHasher:
         self.waiting.clear()
 
 
-def _first_cause(group: BaseExceptionGroup) -> BaseException:
+def first_cause(group: BaseExceptionGroup) -> BaseException:
     """The first real failure inside a task group (cancellations are consequences)."""
     for exc in group.exceptions:
         if isinstance(exc, BaseExceptionGroup):
-            return _first_cause(exc)
+            return first_cause(exc)
         if not isinstance(exc, asyncio.CancelledError):
             return exc
     return group.exceptions[0]
