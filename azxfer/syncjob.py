@@ -58,6 +58,7 @@ from azxfer.client import (
     _endpoint,
     _Job,
     _Md5Policy,
+    _mover_for,
     _status,
     new_job_id,
 )
@@ -252,6 +253,7 @@ class SyncJob(_Job):
             None,
             _SyncRecorder(self.journal) if self.journal else None,
             wants_md5=md5.wants,
+            mover=_mover_for(source, dest, options),  # blob to blob: server side
         )
 
     # -- listings ----------------------------------------------------------------------------
