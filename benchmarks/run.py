@@ -153,6 +153,7 @@ class Azurite:
                 "--inMemoryPersistence",
                 "--skipApiVersionCheck",
                 "--loose",
+                "--disableTelemetry",
                 "--blobHost",
                 "127.0.0.1",
                 "--blobPort",
