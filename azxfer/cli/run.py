@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +12,9 @@ from azxfer.cli.common import environment, job_dir_from
 from azxfer.cli.render import make_reporter
 from azxfer.locations import redact
 from azxfer.options import CopyOptions, Overwrite
+
+if TYPE_CHECKING:  # the client (and its dependencies) load only when a job runs
+    from azxfer.client import JobSpec
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -63,6 +66,28 @@ def ask_overwrite(dest: str) -> str:
     return answer if answer in ("y", "n", "a", "N") else "n"
 
 
+def start_job(
+    command: str, opts: dict[str, Any], record: dict[str, Any] | None, resume_id: str | None
+) -> JobSpec:
+    """Set up logging, prune old finished jobs, and name this run's job (new or resumed)."""
+    from azxfer import client
+    from azxfer.journal.jobs import prune_finished
+
+    configure_logging(opts.get("log_file"), str(opts.get("log_level") or "INFO"))
+    env = environment()
+    job_dir = job_dir_from(opts.get("journal_dir"))
+    for removed in prune_finished(job_dir, env):
+        logging.getLogger("azxfer").info("pruned finished job %s", removed)
+    return client.JobSpec(
+        job_id=resume_id or client.new_job_id(),
+        command=command,
+        job_dir=job_dir,
+        record=record,
+        resume=resume_id is not None,
+        env=env,
+    )
+
+
 def run_job(
     command: str,
     options: CopyOptions,
@@ -72,21 +97,8 @@ def run_job(
 ) -> int:
     """Run a (new or resumed) copy job with the reporter asked for; returns the exit code."""
     from azxfer import client
-    from azxfer.journal.jobs import prune_finished
 
-    configure_logging(opts.get("log_file"), str(opts.get("log_level") or "INFO"))
-    env = environment()
-    job_dir = job_dir_from(opts.get("journal_dir"))
-    for removed in prune_finished(job_dir, env):
-        logging.getLogger("azxfer").info("pruned finished job %s", removed)
-    spec = client.JobSpec(
-        job_id=resume_id or client.new_job_id(),
-        command=command,
-        job_dir=job_dir,
-        record=record,
-        resume=resume_id is not None,
-        env=env,
-    )
+    spec = start_job(command, opts, record, resume_id)
     reporter = make_reporter(str(opts.get("output_type") or "text"))
     ask = ask_overwrite if options.overwrite is Overwrite.PROMPT else None
     logging.getLogger("azxfer").info(

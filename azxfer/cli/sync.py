@@ -11,15 +11,13 @@ import click
 from azxfer.cli.common import (
     endpoint_options,
     engine_options,
-    environment,
-    job_dir_from,
     journal_option,
     output_options,
     recordable,
 )
 from azxfer.cli.copy import build_copy_options
 from azxfer.cli.render import make_reporter
-from azxfer.cli.run import ask, configure_logging, failure_summary
+from azxfer.cli.run import ask, failure_summary, start_job
 from azxfer.errors import AzxferError
 from azxfer.events import Event
 from azxfer.locations import parse_location, redact, without_secrets
@@ -179,22 +177,9 @@ def run_sync(
     resume_id: str | None = None,
 ) -> int:
     """Run a (new or resumed) sync job with the reporter asked for; returns the exit code."""
-    from azxfer import client, syncjob
-    from azxfer.journal.jobs import prune_finished
+    from azxfer import syncjob
 
-    configure_logging(opts.get("log_file"), str(opts.get("log_level") or "INFO"))
-    env = environment()
-    job_dir = job_dir_from(opts.get("journal_dir"))
-    for removed in prune_finished(job_dir, env):
-        logging.getLogger("azxfer").info("pruned finished job %s", removed)
-    spec = client.JobSpec(
-        job_id=resume_id or client.new_job_id(),
-        command="sync",
-        job_dir=job_dir,
-        record=record,
-        resume=resume_id is not None,
-        env=env,
-    )
+    spec = start_job("sync", opts, record, resume_id)
     output_type = str(opts.get("output_type") or "text")
     reporter = _SyncReporter(make_reporter(output_type), output_type == "text")
     ask = ask_delete if options.delete_destination == "prompt" else None
