@@ -1,180 +1,69 @@
-"""The library facade: `copy(options, sink, job) -> JobResult`. Knows nothing of the CLI."""
+"""The library facade: `copy(options, sink, job) -> JobResult`. Knows nothing of the CLI.
+
+The lifecycle a copy shares with sync (journal, signals, final event) is `azxfer.jobrun`'s.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
-import os
-import signal
-import time
-import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from azxfer.credentials import Credential
-from azxfer.endpoints.base import Selection, SelectionKind
-from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
-from azxfer.endpoints.local import LocalEndpoint
-from azxfer.endpoints.web import WebEndpoint
-from azxfer.engine.job import JobRunner, Mover, Planned, StreamMover
-from azxfer.engine.server_copy import ServerSideMover
-from azxfer.errors import AzxferError, Cancelled, IntegrityError, NotFoundError, UsageError
-from azxfer.events import (
-    EnumerationDone,
-    EventSink,
-    JobFinished,
-    JobStarted,
-    Notice,
-    Retrying,
-    TransferDone,
-    TransferQueued,
+from azxfer.endpoints.base import Endpoint, Selection, SelectionKind
+from azxfer.endpoints.blob import BlobConnections
+from azxfer.endpoints.factory import endpoint_for
+from azxfer.engine.job import JobRunner, Planned
+from azxfer.engine.movers import mover_for
+from azxfer.errors import NotFoundError
+from azxfer.events import EventSink
+from azxfer.jobrun import (
+    SUPPORTED_PAIRS,
+    JobResult,
+    JobRun,
+    JobSpec,
+    Md5Policy,
+    dry_run,
+    job_status,
+    new_job_id,
 )
-from azxfer.journal.crash import CrashHook
 from azxfer.journal.recorder import JournalRecorder
-from azxfer.journal.store import Journal
-from azxfer.locations import Location, redact
-from azxfer.models import JobTotals, Outcome, Service, Transfer
-from azxfer.options import CheckMd5, CopyOptions
+from azxfer.models import JobTotals, Transfer
+from azxfer.options import CopyOptions
 from azxfer.plan.compare import Ask, OverwritePolicy
 from azxfer.plan.filters import EntryFilter
 from azxfer.plan.planner import CopyPlanner
 from azxfer.plan.resume import resume_plan
 
-log = logging.getLogger("azxfer")
-
-SUPPORTED_PAIRS = {
-    (Service.LOCAL, Service.BLOB),
-    (Service.BLOB, Service.LOCAL),
-    (Service.BLOB, Service.BLOB),
-    (Service.WEB, Service.BLOB),
-    (Service.WEB, Service.LOCAL),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class JobSpec:
-    """Which job this run is: its ID, its journal folder, and what to record for a resume.
-
-    `record` holds the command's options without secrets; `resume` continues an existing
-    journal instead of creating one. No `job_dir` means the job is not journaled.
-    """
-
-    job_id: str
-    command: str = "copy"
-    job_dir: Path | None = None
-    record: dict[str, Any] | None = None
-    resume: bool = False
-    env: dict[str, str] | None = None
-
-
-@dataclass(slots=True)
-class JobResult:
-    """How a job ended."""
-
-    job_id: str
-    status: str
-    totals: JobTotals
-    elapsed: float
-    error: str | None = None
-    request_seconds: float = 0.0
-
-    @property
-    def effective_concurrency(self) -> float:
-        """Requests in flight on average over the job (request time / wall time)."""
-        return self.request_seconds / self.elapsed if self.elapsed > 0 else 0.0
-
-    @property
-    def exit_code(self) -> int:
-        """0 when nothing failed, 130 when interrupted, else 1."""
-        if self.status == "Cancelled":
-            return 130
-        return 1 if self.status in ("Failed", "CompletedWithErrors") else 0
-
-
-def new_job_id() -> str:
-    """A fresh job identifier."""
-    return str(uuid.uuid4())
+# The job's spec and result are imported from here by the CLI and `azxfer bench`.
+__all__ = ["SUPPORTED_PAIRS", "CopyJob", "JobResult", "JobSpec", "copy", "new_job_id"]
 
 
 def copy(
     options: CopyOptions, sink: EventSink, ask: Ask | None = None, job: JobSpec | None = None
 ) -> JobResult:
     """Run a copy job to completion (blocking)."""
-    return asyncio.run(_Job(options, sink, ask, job or JobSpec(new_job_id())).run())
+    return asyncio.run(CopyJob(options, sink, ask, job or JobSpec(new_job_id())).run())
 
 
-class _Job:
-    """One run of a copy job: endpoints, journal, plan, runner, signals, final event."""
+class CopyJob(JobRun):
+    """A copy job: its plan enumerates the source (resumed, the journal's unfinished first)."""
 
     def __init__(
         self, options: CopyOptions, sink: EventSink, ask: Ask | None, spec: JobSpec
     ) -> None:
-        self.options = options
-        self.sink = sink
+        super().__init__(options, sink, spec)
         self.ask = ask
-        self.spec = spec
-        self.runner: JobRunner | None = None
-        self.journal: Journal | None = None
-        self.interrupts = 0
-
-    async def run(self) -> JobResult:
-        options, spec = self.options, self.spec
-        pair = (options.source.service, options.destination.service)
-        if pair not in SUPPORTED_PAIRS:
-            raise UsageError(f"copying from {pair[0].value} to {pair[1].value} is not supported")
-        if options.move and options.source.read_only:
-            raise UsageError("--move cannot delete from the read-only secondary endpoint")
-        if options.move and options.source.service is Service.WEB:
-            raise UsageError("--move cannot delete a web URL source")
-        started = time.monotonic()
-        self.journal = self._open_journal()
-        self.sink.emit(
-            JobStarted(
-                spec.job_id,
-                spec.command,
-                options.source.display,
-                options.destination.display,
-                options.dry_run,
-            )
-        )
-        self._install_signal_handlers()
-        connections = BlobConnections(options.engine.concurrency, self._on_retry)
-        status, error, totals = "Completed", None, JobTotals()
-        try:
-            totals, status = await self._execute(connections)
-        except asyncio.CancelledError:
-            status, error = "Cancelled", "interrupted"
-        except UsageError:
-            # A bad location found while enumerating is still a command-line error.
-            if self.runner is None or self.runner.totals.files_total == 0:
-                self._discard_journal()
-            elif self.journal is not None:
-                self.journal.set_status("Failed")
-                self.journal.close()
-                self.journal = None
-            raise
-        except AzxferError as exc:
-            status, error = "Failed", str(exc)
-        finally:
-            await connections.close()
-            self._remove_signal_handlers()
-        if self.runner is not None:
-            totals = self.runner.totals
-        return self._finish(status, error, totals, time.monotonic() - started)
 
     async def _execute(self, connections: BlobConnections) -> tuple[JobTotals, str]:
         options = self.options
-        source = _endpoint(
+        source = endpoint_for(
             options.source,
             options.source_credential,
             connections,
             self.spec.job_id,
             options.s2s.include_snapshots,
         )
-        dest = _endpoint(
+        dest = endpoint_for(
             options.destination, options.dest_credential, connections, self.spec.job_id
         )
         planner = CopyPlanner(
@@ -193,7 +82,7 @@ class _Job:
                 yield item
 
         if options.dry_run:
-            return await _dry_run(enumerate_all(), self.sink), "DryRun"
+            return await dry_run(enumerate_all(), self.sink), "DryRun"
         plan = enumerate_all()
         recorder = JournalRecorder(self.journal) if self.journal else None
         if self.spec.resume and self.journal is not None:
@@ -203,7 +92,7 @@ class _Job:
             if rest is None:
                 await dest.prepare_destination(True)
             plan = resume_plan(self.journal, source, self.sink, rest)
-        md5 = _Md5Policy(options, self.sink)
+        md5 = Md5Policy(options, self.sink)
         self.runner = JobRunner(
             source,
             dest,
@@ -212,10 +101,10 @@ class _Job:
             options.engine.max_memory,
             options.engine.block_size,
             md5.verify,
-            _mover(source) if options.move else None,
+            _source_deleter(source) if options.move else None,
             recorder,
             md5.wants,
-            _mover_for(source, dest, options),
+            mover_for(source, dest, options.s2s),
         )
         totals = await self.runner.run(plan)
         if self.runner.stopping:
@@ -226,222 +115,12 @@ class _Job:
             and (selection.kind is SelectionKind.PATTERN)
         ):
             raise NotFoundError(f"nothing matched {options.source.display}")
-        return totals, _status(totals)
-
-    def _open_journal(self) -> Journal | None:
-        spec = self.spec
-        if spec.job_dir is None or self.options.dry_run:
-            return None
-        crash = CrashHook.from_env(spec.env or {})
-        if spec.resume:
-            return Journal.open(spec.job_dir, spec.job_id, crash, lock=True)
-        return Journal.create(
-            spec.job_dir,
-            spec.job_id,
-            spec.command,
-            _where(self.options.source),
-            _where(self.options.destination),
-            spec.record or {},
-            crash,
-        )
-
-    def _discard_journal(self) -> None:
-        """A job that never started (bad command line) leaves no journal behind."""
-        if self.journal is None or self.spec.resume:
-            return
-        path = self.journal.path
-        self.journal.close()
-        self.journal = None
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-
-    def _finish(
-        self, status: str, error: str | None, totals: JobTotals, elapsed: float
-    ) -> JobResult:
-        job_id = self.spec.job_id
-        if self.journal is not None:
-            self.journal.set_status(status)
-            self.journal.close()
-        unfinished = self.runner is not None and (
-            self.runner.interrupted or totals.files_failed or status == "Cancelled"
-        )
-        if unfinished and self.spec.job_dir is not None:
-            self.sink.emit(Notice("info", f"resume with: azxfer resume {job_id}"))
-        self.sink.emit(
-            JobFinished(
-                job_id,
-                status,
-                totals.files_total,
-                totals.files_completed,
-                totals.files_skipped,
-                totals.files_failed,
-                totals.bytes_done,
-                round(elapsed, 3),
-                [{"name": name, "reason": reason} for name, reason in totals.failed],
-            )
-        )
-        if status == "Cancelled" and self.runner is None:
-            raise Cancelled("interrupted")
-        busy = self.runner.ctx.requests.busy_seconds if self.runner is not None else 0.0
-        return JobResult(job_id, status, totals, elapsed, error, busy)
-
-    def _on_retry(self, what: str, attempt: int, wait: float, reason: str) -> None:
-        self.sink.emit(Retrying(redact(what), attempt, round(wait, 2), redact(reason)))
-
-    # -- interruption ------------------------------------------------------------------------
-
-    def _install_signal_handlers(self) -> None:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(signum, self._on_interrupt, task)
-
-    def _remove_signal_handlers(self) -> None:
-        """The job is over: an interrupt arriving now changes nothing, so it is ignored
-        (rather than killing the process while it reports)."""
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signum)
-            with contextlib.suppress(ValueError):
-                signal.signal(signum, signal.SIG_IGN)
-
-    def _on_interrupt(self, task: asyncio.Task[Any] | None) -> None:
-        """First interrupt: stop scheduling and let in-flight chunks finish. Second: exit now
-        (every journal write is a committed transaction, so the journal stays consistent)."""
-        self.interrupts += 1
-        if self.interrupts > 1:
-            if self.journal is not None:
-                with contextlib.suppress(Exception):
-                    self.journal.flush()
-            os._exit(130)
-        self.sink.emit(
-            Notice(
-                "warning",
-                "stopping: in-flight chunks are finishing (interrupt again to quit at once)",
-            )
-        )
-        if self.runner is not None:
-            self.runner.stop()
-        elif task is not None:
-            task.cancel()
+        return totals, job_status(totals)
 
 
-def _where(location: Location) -> str:
-    """A location for the journal: a local path, or a URL without its SAS."""
-    return location.local_path if location.is_local else location.url
+def _source_deleter(source: Endpoint) -> Callable[[Transfer], Any]:
+    """For --move: deletes each transfer's source once it is copied."""
 
-
-def _endpoint(
-    location: Location,
-    credential: Credential | None,
-    connections: BlobConnections,
-    job_id: str,
-    include_snapshots: bool = False,
-) -> LocalEndpoint | BlobEndpoint | WebEndpoint:
-    if location.is_local:
-        return LocalEndpoint(location.local_path, location.pattern, f"azxfer-{job_id[:8]}")
-    if location.service is Service.WEB:
-        return WebEndpoint(location, connections.session, connections.retry_policy())
-    return BlobEndpoint(
-        location,
-        connections.service(location, credential),
-        credential,
-        job_id[:8],
-        connections.rest(location, credential),
-        include_snapshots,
-    )
-
-
-def _mover_for(
-    source: LocalEndpoint | BlobEndpoint | WebEndpoint,
-    dest: LocalEndpoint | BlobEndpoint | WebEndpoint,
-    options: CopyOptions,
-) -> Mover:
-    """Copies into Blob storage from a URL go server side where they can; the rest stream."""
-    stream = StreamMover(source, dest)
-    if isinstance(source, BlobEndpoint | WebEndpoint) and isinstance(dest, BlobEndpoint):
-        return ServerSideMover(source, dest, options.s2s, stream)
-    return stream
-
-
-async def _dry_run(plan: AsyncIterator[Planned], sink: EventSink) -> JobTotals:
-    totals = JobTotals()
-    async for item in plan:
-        transfer = item.transfer
-        totals.files_total += 1
-        if item.skip_reason is not None:
-            totals.files_skipped += 1
-            sink.emit(
-                TransferDone(
-                    transfer.id,
-                    transfer.source.ref,
-                    transfer.dest_display,
-                    Outcome.SKIPPED.value,
-                    transfer.source.size,
-                    item.skip_reason,
-                )
-            )
-            continue
-        totals.bytes_total += transfer.source.size
-        sink.emit(
-            TransferQueued(
-                transfer.id, transfer.source.ref, transfer.dest_display, transfer.source.size
-            )
-        )
-    sink.emit(EnumerationDone(totals.files_total, totals.bytes_total))
-    return totals
-
-
-def _status(totals: JobTotals) -> str:
-    if totals.files_failed:
-        return "CompletedWithErrors"
-    if totals.files_skipped:
-        return "CompletedWithSkipped"
-    return "Completed"
-
-
-class _Md5Policy:
-    """When to compute a transfer's MD5, and how to judge it (--check-md5)."""
-
-    def __init__(self, options: CopyOptions, sink: EventSink) -> None:
-        self.mode = options.check_md5
-        self.download = options.destination.is_local
-        self.checks = self.download and self.mode is not CheckMd5.NO_CHECK
-        self.sink = sink
-
-    def wants(self, transfer: Transfer) -> bool:
-        """Uploads record the MD5; a download needs it only to check a stored Content-MD5."""
-        if not self.download:
-            return True
-        return self.checks and transfer.source.md5 is not None
-
-    def verify(self, transfer: Transfer, digest: bytes) -> None:
-        """Raise IntegrityError when the data does not match the blob's Content-MD5."""
-        if not self.checks:
-            return
-        expected = transfer.source.md5
-        if expected is None:
-            if self.mode is CheckMd5.FAIL_IF_DIFFERENT_OR_MISSING:
-                raise IntegrityError(
-                    f"'{transfer.source.ref}' has no Content-MD5 to verify "
-                    "(--check-md5 FailIfDifferentOrMissing)"
-                )
-            return
-        if expected != digest:
-            message = (
-                f"MD5 mismatch for '{transfer.source.ref}': the blob says "
-                f"{expected.hex()}, the data is {digest.hex()}"
-            )
-            if self.mode is CheckMd5.LOG_ONLY:
-                log.warning(message)
-                self.sink.emit(Notice("warning", message))
-                return
-            raise IntegrityError(message)
-
-
-def _mover(source: LocalEndpoint | BlobEndpoint) -> Callable[[Transfer], Any]:
     async def delete_source(transfer: Transfer) -> None:
         await source.delete(transfer.source.ref)
 

@@ -182,17 +182,21 @@ class BlobEndpoint:
             if any(c in folder for c in _WILDCARD_CHARS):
                 raise LocationError("wildcards are allowed only in the last part of a blob path")
             base = f"{folder}/" if folder else ""
-            items = self._list(base, recursive, filters, name_pattern=pattern)
+            items = self.list_entries(base, recursive, filters, name_pattern=pattern)
             return Selection(SelectionKind.PATTERN, "", items)
         if not path:
             await self._require_container()
             return Selection(
-                SelectionKind.DIRECTORY, self.location.container, self._list("", recursive, filters)
+                SelectionKind.DIRECTORY,
+                self.location.container,
+                self.list_entries("", recursive, filters),
             )
         if path.endswith("/"):
             await self._require_container()
             name = path.rstrip("/").rpartition("/")[2]
-            return Selection(SelectionKind.DIRECTORY, name, self._list(path, recursive, filters))
+            return Selection(
+                SelectionKind.DIRECTORY, name, self.list_entries(path, recursive, filters)
+            )
         single = await self.stat(path)
         if single is not None:
             entry = replace(single, rel_path=path.rpartition("/")[2])
@@ -201,14 +205,14 @@ class BlobEndpoint:
         if await self._has_any(path + "/"):
             name = path.rpartition("/")[2]
             return Selection(
-                SelectionKind.DIRECTORY, name, self._list(path + "/", recursive, filters)
+                SelectionKind.DIRECTORY, name, self.list_entries(path + "/", recursive, filters)
             )
         # Neither a blob nor a folder: a name prefix, as AzCopy v8's /Pattern.
         folder = path.rpartition("/")[0]
         base = f"{folder}/" if folder else ""
         leaf = path[len(base) :]
         return Selection(
-            SelectionKind.PATTERN, "", self._list(base, recursive, filters, name_prefix=leaf)
+            SelectionKind.PATTERN, "", self.list_entries(base, recursive, filters, name_prefix=leaf)
         )
 
     async def _select_version(self, path: str) -> Selection:
@@ -259,7 +263,7 @@ class BlobEndpoint:
             raise self.classify(exc, f"container {self.where}") from None
         return False
 
-    async def _list(
+    async def list_entries(
         self,
         base: str,
         recursive: bool,

@@ -54,12 +54,12 @@ class LocalEndpoint:
         self, recursive: bool, filters: EntryFilter, follow_symlinks: bool
     ) -> Selection:
         """Resolve the local location into a selection; a missing path is a LocationError."""
-        walker = _Walker(filters, recursive, follow_symlinks)
+        walker = Walker(filters, recursive, follow_symlinks)
         if self.pattern is not None:
             if not os.path.isdir(self.path):
                 raise LocationError(f"local folder '{self.path}' does not exist")
             return Selection(
-                SelectionKind.PATTERN, "", _threaded(walker.walk_pattern(self.path, self.pattern))
+                SelectionKind.PATTERN, "", threaded(walker.walk_pattern(self.path, self.pattern))
             )
         try:
             st = os.stat(self.path) if follow_symlinks else os.lstat(self.path)
@@ -78,7 +78,7 @@ class LocalEndpoint:
         if stat_mod.S_ISDIR(st.st_mode):
             name = os.path.basename(os.path.abspath(self.path))
             return Selection(
-                SelectionKind.DIRECTORY, name, _threaded(walker.walk_dir(self.path, ""))
+                SelectionKind.DIRECTORY, name, threaded(walker.walk_dir(self.path, ""))
             )
         if not stat_mod.S_ISREG(st.st_mode):
             raise LocationError(f"'{self.path}' is not a regular file or folder")
@@ -296,7 +296,7 @@ async def _single(entry: Entry) -> AsyncIterator[Entry | Skipped]:
     yield entry
 
 
-class _Walker:
+class Walker:
     """A synchronous directory walk (run in a thread) applying filters and symlink rules."""
 
     def __init__(self, filters: EntryFilter, recursive: bool, follow_symlinks: bool) -> None:
@@ -360,7 +360,7 @@ def _dir_key(st: os.stat_result) -> tuple[int, int]:
     return (st.st_dev, st.st_ino)
 
 
-async def _threaded(items: Iterator[Entry | Skipped]) -> AsyncIterator[Entry | Skipped]:
+async def threaded(items: Iterator[Entry | Skipped]) -> AsyncIterator[Entry | Skipped]:
     """Run a blocking iterator in a worker thread, handing batches to the event loop.
 
     At most `_WALK_AHEAD` batches wait unconsumed; if the consumer stops early the producer

@@ -41,7 +41,7 @@ class CopyPlanner:
         """Planned transfers in enumeration order; enumeration skips come as skipped ones."""
         async for item in selection.items:
             if isinstance(item, Skipped):
-                yield Planned(self._skip_transfer(item), WriteProps(), item.reason)
+                yield Planned(self.skip_transfer(item), WriteProps(), item.reason)
                 continue
             planned = await self._plan_entry(selection, item)
             if planned is not None:
@@ -51,8 +51,8 @@ class CopyPlanner:
         dest_ref = await self._dest_ref(selection, entry)
         if dest_ref is None:
             return None
-        transfer = Transfer(self._new_id(), entry, dest_ref, redact(self._display(dest_ref)))
-        props = self._props(entry)
+        transfer = Transfer(self.new_id(), entry, dest_ref, redact(self.display(dest_ref)))
+        props = self.props_for(entry)
         if self.policy.needs_destination:
             existing = await self.dest.stat(dest_ref)
             decision = self.policy.decide(entry, existing, transfer.dest_display)
@@ -60,14 +60,15 @@ class CopyPlanner:
                 return Planned(transfer, props, decision.reason)
         return Planned(transfer, props)
 
-    def _new_id(self) -> int:
+    def new_id(self) -> int:
+        """The next transfer ID of this job."""
         self.next_id += 1
         return self.next_id
 
-    def _skip_transfer(self, skipped: Skipped) -> Transfer:
+    def skip_transfer(self, skipped: Skipped) -> Transfer:
         """A Transfer record for an item enumeration skipped, so it is counted and reported."""
         entry = Entry(ref=skipped.ref, rel_path=skipped.rel_path, size=0)
-        return Transfer(self._new_id(), entry, "", "")
+        return Transfer(self.new_id(), entry, "", "")
 
     async def _dest_ref(self, selection: Selection, entry: Entry) -> str | None:
         if selection.kind is SelectionKind.SINGLE:
@@ -86,13 +87,15 @@ class CopyPlanner:
             )
         return self.dest.join(mapped.local_rel)
 
-    def _display(self, dest_ref: str) -> str:
+    def display(self, dest_ref: str) -> str:
+        """How a destination reference is shown: a local path, or the blob's URL."""
         if self.to_local:
             return dest_ref
         location = self.options.destination
         return f"{location.endpoint}/{location.container}/{dest_ref}"
 
-    def _props(self, entry: Entry) -> WriteProps:
+    def props_for(self, entry: Entry) -> WriteProps:
+        """What to write with `entry` at the destination (blob type, content, tier; mtime)."""
         if self.to_local:
             keep_mtime = self.options.preserve_last_modified_time
             return WriteProps(mtime=entry.mtime if keep_mtime else None)
@@ -100,7 +103,7 @@ class CopyPlanner:
         s2s = self.options.s2s
         from_blob = not self.options.source.is_local
         keep = not from_blob or s2s.preserve_properties
-        blob_type = upload.blob_type or entry.blob_type or _type_for_name(entry.rel_path)
+        blob_type = upload.blob_type or entry.blob_type or type_for_name(entry.rel_path)
         tier = upload.tier or (entry.tier if from_blob and s2s.preserve_tier else None)
         return WriteProps(
             blob_type=blob_type,
@@ -128,7 +131,8 @@ class CopyPlanner:
         )
 
 
-def _type_for_name(name: str) -> BlobType:
+def type_for_name(name: str) -> BlobType:
+    """The blob type a name gets when none is asked for: page blob for a disk image."""
     return (
         BlobType.PAGE
         if os.path.splitext(name)[1].lower() in PAGE_BLOB_EXTENSIONS

@@ -42,7 +42,7 @@ async def _resumed(
     current = await source.stat(entry.ref)
     if current is None:
         return Planned(transfer, props, skip_reason="the source no longer exists", resume=())
-    if _changed(entry, current):
+    if source_changed(entry, current):
         sink.emit(
             Notice(
                 "warning",
@@ -58,7 +58,8 @@ async def _resumed(
     return Planned(transfer, props, resume=chunks, chunk_size=row.chunk_size)
 
 
-def _changed(before: Entry, now: Entry) -> bool:
+def source_changed(before: Entry, now: Entry) -> bool:
+    """Whether a source differs from what was journaled: size, else ETag, else mtime."""
     if before.size != now.size:
         return True
     if before.etag and now.etag:

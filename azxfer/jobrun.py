@@ -1,0 +1,346 @@
+"""The lifecycle every job shares (copy, sync, and their resumes): the job's spec and result,
+its journal, interrupt handling and final event, and what both kinds of plan use: dry-run
+totals, the MD5 policy and the final status.
+
+A kind of job subclasses `JobRun` and implements `_execute`: list and plan, run the plan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from azxfer.endpoints.blob import BlobConnections
+from azxfer.engine.job import JobRunner, Planned
+from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError
+from azxfer.events import (
+    EnumerationDone,
+    EventSink,
+    JobFinished,
+    JobStarted,
+    Notice,
+    Retrying,
+    TransferDone,
+    TransferQueued,
+)
+from azxfer.journal.crash import CrashHook
+from azxfer.journal.store import Journal
+from azxfer.locations import Location, redact
+from azxfer.models import JobTotals, Outcome, Service, Transfer
+from azxfer.options import CheckMd5, CopyOptions
+
+log = logging.getLogger("azxfer")
+
+SUPPORTED_PAIRS = {
+    (Service.LOCAL, Service.BLOB),
+    (Service.BLOB, Service.LOCAL),
+    (Service.BLOB, Service.BLOB),
+    (Service.WEB, Service.BLOB),
+    (Service.WEB, Service.LOCAL),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """Which job this run is: its ID, its journal folder, and what to record for a resume.
+
+    `record` holds the command's options without secrets; `resume` continues an existing
+    journal instead of creating one. No `job_dir` means the job is not journaled.
+    """
+
+    job_id: str
+    command: str = "copy"
+    job_dir: Path | None = None
+    record: dict[str, Any] | None = None
+    resume: bool = False
+    env: dict[str, str] | None = None
+
+
+@dataclass(slots=True)
+class JobResult:
+    """How a job ended."""
+
+    job_id: str
+    status: str
+    totals: JobTotals
+    elapsed: float
+    error: str | None = None
+    request_seconds: float = 0.0
+
+    @property
+    def effective_concurrency(self) -> float:
+        """Requests in flight on average over the job (request time / wall time)."""
+        return self.request_seconds / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing failed, 130 when interrupted, else 1."""
+        if self.status == "Cancelled":
+            return 130
+        return 1 if self.status in ("Failed", "CompletedWithErrors") else 0
+
+
+def new_job_id() -> str:
+    """A fresh job identifier."""
+    return str(uuid.uuid4())
+
+
+class JobRun:
+    """One run of a job: checks, journal, signals, connections, final event.
+
+    Subclasses implement `_execute`, which creates the endpoints, plans, and runs the plan
+    (setting `self.runner` before it starts moving data), returning the totals and status.
+    """
+
+    def __init__(self, options: CopyOptions, sink: EventSink, spec: JobSpec) -> None:
+        self.options = options
+        self.sink = sink
+        self.spec = spec
+        self.runner: JobRunner | None = None
+        self.journal: Journal | None = None
+        self.interrupts = 0
+
+    async def run(self) -> JobResult:
+        """Run the job to its end and report it (JobStarted first, JobFinished last)."""
+        options, spec = self.options, self.spec
+        _check_options(options)
+        started = time.monotonic()
+        self.journal = self._open_journal()
+        self.sink.emit(
+            JobStarted(
+                spec.job_id,
+                spec.command,
+                options.source.display,
+                options.destination.display,
+                options.dry_run,
+            )
+        )
+        self._install_signal_handlers()
+        connections = BlobConnections(options.engine.concurrency, self._on_retry)
+        status, error, totals = "Completed", None, JobTotals()
+        try:
+            totals, status = await self._execute(connections)
+        except asyncio.CancelledError:
+            status, error = "Cancelled", "interrupted"
+        except UsageError:
+            # A bad location found while enumerating is still a command-line error.
+            if self.runner is None or self.runner.totals.files_total == 0:
+                self._discard_journal()
+            elif self.journal is not None:
+                self.journal.set_status("Failed")
+                self.journal.close()
+                self.journal = None
+            raise
+        except AzxferError as exc:
+            status, error = "Failed", str(exc)
+        finally:
+            await connections.close()
+            self._remove_signal_handlers()
+        if self.runner is not None:
+            totals = self.runner.totals
+        return self._finish(status, error, totals, time.monotonic() - started)
+
+    async def _execute(self, connections: BlobConnections) -> tuple[JobTotals, str]:
+        """Plan and move this job's transfers: (totals, status)."""
+        raise NotImplementedError
+
+    def _open_journal(self) -> Journal | None:
+        spec = self.spec
+        if spec.job_dir is None or self.options.dry_run:
+            return None
+        crash = CrashHook.from_env(spec.env or {})
+        if spec.resume:
+            return Journal.open(spec.job_dir, spec.job_id, crash, lock=True)
+        return Journal.create(
+            spec.job_dir,
+            spec.job_id,
+            spec.command,
+            _where(self.options.source),
+            _where(self.options.destination),
+            spec.record or {},
+            crash,
+        )
+
+    def _discard_journal(self) -> None:
+        """A job that never started (bad command line) leaves no journal behind."""
+        if self.journal is None or self.spec.resume:
+            return
+        path = self.journal.path
+        self.journal.close()
+        self.journal = None
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def _finish(
+        self, status: str, error: str | None, totals: JobTotals, elapsed: float
+    ) -> JobResult:
+        job_id = self.spec.job_id
+        if self.journal is not None:
+            self.journal.set_status(status)
+            self.journal.close()
+        unfinished = self.runner is not None and (
+            self.runner.interrupted or totals.files_failed or status == "Cancelled"
+        )
+        if unfinished and self.spec.job_dir is not None:
+            self.sink.emit(Notice("info", f"resume with: azxfer resume {job_id}"))
+        self.sink.emit(
+            JobFinished(
+                job_id,
+                status,
+                totals.files_total,
+                totals.files_completed,
+                totals.files_skipped,
+                totals.files_failed,
+                totals.bytes_done,
+                round(elapsed, 3),
+                [{"name": name, "reason": reason} for name, reason in totals.failed],
+            )
+        )
+        if status == "Cancelled" and self.runner is None:
+            raise Cancelled("interrupted")
+        busy = self.runner.ctx.requests.busy_seconds if self.runner is not None else 0.0
+        return JobResult(job_id, status, totals, elapsed, error, busy)
+
+    def _on_retry(self, what: str, attempt: int, wait: float, reason: str) -> None:
+        self.sink.emit(Retrying(redact(what), attempt, round(wait, 2), redact(reason)))
+
+    # -- interruption ------------------------------------------------------------------------
+
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, self._on_interrupt, task)
+
+    def _remove_signal_handlers(self) -> None:
+        """The job is over: an interrupt arriving now changes nothing, so it is ignored
+        (rather than killing the process while it reports)."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signum)
+            with contextlib.suppress(ValueError):
+                signal.signal(signum, signal.SIG_IGN)
+
+    def _on_interrupt(self, task: asyncio.Task[Any] | None) -> None:
+        """First interrupt: stop scheduling and let in-flight chunks finish. Second: exit now
+        (every journal write is a committed transaction, so the journal stays consistent)."""
+        self.interrupts += 1
+        if self.interrupts > 1:
+            if self.journal is not None:
+                with contextlib.suppress(Exception):
+                    self.journal.flush()
+            os._exit(130)
+        self.sink.emit(
+            Notice(
+                "warning",
+                "stopping: in-flight chunks are finishing (interrupt again to quit at once)",
+            )
+        )
+        if self.runner is not None:
+            self.runner.stop()
+        elif task is not None:
+            task.cancel()
+
+
+def _check_options(options: CopyOptions) -> None:
+    """Refuse what no job can do, before anything is created."""
+    pair = (options.source.service, options.destination.service)
+    if pair not in SUPPORTED_PAIRS:
+        raise UsageError(f"copying from {pair[0].value} to {pair[1].value} is not supported")
+    if options.move and options.source.read_only:
+        raise UsageError("--move cannot delete from the read-only secondary endpoint")
+    if options.move and options.source.service is Service.WEB:
+        raise UsageError("--move cannot delete a web URL source")
+
+
+def _where(location: Location) -> str:
+    """A location for the journal: a local path, or a URL without its SAS."""
+    return location.local_path if location.is_local else location.url
+
+
+async def dry_run(plan: AsyncIterator[Planned], sink: EventSink) -> JobTotals:
+    """Report what the plan would do (queued or skipped), moving nothing."""
+    totals = JobTotals()
+    async for item in plan:
+        transfer = item.transfer
+        totals.files_total += 1
+        if item.skip_reason is not None:
+            totals.files_skipped += 1
+            sink.emit(
+                TransferDone(
+                    transfer.id,
+                    transfer.source.ref,
+                    transfer.dest_display,
+                    Outcome.SKIPPED.value,
+                    transfer.source.size,
+                    item.skip_reason,
+                )
+            )
+            continue
+        totals.bytes_total += transfer.source.size
+        sink.emit(
+            TransferQueued(
+                transfer.id, transfer.source.ref, transfer.dest_display, transfer.source.size
+            )
+        )
+    sink.emit(EnumerationDone(totals.files_total, totals.bytes_total))
+    return totals
+
+
+def job_status(totals: JobTotals) -> str:
+    """The status of a job that ran to its end, from its totals."""
+    if totals.files_failed:
+        return "CompletedWithErrors"
+    if totals.files_skipped:
+        return "CompletedWithSkipped"
+    return "Completed"
+
+
+class Md5Policy:
+    """When to compute a transfer's MD5, and how to judge it (--check-md5)."""
+
+    def __init__(self, options: CopyOptions, sink: EventSink) -> None:
+        self.mode = options.check_md5
+        self.download = options.destination.is_local
+        self.checks = self.download and self.mode is not CheckMd5.NO_CHECK
+        self.sink = sink
+
+    def wants(self, transfer: Transfer) -> bool:
+        """Uploads record the MD5; a download needs it only to check a stored Content-MD5."""
+        if not self.download:
+            return True
+        return self.checks and transfer.source.md5 is not None
+
+    def verify(self, transfer: Transfer, digest: bytes) -> None:
+        """Raise IntegrityError when the data does not match the blob's Content-MD5."""
+        if not self.checks:
+            return
+        expected = transfer.source.md5
+        if expected is None:
+            if self.mode is CheckMd5.FAIL_IF_DIFFERENT_OR_MISSING:
+                raise IntegrityError(
+                    f"'{transfer.source.ref}' has no Content-MD5 to verify "
+                    "(--check-md5 FailIfDifferentOrMissing)"
+                )
+            return
+        if expected != digest:
+            message = (
+                f"MD5 mismatch for '{transfer.source.ref}': the blob says "
+                f"{expected.hex()}, the data is {digest.hex()}"
+            )
+            if self.mode is CheckMd5.LOG_ONLY:
+                log.warning(message)
+                self.sink.emit(Notice("warning", message))
+                return
+            raise IntegrityError(message)

@@ -1,0 +1,128 @@
+"""The last step of a sync: deleting the destination entries that are not in the source
+(--delete-destination).
+
+Deletes happen only after every copy finished, only if both listings completed and no copy
+failed, and only within --max-delete (with `prompt`, once confirmed). Items a listing
+skipped protect the destination entries of the same path (and below): see `ExtraTable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from azxfer.endpoints.base import Endpoint
+from azxfer.errors import AzxferError
+from azxfer.events import Event, EventSink, Notice
+from azxfer.models import JobTotals
+from azxfer.sync.extra import ExtraTable
+from azxfer.sync.options import SyncOptions
+from azxfer.sync.summary import SyncStats
+
+# Asked with the number of destination entries to delete; True means go ahead.
+AskDelete = Callable[[int], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted(Event):
+    """A destination entry not in the source was deleted (or, in a dry run, would be)."""
+
+    kind: ClassVar[str] = "deleted"
+    destination: str
+    dry_run: bool
+    outcome: str = "completed"  # or "failed"
+    reason: str | None = None
+
+
+class ExtraDeletes:
+    """Deletes a sync's destination-only entries, when every safety rail allows it."""
+
+    def __init__(
+        self, options: SyncOptions, ask: AskDelete | None, stats: SyncStats, sink: EventSink
+    ) -> None:
+        self.options = options
+        self.ask = ask
+        self.stats = stats
+        self.sink = sink
+
+    async def run(self, dest: Endpoint, extra: ExtraTable, totals: JobTotals) -> None:
+        """Delete (in a dry run, report) every unprotected extra entry, or note why not."""
+        count = extra.count()
+        self.stats.extra = count
+        if self._allowed(count, totals):
+            await self._delete_all(dest, extra)
+
+    def _allowed(self, count: int, totals: JobTotals) -> bool:
+        """Whether to delete `count` entries; if not, the reason is noted (and said when it
+        is not what was asked for). More than --max-delete is an error."""
+        stats = self.stats
+        mode = self.options.delete_destination
+        if count == 0 or mode == "false":
+            if count and mode == "false":
+                stats.note = f"{count} destination entries not in the source were kept"
+            return False
+        if stats.incomplete:
+            stats.note = "nothing deleted: a listing was incomplete"
+            self.sink.emit(
+                Notice(
+                    "warning",
+                    f"not deleting: a listing was incomplete ({stats.incomplete[0]})",
+                )
+            )
+            return False
+        if totals.files_failed:
+            stats.note = "nothing deleted: some copies failed"
+            self.sink.emit(Notice("warning", f"not deleting: {totals.files_failed} copies failed"))
+            return False
+        self._check_limit(count)
+        dry = self.options.copy.dry_run
+        declined = mode == "prompt" and not dry and not (self.ask and self.ask(count))
+        if declined:
+            stats.note = "nothing deleted: declined at the prompt"
+            self.sink.emit(Notice("info", f"kept {count} destination entries (declined)"))
+            return False
+        return True
+
+    def _check_limit(self, count: int) -> None:
+        stats = self.stats
+        limit = self.options.max_delete
+        if limit.exceeded(count, stats.dest_total):
+            share = 100 * count / max(stats.dest_total, 1)
+            stats.note = "nothing deleted: more than --max-delete"
+            raise AzxferError(
+                f"refusing to delete {count} of {stats.dest_total} destination entries "
+                f"({share:.0f}%): more than --max-delete {limit.describe()}; nothing was "
+                "deleted (raise --max-delete to allow it)"
+            )
+
+    async def _delete_all(self, dest: Endpoint, extra: ExtraTable) -> None:
+        stats = self.stats
+        dry = self.options.copy.dry_run
+        slots = asyncio.Semaphore(max(1, min(self.options.copy.engine.concurrency, 64)))
+
+        async def delete_one(ref: str, display: str) -> None:
+            async with slots:
+                try:
+                    await dest.delete(ref)
+                except AzxferError as exc:
+                    stats.delete_failed += 1
+                    self.sink.emit(Deleted(display, False, "failed", str(exc)))
+                    return
+            stats.deleted += 1
+            self.sink.emit(Deleted(display, False))
+
+        # Started in batches, so a large destination does not make a task per entry at once.
+        batch: list[asyncio.Task[None]] = []
+        for ref, display in extra.candidates():
+            if dry:
+                self.sink.emit(Deleted(display, True))
+                continue
+            batch.append(asyncio.create_task(delete_one(ref, display)))
+            if len(batch) >= 256:
+                await asyncio.gather(*batch)
+                batch = []
+        if batch:
+            await asyncio.gather(*batch)
+        stats.deletes_done = not dry

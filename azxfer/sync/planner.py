@@ -1,0 +1,225 @@
+"""Planning a sync: the merge of the source and destination listings, compared entry by entry.
+
+What differs is planned as a transfer, what is the same as a skipped transfer with reason
+"identical"; destination-only entries go to the `ExtraTable`. Items a listing skips protect
+the destination entries of their path (an unreadable one also makes the listing incomplete).
+
+Resumed (the journal of an earlier run given), a source file with an unfinished journaled
+transfer that still differs continues it with the same transfer ID, unless the source changed
+since (then it starts over).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+from azxfer.endpoints.base import Selection, WriteProps
+from azxfer.endpoints.blob import BlobEndpoint
+from azxfer.endpoints.local import LocalEndpoint
+from azxfer.engine.job import Planned
+from azxfer.events import EventSink, Notice
+from azxfer.journal.codec import entry_from_json, entry_to_json, props_to_json
+from azxfer.journal.hashcache import HashCache
+from azxfer.journal.store import Journal, TransferRow, TransferState
+from azxfer.locations import redact
+from azxfer.models import Entry, Skipped, Transfer
+from azxfer.plan.compare import Decision, OverwritePolicy
+from azxfer.plan.filters import EntryFilter
+from azxfer.plan.planner import CopyPlanner
+from azxfer.plan.resume import source_changed
+from azxfer.plan.sync import IDENTICAL, Pair, merge_join, strategy_for, sync_key
+from azxfer.sync.extra import ExtraTable
+from azxfer.sync.hashing import md5_and_cache
+from azxfer.sync.options import SyncOptions
+from azxfer.sync.summary import SyncStats
+
+log = logging.getLogger("azxfer.sync")
+
+_NO_PROPS = WriteProps()
+
+
+class SyncPlanner:
+    """Turns the two sorted listings of a sync into Planned transfers for one destination."""
+
+    def __init__(
+        self,
+        options: SyncOptions,
+        dest: LocalEndpoint | BlobEndpoint,
+        sink: EventSink,
+        extra: ExtraTable,
+        stats: SyncStats,
+        journal: Journal | None,
+        hashes: HashCache | None,
+    ) -> None:
+        """`journal` is the earlier run's when resuming (else None); `hashes` caches local
+        files' MD5s (when comparing MD5s)."""
+        copy = options.copy
+        self.options = options
+        self.dest = dest
+        self.sink = sink
+        self.extra = extra
+        self.stats = stats
+        self.journal = journal
+        self.hashes = hashes
+        self.planner = CopyPlanner(copy, dest, OverwritePolicy(copy.overwrite, None), sink)
+        self.compare = strategy_for(options.compare_hash, options.mirror, options.skew)
+        self.time_filter = EntryFilter(copy.filters)
+        self.has_times = bool(copy.filters.include_after or copy.filters.include_before)
+        self.pending_skips: list[Planned] = []
+        if journal is not None:
+            self.planner.next_id = journal.max_transfer_id()
+
+    async def plan(
+        self, selection: Selection, dest_items: AsyncIterator[Entry | Skipped]
+    ) -> AsyncIterator[Planned]:
+        """Merge the listings; yield a Planned transfer (or 'identical' skip) per source file."""
+        merged = merge_join(self._src_entries(selection), self._dst_entries(dest_items))
+        async for pair in merged:
+            while self.pending_skips:
+                yield self.pending_skips.pop(0)
+            planned = await self._plan_pair(pair)
+            if planned is not None:
+                yield planned
+        while self.pending_skips:
+            yield self.pending_skips.pop(0)
+
+    async def _src_entries(self, selection: Selection) -> AsyncIterator[Entry]:
+        """The source's entries; its skipped items wait to be yielded as skipped transfers."""
+        async for item in selection.items:
+            if isinstance(item, Skipped):
+                self._protect(item, "source")
+                skip = Planned(self.planner.skip_transfer(item), WriteProps(), item.reason)
+                self.pending_skips.append(skip)
+                continue
+            yield item
+
+    async def _dst_entries(
+        self, dest_items: AsyncIterator[Entry | Skipped]
+    ) -> AsyncIterator[Entry]:
+        async for item in dest_items:
+            if isinstance(item, Skipped):
+                self._protect(item, "destination")
+                continue
+            self.stats.dest_total += 1
+            yield item
+
+    def _protect(self, item: Skipped, side: str) -> None:
+        if item.reason.startswith("cannot"):
+            self.stats.incomplete.append(f"{side} '{item.rel_path}': {item.reason}")
+        self.extra.protect(sync_key(item.rel_path))
+
+    async def _plan_pair(self, pair: Pair) -> Planned | None:
+        """The plan for one step of the merge: None for a destination-only entry (noted as
+        extra) or a source entry not to copy."""
+        src, dst = pair.src, pair.dst
+        if src is None:
+            assert dst is not None
+            self.extra.add(pair.key, dst.ref, self.planner.display(dst.ref))
+            return None
+        if self.has_times and not self.time_filter.accepts(src.rel_path, src.mtime):
+            return None  # not selected for copying, but present: its destination stays
+        dest_rel = src.rel_path
+        if self.planner.mapper is not None:
+            local = await self._local_name(src, dst)
+            if local is None:
+                return None
+            dest_rel, dst = local
+        if self.options.compares_md5 and dst is not None and src.size == dst.size:
+            src, dst = await self._with_md5s(src, dst)
+        return self._planned(src, self.dest.join(dest_rel), self.compare(src, dst))
+
+    async def _local_name(self, src: Entry, dst: Entry | None) -> tuple[str, Entry | None] | None:
+        """Where `src` goes in a local destination, and what is there; None to skip it. A name
+        that cannot be used as it is goes under another (said, and protected from deletes)."""
+        mapper = self.planner.mapper
+        assert mapper is not None
+        mapped = mapper.map(src.rel_path)
+        if mapped is None:
+            return None
+        if not mapped.reason:
+            return src.rel_path, dst
+        self.sink.emit(
+            Notice("warning", f"'{src.rel_path}' saved as '{mapped.local_rel}': {mapped.reason}")
+        )
+        self.extra.protect(sync_key(mapped.local_rel))
+        return mapped.local_rel, await self.dest.stat(self.dest.join(mapped.local_rel))
+
+    async def _with_md5s(self, src: Entry, dst: Entry) -> tuple[Entry, Entry]:
+        """Both entries with MD5s to compare: the local side's from the cache, or read."""
+        copy = self.options.copy
+        if copy.source.is_local:
+            src = await self._local_md5(src)
+        if copy.destination.is_local:
+            dst = await self._local_md5(dst)
+        return src, dst
+
+    async def _local_md5(self, entry: Entry) -> Entry:
+        """A local entry with its MD5: from the cache (the walk looked it up), else read."""
+        if entry.md5 is not None:
+            self.stats.hashes_cached += 1
+            return entry
+        self.stats.hashed += 1
+        digest = await asyncio.to_thread(md5_and_cache, entry.ref, self.hashes)
+        return replace(entry, md5=digest)
+
+    def _planned(self, src: Entry, dest_ref: str, decision: Decision) -> Planned:
+        """The transfer of `src` to `dest_ref`, or its 'identical' skip."""
+        planner, journal = self.planner, self.journal
+        display = redact(planner.display(dest_ref))
+        row = journal.transfer_for_source(src.ref) if journal is not None else None
+        if not decision.transfer:
+            if journal and row and row.state in TransferState.UNFINISHED:
+                # Committed by the earlier run just before it could journal that.
+                journal.set_state(row.id, TransferState.SKIPPED, IDENTICAL)
+            self.stats.identical += 1
+            transfer = Transfer(planner.new_id(), src, dest_ref, display)
+            # No write properties: nothing is written (and guessing a content type for
+            # every identical file was a tenth of a no-op sync's CPU).
+            return Planned(transfer, _NO_PROPS, decision.reason or IDENTICAL)
+        log.info("copy %s: %s", src.rel_path, decision.reason)
+        if row is not None:
+            return self._continue(row, src, dest_ref, display, planner.props_for(src))
+        transfer = Transfer(planner.new_id(), src, dest_ref, display)
+        return Planned(transfer, planner.props_for(src))
+
+    def _continue(
+        self, row: TransferRow, src: Entry, dest_ref: str, display: str, props: WriteProps
+    ) -> Planned:
+        """A resumed sync's transfer of a source the earlier run journaled: continue it where
+        it stopped if it is unfinished and its source unchanged, else start it over (under
+        the same transfer ID, so the journal keeps one row per source)."""
+        journal = self.journal
+        assert journal is not None
+        transfer = Transfer(row.id, src, dest_ref, display)
+        unfinished = row.state in TransferState.UNFINISHED
+        same = row.dest_ref == dest_ref and not source_changed(entry_from_json(row.entry), src)
+        if unfinished and same:
+            chunks = tuple(journal.chunks(row.id))
+            return Planned(transfer, props, resume=chunks, chunk_size=row.chunk_size)
+        if unfinished:
+            self.sink.emit(
+                Notice(
+                    "warning",
+                    f"'{src.ref}' changed since the job started: transferring it again from "
+                    "the start",
+                )
+            )
+        journal.replan(
+            TransferRow(
+                row.id,
+                src.ref,
+                dest_ref,
+                display,
+                src.size,
+                src.mtime,
+                entry_to_json(src),
+                props_to_json(props),
+                0,
+                TransferState.PENDING,
+                None,
+            )
+        )
+        return Planned(transfer, props)  # resume=None: a fresh start; old blocks not trusted
