@@ -480,10 +480,11 @@ def step_blob2blob(ctx: Ctx, tool: str, data: DataSet, seed: str, cleanups: list
 
 
 def step_sync(ctx: Ctx, tool: str, data: DataSet, seed: str, cleanups: list) -> Step | None:
-    if tool in ("azxfer", "base"):
-        return None  # no `sync` command yet
     src = str(data.path)
+    azxfer_sync = [str(PY), "-m", "azxfer", "sync", src, ctx.az.container_url(seed)]
     cmd = {
+        "azxfer": azxfer_sync,
+        "base": azxfer_sync,
         "azcopy": azcopy_cmd(
             "sync",
             src,
