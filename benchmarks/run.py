@@ -351,7 +351,7 @@ def tool_env(ctx: Ctx) -> dict[str, str]:
             "AZCOPY_DISABLE_SYSLOG": "true",
         }
     )
-    for k in ("AZXFER_CONCURRENCY", "RCLONE_CONFIG"):
+    for k in ("AZXFER_CONCURRENCY", "RCLONE_CONFIG", "PYTHONDONTWRITEBYTECODE"):
         env.pop(k, None)
     return env
 
@@ -857,6 +857,10 @@ def main(argv: list[str] | None = None) -> int:
             "(or bash scripts/dev-env && bash benchmarks/setup)"
         )
 
+    # Byte-compile azxfer as an installed package would be: with PYTHONDONTWRITEBYTECODE set
+    # (as in some shells and containers), every run would compile it from source again.
+    for checkout in [ROOT, *([BASELINE] if BASELINE else [])]:
+        subprocess.run([str(PY), "-m", "compileall", "-q", str(checkout / "azxfer")], check=True)
     base = Path(tempfile.mkdtemp(prefix="azxfer-bench-", dir=a.workdir))
     started = dt.datetime.now(dt.UTC)
     runs: list[Run] = []
