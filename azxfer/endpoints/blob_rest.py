@@ -86,6 +86,10 @@ class RestBlobClient:
     ) -> None:
         self.session = session
         self.endpoint = endpoint.rstrip("/")
+        url = URL(self.endpoint)
+        # Parsed once: every request's URL and signature start with these.
+        self._base_path = url.raw_path.rstrip("/")
+        self._origin = str(url.origin())
         self.account = account
         self.credential = credential
         self.retry = retry
@@ -288,7 +292,7 @@ class RestBlobClient:
         body: bytes | None,
     ) -> tuple[URL, dict[str, str]]:
         """The URL and the signed headers of one attempt (each attempt is dated anew)."""
-        path = f"{URL(self.endpoint).raw_path.rstrip('/')}/{container}"
+        path = f"{self._base_path}/{container}"
         if name:
             path += f"/{_quote_name(name)}"
         request_headers = dict(headers)
@@ -306,7 +310,7 @@ class RestBlobClient:
                 method, path, query, request_headers
             )
         url = URL(
-            f"{self._origin()}{path}{'?' + query_string if query_string else ''}", encoded=True
+            f"{self._origin}{path}{'?' + query_string if query_string else ''}", encoded=True
         )
         return url, request_headers
 
@@ -346,10 +350,6 @@ class RestBlobClient:
             return payload
 
         return await with_retries(attempt, self.retry, what)
-
-    def _origin(self) -> str:
-        url = URL(self.endpoint)
-        return str(url.origin())
 
     def _authorization(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str]
