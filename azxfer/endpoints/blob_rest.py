@@ -309,9 +309,7 @@ class RestBlobClient:
             request_headers["Authorization"] = self._authorization(
                 method, path, query, request_headers
             )
-        url = URL(
-            f"{self._origin}{path}{'?' + query_string if query_string else ''}", encoded=True
-        )
+        url = URL(f"{self._origin}{path}{'?' + query_string if query_string else ''}", encoded=True)
         return url, request_headers
 
     async def _send(
