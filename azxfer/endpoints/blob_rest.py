@@ -66,7 +66,7 @@ _THREAD_MD5 = 1024 * 1024
 # whole, the event loop's transport would copy all it cannot send at once into its buffer.
 _BODY_PIECE = 256 * 1024
 # Listing page sizes: the first page small, so work starts early; then the service's maximum.
-_FIRST_PAGE = 1000
+_FIRST_PAGE = 250
 _PAGE = 5000
 
 # Takes (offset in the blob, piece of the body); awaited before the next piece is read.
@@ -254,6 +254,7 @@ class RestBlobClient:
                     pending = asyncio.ensure_future(
                         self._list_page(container, prefix, delimiter, marker, _PAGE)
                     )
+                    await asyncio.sleep(0)  # let it send its request before this page is used
                 for item in page.iter("Blob"):
                     yield _listed(item)
         finally:
