@@ -24,7 +24,7 @@ import functools
 import hashlib
 import hmac
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import quote, unquote
@@ -326,9 +326,10 @@ class RestBlobClient:
     ) -> bytes:
         async def attempt() -> bytes:
             url, request_headers = self._prepare(method, container, name, query, headers, body)
+            data = _body(body)
             try:
                 async with self.session.request(
-                    method, url, headers=request_headers, data=_body(body)
+                    method, url, headers=request_headers, data=data
                 ) as response:
                     payload = await response.read()
                     if response.status >= 300:
@@ -344,6 +345,11 @@ class RestBlobClient:
                 raise RetryableError(
                     f"{what}: connection failed: {exc or type(exc).__name__}"
                 ) from None
+            finally:
+                if isinstance(data, AsyncGenerator):
+                    # Closed now: left to the garbage collector, a sliced body keeps the whole
+                    # chunk it views alive after the request (memory beyond the job's budget).
+                    await data.aclose()
             if expect is not None and len(payload) != expect:
                 raise RetryableError(f"{what}: got {len(payload)} of {expect} bytes")
             return payload
@@ -414,7 +420,7 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _body(data: bytes | None) -> bytes | AsyncIterator[memoryview] | None:
+def _body(data: bytes | None) -> bytes | AsyncGenerator[memoryview, None] | None:
     """What aiohttp sends for `data`: small bodies as they are, larger ones slice by slice
     (Content-Length is always set, so this is never chunked encoding)."""
     if data is None or len(data) <= _BODY_PIECE:
@@ -422,7 +428,7 @@ def _body(data: bytes | None) -> bytes | AsyncIterator[memoryview] | None:
     return _slices(memoryview(data))
 
 
-async def _slices(view: memoryview) -> AsyncIterator[memoryview]:
+async def _slices(view: memoryview) -> AsyncGenerator[memoryview, None]:
     for start in range(0, len(view), _BODY_PIECE):
         yield view[start : start + _BODY_PIECE]
 
