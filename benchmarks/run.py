@@ -351,7 +351,7 @@ def tool_env(ctx: Ctx) -> dict[str, str]:
             "AZCOPY_DISABLE_SYSLOG": "true",
         }
     )
-    for k in ("AZXFER_CONCURRENCY", "RCLONE_CONFIG"):
+    for k in ("AZXFER_CONCURRENCY", "RCLONE_CONFIG", "PYTHONDONTWRITEBYTECODE"):
         env.pop(k, None)
     return env
 
@@ -480,10 +480,11 @@ def step_blob2blob(ctx: Ctx, tool: str, data: DataSet, seed: str, cleanups: list
 
 
 def step_sync(ctx: Ctx, tool: str, data: DataSet, seed: str, cleanups: list) -> Step | None:
-    if tool in ("azxfer", "base"):
-        return None  # no `sync` command yet
     src = str(data.path)
+    azxfer_sync = [str(PY), "-m", "azxfer", "sync", src, ctx.az.container_url(seed)]
     cmd = {
+        "azxfer": azxfer_sync,
+        "base": azxfer_sync,
         "azcopy": azcopy_cmd(
             "sync",
             src,
@@ -856,6 +857,10 @@ def main(argv: list[str] | None = None) -> int:
             "(or bash scripts/dev-env && bash benchmarks/setup)"
         )
 
+    # Byte-compile azxfer as an installed package would be: with PYTHONDONTWRITEBYTECODE set
+    # (as in some shells and containers), every run would compile it from source again.
+    for checkout in [ROOT, *([BASELINE] if BASELINE else [])]:
+        subprocess.run([str(PY), "-m", "compileall", "-q", str(checkout / "azxfer")], check=True)
     base = Path(tempfile.mkdtemp(prefix="azxfer-bench-", dir=a.workdir))
     started = dt.datetime.now(dt.UTC)
     runs: list[Run] = []

@@ -5,20 +5,13 @@ from __future__ import annotations
 import json
 import sys
 import time
-from typing import TextIO
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from typing import TYPE_CHECKING, TextIO
 
 from azxfer import events as ev
 from azxfer.locations import redact
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 PLAIN_INTERVAL = 2.0
 
@@ -82,7 +75,7 @@ class TextReporter:
 
     def __init__(self, out: TextIO, err: TextIO, live: bool) -> None:
         self.out = out
-        self.err = Console(file=err, highlight=False, soft_wrap=True)
+        self.err = err
         self.counts = _Counts()
         self.dry_run = False
         self.live: Progress | None = None
@@ -128,13 +121,25 @@ class TextReporter:
             self.out.write(redact(text) + "\n")
 
     def _start_live(self) -> None:
+        # rich is imported only for a terminal: it costs ~40 ms of start-up, which a piped or
+        # scripted run (plain lines) would pay for nothing.
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
         self.live = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             DownloadColumn(binary_units=True),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
-            console=self.err,
+            console=Console(file=self.err, highlight=False, soft_wrap=True),
             transient=True,
         )
         self.task = self.live.add_task("files 0/0", total=None)
@@ -162,12 +167,13 @@ class TextReporter:
         if counts.files_total and not self.dry_run and now - self.last_line >= PLAIN_INTERVAL:
             self.last_line = now
             rate = counts.bytes_done / max(now - self.started, 1e-6)
-            self.err.print(
+            self.err.write(
                 f"progress: {counts.files_done}/{counts.files_total} files, "
                 f"{_size(counts.bytes_done)} of {_size(counts.bytes_total)}, {_size(rate)}/s"
-                + (f", {counts.retries} retries" if counts.retries else ""),
-                markup=False,
+                + (f", {counts.retries} retries" if counts.retries else "")
+                + "\n"
             )
+            self.err.flush()
 
     def _summary(self, event: ev.JobFinished) -> None:
         rate = event.bytes_transferred / max(event.elapsed_seconds, 1e-6)

@@ -15,8 +15,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
-from azure.core import MatchConditions
-from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
@@ -232,6 +230,8 @@ class BlobEndpoint:
             if status == 404:
                 raise NotFoundError(f"container {self.where} does not exist")
             return
+        from azure.core.exceptions import HttpResponseError  # the SDK path only (start-up)
+
         try:
             await self.container.get_container_properties()
         except HttpResponseError as exc:
@@ -275,8 +275,8 @@ class BlobEndpoint:
         start = base + (name_prefix or "")
         previous_snapshot = ("", "")  # (blob, second) of the last snapshot listed
         try:
-            async for entry, marker in self._listing(start, recursive):
-                rel = entry.ref[len(base) :]
+            async for entry, marker in self._listing(start, recursive, len(base)):
+                rel = entry.rel_path
                 if name_pattern is not None and not fnmatch.fnmatchcase(
                     rel.partition("/")[0], name_pattern
                 ):
@@ -292,17 +292,21 @@ class BlobEndpoint:
                         second = (entry.ref, entry.snapshot[:19])
                         rel = snapshot_name(rel, entry.snapshot, second == previous_snapshot)
                         previous_snapshot = second
-                    yield replace(entry, rel_path=rel)
+                        entry = replace(entry, rel_path=rel)
+                    yield entry
         except Exception as exc:
             raise self.classify(exc, f"listing container {self.where}") from None
 
-    async def _listing(self, start: str, recursive: bool) -> AsyncIterator[tuple[Entry, bool]]:
-        """(entry, is a folder marker) for blobs under `start`; one level unless recursive."""
+    async def _listing(
+        self, start: str, recursive: bool, base_length: int
+    ) -> AsyncIterator[tuple[Entry, bool]]:
+        """(entry, is a folder marker) for blobs under `start`, one level unless recursive;
+        each entry's rel_path is its name without the first `base_length` characters."""
         delimiter = None if recursive else "/"
         if self.rest is not None and not self.include_snapshots:
             async for listed in self.rest.list_blobs(self.location.container, start, delimiter):
                 marker = listed.size == 0 and listed.metadata.get("hdi_isfolder") == "true"
-                yield _entry_from_listing(listed), marker
+                yield _entry_from_listing(listed, listed.name[base_length:]), marker
             return
         include = ["metadata", "snapshots"] if self.include_snapshots else ["metadata"]
         if recursive:
@@ -313,7 +317,7 @@ class BlobEndpoint:
             )
         async for props in listing:
             if hasattr(props, "size"):  # not a BlobPrefix (a sub-folder) from walk_blobs
-                yield _entry(props, props.name), _is_folder_marker(props)
+                yield _entry(props, props.name[base_length:]), _is_folder_marker(props)
 
     async def stat(self, ref: str) -> Entry | None:
         """The blob named `ref`, or None if it does not exist."""
@@ -361,6 +365,8 @@ class BlobEndpoint:
             if status >= 300 and status != 409:  # 409: it exists already
                 raise self.classify(TransferError(f"container {self.where}: {status}"), self.where)
             return
+        from azure.core.exceptions import HttpResponseError, ResourceExistsError
+
         try:
             await self.container.create_container()
         except ResourceExistsError:
@@ -445,6 +451,9 @@ class BlobReader:
                 )
             except Exception as exc:
                 raise self.classify(exc, f"blob '{self.entry.ref}'") from None
+        from azure.core import MatchConditions
+        from azure.core.exceptions import HttpResponseError
+
         condition: dict[str, Any] = {}
         if self.entry.etag:
             condition = {"etag": self.entry.etag, "match_condition": MatchConditions.IfNotModified}
@@ -821,10 +830,10 @@ def quoted_etag(etag: str | None) -> str | None:
     return etag if etag.startswith('"') else f'"{etag}"'
 
 
-def _entry_from_listing(listed: ListedBlob) -> Entry:
+def _entry_from_listing(listed: ListedBlob, rel: str) -> Entry:
     return Entry(
         ref=listed.name,
-        rel_path=listed.name,
+        rel_path=rel,
         size=listed.size,
         mtime=listed.last_modified,
         md5=listed.md5,

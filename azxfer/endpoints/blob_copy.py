@@ -18,8 +18,6 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
-from azure.core import MatchConditions
-
 from azxfer.credentials import Credential
 from azxfer.endpoints import blob_rest_copy as rest_copy
 from azxfer.endpoints.blob import (
@@ -325,6 +323,8 @@ def _source_condition(source: CopySource) -> dict[str, Any]:
     etag = _source_etag(source)
     if not etag:
         return {}
+    from azure.core import MatchConditions  # the SDK path only (azure.core costs start-up)
+
     return {"source_etag": etag, "source_match_condition": MatchConditions.IfNotModified}
 
 

@@ -4,14 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from azure.core.exceptions import (
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceNotFoundError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
-
 from azxfer.credentials import Credential
 from azxfer.errors import (
     AzxferError,
@@ -74,6 +66,16 @@ def _denied(err: CredentialError, what: str, credential: Credential) -> str:
 
 
 def _classify(exc: BaseException, what: str, host: str) -> AzxferError:
+    # Imported here, on an error path: azure.core costs ~25 ms of start-up, and the REST fast
+    # path (most runs) never needs it.
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
     code = error_code(exc)
     status = getattr(exc, "status_code", None)
     if isinstance(exc, ServiceRequestError):

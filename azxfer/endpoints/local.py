@@ -195,8 +195,6 @@ class LocalWriter:
     def _open(self, truncate: bool = True) -> None:
         if self.fd >= 0:
             return
-        if os.path.isdir(self.target):
-            raise TransferError(f"a folder already exists at {self.target}")
         folder = os.path.dirname(self.target)
         flags = os.O_RDWR | os.O_CREAT | (os.O_TRUNC if truncate else 0)
         try:
@@ -266,6 +264,9 @@ class LocalWriter:
             os.replace(self.temp, self.target)
         except OSError as exc:
             await self.abort()
+            # Checked only now, not with a stat before every file is written.
+            if os.path.isdir(self.target):
+                raise TransferError(f"a folder already exists at {self.target}") from None
             raise TransferError(f"cannot write {self.target}: {exc.strerror}") from None
 
     async def abort(self) -> None:

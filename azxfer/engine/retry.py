@@ -48,13 +48,15 @@ async def with_retries(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
     """Run `call`, retrying RetryableError up to the policy's attempts; the last error stands."""
-    rng = rng or random.Random()
     for retry in range(1, policy.attempts + 1):
         try:
             return await call()
         except RetryableError as exc:
             if retry == policy.attempts:
                 raise
+            # Made only when needed: seeding a Random from the OS costs more than a request's
+            # own signing, and almost every call succeeds at once.
+            rng = rng or random.Random()
             wait = policy.delay(retry, getattr(exc, "retry_after", None), rng)
             log.info(
                 "retrying %s in %.1f s (attempt %d of %d): %s",

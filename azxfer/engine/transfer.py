@@ -367,6 +367,10 @@ class OrderedHasher:
 
     A chunk is added either with its bytes or, when it was streamed to a writer that can read
     it back, as the Chunk itself: its bytes are then read back in pieces when its turn comes.
+
+    One caller at a time hashes (the drainer); the others leave their chunk and return at
+    once. Callers that waited on a lock instead kept their chunk's bytes alive after a drainer
+    had hashed it and returned its memory to the budget: uploads held twice their budget.
     """
 
     def __init__(
@@ -381,7 +385,7 @@ class OrderedHasher:
         self.md5 = hashlib.md5()
         self.next = 0
         self.waiting: dict[int, tuple[bytes | Chunk, int]] = {}
-        self._lock = asyncio.Lock()
+        self._draining = False
 
     async def add(self, index: int, data: bytes | Chunk, held: int) -> None:
         """Take chunk `index` (and its `held` memory); hash every chunk now in order."""
@@ -389,19 +393,26 @@ class OrderedHasher:
             self.memory.release(held)
             return
         self.waiting[index] = (data, held)
-        async with self._lock:
+        del data
+        if self._draining:
+            return  # the drainer hashes it when its turn comes
+        self._draining = True
+        try:
             while self.next in self.waiting:
-                data, held = self.waiting.pop(self.next)
+                item, amount = self.waiting.pop(self.next)
                 try:
-                    if isinstance(data, Chunk):
+                    if isinstance(item, Chunk):
                         if self.read_back is None:
                             raise AssertionError("a streamed chunk needs a writer that reads back")
-                        await _hash_back(self.md5, self.read_back, data)
+                        await _hash_back(self.md5, self.read_back, item)
                     else:
-                        await _update(self.md5, data)
+                        await _update(self.md5, item)
                 finally:
-                    self.memory.release(held)
+                    self.memory.release(amount)
+                    del item
                 self.next += 1
+        finally:
+            self._draining = False
 
     def digest(self, padding: int) -> bytes:
         """The MD5 of everything added plus `padding` zero bytes (empty when not hashing)."""

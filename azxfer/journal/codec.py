@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any
 
 from azxfer.endpoints.base import WriteProps
@@ -19,7 +18,7 @@ def entry_to_json(entry: Entry) -> dict[str, Any]:
         "md5": entry.md5.hex() if entry.md5 else None,
         "etag": entry.etag,
         "blob_type": entry.blob_type.value if entry.blob_type else None,
-        "content": asdict(entry.content) if entry.content else None,
+        "content": content_to_json(entry.content) if entry.content else None,
         "metadata": entry.metadata,
     }
     optional = {"tier": entry.tier, "snapshot": entry.snapshot, "version_id": entry.version_id}
@@ -49,11 +48,23 @@ def props_to_json(props: WriteProps) -> dict[str, Any]:
     """A JSON-ready dict of write properties."""
     return {
         "blob_type": props.blob_type.value,
-        "content": asdict(props.content),
+        "content": content_to_json(props.content),
         "metadata": props.metadata,
         "tags": props.tags,
         "tier": props.tier,
         "mtime": props.mtime,
+    }
+
+
+def content_to_json(content: ContentProps) -> dict[str, str | None]:
+    """A JSON-ready dict of content properties (written out: dataclasses.asdict deep-copies
+    recursively, and the journal calls this twice per planned transfer)."""
+    return {
+        "content_type": content.content_type,
+        "content_encoding": content.content_encoding,
+        "content_language": content.content_language,
+        "content_disposition": content.content_disposition,
+        "cache_control": content.cache_control,
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from azxfer.errors import UsageError
@@ -33,10 +33,10 @@ def job_ids(job_dir: Path) -> list[str]:
     return [p.name[: -len(SUFFIX)] for p in job_dir.iterdir() if p.name.endswith(SUFFIX)]
 
 
-def list_jobs(job_dir: Path) -> list[JobRecord]:
-    """Every readable job, newest first."""
+def list_jobs(job_dir: Path, ids: list[str] | None = None) -> list[JobRecord]:
+    """Every readable job (or those of `ids`), newest first."""
     records = []
-    for job_id in job_ids(job_dir):
+    for job_id in job_ids(job_dir) if ids is None else ids:
         try:
             journal = Journal.open(job_dir, job_id)
             try:
@@ -77,18 +77,24 @@ def parse_age(text: str) -> float:
 
 
 def clean_jobs(
-    job_dir: Path, older_than: float, statuses: tuple[str, ...] | None, now: float | None = None
+    job_dir: Path,
+    older_than: float,
+    statuses: tuple[str, ...] | None,
+    now: float | None = None,
+    candidates: Callable[[Path, float], list[str]] | None = None,
 ) -> list[str]:
     """Remove jobs last updated more than `older_than` seconds ago (with one of `statuses`).
 
     Without `statuses` (every job qualifies) it also drops the hash cache's entries not seen
-    for `older_than` (so `azxfer jobs clean --older-than 0s` empties it).
+    for `older_than` (so `azxfer jobs clean --older-than 0s` empties it). `candidates`, given
+    the folder and the cut-off time, narrows which journals are opened to look.
     """
     now = time.time() if now is None else now
     if statuses is None:
         prune_cache(job_dir, older_than, now)
+    ids = candidates(job_dir, now - older_than) if candidates is not None else None
     removed = []
-    for record in list_jobs(job_dir):
+    for record in list_jobs(job_dir, ids):
         if now - record.updated < older_than:
             continue
         if statuses is not None and record.status not in statuses:
@@ -100,10 +106,34 @@ def clean_jobs(
 
 def prune_finished(job_dir: Path, env: Mapping[str, str]) -> list[str]:
     """Remove successful jobs older than AZXFER_JOB_RETENTION_DAYS (default 7), and hash cache
-    entries not seen for as long."""
+    entries not seen for as long.
+
+    This runs at every job's start, so only journals whose files were last written before the
+    cut-off are opened (a job's `updated` time is never later than its journal's last write):
+    opening every journal cost about a millisecond per job kept, at every start.
+    """
     days = retention_days(env)
     prune_cache(job_dir, days * 86400)
-    return clean_jobs(job_dir, days * 86400, FINISHED)
+    return clean_jobs(job_dir, days * 86400, FINISHED, candidates=_written_before)
+
+
+def _written_before(job_dir: Path, cutoff: float) -> list[str]:
+    """IDs of journals whose files (database and write-ahead log) were all last written
+    before `cutoff`."""
+    old = []
+    for job_id in job_ids(job_dir):
+        base = journal_path(job_dir, job_id)
+        try:
+            latest = max(
+                Path(f"{base}{suffix}").stat().st_mtime
+                for suffix in ("", "-wal")
+                if suffix == "" or Path(f"{base}{suffix}").exists()
+            )
+        except OSError:
+            continue
+        if latest <= cutoff:
+            old.append(job_id)
+    return old
 
 
 def retention_days(env: Mapping[str, str]) -> float:

@@ -41,8 +41,11 @@ class JournalRecorder:
         )
 
     def started(self, transfer: Transfer, chunk_size: int) -> None:
-        """A transfer begins moving data in chunks of `chunk_size`."""
-        self.journal.start_transfer(transfer.id, chunk_size)
+        """A transfer begins moving data in chunks of `chunk_size`. One that fits in a single
+        request is not recorded: it has no chunks to resume, and a resume redoes it whole
+        whether it is pending or active."""
+        if transfer.source.size > chunk_size:
+            self.journal.start_transfer(transfer.id, chunk_size)
 
     def chunk(self, transfer_id: int, chunk: Chunk) -> None:
         """A chunk reached the destination."""

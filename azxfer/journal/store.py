@@ -178,8 +178,13 @@ class Journal:
         batch, self._pending_sql = self._pending_sql, []
         with self.db:
             self.db.execute("BEGIN")
-            for sql, args in batch:
-                self.db.execute(sql, args)
+            # Runs of one statement go in one executemany (the rows of a batch are mostly
+            # alike: planned transfers, then state changes).
+            start = 0
+            for end in range(1, len(batch) + 1):
+                if end == len(batch) or batch[end][0] != batch[start][0]:
+                    self.db.executemany(batch[start][0], [args for _, args in batch[start:end]])
+                    start = end
 
     def add_transfer(self, row: TransferRow) -> None:
         """Journal a planned transfer (before it is acted on)."""

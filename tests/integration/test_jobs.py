@@ -51,6 +51,10 @@ def set_times(path: Path, age_days: float) -> None:
     stamp = time.time() - age_days * 86400
     with contextlib.closing(sqlite3.connect(path)) as db, db:
         db.execute("UPDATE job SET created = ?, updated = ?", (stamp, stamp))
+    # As a journal last written then would be on disk.
+    for suffix in ("", "-wal"):
+        if Path(f"{path}{suffix}").exists():
+            os.utime(f"{path}{suffix}", (stamp, stamp))
 
 
 def status_of(path: Path) -> str:

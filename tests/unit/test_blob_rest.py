@@ -676,3 +676,90 @@ def test_container_request_retries_a_truncated_answer() -> None:
     rest = client(session=session, base_delay=0.001, max_delay=0.001)
     assert asyncio.run(rest.container_request("HEAD", "cont")) == (200, "")
     assert session.calls == 2
+
+
+# --- listing ---------------------------------------------------------------------------------
+
+
+def listing_page(names: list[str], marker: str = "") -> bytes:
+    blobs = "".join(
+        f"<Blob><Name>{name}</Name><Properties>"
+        "<Last-Modified>Sun, 22 Nov 2026 00:47:12 GMT</Last-Modified><Etag>0x8D1</Etag>"
+        "<Content-Length>4096</Content-Length><Content-Type>text/plain</Content-Type>"
+        "<Content-MD5>AAECAwQFBgcICQoLDA0ODw==</Content-MD5><BlobType>BlockBlob</BlobType>"
+        "<AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>"
+        "</Properties><Metadata><mtime>1700000000</mtime></Metadata></Blob>"
+        for name in names
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><EnumerationResults><Blobs>'
+        f"{blobs}</Blobs><NextMarker>{marker}</NextMarker></EnumerationResults>"
+    ).encode()
+
+
+def test_listing_follows_markers_and_asks_for_the_next_page_before_yielding() -> None:
+    session = FakeSession(
+        FakeResponse(200, listing_page(["a", "b"], marker="m&amp;1")),
+        FakeResponse(200, listing_page(["c"])),
+    )
+    rest = client(session=session)
+
+    async def collect() -> list[tuple[str, int]]:
+        seen = []
+        async for blob in rest.list_blobs("cont", "", None):
+            # The second page was requested before the first page's entries were handed out.
+            seen.append((blob.name, len(session.requests)))
+        return seen
+
+    assert asyncio.run(collect()) == [("a", 2), ("b", 2), ("c", 2)]
+    first, second = (dict(parse_qsl(urlsplit(r[1]).query)) for r in session.requests)
+    assert first["maxresults"] == "250" and "marker" not in first
+    assert second["maxresults"] == "5000" and second["marker"] == "m&1"
+    assert first["include"] == second["include"] == "metadata"
+
+
+def test_listed_fields_are_parsed() -> None:
+    session = FakeSession(FakeResponse(200, listing_page(["d/x.txt"])))
+    rest = client(session=session)
+
+    async def first():
+        async for blob in rest.list_blobs("cont", "d/", "/"):
+            return blob
+
+    blob = asyncio.run(first())
+    assert blob.name == "d/x.txt" and blob.size == 4096 and blob.etag == "0x8D1"
+    assert blob.last_modified == 1795308432.0  # 2026-11-22T00:47:12Z
+    assert blob.md5 == bytes(range(16))
+    assert blob.blob_type == "BlockBlob"
+    assert blob.content == ContentProps(content_type="text/plain")
+    assert blob.metadata == {"mtime": "1700000000"}
+    assert blob.tier is None  # inferred: the account's default, not the blob's own
+    query = dict(parse_qsl(urlsplit(session.requests[0][1]).query))
+    assert query["prefix"] == "d/" and query["delimiter"] == "/"
+
+
+def test_listing_stopped_early_cancels_the_prefetched_page() -> None:
+    class SlowSession(FakeSession):
+        def request(self, method, url, headers, data):
+            response = super().request(method, url, headers, data)
+            if len(self.requests) == 2:
+
+                class Never(FakeResponse):
+                    async def read(self) -> bytes:
+                        await asyncio.sleep(3600)
+                        return b""
+
+                return Never(200)
+            return response
+
+    session = SlowSession(FakeResponse(200, listing_page(["a"], marker="m")), FakeResponse(200))
+    rest = client(session=session)
+
+    async def first_only() -> str:
+        listing = rest.list_blobs("cont", "", None)
+        async for blob in listing:
+            await listing.aclose()
+            return blob.name
+        return ""
+
+    assert asyncio.run(asyncio.wait_for(first_only(), 5)) == "a"

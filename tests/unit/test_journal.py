@@ -85,6 +85,11 @@ def make_job(job_dir: Path, job_id: str, status: str, when: float) -> None:
         j.close()
     finally:
         store.time = real
+    # As a journal last written at `when` would be on disk.
+    for suffix in ("", "-wal"):
+        path = Path(f"{journal_path(job_dir, job_id)}{suffix}")
+        if path.exists():
+            os.utime(path, (when, when))
 
 
 # --- Journal ------------------------------------------------------------------------------
@@ -684,3 +689,13 @@ def test_crash_hook_in_journal_dies_after_the_event_is_committed(
             assert j.chunks(1) == [Chunk(0, 0, 5), Chunk(1, 5, 5)]
     finally:
         j.close()
+
+
+def test_prune_finished_opens_only_journals_written_before_the_cutoff(tmp_path: Path) -> None:
+    now = time.time()
+    make_job(tmp_path, "done-8d", "Completed", now - 8 * DAY)
+    make_job(tmp_path, "touched", "Completed", now - 8 * DAY)
+    os.utime(journal_path(tmp_path, "touched"), (now, now))  # written since: not yet a candidate
+    assert prune_finished(tmp_path, {}) == ["done-8d"]
+    # An explicit clean looks at every journal's own record.
+    assert clean_jobs(tmp_path, 7 * DAY, FINISHED) == ["touched"]
