@@ -22,7 +22,9 @@ from azxfer.errors import AzxferError
 from azxfer.events import Event
 from azxfer.locations import parse_location, redact, without_secrets
 from azxfer.plan.sync import DEFAULT_SKEW_SECONDS, parse_max_delete
-from azxfer.syncjob import Deleted, SyncOptions, SyncSummary
+from azxfer.sync.deletes import Deleted
+from azxfer.sync.options import SyncOptions
+from azxfer.sync.summary import SyncSummary
 
 # What `copy` options a sync always uses: recursive, a folder's contents onto the destination
 # path, the blob's Last-Modified kept on downloads (so a second sync finds them identical).

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from azxfer.credentials import Credential
 from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
 from azxfer.endpoints.local import LocalEndpoint
-from azxfer.endpoints.web import WebEndpoint
 from azxfer.locations import Location
 from azxfer.models import Service
 
-AnyEndpoint = LocalEndpoint | BlobEndpoint | WebEndpoint
+if TYPE_CHECKING:  # imported when a web source is used (start-up is part of every job's time)
+    from azxfer.endpoints.web import WebEndpoint
 
 
 def endpoint_for(
@@ -18,11 +20,13 @@ def endpoint_for(
     connections: BlobConnections,
     job_id: str,
     include_snapshots: bool = False,
-) -> AnyEndpoint:
+) -> LocalEndpoint | BlobEndpoint | WebEndpoint:
     """The driver for `location`, tagged with the job (its temporary and staged names)."""
     if location.is_local:
         return LocalEndpoint(location.local_path, location.pattern, f"azxfer-{job_id[:8]}")
     if location.service is Service.WEB:
+        from azxfer.endpoints.web import WebEndpoint
+
         return WebEndpoint(location, connections.session, connections.retry_policy())
     return BlobEndpoint(
         location,

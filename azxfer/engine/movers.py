@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from azxfer.endpoints.base import Endpoint
 from azxfer.endpoints.blob import BlobEndpoint
-from azxfer.endpoints.web import WebEndpoint
 from azxfer.engine.job import Mover, StreamMover
-from azxfer.engine.server_copy import ServerSideMover
 from azxfer.options import ServerCopySettings
 
 
 def mover_for(source: Endpoint, dest: Endpoint, settings: ServerCopySettings) -> Mover:
     """Copies into Blob storage from a URL go server side where they can; the rest stream."""
     stream = StreamMover(source, dest)
-    if isinstance(source, BlobEndpoint | WebEndpoint) and isinstance(dest, BlobEndpoint):
+    if not isinstance(dest, BlobEndpoint):
+        return stream
+    # Imported only by jobs that may copy server side: start-up is part of every job's time.
+    from azxfer.endpoints.web import WebEndpoint
+    from azxfer.engine.server_copy import ServerSideMover
+
+    if isinstance(source, BlobEndpoint | WebEndpoint):
         return ServerSideMover(source, dest, settings, stream)
     return stream
