@@ -15,6 +15,7 @@ from pathlib import Path
 
 from azxfer.client import JobResult, JobSpec, copy, new_job_id
 from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
+from azxfer.endpoints.http import needs_tls
 from azxfer.errors import AzxferError
 from azxfer.events import EventSink
 from azxfer.locations import Location
@@ -139,7 +140,7 @@ def _generate(folder: Path, count: int, size: int) -> None:
 
 async def _delete_prefix(remote: Location, settings: BenchSettings, prefix: str) -> None:
     """Delete every blob the bench wrote."""
-    connections = BlobConnections(settings.engine.concurrency)
+    connections = BlobConnections(settings.engine.concurrency, tls=needs_tls(remote))
     try:
         endpoint = BlobEndpoint(
             replace(remote, path=prefix),

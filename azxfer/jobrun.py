@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from azxfer.endpoints.blob import BlobConnections
+from azxfer.endpoints.http import needs_tls
 from azxfer.engine.job import JobRunner, Planned
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError
 from azxfer.events import (
@@ -125,7 +126,11 @@ class JobRun:
             )
         )
         self._install_signal_handlers()
-        connections = BlobConnections(options.engine.concurrency, self._on_retry)
+        connections = BlobConnections(
+            options.engine.concurrency,
+            self._on_retry,
+            tls=needs_tls(options.source, options.destination),
+        )
         status, error, totals = "Completed", None, JobTotals()
         try:
             totals, status = await self._execute(connections)

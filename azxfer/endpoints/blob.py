@@ -20,6 +20,7 @@ from azxfer.credentials import Credential
 from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
 from azxfer.endpoints.blob_errors import classify, error_code
 from azxfer.endpoints.blob_rest import ListedBlob, RestBlobClient
+from azxfer.endpoints.http import tls_context
 from azxfer.engine.retry import RetryPolicy
 from azxfer.errors import (
     CredentialError,
@@ -51,10 +52,17 @@ class BlobConnections:
     """The HTTP session, retry policy and service clients shared by a job's blob endpoints."""
 
     def __init__(
-        self, concurrency: int, on_retry: Callable[[str, int, float, str], None] | None = None
+        self,
+        concurrency: int,
+        on_retry: Callable[[str, int, float, str], None] | None = None,
+        tls: bool = True,
     ) -> None:
+        """`tls`: the job may open https connections (see `endpoints.http`); a job that talks
+        plain http only (to an emulator) does not pay for loading the CA store."""
         self._on_retry = on_retry
-        connector = aiohttp.TCPConnector(limit=concurrency + 8, ttl_dns_cache=300)
+        connector = aiohttp.TCPConnector(
+            limit=concurrency + 8, ttl_dns_cache=300, ssl=tls_context() if tls else True
+        )
         self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
         self._transport: AioHttpTransport | None = None
         self._clients: list[BlobServiceClient] = []

@@ -34,6 +34,7 @@ import aiohttp
 from yarl import URL
 
 from azxfer.credentials import Credential
+from azxfer.endpoints.http import connection_failure
 from azxfer.engine.retry import RetryPolicy, with_retries
 from azxfer.errors import (
     AzxferError,
@@ -120,7 +121,7 @@ class RestBlobClient:
     ) -> None:
         """Put Blob (BlockBlob) with content properties, metadata, tags, tier and MD5."""
         headers = {"x-ms-blob-type": "BlockBlob", "Content-MD5": _b64(md5)}
-        headers.update(_blob_headers(content, md5, metadata, tags, tier))
+        headers.update(blob_headers(content, md5, metadata, tags, tier))
         await self._send("PUT", container, name, {}, headers, data, f"blob '{name}'")
 
     async def put_block(self, container: str, name: str, block_id: str, data: bytes) -> None:
@@ -181,7 +182,7 @@ class RestBlobClient:
                 ) as response:
                     if response.status >= 300:
                         await response.read()
-                        raise _classify_status(
+                        raise classify_status(
                             response.status,
                             response.headers.get("x-ms-error-code", ""),
                             what,
@@ -199,9 +200,7 @@ class RestBlobClient:
             except aiohttp.ClientResponseError as exc:
                 raise RetryableError(f"{what}: {exc.message}") from None
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
-                raise RetryableError(
-                    f"{what}: connection failed: {exc or type(exc).__name__}"
-                ) from None
+                raise connection_failure(exc, what) from None
             if position < end:
                 raise RetryableError(f"{what}: got {position - offset} of {length} bytes")
 
@@ -221,12 +220,12 @@ class RestBlobClient:
                     await response.read()
                     code = response.headers.get("x-ms-error-code", "")
                     if response.status in _RETRY_STATUS:
-                        raise _classify_status(
+                        raise classify_status(
                             response.status, code, what, response.headers.get("Retry-After")
                         )
                     return response.status, code
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
-                raise RetryableError(f"{what}: connection failed: {exc}") from None
+                raise connection_failure(exc, what) from None
 
         return await with_retries(attempt, self.retry, what)
 
@@ -333,7 +332,7 @@ class RestBlobClient:
                 ) as response:
                     payload = await response.read()
                     if response.status >= 300:
-                        raise _classify_status(
+                        raise classify_status(
                             response.status,
                             response.headers.get("x-ms-error-code", ""),
                             what,
@@ -342,9 +341,7 @@ class RestBlobClient:
             except aiohttp.ClientResponseError as exc:
                 raise RetryableError(f"{what}: {exc.message}") from None
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
-                raise RetryableError(
-                    f"{what}: connection failed: {exc or type(exc).__name__}"
-                ) from None
+                raise connection_failure(exc, what) from None
             finally:
                 if isinstance(data, AsyncGenerator):
                     # Closed now: left to the garbage collector, a sliced body keeps the whole
@@ -441,7 +438,7 @@ async def md5_of(data: bytes) -> bytes:
     return hashlib.md5(data).digest()
 
 
-def _blob_headers(
+def blob_headers(
     content: ContentProps,
     md5: bytes,
     metadata: dict[str, str] | None,
@@ -468,7 +465,7 @@ def _blob_headers(
     return headers
 
 
-def _classify_status(status: int, code: str, what: str, retry_after: str | None) -> AzxferError:
+def classify_status(status: int, code: str, what: str, retry_after: str | None) -> AzxferError:
     if status in _RETRY_STATUS:
         err = RetryableError(f"{what}: service busy ({status} {code}) after retries")
         err.retry_after = _seconds(retry_after)  # type: ignore[attr-defined]

@@ -14,11 +14,11 @@ import base64
 import aiohttp
 
 from azxfer.endpoints.blob_errors import classify_code
-from azxfer.endpoints.blob_rest import RestBlobClient, _blob_headers, _classify_status
+from azxfer.endpoints.blob_rest import RestBlobClient, blob_headers, classify_status
+from azxfer.endpoints.http import connection_failure
 from azxfer.engine.retry import with_retries
 from azxfer.errors import (
     AzxferError,
-    RetryableError,
 )
 from azxfer.models import ContentProps
 
@@ -98,7 +98,7 @@ def _properties(
     tags: dict[str, str] | None,
     tier: str | None,
 ) -> dict[str, str]:
-    headers = _blob_headers(content, md5 or b"", metadata, tags, tier)
+    headers = blob_headers(content, md5 or b"", metadata, tags, tier)
     if not md5:
         del headers["x-ms-blob-content-md5"]
     return headers
@@ -127,8 +127,7 @@ async def _send(
                     raise _classify(response, what)
                 return {k.lower(): v for k, v in response.headers.items()}
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
-            reason = exc or type(exc).__name__
-            raise RetryableError(f"{what}: connection failed: {reason}") from None
+            raise connection_failure(exc, what) from None
 
     return await with_retries(attempt, rest.retry, what)
 
@@ -140,4 +139,4 @@ def _classify(response: aiohttp.ClientResponse, what: str) -> AzxferError:
     by_code = classify_code(response.status, code, what, detail)
     if by_code is not None:
         return by_code
-    return _classify_status(response.status, code, what, response.headers.get("Retry-After"))
+    return classify_status(response.status, code, what, response.headers.get("Retry-After"))

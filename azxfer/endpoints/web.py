@@ -18,6 +18,7 @@ import aiohttp
 
 from azxfer.endpoints.base import Selection, SelectionKind
 from azxfer.endpoints.blob_errors import UnreachableError
+from azxfer.endpoints.http import connection_failure
 from azxfer.engine.retry import RetryPolicy, with_retries
 from azxfer.errors import (
     CredentialError,
@@ -62,6 +63,8 @@ class WebEndpoint:
                         return None
                     _raise_for(response.status, self.what)
                     return _entry(self.location.path, response.headers)
+            except aiohttp.ClientSSLError as exc:
+                raise connection_failure(exc, self.what) from None
             except aiohttp.ClientConnectorError as exc:
                 raise UnreachableError(f"cannot reach {self.location.endpoint}: {exc}") from None
             except (aiohttp.ClientConnectionError, TimeoutError) as exc:
@@ -116,6 +119,8 @@ class WebReader:
                             "use a --block-size-mb larger than the file"
                         )
                     data = await response.read()
+            except aiohttp.ClientSSLError as exc:
+                raise connection_failure(exc, endpoint.what) from None
             except aiohttp.ClientConnectorError as exc:
                 where = endpoint.location.endpoint
                 raise UnreachableError(f"cannot reach {where}: {exc}") from None

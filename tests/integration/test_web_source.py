@@ -1,82 +1,31 @@
 """A plain web object (any http(s) URL that is not a storage account) as a copy source.
 
-A loopback aiohttp file server stands in for the web (a public file, or a presigned URL of
-another cloud: it answers 403 unless the query carries the expected signature). It supports
-Range and ETag as real object stores do. Web servers on IP addresses look like emulators, so
-these tests name the service with --from-to WebBlob/WebLocal.
+A loopback aiohttp file server (tests/webfiles.py) stands in for the web. Web servers on IP
+addresses look like emulators, so these tests name the service with --from-to
+WebBlob/WebLocal.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from blob_standin import BlobStandIn, blob_standin_fixture  # noqa: F401  (the fixture)
 from helpers import data_for
+from webfiles import SIGNATURE, WebServer, serve_files
 
 MiB = 1024 * 1024
 JSON = ("--output-type", "json")
-SIGNATURE = "topsecret0123456789"
-
-
-@dataclass
-class WebServer:
-    """A loopback file server; `requests` holds (method, path, Range header) of each request."""
-
-    root: Path
-    url: str = ""
-    requests: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @pytest.fixture
 def web_server(tmp_path: Path) -> Iterator[WebServer]:
     root = tmp_path / "www"
     root.mkdir()
-    server = WebServer(root)
-    ready = threading.Event()
-    loop = asyncio.new_event_loop()
-
-    @web.middleware
-    async def presigned(request: web.Request, handler):  # type: ignore[no-untyped-def]
-        server.requests.append((request.method, request.path, request.headers.get("Range", "")))
-        if request.path.startswith("/private/") and (
-            request.query.get("X-Amz-Signature") != SIGNATURE
-        ):
-            raise web.HTTPForbidden()
-        return await handler(request)
-
-    async def start() -> web.AppRunner:
-        app = web.Application(middlewares=[presigned])
-        app.router.add_static("/files", root)
-        app.router.add_static("/private", root)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        server.url = f"http://127.0.0.1:{port}"
-        return runner
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        holder.append(loop.run_until_complete(start()))
-        ready.set()
-        loop.run_forever()
-
-    holder: list[web.AppRunner] = []
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    assert ready.wait(10)
-    yield server
-    asyncio.run_coroutine_threadsafe(holder[0].cleanup(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
+    with serve_files(root) as server:
+        yield server
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.blob_rest import API_VERSION, RestBlobClient, _classify_status, _quote_name
+from azxfer.endpoints.blob_rest import API_VERSION, RestBlobClient, _quote_name, classify_status
 from azxfer.engine.retry import RetryPolicy
 from azxfer.errors import (
     AzxferError,
@@ -287,7 +287,7 @@ def test_credentials_seen_by_the_client() -> None:
     assert client()._key == RAW_KEY
 
 
-# --- _classify_status ---------------------------------------------------------------------
+# --- classify_status ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
@@ -295,7 +295,7 @@ def test_credentials_seen_by_the_client() -> None:
     ("header", "seconds"), [("7", 7.0), ("0.5", 0.5), (None, None), ("soon", None)]
 )
 def test_retryable_statuses(status: int, header: str | None, seconds: float | None) -> None:
-    err = _classify_status(status, "ServerBusy", "blob 'x'", header)
+    err = classify_status(status, "ServerBusy", "blob 'x'", header)
     assert type(err) is RetryableError
     assert err.retryable is True
     assert err.retry_after == seconds  # type: ignore[attr-defined]
@@ -323,7 +323,7 @@ def test_retryable_statuses(status: int, header: str | None, seconds: float | No
     ],
 )
 def test_other_statuses(status: int, code: str, kind: type, message: str) -> None:
-    err = _classify_status(status, code, "blob 'x'", "30")
+    err = classify_status(status, code, "blob 'x'", "30")
     assert type(err) is kind
     assert isinstance(err, AzxferError)
     assert err.retryable is False
@@ -763,3 +763,20 @@ def test_listing_stopped_early_cancels_the_prefetched_page() -> None:
         return ""
 
     assert asyncio.run(asyncio.wait_for(first_only(), 5)) == "a"
+
+
+def test_an_untrusted_certificate_is_final_not_retried() -> None:
+    import ssl
+    from types import SimpleNamespace
+
+    from azxfer.endpoints.blob_errors import UnreachableError
+
+    key = SimpleNamespace(host="acct.blob.core.windows.net", port=443, is_ssl=True, ssl=True)
+    failure = aiohttp.ClientConnectorCertificateError(
+        key, ssl.SSLCertVerificationError("certificate verify failed")
+    )
+    session = FakeSession(failure, FakeResponse(200, b"never"))
+    rest = client(session=session)
+    with pytest.raises(UnreachableError, match="TLS certificate cannot be verified"):
+        asyncio.run(rest.get_range("cont", "b", 0, 5, None))
+    assert len(session.requests) == 1

@@ -1,0 +1,77 @@
+"""How azxfer imports aiohttp, and the TLS context of every https connection it makes.
+
+aiohttp builds two default SSL contexts when it is imported, and each loads the system's CA
+bundle (on Debian, `/usr/lib/ssl/cert.pem`): about 75 ms of every run's start-up on a 2-core
+machine, before the first request. azxfer does not use those defaults. It imports aiohttp
+with OpenSSL pointed at an empty bundle, so they are built at no cost and trust nothing, and
+gives its connections `tls_context()` instead: a verifying context built once, when a job
+first needs https, with the user's environment (SSL_CERT_FILE, SSL_CERT_DIR) in effect. A
+connection that ever fell back to aiohttp's defaults would fail verification: fail closed.
+
+The package's `__init__` calls `import_aiohttp()` before any driver imports aiohttp.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import ssl
+import sys
+import threading
+
+from azxfer.endpoints.blob_errors import UnreachableError
+from azxfer.errors import AzxferError, RetryableError
+from azxfer.locations import Location
+from azxfer.models import Service
+
+_CA_VARIABLES = {"SSL_CERT_FILE": os.devnull, "SSL_CERT_DIR": os.devnull}
+
+
+def import_aiohttp() -> None:
+    """Import aiohttp without its default SSL contexts loading any CA (see above)."""
+    if "aiohttp" in sys.modules or threading.current_thread() is not threading.main_thread():
+        return  # imported already, or not ours to change the environment of the process
+    saved = {name: os.environ.get(name) for name in _CA_VARIABLES}
+    os.environ.update(_CA_VARIABLES)
+    try:
+        import aiohttp  # noqa: F401
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The verifying context of azxfer's https connections: the default CA store, or the one
+    SSL_CERT_FILE / SSL_CERT_DIR name, as everywhere OpenSSL is used."""
+    context = ssl.create_default_context()
+    context.set_alpn_protocols(("http/1.1",))
+    return context
+
+
+def needs_tls(*locations: Location) -> bool:
+    """Whether a job on these locations may open https connections (a web source may redirect
+    anywhere, so it always may)."""
+    return any(
+        location.service is Service.WEB or location.endpoint.lower().startswith("https:")
+        for location in locations
+        if not location.is_local
+    )
+
+
+def connection_failure(exc: BaseException, what: str) -> AzxferError:
+    """A failed connection or response as one of our errors: a certificate that does not
+    verify is final (retrying cannot fix it, and it must stop the job); the rest are
+    retryable."""
+    import aiohttp
+
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        reason = getattr(exc, "certificate_error", None) or exc
+        return UnreachableError(
+            f"{what}: the server's TLS certificate cannot be verified ({reason}); a private CA "
+            "can be trusted with SSL_CERT_FILE"
+        )
+    return RetryableError(f"{what}: connection failed: {exc or type(exc).__name__}")
