@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sys
+from typing import NoReturn
 
 import click
 
@@ -52,7 +55,7 @@ def main() -> None:
             hint = f" (see '{exc.ctx.command_path} --help')"
         _fail(exc.format_message().replace("\n", " ") + hint, exc.exit_code)
     except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        _exit(exc.exit_code)
     except AzxferError as exc:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
@@ -63,9 +66,20 @@ def main() -> None:
             f"internal error: {type(exc).__name__}: {exc} (rerun with --log-file to keep details)",
             1,
         )
-    sys.exit(code if isinstance(code, int) else 0)
+    _exit(code if isinstance(code, int) else 0)
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     click.echo(f"azxfer: error: {redact(message)}", err=True)
-    sys.exit(code)
+    _exit(code)
+
+
+def _exit(code: int) -> NoReturn:
+    """End the process now. The job has closed its journal and files, so what is left is the
+    interpreter's teardown of every module and object of the run (and a wait for idle worker
+    threads): about 50 ms, a tenth of a small job's time. Logs and output are flushed first."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
