@@ -37,9 +37,18 @@ class TransferError(AzxferError):
 
 
 class RetryableError(TransferError):
-    """A transient failure (network, throttling, 5xx) that a later attempt may overcome."""
+    """A transient failure (network, throttling, 5xx) that a later attempt may overcome.
+
+    A kind that is rarely transient caps its own `attempts` (None: the policy's), and says
+    with `exhausted()` what it becomes when they run out.
+    """
 
     retryable = True
+    attempts: int | None = None
+
+    def exhausted(self) -> AzxferError:
+        """The error to report once every attempt failed."""
+        return self
 
 
 class IntegrityError(TransferError):

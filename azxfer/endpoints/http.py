@@ -62,10 +62,22 @@ def needs_tls(*locations: Location) -> bool:
     )
 
 
+class ConnectFailed(RetryableError):
+    """No connection could be made (refused, unknown host, no route): a wrong endpoint more
+    often than a blip, so it is retried briefly, then stops the job as unreachable."""
+
+    attempts = 4
+
+    def exhausted(self) -> AzxferError:
+        """Unreachable: no later request of the job can succeed either."""
+        return UnreachableError(str(self))
+
+
 def connection_failure(exc: BaseException, what: str) -> AzxferError:
     """A failed connection or response as one of our errors: a certificate that does not
-    verify is final (retrying cannot fix it, and it must stop the job); the rest are
-    retryable."""
+    verify is final (retrying cannot fix it, and it must stop the job); a connection that
+    cannot be made is retried briefly; the rest (resets, truncated bodies, timeouts) are
+    retried with the whole policy."""
     import aiohttp
 
     if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
@@ -74,4 +86,6 @@ def connection_failure(exc: BaseException, what: str) -> AzxferError:
             f"{what}: the server's TLS certificate cannot be verified ({reason}); a private CA "
             "can be trusted with SSL_CERT_FILE"
         )
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return ConnectFailed(f"{what}: cannot connect to {exc.host}:{exc.port} ({exc.os_error})")
     return RetryableError(f"{what}: connection failed: {exc or type(exc).__name__}")

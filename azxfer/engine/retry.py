@@ -47,13 +47,14 @@ async def with_retries(
     rng: random.Random | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
-    """Run `call`, retrying RetryableError up to the policy's attempts; the last error stands."""
+    """Run `call`, retrying RetryableError up to the policy's attempts (or the error's own,
+    if fewer); the last error stands, as its `exhausted()` form."""
     for retry in range(1, policy.attempts + 1):
         try:
             return await call()
         except RetryableError as exc:
-            if retry == policy.attempts:
-                raise
+            if retry >= min(policy.attempts, exc.attempts or policy.attempts):
+                raise exc.exhausted() from None
             # Made only when needed: seeding a Random from the OS costs more than a request's
             # own signing, and almost every call succeeds at once.
             rng = rng or random.Random()

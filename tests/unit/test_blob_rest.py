@@ -780,3 +780,19 @@ def test_an_untrusted_certificate_is_final_not_retried() -> None:
     with pytest.raises(UnreachableError, match="TLS certificate cannot be verified"):
         asyncio.run(rest.get_range("cont", "b", 0, 5, None))
     assert len(session.requests) == 1
+
+
+def test_a_refused_connection_is_retried_briefly_then_unreachable() -> None:
+    from types import SimpleNamespace
+
+    from azxfer.endpoints.blob_errors import UnreachableError
+
+    key = SimpleNamespace(host="127.0.0.1", port=1, is_ssl=False, ssl=True)
+    refused = [
+        aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "refused")) for _ in range(6)
+    ]
+    session = FakeSession(*refused)
+    rest = client(session=session, base_delay=0.001)
+    with pytest.raises(UnreachableError, match=r"cannot connect to 127\.0\.0\.1:1"):
+        asyncio.run(rest.get_range("cont", "b", 0, 5, None))
+    assert len(session.requests) == 4  # not the policy's 7

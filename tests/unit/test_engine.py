@@ -255,6 +255,28 @@ def test_non_retryable_errors_are_raised_at_once(error: BaseException) -> None:
     assert (call.calls, sleep.waits) == (1, [])
 
 
+class Refused(RetryableError):
+    attempts = 2
+
+    def exhausted(self) -> TransferError:
+        return TransferError(f"gave up: {self}")
+
+
+def test_an_error_may_cap_its_own_attempts_and_say_what_it_becomes() -> None:
+    call, sleep = Flaky(Refused("refused"), Refused("refused again"), busy()), Sleeps()
+    with pytest.raises(TransferError, match="gave up: refused again") as info:
+        run(with_retries(call, RetryPolicy(), "x", random.Random(1), sleep))
+    assert not isinstance(info.value, RetryableError)
+    assert call.calls == 2 and len(sleep.waits) == 1
+
+
+def test_a_capped_error_never_raises_the_policys_own_limit() -> None:
+    call, sleep = Flaky(Refused("a"), busy()), Sleeps()
+    with pytest.raises(RetryableError, match="busy"):
+        run(with_retries(call, RetryPolicy(attempts=2), "x", random.Random(1), sleep))
+    assert call.calls == 2
+
+
 def test_stops_after_attempts_and_raises_the_last_error() -> None:
     errors = [busy() for _ in range(5)]
     call, sleep = Flaky(*errors), Sleeps()
