@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from azxfer.errors import UsageError
@@ -81,18 +82,17 @@ def clean_jobs(
     older_than: float,
     statuses: tuple[str, ...] | None,
     now: float | None = None,
-    candidates: Callable[[Path, float], list[str]] | None = None,
+    ids: list[str] | None = None,
 ) -> list[str]:
     """Remove jobs last updated more than `older_than` seconds ago (with one of `statuses`).
 
     Without `statuses` (every job qualifies) it also drops the hash cache's entries not seen
-    for `older_than` (so `azxfer jobs clean --older-than 0s` empties it). `candidates`, given
-    the folder and the cut-off time, narrows which journals are opened to look.
+    for `older_than` (so `azxfer jobs clean --older-than 0s` empties it). `ids` narrows which
+    journals are opened to look (default: all).
     """
     now = time.time() if now is None else now
     if statuses is None:
         prune_cache(job_dir, older_than, now)
-    ids = candidates(job_dir, now - older_than) if candidates is not None else None
     removed = []
     for record in list_jobs(job_dir, ids):
         if now - record.updated < older_than:
@@ -112,28 +112,30 @@ def prune_finished(job_dir: Path, env: Mapping[str, str]) -> list[str]:
     cut-off are opened (a job's `updated` time is never later than its journal's last write):
     opening every journal cost about a millisecond per job kept, at every start.
     """
-    days = retention_days(env)
-    prune_cache(job_dir, days * 86400)
-    return clean_jobs(job_dir, days * 86400, FINISHED, candidates=_written_before)
+    older_than = retention_days(env) * 86400
+    now = time.time()
+    prune_cache(job_dir, older_than, now)
+    candidates = _written_before(job_dir, now - older_than)
+    return clean_jobs(job_dir, older_than, FINISHED, now, candidates)
 
 
 def _written_before(job_dir: Path, cutoff: float) -> list[str]:
     """IDs of journals whose files (database and write-ahead log) were all last written
     before `cutoff`."""
-    old = []
-    for job_id in job_ids(job_dir):
-        base = journal_path(job_dir, job_id)
-        try:
-            latest = max(
-                Path(f"{base}{suffix}").stat().st_mtime
-                for suffix in ("", "-wal")
-                if suffix == "" or Path(f"{base}{suffix}").exists()
-            )
-        except OSError:
-            continue
-        if latest <= cutoff:
-            old.append(job_id)
-    return old
+    return [job_id for job_id in job_ids(job_dir) if _last_write(job_dir, job_id) <= cutoff]
+
+
+def _last_write(job_dir: Path, job_id: str) -> float:
+    """When a journal's files were last written (infinitely recent if it cannot be told)."""
+    base = journal_path(job_dir, job_id)
+    try:
+        latest = base.stat().st_mtime
+    except OSError:
+        return float("inf")
+    wal = Path(f"{base}-wal")
+    with contextlib.suppress(OSError):
+        latest = max(latest, wal.stat().st_mtime)
+    return latest
 
 
 def retention_days(env: Mapping[str, str]) -> float:

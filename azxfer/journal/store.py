@@ -8,7 +8,9 @@ destination's uncommitted block list, so batching them would only cost re-sends)
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
+import operator
 import os
 import sqlite3
 import time
@@ -180,11 +182,8 @@ class Journal:
             self.db.execute("BEGIN")
             # Runs of one statement go in one executemany (the rows of a batch are mostly
             # alike: planned transfers, then state changes).
-            start = 0
-            for end in range(1, len(batch) + 1):
-                if end == len(batch) or batch[end][0] != batch[start][0]:
-                    self.db.executemany(batch[start][0], [args for _, args in batch[start:end]])
-                    start = end
+            for sql, run in itertools.groupby(batch, key=operator.itemgetter(0)):
+                self.db.executemany(sql, [args for _, args in run])
 
     def add_transfer(self, row: TransferRow) -> None:
         """Journal a planned transfer (before it is acted on)."""
