@@ -1,8 +1,5 @@
 """One driver per service behind the small contract in `base`.
 
-Every driver speaks HTTP through aiohttp, imported first here (see `http`).
+Blob storage's hot requests go through azxfer's own pool (`http_pool`); aiohttp is imported
+(see `http.import_aiohttp`) only by the parts that need it: the storage SDK and web sources.
 """
-
-from azxfer.endpoints.http import import_aiohttp
-
-import_aiohttp()

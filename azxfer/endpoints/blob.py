@@ -1,7 +1,9 @@
 """The Blob storage driver: listing, ranged reads, and block/page/append writers.
 
-All clients of a job share one aiohttp session (one connection pool sized to the job's
-concurrency) and one retry policy (`endpoints.retry`), configured once in `BlobConnections`.
+The REST fast path of a job shares one connection pool (`http_pool`, sized to the job's
+concurrency); the storage SDK's clients, built only for operations the fast path does not
+carry, share one aiohttp session. Both, and the retry policy (`endpoints.retry`), are
+configured once in `BlobConnections`.
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
-
 from azxfer.credentials import Credential
 from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
 from azxfer.endpoints.blob_errors import classify, error_code
 from azxfer.endpoints.blob_rest import ListedBlob, RestBlobClient
-from azxfer.endpoints.http import tls_context
+from azxfer.endpoints.http import import_aiohttp, tls_context
+from azxfer.endpoints.http_pool import HttpPool
 from azxfer.engine.retry import RetryPolicy
 from azxfer.errors import (
     CredentialError,
@@ -34,6 +35,8 @@ from azxfer.models import BlobType, Chunk, ContentProps, Entry, Skipped, Transfe
 from azxfer.plan.filters import EntryFilter
 
 if TYPE_CHECKING:
+    import aiohttp
+
     # The storage SDK takes a third of a second to import; jobs that never need it (the REST
     # fast path serves listing, reads and writes of block blobs) never import it.
     from azure.core.pipeline.transport import AioHttpTransport
@@ -49,7 +52,7 @@ _WILDCARD_CHARS = "*?["
 
 
 class BlobConnections:
-    """The HTTP session, retry policy and service clients shared by a job's blob endpoints."""
+    """The connections, retry policy and service clients shared by a job's blob endpoints."""
 
     def __init__(
         self,
@@ -60,10 +63,10 @@ class BlobConnections:
         """`tls`: the job may open https connections (see `endpoints.http`); a job that talks
         plain http only (to an emulator) does not pay for loading the CA store."""
         self._on_retry = on_retry
-        connector = aiohttp.TCPConnector(
-            limit=concurrency + 8, ttl_dns_cache=300, ssl=tls_context() if tls else True
-        )
-        self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        self._limit = concurrency + 8
+        self._tls = tls
+        self._pool = HttpPool(self._limit, tls_context() if tls else None)
+        self._session: aiohttp.ClientSession | None = None
         self._transport: AioHttpTransport | None = None
         self._clients: list[BlobServiceClient] = []
 
@@ -82,13 +85,14 @@ class BlobConnections:
         return make
 
     def _service(self, location: Location, credential: Credential | None) -> BlobServiceClient:
+        import_aiohttp()  # before the SDK's transport imports aiohttp
         from azure.core.pipeline.transport import AioHttpTransport
         from azure.storage.blob.aio import BlobServiceClient
 
         from azxfer.endpoints.retry import StorageRetry
 
         if self._transport is None:
-            self._transport = AioHttpTransport(session=self._session, session_owner=False)
+            self._transport = AioHttpTransport(session=self.session, session_owner=False)
         client = BlobServiceClient(
             account_url=location.endpoint,
             credential=credential.for_sdk() if credential else None,
@@ -105,7 +109,14 @@ class BlobConnections:
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        """The shared HTTP session (for requests that are not to Blob storage)."""
+        """The aiohttp session of the SDK's clients and of web sources, made on first use."""
+        if self._session is None:
+            from azxfer.endpoints.aio import aiohttp
+
+            connector = aiohttp.TCPConnector(
+                limit=self._limit, ttl_dns_cache=300, ssl=tls_context() if self._tls else True
+            )
+            self._session = aiohttp.ClientSession(connector=connector, auto_decompress=False)
         return self._session
 
     def retry_policy(self) -> RetryPolicy:
@@ -117,7 +128,7 @@ class BlobConnections:
         if not RestBlobClient.supports(credential):
             return None
         return RestBlobClient(
-            self._session,
+            self._pool,
             location.endpoint,
             location.account,
             credential,
@@ -125,10 +136,12 @@ class BlobConnections:
         )
 
     async def close(self) -> None:
-        """Close every client and then the shared session."""
+        """Close every client, then the shared session and pool."""
         for client in self._clients:
             await client.close()
-        await self._session.close()
+        if self._session is not None:
+            await self._session.close()
+        await self._pool.close()
 
 
 class BlobEndpoint:

@@ -3,12 +3,13 @@
 Every small file costs one of these requests, and the SDK's pipeline spends more client CPU
 per request than the request itself (client objects, policy chain, tracing wrappers). On a
 machine whose cores are shared with the service that CPU is wall time, so these three
-operations go straight to aiohttp, signed here with SharedKey or carrying the SAS. Everything
+operations go straight to azxfer's own connection pool (`http_pool`), signed here with
+SharedKey or carrying the SAS. Everything
 else (listing, properties, Put Block List, page and append blobs, Entra ID tokens) stays on
 the SDK. Retries follow `engine.retry` and classified errors.
 
-URLs are sent as encoded here (yarl `encoded=True`), so blob names are never normalised on
-the way: a name with `.` or `..` segments reaches the service as it is.
+URLs are sent exactly as encoded here, so blob names are never normalised on the way: a
+name with `.` or `..` segments reaches the service as it is.
 
 Large bodies are never assembled or copied here: a ranged download can be handed to its
 consumer piece by piece as the socket delivers it (`get_range_to`), and the MD5 of a large
@@ -27,14 +28,12 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree
-
-import aiohttp
-from yarl import URL
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.http import connection_failure
+from azxfer.endpoints.http_pool import Body, HttpError, HttpPool
 from azxfer.engine.retry import RetryPolicy, with_retries
 from azxfer.errors import (
     AzxferError,
@@ -79,18 +78,18 @@ class RestBlobClient:
 
     def __init__(
         self,
-        session: aiohttp.ClientSession,
+        pool: HttpPool,
         endpoint: str,
         account: str,
         credential: Credential | None,
         retry: RetryPolicy,
     ) -> None:
-        self.session = session
+        self.pool = pool
         self.endpoint = endpoint.rstrip("/")
-        url = URL(self.endpoint)
+        url = urlsplit(self.endpoint)
         # Parsed once: every request's URL and signature start with these.
-        self._base_path = url.raw_path.rstrip("/")
-        self._origin = str(url.origin())
+        self._base_path = url.path.rstrip("/")
+        self._origin = f"{url.scheme}://{url.netloc}"
         self.account = account
         self.credential = credential
         self.retry = retry
@@ -177,9 +176,7 @@ class RestBlobClient:
                 headers["If-Match"] = etag
             url, request_headers = self._prepare("GET", container, name, {}, headers, None)
             try:
-                async with self.session.request(
-                    "GET", url, headers=request_headers, data=None
-                ) as response:
+                async with self.pool.request("GET", url, request_headers) as response:
                     if response.status >= 300:
                         await response.read()
                         raise classify_status(
@@ -188,18 +185,15 @@ class RestBlobClient:
                             what,
                             response.headers.get("Retry-After"),
                         )
-                    content = response.content
                     while position < end:
-                        piece = await content.readany()
+                        piece = await response.readany()
                         if not piece:
                             break
                         if len(piece) > end - position:
                             raise RetryableError(f"{what}: got more than the {length} bytes asked")
                         await consume(position, piece)
                         position += len(piece)
-            except aiohttp.ClientResponseError as exc:
-                raise RetryableError(f"{what}: {exc.message}") from None
-            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
+            except (HttpError, TimeoutError) as exc:
                 raise connection_failure(exc, what) from None
             if position < end:
                 raise RetryableError(f"{what}: got {position - offset} of {length} bytes")
@@ -214,9 +208,7 @@ class RestBlobClient:
         async def attempt() -> tuple[int, str]:
             url, headers = self._prepare(method, container, "", {"restype": "container"}, {}, None)
             try:
-                async with self.session.request(
-                    method, url, headers=headers, skip_auto_headers=("Content-Type",)
-                ) as response:
+                async with self.pool.request(method, url, headers) as response:
                     await response.read()
                     code = response.headers.get("x-ms-error-code", "")
                     if response.status in _RETRY_STATUS:
@@ -224,7 +216,7 @@ class RestBlobClient:
                             response.status, code, what, response.headers.get("Retry-After")
                         )
                     return response.status, code
-            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
+            except (HttpError, TimeoutError) as exc:
                 raise connection_failure(exc, what) from None
 
         return await with_retries(attempt, self.retry, what)
@@ -290,7 +282,7 @@ class RestBlobClient:
         query: dict[str, str],
         headers: dict[str, str],
         body: bytes | None,
-    ) -> tuple[URL, dict[str, str]]:
+    ) -> tuple[str, dict[str, str]]:
         """The URL and the signed headers of one attempt (each attempt is dated anew)."""
         path = f"{self._base_path}/{container}"
         if name:
@@ -300,7 +292,7 @@ class RestBlobClient:
         request_headers["x-ms-date"] = _request_date(int(time.time()))
         request_headers["Content-Length"] = str(len(body) if body else 0)
         if body is not None:
-            # aiohttp would add this itself, after signing; it must be signed too.
+            # Signed, as the service expects the Content-Type it receives to be.
             request_headers["Content-Type"] = "application/octet-stream"
         query_string = "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
         if self._sas:
@@ -309,7 +301,7 @@ class RestBlobClient:
             request_headers["Authorization"] = self._authorization(
                 method, path, query, request_headers
             )
-        url = URL(f"{self._origin}{path}{'?' + query_string if query_string else ''}", encoded=True)
+        url = f"{self._origin}{path}{'?' + query_string if query_string else ''}"
         return url, request_headers
 
     async def _send(
@@ -327,9 +319,7 @@ class RestBlobClient:
             url, request_headers = self._prepare(method, container, name, query, headers, body)
             data = _body(body)
             try:
-                async with self.session.request(
-                    method, url, headers=request_headers, data=data
-                ) as response:
+                async with self.pool.request(method, url, request_headers, data) as response:
                     payload = await response.read()
                     if response.status >= 300:
                         raise classify_status(
@@ -338,9 +328,7 @@ class RestBlobClient:
                             what,
                             response.headers.get("Retry-After"),
                         )
-            except aiohttp.ClientResponseError as exc:
-                raise RetryableError(f"{what}: {exc.message}") from None
-            except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
+            except (HttpError, TimeoutError) as exc:
                 raise connection_failure(exc, what) from None
             finally:
                 if isinstance(data, AsyncGenerator):
@@ -417,8 +405,8 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _body(data: bytes | None) -> bytes | AsyncGenerator[memoryview, None] | None:
-    """What aiohttp sends for `data`: small bodies as they are, larger ones slice by slice
+def _body(data: bytes | None) -> Body:
+    """What is sent for `data`: small bodies as they are, larger ones slice by slice
     (Content-Length is always set, so this is never chunked encoding)."""
     if data is None or len(data) <= _BODY_PIECE:
         return data

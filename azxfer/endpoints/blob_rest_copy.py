@@ -2,7 +2,8 @@
 
 A blob-to-blob copy of many small blobs costs one request per blob, so, as for uploads, the
 SDK's per-request client CPU would be most of the job's: Put Blob From URL, Copy Blob (both
-forms) and Put Block From URL go straight to aiohttp here, signed by `RestBlobClient`.
+forms) and Put Block From URL go straight to our connection pool here, signed by
+`RestBlobClient`.
 Answers are classified like the SDK path's, including "not implemented" (for the fallback)
 and "cannot read the copy source".
 """
@@ -11,11 +12,10 @@ from __future__ import annotations
 
 import base64
 
-import aiohttp
-
 from azxfer.endpoints.blob_errors import classify_code
 from azxfer.endpoints.blob_rest import RestBlobClient, blob_headers, classify_status
 from azxfer.endpoints.http import connection_failure
+from azxfer.endpoints.http_pool import HttpError, HttpResponse
 from azxfer.engine.retry import with_retries
 from azxfer.errors import (
     AzxferError,
@@ -118,21 +118,18 @@ async def _send(
     async def attempt() -> dict[str, str]:
         url, request_headers = rest._prepare(method, container, name, query, headers, None)
         try:
-            # No body, so no Content-Type: aiohttp would add one after signing.
-            async with rest.session.request(
-                method, url, headers=request_headers, skip_auto_headers=("Content-Type",)
-            ) as response:
+            async with rest.pool.request(method, url, request_headers) as response:
                 await response.read()
                 if response.status >= 300:
                     raise _classify(response, what)
                 return {k.lower(): v for k, v in response.headers.items()}
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
+        except (HttpError, TimeoutError) as exc:
             raise connection_failure(exc, what) from None
 
     return await with_retries(attempt, rest.retry, what)
 
 
-def _classify(response: aiohttp.ClientResponse, what: str) -> AzxferError:
+def _classify(response: HttpResponse, what: str) -> AzxferError:
     code = response.headers.get("x-ms-error-code", "")
     source_status = response.headers.get("x-ms-copy-source-status-code", "")
     detail = f"it answered {source_status}" if source_status else ""

@@ -1,14 +1,17 @@
-"""How azxfer imports aiohttp, and the TLS context of every https connection it makes.
+"""How azxfer imports aiohttp, the TLS context of every https connection it makes, and what a
+failed connection means for a job.
 
+Blob storage's hot requests go through azxfer's own pool (`http_pool`); aiohttp carries the
+storage SDK's requests and web sources only, and is imported only by jobs that use them.
 aiohttp builds two default SSL contexts when it is imported, and each loads the system's CA
-bundle (on Debian, `/usr/lib/ssl/cert.pem`): about 75 ms of every run's start-up on a 2-core
-machine, before the first request. azxfer does not use those defaults. It imports aiohttp
-with OpenSSL pointed at an empty bundle, so they are built at no cost and trust nothing, and
-gives its connections `tls_context()` instead: a verifying context built once, when a job
-first needs https, with the user's environment (SSL_CERT_FILE, SSL_CERT_DIR) in effect. A
-connection that ever fell back to aiohttp's defaults would fail verification: fail closed.
+bundle (on Debian, `/usr/lib/ssl/cert.pem`): about 75 ms on a 2-core machine. azxfer does not
+use those defaults. It imports aiohttp with OpenSSL pointed at an empty bundle, so they are
+built at no cost and trust nothing, and gives every connection `tls_context()` instead: a
+verifying context built once, when a job first needs https, with the user's environment
+(SSL_CERT_FILE, SSL_CERT_DIR) in effect. A connection that ever fell back to aiohttp's
+defaults would fail verification: fail closed.
 
-The package's `__init__` calls `import_aiohttp()` before any driver imports aiohttp.
+Every module that imports aiohttp calls `import_aiohttp()` first.
 """
 
 from __future__ import annotations
@@ -77,15 +80,27 @@ def connection_failure(exc: BaseException, what: str) -> AzxferError:
     """A failed connection or response as one of our errors: a certificate that does not
     verify is final (retrying cannot fix it, and it must stop the job); a connection that
     cannot be made is retried briefly; the rest (resets, truncated bodies, timeouts) are
-    retried with the whole policy."""
-    import aiohttp
+    retried with the whole policy. Takes our pool's errors and aiohttp's."""
+    from azxfer.endpoints.http_connection import CertificateError, ConnectError
 
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
-        reason = getattr(exc, "certificate_error", None) or exc
-        return UnreachableError(
-            f"{what}: the server's TLS certificate cannot be verified ({reason}); a private CA "
-            "can be trusted with SSL_CERT_FILE"
-        )
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return ConnectFailed(f"{what}: cannot connect to {exc.host}:{exc.port} ({exc.os_error})")
+    if isinstance(exc, CertificateError):
+        return _untrusted(what, exc)
+    if isinstance(exc, ConnectError):
+        return ConnectFailed(f"{what}: {exc}")
+    if "aiohttp" in sys.modules:
+        import aiohttp
+
+        if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+            return _untrusted(what, getattr(exc, "certificate_error", None) or exc)
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return ConnectFailed(
+                f"{what}: cannot connect to {exc.host}:{exc.port} ({exc.os_error})"
+            )
     return RetryableError(f"{what}: connection failed: {exc or type(exc).__name__}")
+
+
+def _untrusted(what: str, reason: object) -> UnreachableError:
+    return UnreachableError(
+        f"{what}: the server's TLS certificate cannot be verified ({reason}); a private CA "
+        "can be trusted with SSL_CERT_FILE"
+    )

@@ -14,8 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote
 
-import aiohttp
-
+from azxfer.endpoints.aio import aiohttp
 from azxfer.endpoints.base import Selection, SelectionKind
 from azxfer.endpoints.blob_errors import UnreachableError
 from azxfer.endpoints.http import connection_failure

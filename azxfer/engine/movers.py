@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from azxfer.endpoints.base import Endpoint
 from azxfer.endpoints.blob import BlobEndpoint
+from azxfer.endpoints.local import LocalEndpoint
 from azxfer.engine.job import Mover, StreamMover
 from azxfer.options import ServerCopySettings
 
@@ -11,9 +12,10 @@ from azxfer.options import ServerCopySettings
 def mover_for(source: Endpoint, dest: Endpoint, settings: ServerCopySettings) -> Mover:
     """Copies into Blob storage from a URL go server side where they can; the rest stream."""
     stream = StreamMover(source, dest)
-    if not isinstance(dest, BlobEndpoint):
+    if not isinstance(dest, BlobEndpoint) or isinstance(source, LocalEndpoint):
         return stream
-    # Imported only by jobs that may copy server side: start-up is part of every job's time.
+    # Imported only by jobs that may copy server side (the web driver imports aiohttp):
+    # start-up is part of every job's time.
     from azxfer.endpoints.web import WebEndpoint
     from azxfer.engine.server_copy import ServerSideMover
 

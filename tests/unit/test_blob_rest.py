@@ -13,11 +13,11 @@ import hashlib
 import hmac
 from urllib.parse import parse_qsl, urlsplit
 
-import aiohttp
 import pytest
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.blob_rest import API_VERSION, RestBlobClient, _quote_name, classify_status
+from azxfer.endpoints.http_pool import CertificateError, ConnectError, ConnectionLost
 from azxfer.engine.retry import RetryPolicy
 from azxfer.errors import (
     AzxferError,
@@ -354,7 +354,7 @@ class FakeSession:
         self.responses = list(responses)
         self.requests: list[tuple[str, str, dict[str, str], bytes | None]] = []
 
-    def request(self, method, url, headers, data):
+    def request(self, method, url, headers, data=None):
         self.requests.append((method, str(url), dict(headers), data))
         response = self.responses.pop(0)
         if isinstance(response, BaseException):
@@ -467,7 +467,7 @@ def test_retryable_status_is_retried_then_succeeds() -> None:
 def test_errors_after_retries_are_classified() -> None:
     session = FakeSession(
         FakeResponse(500),
-        aiohttp.ClientConnectionError("reset"),
+        ConnectionLost("reset"),
         FakeResponse(200, b"ab"),
     )
     rest = client(session=session, attempts=3, base_delay=0.001, max_delay=0.001)
@@ -488,7 +488,7 @@ def test_not_found_is_not_retried() -> None:
 
 
 class FakeContent:
-    """aiohttp's response.content: readany() hands out one piece at a time, b"" at the end."""
+    """A response body: readany() hands out one piece at a time, b"" at the end."""
 
     def __init__(self, pieces: list[bytes], error: BaseException | None) -> None:
         self.pieces = list(pieces)
@@ -512,6 +512,9 @@ class FakeStreamResponse(FakeResponse):
     ) -> None:
         super().__init__(status, b"".join(pieces or []), headers)
         self.content = FakeContent(pieces or [], error)
+
+    async def readany(self) -> bytes:
+        return await self.content.readany()
 
 
 def emulator_client(session, **retry) -> RestBlobClient:
@@ -550,8 +553,8 @@ def test_get_range_to_hands_over_pieces_in_order() -> None:
 
 def test_get_range_to_resumes_a_broken_body_from_the_first_missing_byte() -> None:
     session = FakeSession(
-        FakeStreamResponse(206, [b"abc", b"de"], error=aiohttp.ClientPayloadError("cut")),
-        aiohttp.ClientConnectionError("refused"),
+        FakeStreamResponse(206, [b"abc", b"de"], error=ConnectionLost("cut")),
+        ConnectionLost("refused"),
         FakeStreamResponse(206, [b"fg"]),  # ends early: retried again
         FakeStreamResponse(206, [b"hij"]),
     )
@@ -609,7 +612,7 @@ def test_large_put_block_body_is_sent_in_slices() -> None:
             super().__init__(FakeResponse(201))
             self.sent: list[bytes] = []
 
-        def request(self, method, url, headers, data):
+        def request(self, method, url, headers, data=None):
             response = super().request(method, url, headers, data)
             return SliceReader(data, self.sent, response)
 
@@ -669,7 +672,7 @@ def test_container_request_retries_a_truncated_answer() -> None:
         def request(self, method, url, headers, **kw):
             self.calls += 1
             if self.calls == 1:
-                raise aiohttp.ClientPayloadError("Response payload is not completed")
+                raise ConnectionLost("the connection was closed mid-response")
             return FakeResponse(200)
 
     session = Session()
@@ -740,7 +743,7 @@ def test_listed_fields_are_parsed() -> None:
 
 def test_listing_stopped_early_cancels_the_prefetched_page() -> None:
     class SlowSession(FakeSession):
-        def request(self, method, url, headers, data):
+        def request(self, method, url, headers, data=None):
             response = super().request(method, url, headers, data)
             if len(self.requests) == 2:
 
@@ -766,15 +769,9 @@ def test_listing_stopped_early_cancels_the_prefetched_page() -> None:
 
 
 def test_an_untrusted_certificate_is_final_not_retried() -> None:
-    import ssl
-    from types import SimpleNamespace
-
     from azxfer.endpoints.blob_errors import UnreachableError
 
-    key = SimpleNamespace(host="acct.blob.core.windows.net", port=443, is_ssl=True, ssl=True)
-    failure = aiohttp.ClientConnectorCertificateError(
-        key, ssl.SSLCertVerificationError("certificate verify failed")
-    )
+    failure = CertificateError("certificate verify failed")
     session = FakeSession(failure, FakeResponse(200, b"never"))
     rest = client(session=session)
     with pytest.raises(UnreachableError, match="TLS certificate cannot be verified"):
@@ -783,13 +780,10 @@ def test_an_untrusted_certificate_is_final_not_retried() -> None:
 
 
 def test_a_refused_connection_is_retried_briefly_then_unreachable() -> None:
-    from types import SimpleNamespace
-
     from azxfer.endpoints.blob_errors import UnreachableError
 
-    key = SimpleNamespace(host="127.0.0.1", port=1, is_ssl=False, ssl=True)
     refused = [
-        aiohttp.ClientConnectorError(key, ConnectionRefusedError(111, "refused")) for _ in range(6)
+        ConnectError("127.0.0.1", 1, ConnectionRefusedError(111, "refused")) for _ in range(6)
     ]
     session = FakeSession(*refused)
     rest = client(session=session, base_delay=0.001)

@@ -29,7 +29,8 @@ def run_python(code: str, **env: str | None) -> str:
 
 def test_aiohttp_defaults_trust_nothing_and_the_environment_is_restored() -> None:
     code = (
-        "import os, azxfer.endpoints, aiohttp.connector as c;"
+        "import os; from azxfer.endpoints.http import import_aiohttp; import_aiohttp();"
+        "import aiohttp.connector as c;"
         "print(c._SSL_CONTEXT_VERIFIED.cert_store_stats()['x509_ca'],"
         " os.environ.get('SSL_CERT_FILE'), os.environ.get('SSL_CERT_DIR'))"
     )
@@ -69,3 +70,34 @@ def test_needs_tls(locations: list[str], expected: bool) -> None:
 def test_a_web_source_needs_tls_even_over_http() -> None:
     web = parse_location("http://example.com/file.bin", allow_web=True)
     assert needs_tls(web, parse_location("/tmp/x"))
+
+
+def test_blob_jobs_do_not_import_aiohttp_or_the_sdk() -> None:
+    """The REST fast path carries blob jobs on azxfer's own pool: aiohttp (0.15 s) and the
+    storage SDK are imported only by the operations that need them."""
+    code = (
+        "import sys, azxfer.cli.main, azxfer.endpoints.factory, azxfer.endpoints.blob,"
+        " azxfer.endpoints.blob_rest, azxfer.endpoints.blob_rest_copy, azxfer.syncjob,"
+        " azxfer.client;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aiohttp', 'azure')))"
+    )
+    assert run_python(code) == "[]"
+
+
+def test_an_upload_job_does_not_import_the_web_driver_or_aiohttp(tmp_path: Path) -> None:
+    """Choosing the mover of a local → blob job needs neither the web driver nor aiohttp."""
+    code = (
+        "import sys;"
+        "from azxfer.endpoints.blob import BlobConnections;"
+        "from azxfer.endpoints.factory import endpoint_for;"
+        "from azxfer.engine.movers import mover_for;"
+        "from azxfer.locations import parse_location;"
+        "from azxfer.options import ServerCopySettings;"
+        f"c = BlobConnections(4, tls=False);"
+        f"src = endpoint_for(parse_location({str(tmp_path)!r}), None, c, 'job-1234');"
+        f"dst = endpoint_for(parse_location('{EMULATOR}/cont'), None, c, 'job-1234');"
+        "mover_for(src, dst, ServerCopySettings());"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'aiohttp'"
+        " or m == 'azxfer.endpoints.web'))"
+    )
+    assert run_python(code) == "[]"

@@ -1,0 +1,284 @@
+"""One keep-alive HTTP/1.1 connection: an asyncio protocol around llhttp (via httptools).
+
+The hot path sends one small request per file, so what a request costs the client is most
+of what a file costs. aiohttp spent about 0.6 ms of CPU per small GET here and 0.15 s of
+every start-up on its import; this protocol, with llhttp parsing the responses, spends about
+0.2 ms and 5 ms (benchmarks/README.md). It does only what azxfer's requests need: one request
+at a time per connection, Content-Length or chunked responses, bodies delivered as they
+arrive with back-pressure on the socket, and idle timeouts instead of a total one (a 256 MiB
+range on a slow link may take long, but it must never stall).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import collections.abc
+
+import httptools
+
+# The socket is paused once this much body is waiting for its reader.
+_PAUSE_AT = 1024 * 1024
+
+
+class HttpError(Exception):
+    """A request that failed below HTTP: no connection, a broken one, or a silent one."""
+
+
+class ConnectError(HttpError):
+    """No connection could be made (refused, unknown host, unreachable)."""
+
+    def __init__(self, host: str, port: int, os_error: BaseException) -> None:
+        super().__init__(f"cannot connect to {host}:{port} ({os_error})")
+        self.host = host
+        self.port = port
+        self.os_error = os_error
+
+
+class CertificateError(HttpError):
+    """The server's TLS certificate did not verify, or the TLS handshake failed."""
+
+
+class ConnectionLost(HttpError):
+    """The connection broke, or the server sent something that is not HTTP, mid-request."""
+
+
+class ResponseTimeout(HttpError, TimeoutError):
+    """Nothing arrived (or could be sent) for the idle timeout."""
+
+
+class Headers:
+    """Response headers, looked up case-insensitively; repeated headers joined with ", "."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: dict[str, str]) -> None:
+        self._values = values  # lower-cased names
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self._values.get(name.lower(), default)
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._values
+
+    def items(self) -> collections.abc.ItemsView[str, str]:
+        return self._values.items()
+
+
+class Connection(asyncio.Protocol):
+    """One connection; `begin` starts each exchange, then the caller writes the request and
+    awaits `headers()` and the body pieces."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, idle_timeout: float) -> None:
+        self._loop = loop
+        self._idle_timeout = idle_timeout
+        self.transport: asyncio.Transport | None = None
+        self.closed = False
+        self.reused = False  # served an earlier exchange
+        self.received = False  # any byte of this exchange's response arrived
+        self._parser: httptools.HttpResponseParser | None = None
+        self._head_only = False
+        self._raw_headers: dict[str, str] = {}
+        self._status = 0
+        self._headers_done = False
+        self._complete = False
+        self._keep_alive = False
+        self._body: collections.deque[bytes] = collections.deque()
+        self._buffered = 0
+        self._paused = False
+        self._error: BaseException | None = None
+        self._request_sent = False
+        self._waiter: asyncio.Future[None] | None = None
+        self._drain: asyncio.Future[None] | None = None
+        self._writing_paused = False
+
+    # -- the exchange, as the pool drives it ---------------------------------------------
+
+    def begin(self, head_only: bool) -> None:
+        """Reset for a new request (a fresh parser each time: a HEAD answer announces a body
+        that never comes, which would confuse a parser that went on)."""
+        self._parser = httptools.HttpResponseParser(self)
+        self._head_only = head_only
+        self._raw_headers = {}
+        self._status = 0
+        self._headers_done = False
+        self._complete = False
+        self._keep_alive = False
+        self._body.clear()
+        self._buffered = 0
+        self._request_sent = False
+        self.received = False
+
+    def write(self, data: bytes | memoryview) -> None:
+        if self._error is not None:
+            raise self._error
+        assert self.transport is not None
+        self.transport.write(data)
+
+    def request_sent(self) -> None:
+        """The whole request went out (a request cut short by an early answer leaves the
+        connection in a state no other request can follow)."""
+        # Still paused: an early answer ended the wait with part of the body unsent.
+        self._request_sent = not self._writing_paused
+
+    @property
+    def answered(self) -> bool:
+        """The answer's head arrived: the rest of the request body is not wanted."""
+        return self._headers_done
+
+    async def drain(self) -> None:
+        """Wait until the transport has sent enough to take more, the server answered (an
+        early answer, such as a refusal of a large upload, ends the upload), or it failed."""
+        while self._writing_paused and self._error is None and not self._headers_done:
+            self._drain = self._loop.create_future()
+            await self._wait(self._drain)
+        if self._error is not None:
+            raise self._error
+
+    async def headers(self) -> tuple[int, Headers]:
+        while not self._headers_done:
+            if self._error is not None:
+                raise self._error
+            self._waiter = self._loop.create_future()
+            await self._wait(self._waiter)
+        return self._status, Headers(self._raw_headers)
+
+    async def read_piece(self) -> bytes:
+        """The next piece of the body as it arrived; b"" once the body is complete."""
+        while True:
+            if self._body:
+                piece = self._body.popleft()
+                self._buffered -= len(piece)
+                if self._paused and self._buffered < _PAUSE_AT // 2 and self.transport:
+                    self._paused = False
+                    self.transport.resume_reading()
+                return piece
+            if self._complete:
+                return b""
+            if self._error is not None:
+                raise self._error
+            self._waiter = self._loop.create_future()
+            await self._wait(self._waiter)
+
+    @property
+    def reusable(self) -> bool:
+        """Whether the exchange ended cleanly and the server keeps the connection open."""
+        return (
+            self._complete
+            and self._keep_alive
+            and self._request_sent
+            and not self.closed
+            and self._error is None
+        )
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    async def _wait(self, future: asyncio.Future[None]) -> None:
+        timer = self._loop.call_later(self._idle_timeout, self._time_out, future)
+        try:
+            await future
+        finally:
+            timer.cancel()
+
+    def _time_out(self, future: asyncio.Future[None]) -> None:
+        if not future.done():
+            future.set_exception(
+                ResponseTimeout(f"no data for {self._idle_timeout:g} s; the connection stalled")
+            )
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _release_drain(self) -> None:
+        drain = self._drain
+        if drain is not None and not drain.done():
+            self._drain = None
+            drain.set_result(None)
+
+    def _fail(self, error: BaseException) -> None:
+        if self._error is None:
+            self._error = error
+        for future in (self._waiter, self._drain):
+            if future is not None and not future.done():
+                future.set_exception(error)
+        self._waiter = self._drain = None
+
+    # -- asyncio.Protocol ----------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.received = True
+        if self._parser is None or self._complete:
+            # Bytes nobody asked for: the connection cannot be trusted with another request.
+            self.close()
+            return
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(ConnectionLost(f"malformed response: {exc}"))
+            self.close()
+
+    def eof_received(self) -> bool:
+        self.closed = True
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self._complete:
+            reason = f": {exc}" if exc else ""
+            self._fail(ConnectionLost(f"the connection was closed mid-response{reason}"))
+        self._wake()
+        self._release_drain()
+
+    def pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def resume_writing(self) -> None:
+        self._writing_paused = False
+        self._release_drain()
+
+    # -- httptools callbacks -------------------------------------------------------------
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        previous = self._raw_headers.get(key)
+        self._raw_headers[key] = text if previous is None else f"{previous}, {text}"
+
+    def on_headers_complete(self) -> None:
+        assert self._parser is not None
+        self._status = self._parser.get_status_code()
+        if 100 <= self._status < 200:
+            self._raw_headers = {}  # an interim answer; the real one follows
+            return
+        self._keep_alive = self._parser.should_keep_alive()
+        self._headers_done = True
+        if self._head_only:
+            self._complete = True
+        self._wake()
+        self._release_drain()
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+        self._buffered += len(body)
+        if not self._paused and self._buffered >= _PAUSE_AT and self.transport:
+            self._paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def on_message_complete(self) -> None:
+        if self._headers_done:
+            self._complete = True
+            self._wake()
