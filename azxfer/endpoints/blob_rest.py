@@ -65,7 +65,10 @@ _THREAD_MD5 = 1024 * 1024
 # A larger body is sent as slices of this size, each written once the socket has room: given
 # whole, the event loop's transport would copy all it cannot send at once into its buffer.
 _BODY_PIECE = 256 * 1024
-# Listing page sizes: the first page small, so work starts early; then the service's maximum.
+# Listing page sizes: the first page small, so work starts early; each next one twice as
+# large, up to the service's maximum. While a page is turned into entries (and compared, or
+# its transfers started) the service builds the next one, so what waits for the last answer
+# is only the last page; with one page of thousands after the first, all of them waited.
 _FIRST_PAGE = 250
 _PAGE = 5000
 
@@ -227,8 +230,8 @@ class RestBlobClient:
         """List Blobs (with metadata) page by page; with a delimiter, sub-folders are skipped.
 
         The next page is requested as soon as a page's marker is known, so the service builds
-        it while this one is turned into entries. The first page is smaller: the first
-        entries (and so the first transfers) come sooner.
+        it while this one is turned into entries. Pages start small and double (see
+        `_FIRST_PAGE`): the first entries come sooner, and little is left after the last.
         """
         page_size = _FIRST_PAGE
         marker = ""
@@ -242,8 +245,9 @@ class RestBlobClient:
                 marker = page.findtext("NextMarker") or ""
                 pending = None
                 if marker:
+                    page_size = min(page_size * 2, _PAGE)
                     pending = asyncio.ensure_future(
-                        self._list_page(container, prefix, delimiter, marker, _PAGE)
+                        self._list_page(container, prefix, delimiter, marker, page_size)
                     )
                     await asyncio.sleep(0)  # let it send its request before this page is used
                 for item in page.iter("Blob"):

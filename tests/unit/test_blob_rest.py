@@ -717,8 +717,21 @@ def test_listing_follows_markers_and_asks_for_the_next_page_before_yielding() ->
     assert asyncio.run(collect()) == [("a", 2), ("b", 2), ("c", 2)]
     first, second = (dict(parse_qsl(urlsplit(r[1]).query)) for r in session.requests)
     assert first["maxresults"] == "250" and "marker" not in first
-    assert second["maxresults"] == "5000" and second["marker"] == "m&1"
+    assert second["maxresults"] == "500" and second["marker"] == "m&1"
     assert first["include"] == second["include"] == "metadata"
+
+
+def test_listing_pages_double_up_to_the_service_maximum() -> None:
+    pages = [FakeResponse(200, listing_page([f"b{i}"], marker=f"m{i}")) for i in range(7)]
+    session = FakeSession(*pages, FakeResponse(200, listing_page(["last"])))
+    rest = client(session=session)
+
+    async def names() -> list[str]:
+        return [blob.name async for blob in rest.list_blobs("cont", "", None)]
+
+    assert asyncio.run(names())[-1] == "last"
+    sizes = [dict(parse_qsl(urlsplit(r[1]).query))["maxresults"] for r in session.requests]
+    assert sizes == ["250", "500", "1000", "2000", "4000", "5000", "5000", "5000"]
 
 
 def test_listed_fields_are_parsed() -> None:
