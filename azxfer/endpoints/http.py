@@ -23,6 +23,7 @@ import sys
 import threading
 
 from azxfer.endpoints.blob_errors import UnreachableError
+from azxfer.endpoints.http_connection import CertificateError, ConnectError
 from azxfer.errors import AzxferError, RetryableError
 from azxfer.locations import Location
 from azxfer.models import Service
@@ -81,8 +82,6 @@ def connection_failure(exc: BaseException, what: str) -> AzxferError:
     verify is final (retrying cannot fix it, and it must stop the job); a connection that
     cannot be made is retried briefly; the rest (resets, truncated bodies, timeouts) are
     retried with the whole policy. Takes our pool's errors and aiohttp's."""
-    from azxfer.endpoints.http_connection import CertificateError, ConnectError
-
     if isinstance(exc, CertificateError):
         return _untrusted(what, exc)
     if isinstance(exc, ConnectError):
