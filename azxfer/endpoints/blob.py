@@ -20,7 +20,7 @@ from azxfer.credentials import Credential
 from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
 from azxfer.endpoints.blob_errors import classify, error_code
 from azxfer.endpoints.blob_rest import ListedBlob, RestBlobClient
-from azxfer.endpoints.http import import_aiohttp, tls_context
+from azxfer.endpoints.http import tls_context
 from azxfer.endpoints.http_pool import HttpPool
 from azxfer.engine.retry import RetryPolicy
 from azxfer.errors import (
@@ -85,14 +85,14 @@ class BlobConnections:
         return make
 
     def _service(self, location: Location, credential: Credential | None) -> BlobServiceClient:
-        import_aiohttp()  # before the SDK's transport imports aiohttp
+        session = self.session  # first: it imports aiohttp the safe way (`endpoints.aio`)
         from azure.core.pipeline.transport import AioHttpTransport
         from azure.storage.blob.aio import BlobServiceClient
 
         from azxfer.endpoints.retry import StorageRetry
 
         if self._transport is None:
-            self._transport = AioHttpTransport(session=self.session, session_owner=False)
+            self._transport = AioHttpTransport(session=session, session_owner=False)
         client = BlobServiceClient(
             account_url=location.endpoint,
             credential=credential.for_sdk() if credential else None,
