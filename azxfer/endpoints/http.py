@@ -11,7 +11,7 @@ verifying context built once, when a job first needs https, with the user's envi
 (SSL_CERT_FILE, SSL_CERT_DIR) in effect. A connection that ever fell back to aiohttp's
 defaults would fail verification: fail closed.
 
-Every module that imports aiohttp calls `import_aiohttp()` first.
+Modules that use aiohttp import it from `endpoints.aio`, which calls `import_aiohttp()` first.
 """
 
 from __future__ import annotations

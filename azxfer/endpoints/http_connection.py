@@ -1,12 +1,12 @@
 """One keep-alive HTTP/1.1 connection: an asyncio protocol around llhttp (via httptools).
 
 The hot path sends one small request per file, so what a request costs the client is most
-of what a file costs. aiohttp spent about 0.6 ms of CPU per small GET here and 0.15 s of
-every start-up on its import; this protocol, with llhttp parsing the responses, spends about
-0.2 ms and 5 ms (benchmarks/README.md). It does only what azxfer's requests need: one request
-at a time per connection, Content-Length or chunked responses, bodies delivered as they
-arrive with back-pressure on the socket, and idle timeouts instead of a total one (a 256 MiB
-range on a slow link may take long, but it must never stall).
+of what a file costs. aiohttp spent about 0.6–0.75 ms of CPU per small GET here and 0.15 s
+of every start-up on its import; this pool, with llhttp parsing the responses, spends about
+0.35–0.4 ms and 5 ms (benchmarks/README.md, session 4). It does only what azxfer's requests
+need: one request at a time per connection, Content-Length or chunked responses, bodies
+delivered as they arrive with back-pressure on the socket, and idle timeouts instead of a
+total one (a 256 MiB range on a slow link may take long, but it must never stall).
 """
 
 from __future__ import annotations
