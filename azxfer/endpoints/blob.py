@@ -449,7 +449,8 @@ class BlobEndpoint:
 
 
 class BlobReader:
-    """Ranged GETs of one blob, conditional on the ETag seen at enumeration."""
+    """GETs of one blob, each conditional on (or checked against) the ETag seen at
+    enumeration."""
 
     def __init__(
         self,
@@ -468,7 +469,12 @@ class BlobReader:
         if self.fast is not None:
             try:
                 return await self.fast.rest.get_range(
-                    self.fast.container, self.entry.ref, offset, length, self.entry.etag
+                    self.fast.container,
+                    self.entry.ref,
+                    offset,
+                    length,
+                    self.entry.etag,
+                    self._whole(offset, length),
                 )
             except Exception as exc:
                 raise self.classify(exc, f"blob '{self.entry.ref}'") from None
@@ -505,13 +511,24 @@ class BlobReader:
             return
         try:
             await self.fast.rest.get_range_to(
-                self.fast.container, self.entry.ref, offset, length, self.entry.etag, consume
+                self.fast.container,
+                self.entry.ref,
+                offset,
+                length,
+                self.entry.etag,
+                consume,
+                self._whole(offset, length),
             )
         except Exception as exc:
             raise self.classify(exc, f"blob '{self.entry.ref}'") from None
 
+    def _whole(self, offset: int, length: int) -> bool:
+        """Whether a read covers the entire blob as listed (then its ETag is checked on the
+        answer instead of sent as a condition; see `blob_rest._read_headers`)."""
+        return offset == 0 and length == self.entry.size and length > 0
+
     async def finish(self) -> None:
-        """Every read was conditional on the ETag, so nothing more to check."""
+        """Every read was conditional on, or checked against, the ETag: nothing more to check."""
 
     async def close(self) -> None:
         """Nothing to release."""

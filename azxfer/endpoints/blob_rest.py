@@ -143,14 +143,28 @@ class RestBlobClient:
         )
 
     async def get_range(
-        self, container: str, name: str, offset: int, length: int, etag: str | None
+        self,
+        container: str,
+        name: str,
+        offset: int,
+        length: int,
+        etag: str | None,
+        whole: bool = False,
     ) -> bytes:
-        """Get Blob for bytes [offset, offset+length), conditional on the ETag if given."""
-        headers = {"x-ms-range": f"bytes={offset}-{offset + length - 1}"}
-        if etag:
-            headers["If-Match"] = etag
+        """Get Blob for bytes [offset, offset+length), conditional on the ETag if given.
+
+        `whole`: the range is the entire blob, so it is asked for without a range or a
+        condition, and the answer's ETag is checked instead (see `_read_headers`)."""
         return await self._send(
-            "GET", container, name, {}, headers, None, f"blob '{name}'", expect=length
+            "GET",
+            container,
+            name,
+            {},
+            _read_headers(offset, offset + length, etag, whole),
+            None,
+            f"blob '{name}'",
+            expect=length,
+            expect_etag=etag if whole else None,
         )
 
     async def get_range_to(
@@ -161,12 +175,14 @@ class RestBlobClient:
         length: int,
         etag: str | None,
         consume: Consumer,
+        whole: bool = False,
     ) -> None:
         """Get Blob for bytes [offset, offset+length), streamed: each piece of the body goes to
         `consume(position, piece)` as it arrives, so the range is never held in memory.
 
         A connection lost mid-body is retried from the first byte not yet consumed, so every
         byte is consumed exactly once and in order. Errors raised by `consume` end the call.
+        `whole` as for `get_range` (a retry that resumes mid-blob asks for a range again).
         """
         what = f"blob '{name}'"
         end = offset + length
@@ -174,9 +190,8 @@ class RestBlobClient:
 
         async def attempt() -> None:
             nonlocal position
-            headers = {"x-ms-range": f"bytes={position}-{end - 1}"}
-            if etag:
-                headers["If-Match"] = etag
+            unranged = whole and position == offset
+            headers = _read_headers(position, end, etag, unranged)
             url, request_headers = self._prepare("GET", container, name, {}, headers, None)
             try:
                 async with self.pool.request("GET", url, request_headers) as response:
@@ -188,6 +203,8 @@ class RestBlobClient:
                             what,
                             response.headers.get("Retry-After"),
                         )
+                    if unranged:
+                        _check_etag(response.headers.get("ETag"), etag, what)
                     while position < end:
                         piece = await response.readany()
                         if not piece:
@@ -234,22 +251,29 @@ class RestBlobClient:
         `_FIRST_PAGE`): the first entries come sooner, and little is left after the last.
         """
         page_size = _FIRST_PAGE
-        marker = ""
         pending: asyncio.Task[bytes] | None = None
-        try:
-            pending = asyncio.ensure_future(
+
+        def request(marker: str) -> asyncio.Task[bytes]:
+            return asyncio.ensure_future(
                 self._list_page(container, prefix, delimiter, marker, page_size)
             )
+
+        try:
+            pending = request("")
             while pending is not None:
-                page = ElementTree.fromstring(await pending)
-                marker = page.findtext("NextMarker") or ""
-                pending = None
-                if marker:
-                    page_size = min(page_size * 2, _PAGE)
-                    pending = asyncio.ensure_future(
-                        self._list_page(container, prefix, delimiter, marker, page_size)
-                    )
-                    await asyncio.sleep(0)  # let it send its request before this page is used
+                raw = await pending
+                # The marker is read from the page's tail first, so the next request goes
+                # out before this page is parsed (parsing 2,000 entries takes ~20 ms).
+                marker = _next_marker(raw)
+                page_size = min(page_size * 2, _PAGE)
+                pending = request(marker) if marker else None
+                await asyncio.sleep(0)  # let it send its request before this page is parsed
+                page = ElementTree.fromstring(raw)
+                parsed = page.findtext("NextMarker") or ""
+                if parsed != marker:  # never seen; the parsed page has the last word
+                    if pending is not None:
+                        pending.cancel()
+                    pending = request(parsed) if parsed else None
                 for item in page.iter("Blob"):
                     yield _listed(item)
         finally:
@@ -318,6 +342,7 @@ class RestBlobClient:
         body: bytes | None,
         what: str,
         expect: int | None = None,
+        expect_etag: str | None = None,
     ) -> bytes:
         async def attempt() -> bytes:
             url, request_headers = self._prepare(method, container, name, query, headers, body)
@@ -332,6 +357,8 @@ class RestBlobClient:
                             what,
                             response.headers.get("Retry-After"),
                         )
+                    if expect_etag:
+                        _check_etag(response.headers.get("ETag"), expect_etag, what)
             except (HttpError, TimeoutError) as exc:
                 raise connection_failure(exc, what) from None
             finally:
@@ -455,6 +482,36 @@ def blob_headers(
             f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in tags.items()
         )
     return headers
+
+
+def _next_marker(page: bytes) -> str:
+    """The NextMarker of a List Blobs page, found at its end without parsing the page. Names
+    and values in the page are escaped XML text, so the element's tag cannot occur in them."""
+    start = page.rfind(b"<NextMarker>")
+    if start < 0:
+        return ""
+    end = page.find(b"</NextMarker>", start)
+    if end < 0:
+        return ""
+    return ElementTree.fromstring(page[start : end + len(b"</NextMarker>")]).text or ""
+
+
+def _read_headers(start: int, end: int, etag: str | None, whole: bool) -> dict[str, str]:
+    """The headers of a read of bytes [start, end). A read of the whole blob asks for neither
+    a range nor an If-Match: the service does measurably less work for a plain GET (about a
+    tenth of its CPU per small blob on the emulator), and the answer's ETag, checked by
+    `_check_etag`, refuses a blob that changed just as the condition would have."""
+    if whole:
+        return {}
+    headers = {"x-ms-range": f"bytes={start}-{end - 1}"}
+    if etag:
+        headers["If-Match"] = etag
+    return headers
+
+
+def _check_etag(got: str | None, want: str | None, what: str) -> None:
+    if want and got != want:
+        raise IntegrityError(f"{what} changed during the transfer")
 
 
 def classify_status(status: int, code: str, what: str, retry_after: str | None) -> AzxferError:

@@ -301,3 +301,57 @@ def test_preserve_last_modified_time(tmp_path, run_azxfer, container_url, contai
         "copy", container_url("t.txt"), tmp_path, "--preserve-last-modified-time"
     ).assert_ok()
     assert abs(os.stat(tmp_path / "t.txt").st_mtime - lm.timestamp()) < 0.5
+
+
+# --------------------------------------------------------------------------- changed source
+
+
+@pytest.mark.parametrize("size", [5, 300 * 1024], ids=["read-whole", "streamed"])
+def test_a_blob_rewritten_after_listing_is_refused_when_read_whole(
+    size, azurite, container, container_client, container_url
+):
+    """A blob read in one piece is asked for without a range or If-Match; the answer's ETag
+    must still match the listing's, or the read fails as a condition would have."""
+    import asyncio
+
+    from azxfer.credentials import Credential
+    from azxfer.endpoints.blob import BlobConnections
+    from azxfer.endpoints.factory import endpoint_for
+    from azxfer.errors import IntegrityError
+    from azxfer.locations import parse_location
+    from azxfer.plan.filters import EntryFilter, FilterSpec
+
+    container_client.upload_blob("f.bin", b"a" * size)
+    credential = Credential("shared_key", azurite.account, key=azurite.key)
+
+    async def main() -> tuple[bytes, bytes | None]:
+        connections = BlobConnections(4, tls=False)
+        try:
+            blob = endpoint_for(parse_location(container_url()), credential, connections, "j1234")
+            [entry] = [e async for e in blob.list_entries("", True, EntryFilter(FilterSpec()))]
+            pieces: list[bytes] = []
+
+            async def consume(position: int, piece: bytes) -> None:
+                pieces.append(piece)
+
+            async def read() -> None:
+                if size > 1024:
+                    await reader.read_to(0, size, consume)
+                else:
+                    pieces.append(await reader.read(0, size))
+
+            reader = await blob.open_reader(entry)
+            await read()
+            unchanged = b"".join(pieces)
+            container_client.upload_blob("f.bin", b"b" * size, overwrite=True)
+            try:
+                await read()
+            except IntegrityError as exc:
+                return unchanged, str(exc).encode()
+            return unchanged, None
+        finally:
+            await connections.close()
+
+    unchanged, refused = asyncio.run(main())
+    assert unchanged == b"a" * size
+    assert refused == b"blob 'f.bin' changed during the transfer"

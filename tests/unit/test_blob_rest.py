@@ -445,6 +445,29 @@ def test_get_range_on_emulator_with_etag() -> None:
     check_signed("GET", url, headers, "devstoreaccount1")
 
 
+def test_whole_blob_read_asks_for_no_range_and_checks_the_answers_etag() -> None:
+    session = FakeSession(FakeResponse(200, b"abcde", {"ETag": '"etag"'}))
+    rest = emulator_client(session)
+    got = asyncio.run(rest.get_range("cont", "d/f.bin", 0, 5, '"etag"', whole=True))
+    assert got == b"abcde"
+    [(method, url, headers, _)] = session.requests
+    assert "x-ms-range" not in headers and "If-Match" not in headers
+    check_signed(method, url, headers, "devstoreaccount1")
+
+
+def test_whole_blob_read_with_another_etag_is_refused_without_retry() -> None:
+    session = FakeSession(FakeResponse(200, b"abcde", {"ETag": '"newer"'}))
+    with pytest.raises(IntegrityError, match=r"blob 'd/f\.bin' changed during the transfer"):
+        asyncio.run(emulator_client(session).get_range("cont", "d/f.bin", 0, 5, '"etag"', True))
+    assert len(session.requests) == 1
+
+
+def test_whole_blob_read_without_a_known_etag_takes_the_answer() -> None:
+    session = FakeSession(FakeResponse(200, b"abcde", {"ETag": '"any"'}))
+    got = asyncio.run(emulator_client(session).get_range("cont", "f", 0, 5, None, whole=True))
+    assert got == b"abcde"
+
+
 def test_sas_goes_on_the_query_without_authorization() -> None:
     session = FakeSession(FakeResponse(201))
     credential = Credential("sas", ACCOUNT, sas="sv=2023-11-03&sig=abc%2B")
@@ -564,6 +587,36 @@ def test_get_range_to_resumes_a_broken_body_from_the_first_missing_byte() -> Non
     assert ranges == ["bytes=100-109", "bytes=105-109", "bytes=105-109", "bytes=107-109"]
     for method, url, headers, _ in session.requests:  # every attempt is signed anew
         check_signed(method, url, headers, "devstoreaccount1")
+
+
+def stream_whole(session, etag: str | None):
+    got: list[tuple[int, bytes]] = []
+
+    async def consume(position: int, piece: bytes) -> None:
+        got.append((position, piece))
+
+    rest = emulator_client(session, base_delay=0.001, max_delay=0.001)
+    asyncio.run(rest.get_range_to("cont", "f", 0, 10, etag, consume, whole=True))
+    return got
+
+
+def test_get_range_to_a_whole_blob_asks_plainly_and_resumes_with_a_condition() -> None:
+    session = FakeSession(
+        FakeStreamResponse(200, [b"abc", b"de"], ConnectionLost("cut"), {"ETag": '"e"'}),
+        FakeStreamResponse(206, [b"fghij"]),
+    )
+    got = stream_whole(session, '"e"')
+    assert got == [(0, b"abc"), (3, b"de"), (5, b"fghij")]
+    first, retry = (headers for _, _, headers, _ in session.requests)
+    assert "x-ms-range" not in first and "If-Match" not in first
+    assert retry["x-ms-range"] == "bytes=5-9" and retry["If-Match"] == '"e"'
+
+
+def test_get_range_to_a_whole_blob_that_changed_consumes_nothing() -> None:
+    session = FakeSession(FakeStreamResponse(200, [b"0123456789"], headers={"ETag": '"new"'}))
+    with pytest.raises(IntegrityError, match="changed during the transfer"):
+        stream_whole(session, '"old"')
+    assert len(session.requests) == 1
 
 
 def test_get_range_to_gives_up_after_the_attempts() -> None:
@@ -719,6 +772,50 @@ def test_listing_follows_markers_and_asks_for_the_next_page_before_yielding() ->
     assert first["maxresults"] == "250" and "marker" not in first
     assert second["maxresults"] == "500" and second["marker"] == "m&1"
     assert first["include"] == second["include"] == "metadata"
+
+
+def test_the_next_page_is_asked_for_before_this_page_is_parsed(monkeypatch) -> None:
+    from azxfer.endpoints import blob_rest
+
+    session = FakeSession(
+        FakeResponse(200, listing_page(["a"], marker="m1")),
+        FakeResponse(200, listing_page(["b"])),
+    )
+    parsed_when: list[int] = []
+    parse = blob_rest.ElementTree.fromstring
+
+    def recording(text):
+        if b"<Blobs>" in text:  # a whole page, not the marker alone
+            parsed_when.append(len(session.requests))
+        return parse(text)
+
+    monkeypatch.setattr(blob_rest.ElementTree, "fromstring", recording)
+
+    async def names() -> list[str]:
+        return [blob.name async for blob in client(session=session).list_blobs("cont", "", None)]
+
+    assert asyncio.run(names()) == ["a", "b"]
+    assert parsed_when == [2, 2]  # page 1 was parsed after page 2 had been requested
+
+
+@pytest.mark.parametrize(
+    ("tail", "marker"),
+    [
+        ("<NextMarker>m&amp;&lt;1&gt;</NextMarker>", "m&<1>"),
+        ("<NextMarker />", ""),
+        ("<NextMarker></NextMarker>", ""),
+        ("", ""),
+    ],
+)
+def test_next_marker_is_read_from_the_tail_of_the_page(tail: str, marker: str) -> None:
+    from azxfer.endpoints.blob_rest import _next_marker
+
+    # A blob name that spells the tag is escaped in the page, so it cannot be mistaken for it.
+    page = (
+        "<EnumerationResults><Blobs><Blob><Name>&lt;NextMarker&gt;x&lt;/NextMarker&gt;</Name>"
+        f"</Blob></Blobs>{tail}</EnumerationResults>"
+    ).encode()
+    assert _next_marker(page) == marker
 
 
 def test_listing_pages_double_up_to_the_service_maximum() -> None:

@@ -988,7 +988,7 @@ def test_small_single_chunk_is_read_whole_even_when_streaming_is_possible() -> N
 
 
 def test_streamed_download_reads_runs_of_chunks_and_journals_each_chunk() -> None:
-    step, n = 64 * 1024, 64  # 64 chunks: 8 ranges of 8 chunks each (STREAMS_PER_FILE = 8)
+    step, n = 64 * 1024, 64  # 64 chunks: 4 ranges of 16 chunks each (STREAMS_PER_FILE = 4)
     size = step * n - 1000
     data = data_of(size, seed=21)
 
@@ -1002,7 +1002,7 @@ def test_streamed_download_reads_runs_of_chunks_and_journals_each_chunk() -> Non
     h, reader, writer = run(main())
     assert bytes(writer.file) == data
     assert sorted(reader.streamed) == [
-        (r * 8 * step, min(8 * step, size - r * 8 * step)) for r in range(8)
+        (r * 16 * step, min(16 * step, size - r * 16 * step)) for r in range(4)
     ]
     assert sorted(c.index for _, c in h.recorded) == list(range(n))
     assert writer.committed == [md5(data)]
@@ -1011,7 +1011,7 @@ def test_streamed_download_reads_runs_of_chunks_and_journals_each_chunk() -> Non
 
 
 def test_streamed_runs_never_span_chunks_already_present() -> None:
-    step, n = 64 * 1024, 40  # 5 chunks per run at most
+    step, n = 64 * 1024, 40  # 10 chunks per run at most (40 // STREAMS_PER_FILE)
     size = step * n
     data = data_of(size, seed=22)
     present = {3, 4, 17}
@@ -1032,7 +1032,7 @@ def test_streamed_runs_never_span_chunks_already_present() -> None:
         i for at, length in reader.streamed for i in range(at // step, (at + length) // step)
     )
     assert covered == [i for i in range(n) if i not in present]
-    assert all(length <= 5 * step for _, length in reader.streamed)
+    assert all(length <= 10 * step for _, length in reader.streamed)
     assert sorted(c.index for _, c in h.recorded) == covered
     assert writer.committed == [md5(data)]
     assert h.memory.held == 0
@@ -1054,12 +1054,13 @@ def test_stop_inside_a_streamed_run_keeps_the_finished_chunks_journaled() -> Non
                 h.ctx.stop.set()
 
         writer.write_at = write_then_stop
-        with pytest.raises(Interrupted, match="stopped before chunk 8 of src"):
+        with pytest.raises(Interrupted, match="stopped before chunk 16 of src"):
             await move_bytes(h.ctx, transfer_of(len(data)), reader, writer)
         return h, reader, writer
 
     h, reader, writer = run(main())
-    assert reader.streamed == [(0, 8 * step)]  # the run in flight finishes, nothing else starts
-    assert sorted(c.index for _, c in h.recorded) == list(range(8))
+    # 64 chunks, 4 runs of 16: the run in flight finishes, nothing else starts
+    assert reader.streamed == [(0, 16 * step)]
+    assert sorted(c.index for _, c in h.recorded) == list(range(16))
     assert writer.suspended == 1 and writer.committed == []
     assert h.memory.held == 0
