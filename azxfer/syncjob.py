@@ -101,7 +101,11 @@ class SyncJob(JobRun):
         self.hashes = await self._open_hash_cache()
         try:
             selection = await self._select_source(source)
-            if not options.dry_run:
+            if isinstance(dest, BlobEndpoint):
+                # The listing is the first request: a missing container is created when the
+                # listing finds it missing (see _list_destination), one round trip less.
+                dest.check_writable()
+            elif not options.dry_run:
                 await dest.prepare_destination(True)
             self.extra = ExtraTable()
             plan = self._planner(dest, self.extra).plan(selection, self._list_destination(dest))
@@ -211,13 +215,17 @@ class SyncJob(JobRun):
         prefix = dest.location.path.rstrip("/")
         base = f"{prefix}/" if prefix else ""
         listing = dest.list_entries(base, True, self._name_filter())
+        listed = False
         try:
             async for item in listing:
+                listed = True
                 yield item
         except NotFoundError:
-            if not self.options.dry_run:
+            if listed:
                 raise
-            # A dry run does not create the container: a missing one is empty.
+            # A missing container is empty. A dry run does not create it.
+            if not self.options.dry_run:
+                await dest.prepare_destination(True)
 
     def _lookups(self) -> HashCache | None:
         """The cache a local walk looks MD5s up in (only when comparing MD5s)."""

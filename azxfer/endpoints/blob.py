@@ -377,10 +377,14 @@ class BlobEndpoint:
 
     # -- destination side --------------------------------------------------------------------
 
-    async def prepare_destination(self, multiple: bool) -> None:
-        """Create the container if it is missing (tolerating SAS tokens that may not)."""
+    def check_writable(self) -> None:
+        """Refuse a destination that can never be written (the read-only secondary)."""
         if self.location.read_only:
             raise LocationError("the RA-GRS secondary endpoint is read-only")
+
+    async def prepare_destination(self, multiple: bool) -> None:
+        """Create the container if it is missing (tolerating SAS tokens that may not)."""
+        self.check_writable()
         if self.rest is not None:
             status = await self._container_request("PUT")
             if status >= 300 and status != 409:  # 409: it exists already

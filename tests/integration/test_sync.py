@@ -273,3 +273,32 @@ def test_sync_job_is_journaled_and_resumable(tmp_path, make_tree, run_azxfer, co
     assert f"sync {src} -> " in shown.stdout
     resumed = run_azxfer("resume", job_id, cwd=tmp_path.parent).assert_ok()
     assert "already finished" in resumed.stdout
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["creates", "dry-run"])
+def test_sync_into_a_missing_container(
+    dry_run, tmp_path, make_tree, run_azxfer, azurite, blob_service
+):
+    """The destination listing is the first request; a missing container found by it is
+    created (and is empty), except in a dry run, which creates nothing."""
+    import uuid
+
+    name = "new" + uuid.uuid4().hex[:16]
+    src = make_tree(tmp_path / "src", {"a.txt": b"a", "d/b.txt": b"bb"})
+    url = f"{azurite.blob_endpoint}/{name}"
+    try:
+        result = sync(run_azxfer, src, url, *(["--dry-run"] if dry_run else [])).assert_ok()
+        exists = blob_service.get_container_client(name).exists()
+        if dry_run:
+            assert not exists
+            assert result.finished()["status"] == "DryRun"
+            queued = {e["source"] for e in result.events_of("transfer_queued")}
+            assert len(queued) == 2
+        else:
+            assert blob_contents(blob_service.get_container_client(name)) == {
+                "a.txt": b"a",
+                "d/b.txt": b"bb",
+            }
+    finally:
+        if blob_service.get_container_client(name).exists():
+            blob_service.delete_container(name)
