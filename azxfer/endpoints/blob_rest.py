@@ -192,7 +192,7 @@ class RestBlobClient:
             nonlocal position
             unranged = whole and position == offset
             headers = _read_headers(position, end, etag, unranged)
-            url, request_headers = self._prepare("GET", container, name, {}, headers, None)
+            url, request_headers = self.prepare("GET", container, name, {}, headers, None)
             try:
                 async with self.pool.request("GET", url, request_headers) as response:
                     if response.status >= 300:
@@ -226,7 +226,7 @@ class RestBlobClient:
         what = f"container '{container}'"
 
         async def attempt() -> tuple[int, str]:
-            url, headers = self._prepare(method, container, "", {"restype": "container"}, {}, None)
+            url, headers = self.prepare(method, container, "", {"restype": "container"}, {}, None)
             try:
                 async with self.pool.request(method, url, headers) as response:
                     await response.read()
@@ -302,7 +302,7 @@ class RestBlobClient:
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def _prepare(
+    def prepare(
         self,
         method: str,
         container: str,
@@ -345,7 +345,7 @@ class RestBlobClient:
         expect_etag: str | None = None,
     ) -> bytes:
         async def attempt() -> bytes:
-            url, request_headers = self._prepare(method, container, name, query, headers, body)
+            url, request_headers = self.prepare(method, container, name, query, headers, body)
             data = _body(body)
             try:
                 async with self.pool.request(method, url, request_headers, data) as response:
