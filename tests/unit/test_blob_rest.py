@@ -798,6 +798,19 @@ def test_the_next_page_is_asked_for_before_this_page_is_parsed(monkeypatch) -> N
     assert parsed_when == [2, 2]  # page 1 was parsed after page 2 had been requested
 
 
+def test_a_marker_read_early_that_the_parsed_page_denies_is_not_followed() -> None:
+    # Not something the service sends: a comment after the page's real (empty) marker.
+    page = listing_page(["a"]).replace(
+        b"</EnumerationResults>", b"<!-- <NextMarker>bogus</NextMarker> --></EnumerationResults>"
+    )
+    session = FakeSession(FakeResponse(200, page), FakeResponse(200, listing_page(["x"])))
+
+    async def names() -> list[str]:
+        return [blob.name async for blob in client(session=session).list_blobs("cont", "", None)]
+
+    assert asyncio.run(names()) == ["a"]
+
+
 @pytest.mark.parametrize(
     ("tail", "marker"),
     [
