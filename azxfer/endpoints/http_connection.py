@@ -7,6 +7,13 @@ of every start-up on its import; this pool, with llhttp parsing the responses, s
 need: one request at a time per connection, Content-Length or chunked responses, bodies
 delivered as they arrive with back-pressure on the socket, and idle timeouts instead of a
 total one (a 256 MiB range on a slow link may take long, but it must never stall).
+
+Bodies with a Content-Length are not copied on their way in: the socket is read straight into
+one of a connection's receive buffers (asyncio's BufferedProtocol), llhttp parses only the
+head, and the rest of the body is handed to the reader as views of those buffers. Each piece
+is valid until the reader asks for the next one. A download of 512 MiB made about 28,000
+page faults more when every read and every parsed piece was a new 256 KiB bytes object
+(benchmarks/README.md, session 6).
 """
 
 from __future__ import annotations
@@ -19,6 +26,11 @@ import httptools
 
 # The socket is paused once this much body is waiting for its reader.
 _PAUSE_AT = 1024 * 1024
+# One read from the socket at most, and so the largest piece a reader gets.
+RECV_SIZE = 256 * 1024
+# Receive buffers per connection: one is filled while the reader writes out the other; with
+# both holding body the reader has not taken, the socket is paused.
+_RECV_BUFFERS = 2
 
 
 class HttpError(Exception):
@@ -68,9 +80,12 @@ class Headers:
         return self._values.items()
 
 
-class Connection(asyncio.Protocol):
+class Connection(asyncio.BufferedProtocol):
     """One connection; `begin` starts each exchange, then the caller writes the request and
-    awaits `headers()` and the body pieces."""
+    awaits `headers()` and the body pieces.
+
+    A piece from `read_piece` may be a view of a receive buffer: it is valid until the next
+    call, so a reader that keeps pieces keeps copies (`bytes(piece)`)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, idle_timeout: float) -> None:
         self._loop = loop
@@ -86,8 +101,17 @@ class Connection(asyncio.Protocol):
         self._headers_done = False
         self._complete = False
         self._keep_alive = False
-        self._body: collections.deque[bytes] = collections.deque()
+        # Pieces of body not yet read, each with the receive buffer it lies in (None: a copy).
+        self._body: collections.deque[tuple[bytes | memoryview, bytearray | None]] = (
+            collections.deque()
+        )
         self._buffered = 0
+        self._body_seen = 0  # body bytes that went through the parser
+        self._direct_left = 0  # body bytes still to come straight from the receive buffers
+        self._free: list[bytearray] = []  # receive buffers holding nothing unread
+        self._made = 0  # receive buffers made
+        self._filling: bytearray | None = None  # lent to the transport by get_buffer
+        self._lent: bytearray | None = None  # holds the piece the reader has now
         self._paused = False
         self._error: BaseException | None = None
         self._request_sent = False
@@ -107,8 +131,12 @@ class Connection(asyncio.Protocol):
         self._headers_done = False
         self._complete = False
         self._keep_alive = False
-        self._body.clear()
+        self._release_lent()
+        while self._body:
+            self._release(self._body.popleft()[1])
         self._buffered = 0
+        self._body_seen = 0
+        self._direct_left = 0
         self._request_sent = False
         self.received = False
 
@@ -146,15 +174,15 @@ class Connection(asyncio.Protocol):
             await self._wait(self._waiter)
         return self._status, Headers(self._raw_headers)
 
-    async def read_piece(self) -> bytes:
-        """The next piece of the body as it arrived; b"" once the body is complete."""
+    async def read_piece(self) -> bytes | memoryview:
+        """The next piece of the body as it arrived; b"" once the body is complete. The
+        piece before it is no longer valid (see the class)."""
+        self._release_lent()
         while True:
             if self._body:
-                piece = self._body.popleft()
+                piece, self._lent = self._body.popleft()
                 self._buffered -= len(piece)
-                if self._paused and self._buffered < _PAUSE_AT // 2 and self.transport:
-                    self._paused = False
-                    self.transport.resume_reading()
+                self._steer_reading()
                 return piece
             if self._complete:
                 return b""
@@ -218,17 +246,80 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> bytearray:
+        if self._filling is None:  # else the last one lent was not filled (nothing to read)
+            if self._free:
+                self._filling = self._free.pop()
+            else:
+                self._made += 1
+                self._filling = bytearray(RECV_SIZE)
+        return self._filling
+
+    def buffer_updated(self, nbytes: int) -> None:
+        buffer, self._filling = self._filling, None
+        assert buffer is not None
         self.received = True
-        if self._parser is None or self._complete:
-            # Bytes nobody asked for: the connection cannot be trusted with another request.
-            self.close()
+        if self._direct_left:
+            self._take_direct(buffer, nbytes)
             return
         try:
-            self._parser.feed_data(data)
+            if self._parser is None or self._complete:
+                # Bytes nobody asked for: the connection cannot be trusted with another request.
+                self.close()
+                return
+            with memoryview(buffer) as view, view[:nbytes] as data:
+                self._parser.feed_data(data)  # llhttp's callbacks copy what they keep
         except httptools.HttpParserError as exc:
             self._fail(ConnectionLost(f"malformed response: {exc}"))
             self.close()
+            return
+        finally:
+            self._release(buffer)
+        self._steer_reading()
+        if self._headers_done and not self._complete:
+            length = self._raw_headers.get("content-length")
+            if length and length.isdigit() and "transfer-encoding" not in self._raw_headers:
+                # The rest of the body comes straight from the buffers, past the parser.
+                self._direct_left = int(length) - self._body_seen
+
+    def _take_direct(self, buffer: bytearray, nbytes: int) -> None:
+        """Body bytes read into `buffer`, queued as a view of it for the reader."""
+        if nbytes > self._direct_left:
+            # More than the body: bytes nobody asked for, so no other request may follow.
+            self._keep_alive = False
+            nbytes = self._direct_left
+        piece = memoryview(buffer)[:nbytes]
+        self._direct_left -= nbytes
+        self._body.append((piece, buffer))
+        self._buffered += nbytes
+        if not self._direct_left:
+            self._complete = True
+        self._steer_reading()
+        self._wake()
+
+    def _release(self, buffer: bytearray | None) -> None:
+        if buffer is not None:
+            self._free.append(buffer)
+
+    def _release_lent(self) -> None:
+        if self._lent is not None:
+            self._free.append(self._lent)
+            self._lent = None
+            self._steer_reading()
+
+    def _steer_reading(self) -> None:
+        """Pause the socket while too much body waits for the reader, or while every receive
+        buffer holds some of it; resume once neither holds."""
+        if self.transport is None or self.closed:
+            return
+        starved = not self._free and self._made >= _RECV_BUFFERS and self._filling is None
+        if not self._paused:
+            if starved or self._buffered >= _PAUSE_AT:
+                self._paused = True
+                self.transport.pause_reading()
+        elif not starved and self._buffered < _PAUSE_AT // 2:
+            self._paused = False
+            self.transport.resume_reading()
 
     def eof_received(self) -> bool:
         self.closed = True
@@ -271,11 +362,10 @@ class Connection(asyncio.Protocol):
         self._release_drain()
 
     def on_body(self, body: bytes) -> None:
-        self._body.append(body)
+        self._body.append((body, None))
         self._buffered += len(body)
-        if not self._paused and self._buffered >= _PAUSE_AT and self.transport:
-            self._paused = True
-            self.transport.pause_reading()
+        self._body_seen += len(body)
+        self._steer_reading()
         self._wake()
 
     def on_message_complete(self) -> None:

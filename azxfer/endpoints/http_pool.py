@@ -92,11 +92,12 @@ class HttpResponse:
         """The whole body."""
         pieces = []
         while piece := await self._connection.read_piece():
-            pieces.append(piece)
+            pieces.append(bytes(piece))  # a view is valid only until the next piece
         return b"".join(pieces)
 
-    async def readany(self) -> bytes:
-        """The next piece of the body as it arrived; b"" at its end."""
+    async def readany(self) -> bytes | memoryview:
+        """The next piece of the body as it arrived; b"" at its end. The piece is valid only
+        until the next call (it may be a view of the connection's receive buffer)."""
         return await self._connection.read_piece()
 
 

@@ -957,7 +957,8 @@ def test_never_more_requests_in_flight_than_the_limit(limit: int, expected: int)
 # -- 12. back-pressure --------------------------------------------------------------------
 
 
-def test_a_large_body_read_slowly_arrives_whole_and_in_order_under_back_pressure() -> None:
+def _slow_read_of_a_large_body(chunked: bool) -> None:
+    """An 8 MiB body read slowly: what waits for the reader, and the body as it arrived."""
     size = 8 * 1024 * 1024
     data = random.Random(12).randbytes(size)
     sent = 0
@@ -965,10 +966,16 @@ def test_a_large_body_read_slowly_arrives_whole_and_in_order_under_back_pressure
     async def big(peer: Peer) -> None:
         nonlocal sent
         while await peer.request() is not None:
-            await peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+            if chunked:
+                await peer.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            else:
+                await peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
             for start in range(0, size, 256 * 1024):
-                await peer.send(data[start : start + 256 * 1024])
+                piece = data[start : start + 256 * 1024]
+                await peer.send(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
                 sent = start + 256 * 1024
+            if chunked:
+                await peer.send(b"0\r\n\r\n")
 
     async def main() -> None:
         async with Server(big) as server, open_pool(idle_timeout=2) as pool:
@@ -980,21 +987,87 @@ def test_a_large_body_read_slowly_arrives_whole_and_in_order_under_back_pressure
                 pieces = []
                 most = held
                 while piece := await response.readany():
-                    pieces.append(piece)
+                    pieces.append(bytes(piece))  # a piece is valid until the next read
                     most = max(most, connection._buffered)
                     if len(pieces) % 8 == 0:
                         await asyncio.sleep(0.001)  # a slow reader
                 body = b"".join(pieces)
             assert len(body) == size
             assert body == data
-            # While the reader slept the socket was paused once about _PAUSE_AT waited for
-            # it (one read of the transport more at most), though the server had sent more;
-            # without back-pressure all of the body would be waiting.
-            assert http_connection._PAUSE_AT <= held <= http_connection._PAUSE_AT + 512 * 1024
-            assert most <= http_connection._PAUSE_AT + 512 * 1024
+            if chunked:
+                # Parsed pieces: the socket was paused once about _PAUSE_AT waited for the
+                # reader (one read of the transport more at most).
+                limit = http_connection._PAUSE_AT + http_connection.RECV_SIZE
+                assert http_connection._PAUSE_AT <= held <= limit
+            else:
+                # Read straight into the receive buffers: paused once both held body (after
+                # what came with the head, which the parser copied).
+                limit = 3 * http_connection.RECV_SIZE
+                assert held <= limit
+                assert connection._made == 2  # no buffer per piece
+            assert most <= limit
+            # Without back-pressure all of the body would be waiting.
             assert sent_while_asleep > held + 512 * 1024
             assert await get(pool, server.url()) == (200, data)  # and reused after
         assert server.accepted == 1
+
+    run(main)
+
+
+def test_a_large_body_read_slowly_arrives_whole_and_in_order_under_back_pressure() -> None:
+    _slow_read_of_a_large_body(chunked=False)
+
+
+def test_a_large_chunked_body_read_slowly_arrives_whole_and_in_order_under_back_pressure() -> None:
+    _slow_read_of_a_large_body(chunked=True)
+
+
+def test_pieces_of_a_body_are_views_of_the_receive_buffer_valid_until_the_next_read() -> None:
+    size = 3 * 1024 * 1024
+    data = random.Random(5).randbytes(size)
+
+    async def big(peer: Peer) -> None:
+        while await peer.request() is not None:
+            await peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+            for start in range(0, size, 64 * 1024):
+                await peer.send(data[start : start + 64 * 1024])
+
+    async def main() -> None:
+        async with Server(big) as server, open_pool() as pool:
+            async with pool.request("GET", server.url(), {}) as response:
+                got = bytearray()
+                views = 0
+                while piece := await response.readany():
+                    assert len(piece) <= http_connection.RECV_SIZE
+                    views += isinstance(piece, memoryview)
+                    got += piece
+                assert got == data
+                assert views > 0  # past the head, pieces are not copied
+            assert await get(pool, server.url()) == (200, data)  # read() keeps copies
+        assert server.accepted == 1
+
+    run(main)
+
+
+def test_bytes_past_a_body_read_straight_from_the_socket_mean_no_reuse() -> None:
+    size = 1024 * 1024
+    data = random.Random(7).randbytes(size)
+
+    async def extra(peer: Peer) -> None:
+        request = await peer.request()
+        assert request is not None
+        await peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+        await peer.send(data[:-10])
+        await asyncio.sleep(0.05)  # the head and most of the body are read by now
+        await peer.send(data[-10:] + b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nboo!")
+        await peer.until_closed_by_client()
+
+    async def main() -> None:
+        async with Server(per_connection(extra, keep_alive())) as server, open_pool() as pool:
+            assert await get(pool, server.url("/one")) == (200, data)
+            assert await get(pool, server.url("/two")) == (200, b"GET /two")
+            assert server.accepted == 2
+            assert await closed_by_client(server.peers[0]), "the first connection was leaked"
 
     run(main)
 
