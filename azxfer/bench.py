@@ -10,8 +10,10 @@ import asyncio
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
 from pathlib import Path
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from azxfer.client import JobResult, JobSpec, copy, new_job_id
 from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
@@ -28,8 +30,7 @@ from azxfer.plan.filters import EntryFilter
 _PATTERN = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class PhaseResult:
+class PhaseResult(Struct, frozen=True):
     """The figures of one direction."""
 
     phase: str
@@ -50,8 +51,7 @@ class PhaseResult:
         return self.files / self.seconds if self.seconds > 0 else 0.0
 
 
-@dataclass(frozen=True, slots=True)
-class BenchSettings:
+class BenchSettings(Struct, frozen=True):
     """What to generate and how to move it."""
 
     target: Location

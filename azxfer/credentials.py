@@ -13,11 +13,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl
+
+from msgspec import Struct
 
 from azxfer.errors import CredentialError
 from azxfer.locations import Location
@@ -30,8 +31,7 @@ KEY_ENV = {"source": "AZXFER_SOURCE_KEY", "dest": "AZXFER_DEST_KEY"}
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 
 
-@dataclass(frozen=True, slots=True)
-class Credential:
+class Credential(Struct, frozen=True):
     """How to authorize requests to one account; `describe()` is safe to show."""
 
     kind: Literal["sas", "shared_key", "token", "anonymous"]

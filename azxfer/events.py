@@ -6,12 +6,13 @@ event maps to one NDJSON object (`to_json`), whose `"event"` field is the class'
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Protocol
 
+from msgspec import Struct
+from msgspec.structs import asdict
 
-@dataclass(frozen=True, slots=True)
-class Event:
+
+class Event(Struct, frozen=True):
     """Base of every event."""
 
     kind: ClassVar[str] = "event"
@@ -21,8 +22,7 @@ class Event:
         return {"event": self.kind, **asdict(self)}
 
 
-@dataclass(frozen=True, slots=True)
-class JobStarted(Event):
+class JobStarted(Event, frozen=True):
     """A job began; source and destination are already redacted."""
 
     kind: ClassVar[str] = "job_started"
@@ -33,8 +33,7 @@ class JobStarted(Event):
     dry_run: bool
 
 
-@dataclass(frozen=True, slots=True)
-class TransferQueued(Event):
+class TransferQueued(Event, frozen=True):
     """Enumeration found one more item to transfer."""
 
     kind: ClassVar[str] = "transfer_queued"
@@ -44,8 +43,7 @@ class TransferQueued(Event):
     size: int
 
 
-@dataclass(frozen=True, slots=True)
-class EnumerationDone(Event):
+class EnumerationDone(Event, frozen=True):
     """Enumeration finished: totals are final from here on."""
 
     kind: ClassVar[str] = "enumeration_done"
@@ -53,8 +51,7 @@ class EnumerationDone(Event):
     bytes: int
 
 
-@dataclass(frozen=True, slots=True)
-class Progress(Event):
+class Progress(Event, frozen=True):
     """Bytes moved for a transfer since the last Progress (negative when a retry rewinds)."""
 
     kind: ClassVar[str] = "progress"
@@ -62,8 +59,7 @@ class Progress(Event):
     bytes: int
 
 
-@dataclass(frozen=True, slots=True)
-class TransferResumed(Event):
+class TransferResumed(Event, frozen=True):
     """A resumed transfer found chunks already at the destination; they are not sent again."""
 
     kind: ClassVar[str] = "transfer_resumed"
@@ -72,8 +68,7 @@ class TransferResumed(Event):
     bytes_present: int
 
 
-@dataclass(frozen=True, slots=True)
-class TransferDone(Event):
+class TransferDone(Event, frozen=True):
     """A transfer ended: outcome is completed, skipped or failed; reason says why if not plain."""
 
     kind: ClassVar[str] = "transfer_done"
@@ -85,8 +80,7 @@ class TransferDone(Event):
     reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Retrying(Event):
+class Retrying(Event, frozen=True):
     """A request failed transiently and will be sent again after `wait_seconds`."""
 
     kind: ClassVar[str] = "retry"
@@ -96,8 +90,7 @@ class Retrying(Event):
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Notice(Event):
+class Notice(Event, frozen=True):
     """Something the user should know that is not an error of one transfer (a rename, a skip)."""
 
     kind: ClassVar[str] = "notice"
@@ -105,8 +98,7 @@ class Notice(Event):
     message: str
 
 
-@dataclass(frozen=True, slots=True)
-class JobFinished(Event):
+class JobFinished(Event, frozen=True):
     """The job ended; counts and status are final."""
 
     kind: ClassVar[str] = "job_finished"

@@ -15,9 +15,10 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from azxfer.endpoints.blob import BlobConnections
 from azxfer.endpoints.http import needs_tls
@@ -50,8 +51,7 @@ SUPPORTED_PAIRS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class JobSpec:
+class JobSpec(Struct, frozen=True):
     """Which job this run is: its ID, its journal folder, and what to record for a resume.
 
     `record` holds the command's options without secrets; `resume` continues an existing
@@ -66,8 +66,7 @@ class JobSpec:
     env: dict[str, str] | None = None
 
 
-@dataclass(slots=True)
-class JobResult:
+class JobResult(Struct):
     """How a job ended."""
 
     job_id: str

@@ -12,8 +12,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from msgspec import Struct
 
 from azxfer.errors import LocationError
 from azxfer.models import Service
@@ -31,8 +32,7 @@ _ADDRESSING_PARAMS = {"snapshot", "versionid"}
 MAX_BLOB_NAME = 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
+class Location(Struct, frozen=True):
     """A parsed source or destination. Remote fields are empty for local locations."""
 
     service: Service

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 
 class Service(enum.Enum):
@@ -24,8 +25,7 @@ class BlobType(enum.Enum):
     APPEND = "AppendBlob"
 
 
-@dataclass(frozen=True, slots=True)
-class ContentProps:
+class ContentProps(Struct, frozen=True):
     """HTTP content properties carried by a blob (None: not set)."""
 
     content_type: str | None = None
@@ -35,8 +35,7 @@ class ContentProps:
     cache_control: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(Struct, frozen=True):
     """One object found by enumerating a source or looked up at a destination.
 
     `ref` is how its driver addresses it (an absolute local path, a blob name); `rel_path` is
@@ -76,8 +75,7 @@ class Outcome(enum.Enum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True, slots=True)
-class Transfer:
+class Transfer(Struct, frozen=True):
     """One file/object to move. `id` is its sequence number in the job (the journal's key)."""
 
     id: int
@@ -87,8 +85,7 @@ class Transfer:
     rename_reason: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Chunk:
+class Chunk(Struct, frozen=True):
     """One range of a transfer; `index` is stable for a given transfer and chunk size."""
 
     index: int
@@ -96,8 +93,7 @@ class Chunk:
     length: int
 
 
-@dataclass(slots=True)
-class JobTotals:
+class JobTotals(Struct):
     """Counters a job accumulates; the summary is built from them."""
 
     files_total: int = 0
@@ -109,8 +105,7 @@ class JobTotals:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class Skipped:
+class Skipped(Struct, frozen=True):
     """An item enumeration found but will not transfer (symlink, special file, marker)."""
 
     ref: str

@@ -1,11 +1,12 @@
-"""Typed, validated options the CLI builds and the core consumes (frozen dataclasses)."""
+"""Typed, validated options the CLI builds and the core consumes (frozen msgspec Structs)."""
 
 from __future__ import annotations
 
 import enum
 import os
 import re
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from azxfer.credentials import Credential
 from azxfer.errors import UsageError
@@ -43,8 +44,7 @@ class CheckMd5(enum.Enum):
 BLOB_TIERS = ("Hot", "Cool", "Cold", "Archive")
 
 
-@dataclass(frozen=True, slots=True)
-class UploadProps:
+class UploadProps(Struct, frozen=True):
     """What to set on each uploaded blob; content fields override guessing."""
 
     blob_type: BlobType | None = None
@@ -64,8 +64,7 @@ class S2SMode(enum.Enum):
     CLIENT = "client"  # streamed through this machine (AzCopy v8 /SyncCopy)
 
 
-@dataclass(frozen=True, slots=True)
-class ServerCopySettings:
+class ServerCopySettings(Struct, frozen=True):
     """Blob-to-blob copy: the mode, what is carried over, and whether sources are leased."""
 
     mode: S2SMode = S2SMode.AUTO
@@ -76,8 +75,7 @@ class ServerCopySettings:
     include_snapshots: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class EngineSettings:
+class EngineSettings(Struct, frozen=True):
     """Budgets shared by every transfer of a job."""
 
     concurrency: int
@@ -85,8 +83,7 @@ class EngineSettings:
     block_size: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CopyOptions:
+class CopyOptions(Struct, frozen=True):
     """Everything `azxfer copy` needs, validated."""
 
     source: Location

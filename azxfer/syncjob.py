@@ -39,7 +39,8 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from azxfer.endpoints.base import Endpoint, Selection, SelectionKind
 from azxfer.endpoints.blob import BlobConnections, BlobEndpoint

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Protocol
+
+from msgspec import Struct
 
 from azxfer.models import BlobType, Chunk, ContentProps, Entry, Skipped, Transfer
 from azxfer.plan.filters import EntryFilter
@@ -24,8 +25,7 @@ class SelectionKind(enum.Enum):
     PATTERN = "pattern"  # a wildcard or name prefix: names relative to its parent folder
 
 
-@dataclass(slots=True)
-class Selection:
+class Selection(Struct):
     """What a source location selects: its kind, the folder name for as-subdir, the items."""
 
     kind: SelectionKind
@@ -33,8 +33,7 @@ class Selection:
     items: AsyncIterator[Entry | Skipped]
 
 
-@dataclass(frozen=True, slots=True)
-class WriteProps:
+class WriteProps(Struct, frozen=True):
     """Properties a writer sets on the object it creates."""
 
     blob_type: BlobType = BlobType.BLOCK

@@ -13,8 +13,10 @@ import contextlib
 import fnmatch
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
@@ -857,8 +859,7 @@ class _LazyBlob:
         return self._client
 
 
-@dataclass(frozen=True, slots=True)
-class FastPath:
+class FastPath(Struct, frozen=True):
     """The REST client and container an endpoint's hot operations go through."""
 
     rest: RestBlobClient

@@ -13,10 +13,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
+
+from msgspec import Struct
 
 from azxfer.credentials import Credential
 from azxfer.endpoints import blob_rest_copy as rest_copy
@@ -45,8 +46,7 @@ LEASE_SECONDS = 60
 LEASE_RENEW_EVERY = 40
 
 
-@dataclass(frozen=True, slots=True)
-class CopySource:
+class CopySource(Struct, frozen=True):
     """A source blob as the destination's service will read it. `url` may carry a secret."""
 
     url: str
@@ -56,8 +56,7 @@ class CopySource:
         return f"CopySource({self.entry.key!r})"
 
 
-@dataclass(frozen=True, slots=True)
-class CopyState:
+class CopyState(Struct, frozen=True):
     """Where an asynchronous Copy Blob stands."""
 
     copy_id: str

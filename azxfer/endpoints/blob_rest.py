@@ -26,10 +26,11 @@ import hashlib
 import hmac
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree
+
+from msgspec import Struct
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.http import connection_failure
@@ -537,8 +538,7 @@ def _seconds(value: str | None) -> float | None:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class ListedBlob:
+class ListedBlob(Struct, frozen=True):
     """One blob of a listing, as the service described it."""
 
     name: str

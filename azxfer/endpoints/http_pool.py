@@ -16,9 +16,10 @@ import asyncio
 import functools
 import ssl
 from collections.abc import AsyncIterable
-from dataclasses import dataclass
 from types import TracebackType
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 from azxfer import __version__
 from azxfer.endpoints.http_connection import (
@@ -48,8 +49,7 @@ Body = bytes | memoryview | AsyncIterable[bytes | memoryview] | None
 _JOIN_BODY = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class _Origin:
+class _Origin(Struct, frozen=True):
     scheme: str
     host: str
     port: int

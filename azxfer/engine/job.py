@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Protocol
+
+from msgspec import Struct
 
 from azxfer.endpoints.base import Endpoint, WriteProps
 from azxfer.endpoints.blob_errors import UnreachableError
@@ -29,8 +30,7 @@ log = logging.getLogger("azxfer.engine")
 _FATAL = (CredentialError, UnreachableError)
 
 
-@dataclass(frozen=True, slots=True)
-class Planned:
+class Planned(Struct, frozen=True):
     """A transfer the planner decided on.
 
     `skip_reason` set means it will not be moved. `resume` is None for a fresh transfer, else

@@ -11,8 +11,9 @@ import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
+
+from msgspec import Struct
 
 from azxfer.errors import RetryableError
 
@@ -20,8 +21,7 @@ log = logging.getLogger("azxfer.retry")
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(Struct, frozen=True):
     """How often and how patiently to retry one request."""
 
     attempts: int = 7

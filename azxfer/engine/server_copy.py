@@ -24,7 +24,8 @@ import contextlib
 import enum
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from azxfer.endpoints.blob import BlobEndpoint, BlockBlobWriter, PageBlobWriter
 from azxfer.endpoints.blob_copy import (

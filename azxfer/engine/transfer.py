@@ -23,7 +23,8 @@ import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 from azxfer.endpoints.base import Reader, Writer
 from azxfer.engine.budget import MemoryBudget
@@ -71,8 +72,7 @@ class RequestSlots:
         self._semaphore.release()
 
 
-@dataclass(slots=True)
-class TransferContext:
+class TransferContext(Struct):
     """The budgets and hooks every transfer of a job shares."""
 
     requests: RequestSlots

@@ -57,7 +57,7 @@ def props_to_json(props: WriteProps) -> dict[str, Any]:
 
 
 def content_to_json(content: ContentProps) -> dict[str, str | None]:
-    """A JSON-ready dict of content properties (written out: dataclasses.asdict deep-copies
+    """A JSON-ready dict of content properties (written out: a generic asdict copies
     recursively, and the journal calls this twice per planned transfer)."""
     return {
         "content_type": content.content_type,

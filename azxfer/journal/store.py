@@ -15,9 +15,10 @@ import os
 import sqlite3
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
 
 from azxfer.errors import UsageError
 from azxfer.journal.crash import CrashHook
@@ -41,8 +42,7 @@ class TransferState:
     UNFINISHED = (PENDING, ACTIVE, FAILED)
 
 
-@dataclass(frozen=True, slots=True)
-class JobRecord:
+class JobRecord(Struct, frozen=True):
     """A job as `azxfer jobs` shows it."""
 
     id: str
@@ -57,8 +57,7 @@ class JobRecord:
     counts: dict[str, int]
 
 
-@dataclass(frozen=True, slots=True)
-class TransferRow:
+class TransferRow(Struct, frozen=True):
     """One journaled transfer, with its serialized entry and write properties."""
 
     id: int

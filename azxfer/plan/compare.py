@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from azxfer.models import Entry
 from azxfer.options import Overwrite
@@ -12,8 +13,7 @@ from azxfer.options import Overwrite
 Ask = Callable[[str], str]
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(Struct, frozen=True):
     """Whether to transfer; `reason` says why not (or why, when it is not obvious)."""
 
     transfer: bool

@@ -14,14 +14,14 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from msgspec import Struct
 
 _DATE_EXAMPLE = "2024-01-31T10:00:00Z"
 
 
-@dataclass(frozen=True, slots=True)
-class FilterSpec:
+class FilterSpec(Struct, frozen=True):
     """The filters as the user gave them; naive datetimes are rejected (use from_strings)."""
 
     include_patterns: tuple[str, ...] = ()

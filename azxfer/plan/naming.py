@@ -48,7 +48,8 @@ import itertools
 import os
 import pathlib
 import stat
-from dataclasses import dataclass, field
+
+from msgspec import Struct, field
 
 _MAX_EXT_CHARS = 16
 _HASH_CHARS = 8
@@ -60,8 +61,7 @@ _MIN_COMPONENT_BYTES = 100
 _STAT_BUDGET = 32
 
 
-@dataclass(frozen=True, slots=True)
-class MappedName:
+class MappedName(Struct, frozen=True):
     """Where a remote name lands locally; `reason` is None iff `local_rel` equals the name."""
 
     local_rel: str
@@ -126,8 +126,7 @@ def _entry_is_dir(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-@dataclass(slots=True, eq=False)
-class _Dir:
+class _Dir(Struct, eq=False):
     """One local directory this job writes into, and the names it has handed out in it."""
 
     rel: str
@@ -142,8 +141,7 @@ class _Dir:
         return f"{self.rel}/{name}" if self.rel else name
 
 
-@dataclass(frozen=True, slots=True)
-class _Name:
+class _Name(Struct, frozen=True):
     """A translated segment as parts, so suffixes can be added without losing the hash tag."""
 
     stem: str

@@ -5,8 +5,9 @@ from __future__ import annotations
 import mimetypes
 import os
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
 from azxfer.engine.job import Planned

@@ -4,7 +4,8 @@ had not reached when the earlier run stopped."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from azxfer.endpoints.base import Endpoint
 from azxfer.engine.job import Planned

@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+
+from msgspec import Struct
 
 from azxfer.errors import AzxferError, UsageError
 from azxfer.models import Entry
@@ -99,8 +100,7 @@ class OutOfOrderError(AzxferError):
     """A listing was not in sync_key order: the merge cannot trust it (nothing is deleted)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Pair:
+class Pair(Struct, frozen=True):
     """One step of the merge: a source entry, a destination entry, or both (same key)."""
 
     key: bytes
@@ -145,8 +145,7 @@ async def merge_join(
 # -- delete limits ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class DeleteLimit:
+class DeleteLimit(Struct, frozen=True):
     """--max-delete: at most `count` entries, or at most `percent` % of the destination."""
 
     count: int | None = None

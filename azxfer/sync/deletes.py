@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 from azxfer.endpoints.base import Endpoint
@@ -25,8 +24,7 @@ from azxfer.sync.summary import SyncStats
 AskDelete = Callable[[int], bool]
 
 
-@dataclass(frozen=True, slots=True)
-class Deleted(Event):
+class Deleted(Event, frozen=True):
     """A destination entry not in the source was deleted (or, in a dry run, would be)."""
 
     kind: ClassVar[str] = "deleted"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from msgspec import Struct
 
 from azxfer.options import CopyOptions
 from azxfer.plan.sync import DEFAULT_DELETE_LIMIT, DEFAULT_SKEW_SECONDS, DeleteLimit
 
 
-@dataclass(frozen=True, slots=True)
-class SyncOptions:
+class SyncOptions(Struct, frozen=True):
     """Everything `azxfer sync` needs: the copy options plus comparison and delete settings."""
 
     copy: CopyOptions

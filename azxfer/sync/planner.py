@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from azxfer.endpoints.base import Selection, WriteProps
 from azxfer.endpoints.blob import BlobEndpoint

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import ClassVar
+
+from msgspec import Struct, field
 
 from azxfer.events import Event
 from azxfer.models import JobTotals
 
 
-@dataclass(frozen=True, slots=True)
-class SyncSummary(Event):
+class SyncSummary(Event, frozen=True):
     """What the sync did, sent just before job_finished."""
 
     kind: ClassVar[str] = "sync_summary"
@@ -26,8 +26,7 @@ class SyncSummary(Event):
     hashes_cached: int = 0
 
 
-@dataclass(slots=True)
-class SyncStats:
+class SyncStats(Struct):
     """The sync's own counts (the engine counts the transfers)."""
 
     identical: int = 0

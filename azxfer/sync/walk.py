@@ -7,7 +7,8 @@ import os
 import re
 import stat as stat_mod
 from collections.abc import Iterator
-from dataclasses import replace
+
+from msgspec.structs import replace
 
 from azxfer.endpoints.local import Walker
 from azxfer.journal.hashcache import HashCache, stat_key
