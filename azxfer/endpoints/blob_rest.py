@@ -26,7 +26,6 @@ import hashlib
 import hmac
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree
 
@@ -34,6 +33,7 @@ from msgspec import Struct
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.http import connection_failure
+from azxfer.endpoints.http_date import format_http_date, parse_http_date
 from azxfer.endpoints.http_pool import Body, HttpError, HttpPool
 from azxfer.engine.retry import RetryPolicy, with_retries
 from azxfer.errors import (
@@ -589,7 +589,7 @@ def _listed(item: ElementTree.Element) -> ListedBlob:
 @functools.lru_cache(maxsize=2)
 def _request_date(second: int) -> str:
     """x-ms-date for requests sent in this second (formatted once per second, not per request)."""
-    return formatdate(second, usegmt=True)
+    return format_http_date(second)
 
 
 @functools.lru_cache(maxsize=256)
@@ -608,4 +608,4 @@ def _content_props(
 def http_date_seconds(value: str) -> float:
     """An HTTP date (RFC 1123) as POSIX seconds; cached, since listed blobs written in the
     same second share it and parsing one costs more than everything else about the blob."""
-    return parsedate_to_datetime(value).timestamp()
+    return parse_http_date(value)
