@@ -1,4 +1,9 @@
-"""Plain data shared by every layer: services, entries, transfers and their outcomes."""
+"""Plain data shared by every layer: services, entries, transfers and their outcomes.
+
+Plain data types across azxfer are msgspec Structs, used as frozen, slotted dataclasses would
+be: the classes are made in C, where creating 49 dataclasses cost 55-70 ms of every start
+(benchmarks/README.md, session 6).
+"""
 
 from __future__ import annotations
 
