@@ -102,16 +102,16 @@ class Connection(asyncio.BufferedProtocol):
         self._complete = False
         self._keep_alive = False
         # Pieces of body not yet read, each with the receive buffer it lies in (None: a copy).
-        self._body: collections.deque[tuple[bytes | memoryview, bytearray | None]] = (
+        self._body: collections.deque[tuple[bytes | memoryview, memoryview | None]] = (
             collections.deque()
         )
         self._buffered = 0
         self._body_seen = 0  # body bytes that went through the parser
         self._direct_left = 0  # body bytes still to come straight from the receive buffers
-        self._free: list[bytearray] = []  # receive buffers holding nothing unread
+        self._free: list[memoryview] = []  # receive buffers holding nothing unread
         self._made = 0  # receive buffers made
-        self._filling: bytearray | None = None  # lent to the transport by get_buffer
-        self._lent: bytearray | None = None  # holds the piece the reader has now
+        self._filling: memoryview | None = None  # lent to the transport by get_buffer
+        self._lent: memoryview | None = None  # holds the piece the reader has now
         self._paused = False
         self._error: BaseException | None = None
         self._request_sent = False
@@ -246,13 +246,15 @@ class Connection(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
-    def get_buffer(self, sizehint: int) -> bytearray:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        # A view, not the bytearray: the TLS transport fills it in parts through slices, and
+        # a slice of a bytearray would be a copy.
         if self._filling is None:  # else the last one lent was not filled (nothing to read)
             if self._free:
                 self._filling = self._free.pop()
             else:
                 self._made += 1
-                self._filling = bytearray(RECV_SIZE)
+                self._filling = memoryview(bytearray(RECV_SIZE))
         return self._filling
 
     def buffer_updated(self, nbytes: int) -> None:
@@ -267,7 +269,7 @@ class Connection(asyncio.BufferedProtocol):
                 # Bytes nobody asked for: the connection cannot be trusted with another request.
                 self.close()
                 return
-            with memoryview(buffer) as view, view[:nbytes] as data:
+            with buffer[:nbytes] as data:
                 self._parser.feed_data(data)  # llhttp's callbacks copy what they keep
         except httptools.HttpParserError as exc:
             self._fail(ConnectionLost(f"malformed response: {exc}"))
@@ -282,13 +284,13 @@ class Connection(asyncio.BufferedProtocol):
                 # The rest of the body comes straight from the buffers, past the parser.
                 self._direct_left = int(length) - self._body_seen
 
-    def _take_direct(self, buffer: bytearray, nbytes: int) -> None:
+    def _take_direct(self, buffer: memoryview, nbytes: int) -> None:
         """Body bytes read into `buffer`, queued as a view of it for the reader."""
         if nbytes > self._direct_left:
             # More than the body: bytes nobody asked for, so no other request may follow.
             self._keep_alive = False
             nbytes = self._direct_left
-        piece = memoryview(buffer)[:nbytes]
+        piece = buffer[:nbytes]
         self._direct_left -= nbytes
         self._body.append((piece, buffer))
         self._buffered += nbytes
@@ -297,7 +299,7 @@ class Connection(asyncio.BufferedProtocol):
         self._steer_reading()
         self._wake()
 
-    def _release(self, buffer: bytearray | None) -> None:
+    def _release(self, buffer: memoryview | None) -> None:
         if buffer is not None:
             self._free.append(buffer)
 

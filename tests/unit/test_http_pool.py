@@ -1205,6 +1205,34 @@ def test_https_with_a_trusted_ca(ca: trustme.CA, host: str) -> None:
     run(main)
 
 
+def test_https_large_body_is_read_straight_into_the_receive_buffers(ca: trustme.CA) -> None:
+    size = 3 * 1024 * 1024
+    data = random.Random(9).randbytes(size)
+
+    async def big(peer: Peer) -> None:
+        while await peer.request() is not None:
+            await peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+            for start in range(0, size, 64 * 1024):
+                await peer.send(data[start : start + 64 * 1024])
+
+    async def main() -> None:
+        tls = server_tls(ca, "127.0.0.1")
+        async with Server(big, tls=tls) as server, open_pool(tls=client_tls(ca)) as pool:
+            async with pool.request("GET", server.url(), {}) as response:
+                got = bytearray()
+                views = 0
+                while piece := await response.readany():
+                    views += isinstance(piece, memoryview)
+                    got += piece
+                assert got == data
+                assert views > 0  # the TLS transport fills the buffers as the plain one does
+                assert response._connection._made <= 2
+            assert await get(pool, server.url()) == (200, data)
+        assert server.accepted == 1
+
+    run(main)
+
+
 def test_https_with_an_untrusted_certificate_is_a_certificate_error(ca: trustme.CA) -> None:
     async def main() -> None:
         async with (
