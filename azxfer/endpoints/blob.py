@@ -279,6 +279,8 @@ class BlobEndpoint:
         return 200 if status == 403 else status
 
     async def _has_any(self, prefix: str) -> bool:
+        if self.rest is not None:
+            return await self.rest.has_blobs(self.location.container, prefix)
         try:
             async for _ in self.container.list_blobs(name_starts_with=prefix, results_per_page=1):
                 return True
@@ -344,6 +346,9 @@ class BlobEndpoint:
 
     async def stat(self, ref: str) -> Entry | None:
         """The blob named `ref`, or None if it does not exist."""
+        if self.rest is not None:
+            listed = await self.rest.get_properties(self.location.container, ref)
+            return _entry_from_listing(listed, ref) if listed is not None else None
         try:
             props = await self._blob(ref).get_blob_properties()
         except Exception as exc:

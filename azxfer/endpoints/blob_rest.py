@@ -33,6 +33,7 @@ from msgspec import Struct
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.http import connection_failure
+from azxfer.endpoints.http_connection import Headers
 from azxfer.endpoints.http_date import format_http_date, parse_http_date
 from azxfer.endpoints.http_pool import Body, HttpError, HttpPool
 from azxfer.engine.retry import RetryPolicy, with_retries
@@ -241,6 +242,36 @@ class RestBlobClient:
                 raise connection_failure(exc, what) from None
 
         return await with_retries(attempt, self.retry, what)
+
+    async def get_properties(self, container: str, name: str) -> ListedBlob | None:
+        """Get Blob Properties (HEAD): the blob as a listing describes it, or None when the
+        service answers 404 (no such blob, or no such container)."""
+        what = f"blob '{name}'"
+
+        async def attempt() -> ListedBlob | None:
+            url, headers = self.prepare("HEAD", container, name, {}, {}, None)
+            try:
+                async with self.pool.request("HEAD", url, headers) as response:
+                    await response.read()
+                    if response.status == 404:
+                        return None
+                    if response.status >= 300:
+                        raise classify_status(
+                            response.status,
+                            response.headers.get("x-ms-error-code", ""),
+                            what,
+                            response.headers.get("Retry-After"),
+                        )
+                    return _described(name, response.headers)
+            except (HttpError, TimeoutError) as exc:
+                raise connection_failure(exc, what) from None
+
+        return await with_retries(attempt, self.retry, what)
+
+    async def has_blobs(self, container: str, prefix: str) -> bool:
+        """Whether any blob's name starts with `prefix` (one listing of one entry)."""
+        raw = await self._list_page(container, prefix, None, "", 1)
+        return ElementTree.fromstring(raw).find("Blobs/Blob") is not None
 
     async def list_blobs(
         self, container: str, prefix: str, delimiter: str | None
@@ -593,6 +624,34 @@ def _request_date(second: int) -> str:
 
 
 @functools.lru_cache(maxsize=256)
+def _described(name: str, headers: Headers) -> ListedBlob:
+    """A blob from the headers of Get Blob Properties (the fields a listing gives)."""
+    get = headers.get
+    md5 = get("Content-MD5")
+    modified = get("Last-Modified")
+    return ListedBlob(
+        name=name,
+        size=int(get("Content-Length") or 0),
+        last_modified=http_date_seconds(modified) if modified else None,
+        etag=get("ETag"),
+        md5=base64.b64decode(md5) if md5 else None,
+        blob_type=get("x-ms-blob-type"),
+        content=_content_props(
+            get("Content-Type") or None,
+            get("Content-Encoding") or None,
+            get("Content-Language") or None,
+            get("Content-Disposition") or None,
+            get("Cache-Control") or None,
+        ),
+        metadata=headers.with_prefix("x-ms-meta-"),
+        tier=(
+            None
+            if get("x-ms-access-tier-inferred") == "true"
+            else (get("x-ms-access-tier") or None)
+        ),
+    )
+
+
 def _content_props(
     content_type: str | None,
     encoding: str | None,

@@ -62,10 +62,11 @@ class ResponseTimeout(HttpError, TimeoutError):
 class Headers:
     """Response headers, looked up case-insensitively; repeated headers joined with ", "."""
 
-    __slots__ = ("_values",)
+    __slots__ = ("_cased", "_values")
 
-    def __init__(self, values: dict[str, str]) -> None:
+    def __init__(self, values: dict[str, str], cased: dict[str, str] | None = None) -> None:
         self._values = values  # lower-cased names
+        self._cased = cased or {}  # lower-cased name -> the name as sent, where they differ
 
     def get(self, name: str, default: str | None = None) -> str | None:
         return self._values.get(name.lower(), default)
@@ -78,6 +79,17 @@ class Headers:
 
     def items(self) -> collections.abc.ItemsView[str, str]:
         return self._values.items()
+
+    def with_prefix(self, prefix: str) -> dict[str, str]:
+        """The headers named `prefix...`, keyed by the rest of the name as the server sent it
+        (Azure's `x-ms-meta-` names keep their case)."""
+        prefix = prefix.lower()
+        cut = len(prefix)
+        return {
+            self._cased.get(name, name)[cut:]: value
+            for name, value in self._values.items()
+            if name.startswith(prefix)
+        }
 
 
 class Connection(asyncio.BufferedProtocol):
@@ -97,6 +109,7 @@ class Connection(asyncio.BufferedProtocol):
         self._parser: httptools.HttpResponseParser | None = None
         self._head_only = False
         self._raw_headers: dict[str, str] = {}
+        self._header_case: dict[str, str] = {}
         self._status = 0
         self._headers_done = False
         self._complete = False
@@ -127,6 +140,7 @@ class Connection(asyncio.BufferedProtocol):
         self._parser = httptools.HttpResponseParser(self)
         self._head_only = head_only
         self._raw_headers = {}
+        self._header_case = {}
         self._status = 0
         self._headers_done = False
         self._complete = False
@@ -172,7 +186,7 @@ class Connection(asyncio.BufferedProtocol):
                 raise self._error
             self._waiter = self._loop.create_future()
             await self._wait(self._waiter)
-        return self._status, Headers(self._raw_headers)
+        return self._status, Headers(self._raw_headers, self._header_case)
 
     async def read_piece(self) -> bytes | memoryview:
         """The next piece of the body as it arrived; b"" once the body is complete. The
@@ -345,7 +359,10 @@ class Connection(asyncio.BufferedProtocol):
     # -- httptools callbacks -------------------------------------------------------------
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        key = name.decode("latin-1").lower()
+        sent = name.decode("latin-1")
+        key = sent.lower()
+        if key != sent:
+            self._header_case[key] = sent
         text = value.decode("latin-1")
         previous = self._raw_headers.get(key)
         self._raw_headers[key] = text if previous is None else f"{previous}, {text}"
@@ -355,6 +372,7 @@ class Connection(asyncio.BufferedProtocol):
         self._status = self._parser.get_status_code()
         if 100 <= self._status < 200:
             self._raw_headers = {}  # an interim answer; the real one follows
+            self._header_case = {}
             return
         self._keep_alive = self._parser.should_keep_alive()
         self._headers_done = True

@@ -329,6 +329,29 @@ def test_properties_metadata_and_md5_preserved_dropped_or_overridden(
                 target.delete_container()
 
 
+def test_single_blob_keeps_properties_md5_and_metadata_names_as_written(
+    azurite, container, container_client, dest, run_azxfer
+):
+    """A source named by its URL is described by Get Blob Properties, not by a listing:
+    everything it carries reaches the copy the same way, metadata names in their own case."""
+    metadata = {"MixedCase": "v1", "lower": "v2"}
+    expected_content = (
+        "text/x-test", "identity", "fr", "attachment; filename=report.txt", "max-age=60",
+    )  # fmt: skip
+    seeded = {"one.txt": data_for("one", 2000), "two.bin": data_for("two", 3 * MiB)}
+    for name, data in seeded.items():
+        container_client.upload_blob(
+            name, data, content_settings=SOURCE_SETTINGS, metadata=metadata
+        )
+        result = run_azxfer(
+            "copy", url_of(azurite, container, name),
+            url_of(azurite, dest.container_name, name), "--block-size-mb", "1", *JSON,
+        )  # fmt: skip
+        assert_all_completed(result, 1)
+        assert dest.download_blob(name).readall() == data
+        assert _settings(dest, name) == (expected_content, metadata, hashlib.md5(data).digest())
+
+
 def test_access_tier_preserved_or_not(azurite, container, container_client, dest, run_azxfer):
     """Cool single-blob sources (one small, one multi-block): Cool copies by default; the
     default tier with false; no index tags without --s2s-preserve-blob-tags."""

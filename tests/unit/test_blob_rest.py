@@ -17,6 +17,7 @@ import pytest
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.blob_rest import API_VERSION, RestBlobClient, _quote_name, classify_status
+from azxfer.endpoints.http_connection import Headers
 from azxfer.endpoints.http_pool import CertificateError, ConnectError, ConnectionLost
 from azxfer.engine.retry import RetryPolicy
 from azxfer.errors import (
@@ -505,6 +506,95 @@ def test_not_found_is_not_retried() -> None:
     with pytest.raises(NotFoundError, match="its container does not exist"):
         asyncio.run(rest.put_block("cont", "b", "id", b"x"))
     assert len(session.requests) == 1
+
+
+# --- Get Blob Properties and the one-entry listing ------------------------------------------
+
+
+def described_headers(**extra: str) -> Headers:
+    values = {
+        "content-length": "3145728",
+        "last-modified": "Sun, 22 Nov 2026 00:47:12 GMT",
+        "etag": '"0x8D1"',
+        "content-md5": "AAECAwQFBgcICQoLDA0ODw==",
+        "x-ms-blob-type": "PageBlob",
+        "content-type": "text/x-test",
+        "content-encoding": "identity",
+        "content-language": "fr",
+        "content-disposition": "attachment",
+        "cache-control": "max-age=60",
+        "x-ms-meta-mixedcase": "v1",
+        "x-ms-meta-lower": "v2",
+        "x-ms-access-tier": "Cool",
+        **extra,
+    }
+    return Headers(values, {"x-ms-meta-mixedcase": "x-ms-meta-MixedCase"})
+
+
+def test_blob_properties_are_read_from_a_signed_head() -> None:
+    session = FakeSession(FakeResponse(200, b"", described_headers()))
+    rest = emulator_client(session)
+    blob = asyncio.run(rest.get_properties("cont", "d/a b.txt"))
+    [(method, url, headers, data)] = session.requests
+    assert (method, url, data) == (
+        "HEAD",
+        "http://127.0.0.1:10000/devstoreaccount1/cont/d/a%20b.txt",
+        None,
+    )
+    check_signed(method, url, headers, "devstoreaccount1")
+    assert blob is not None
+    assert (blob.name, blob.size, blob.etag, blob.blob_type) == (
+        "d/a b.txt", 3145728, '"0x8D1"', "PageBlob",
+    )  # fmt: skip
+    assert blob.last_modified == 1795308432.0  # 2026-11-22T00:47:12Z
+    assert blob.md5 == bytes(range(16))
+    assert blob.content == ContentProps("text/x-test", "identity", "fr", "attachment", "max-age=60")
+    assert blob.metadata == {"MixedCase": "v1", "lower": "v2"}
+    assert blob.tier == "Cool"
+
+
+def test_an_inferred_tier_and_missing_properties_are_none() -> None:
+    headers = Headers({"content-length": "0", "x-ms-access-tier": "Hot",
+                       "x-ms-access-tier-inferred": "true"})  # fmt: skip
+    blob = asyncio.run(
+        emulator_client(FakeSession(FakeResponse(200, b"", headers))).get_properties("c", "b")
+    )
+    assert blob is not None
+    assert (blob.size, blob.tier, blob.md5, blob.etag, blob.last_modified) == (
+        0, None, None, None, None,
+    )  # fmt: skip
+    assert blob.metadata == {} and blob.content == ContentProps()
+
+
+@pytest.mark.parametrize("code", ["BlobNotFound", "ContainerNotFound", ""])
+def test_a_missing_blob_is_none_and_not_retried(code: str) -> None:
+    session = FakeSession(FakeResponse(404, headers=Headers({"x-ms-error-code": code})))
+    assert asyncio.run(client(session=session, base_delay=0.001).get_properties("c", "b")) is None
+    assert len(session.requests) == 1
+
+
+def test_blob_properties_refused_or_busy() -> None:
+    denied = Headers({"x-ms-error-code": "AuthorizationPermissionMismatch"})
+    session = FakeSession(FakeResponse(403, headers=denied))
+    with pytest.raises(CredentialError):
+        asyncio.run(client(session=session).get_properties("c", "b"))
+    assert len(session.requests) == 1
+    busy = FakeSession(
+        FakeResponse(503, headers=Headers({})), FakeResponse(200, b"", described_headers())
+    )
+    rest = client(session=busy, base_delay=0.001, max_delay=0.001)
+    assert asyncio.run(rest.get_properties("c", "b")) is not None
+    assert len(busy.requests) == 2
+
+
+@pytest.mark.parametrize(("names", "found"), [(["d/x"], True), ([], False)])
+def test_has_blobs_asks_for_one_entry_under_the_prefix(names: list[str], found: bool) -> None:
+    session = FakeSession(FakeResponse(200, listing_page(names)))
+    assert asyncio.run(client(session=session).has_blobs("cont", "d/")) is found
+    [(_, url, _, _)] = session.requests
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert (query["prefix"], query["maxresults"], query["comp"]) == ("d/", "1", "list")
+    assert "delimiter" not in query
 
 
 # --- streamed ranged reads and sliced bodies -------------------------------------------------

@@ -294,6 +294,30 @@ def test_response_headers_are_case_insensitive_and_repeated_ones_joined() -> Non
     run(main)
 
 
+def test_headers_by_prefix_keep_the_names_as_sent() -> None:
+    """Azure's x-ms-meta-* names are case-preserving: the prefix matches in any case, the
+    rest of each name comes back as the server wrote it, and an interim answer's are gone."""
+
+    async def respond(peer: Peer) -> None:
+        while await peer.request() is not None:
+            await peer.send(b"HTTP/1.1 100 Continue\r\nx-ms-meta-Interim: no\r\n\r\n")
+            extra = (("X-MS-META-MixedCase", "a"), ("x-ms-meta-lower", "b"), ("x-ms-metax", "c"))
+            await peer.send(answer(body=b"", headers=extra))
+
+    async def main() -> None:
+        async with (
+            Server(respond) as server,
+            open_pool() as pool,
+            pool.request("GET", server.url(), {}) as response,
+        ):
+            assert response.headers.with_prefix("x-ms-meta-") == {"MixedCase": "a", "lower": "b"}
+            assert response.headers.with_prefix("X-Ms-Meta-") == {"MixedCase": "a", "lower": "b"}
+            assert response.headers.get("x-ms-meta-mixedcase") == "a"
+            assert response.headers.with_prefix("x-none-") == {}
+
+    run(main)
+
+
 # -- 2. keep-alive --------------------------------------------------------------------------
 
 
