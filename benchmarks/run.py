@@ -330,6 +330,12 @@ class Ctx:
     large: DataSet
     rclone_conf: Path
     run_no: int = 0
+    # Local trees the runs wrote, deleted when the workload ends, not after each run: on this
+    # VM's ext4 (no journal) a file created within ~30 s of thousands of deletions in the same
+    # block group makes the allocator scan past every recently deleted inode
+    # (`recently_deleted` in perf), which cost the next run 20-40 % of its CPU, whichever tool
+    # it was. The emulator's containers are still deleted after each run.
+    local_outputs: list[Path] = field(default_factory=list)
 
 
 # A step is: prepare() -> (cmd, env_extra, verify) or None for "not implemented".
@@ -423,7 +429,7 @@ def step_download(ctx: Ctx, tool: str, data: DataSet, seed: str, cleanups: list)
     ctx.run_no += 1
     dst = ctx.work / f"down-{ctx.run_no:04d}"
     dst.mkdir()
-    cleanups.append(lambda: shutil.rmtree(dst, ignore_errors=True))
+    ctx.local_outputs.append(dst)
     cmd = {
         "azxfer": [str(PY), "-m", "azxfer", "copy", ctx.az.container_url(seed), str(dst), "-r"],
         "base": [str(PY), "-m", "azxfer", "copy", ctx.az.container_url(seed), str(dst), "-r"],
@@ -559,6 +565,7 @@ def run_workload(
     work.mkdir()
     az = Azurite(work)
     runs: list[Run] = []
+    ctx: Ctx | None = None
     try:
         conf = work / "rclone.conf"
         conf.write_text(
@@ -591,6 +598,8 @@ def run_workload(
                     time.sleep(pause)
     finally:
         az.stop()
+        for path in ctx.local_outputs if ctx is not None else ():
+            shutil.rmtree(path, ignore_errors=True)
     return runs
 
 
