@@ -594,8 +594,12 @@ def _listed(item: ElementTree.Element) -> ListedBlob:
     modified = get("Last-Modified")
     metadata_node = fields.get("Metadata")
     name_node = fields.get("Name")
+    name = (name_node.text if name_node is not None else None) or ""
+    if name_node is not None and name_node.get("Encoded") == "true":
+        # A name holding characters XML 1.0 cannot carry is sent percent-encoded.
+        name = unquote(name)
     return ListedBlob(
-        name=(name_node.text if name_node is not None else None) or "",
+        name=name,
         size=int(get("Content-Length") or 0),
         last_modified=http_date_seconds(modified) if modified else None,
         etag=get("Etag"),

@@ -954,6 +954,20 @@ def test_listed_fields_are_parsed() -> None:
     assert query["prefix"] == "d/" and query["delimiter"] == "/"
 
 
+def test_a_name_the_service_sent_encoded_is_decoded() -> None:
+    """Names with characters XML cannot carry come as <Name Encoded="true">, percent-encoded
+    (List Blobs, version 2020-10-02 and later); the others are taken as written."""
+    page = listing_page(["plain%41", "PLACEHOLDER"]).replace(
+        b"<Name>PLACEHOLDER</Name>", b'<Name Encoded="true">bell%07/a%25b</Name>'
+    )
+    session = FakeSession(FakeResponse(200, page))
+
+    async def names() -> list[str]:
+        return [blob.name async for blob in client(session=session).list_blobs("c", "", None)]
+
+    assert asyncio.run(names()) == ["plain%41", "bell\x07/a%b"]
+
+
 def test_listing_stopped_early_cancels_the_prefetched_page() -> None:
     class SlowSession(FakeSession):
         def request(self, method, url, headers, data=None):
