@@ -28,6 +28,7 @@ from azxfer.endpoints.blob import (
     FastPath,
     PageBlobWriter,
 )
+from azxfer.endpoints.sas import container_sas
 from azxfer.errors import TransferError
 from azxfer.locations import Location
 from azxfer.models import Chunk, Entry, Service
@@ -107,14 +108,12 @@ class SourceAuthority:
         if credential.kind == "sas":
             return credential.sas
         if self._minted is None or time.monotonic() - self._minted_at > SAS_LIFETIME.seconds / 2:
-            from azure.storage.blob import ContainerSasPermissions, generate_container_sas
-
             now = datetime.now(UTC)
-            self._minted = generate_container_sas(
+            self._minted = container_sas(
                 credential.account,
+                credential.key or "",
                 self.location.container,
-                account_key=credential.key,
-                permission=ContainerSasPermissions(read=True),
+                "r",
                 start=now - timedelta(minutes=15),  # tolerate clock skew at the service
                 expiry=now + SAS_LIFETIME,
             )
