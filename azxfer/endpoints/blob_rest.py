@@ -627,7 +627,6 @@ def _request_date(second: int) -> str:
     return format_http_date(second)
 
 
-@functools.lru_cache(maxsize=256)
 def _described(name: str, headers: Headers) -> ListedBlob:
     """A blob from the headers of Get Blob Properties (the fields a listing gives)."""
     get = headers.get
@@ -656,6 +655,7 @@ def _described(name: str, headers: Headers) -> ListedBlob:
     )
 
 
+@functools.lru_cache(maxsize=256)
 def _content_props(
     content_type: str | None,
     encoding: str | None,

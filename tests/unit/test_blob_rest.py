@@ -954,6 +954,17 @@ def test_listed_fields_are_parsed() -> None:
     assert query["prefix"] == "d/" and query["delimiter"] == "/"
 
 
+def test_blobs_with_the_same_content_properties_share_one_object() -> None:
+    """A listing of millions of blobs holds one ContentProps per distinct set, not per blob."""
+    session = FakeSession(FakeResponse(200, listing_page(["a", "b", "c"])))
+
+    async def contents() -> list[ContentProps]:
+        return [blob.content async for blob in client(session=session).list_blobs("c", "", None)]
+
+    first, *others = asyncio.run(contents())
+    assert all(other is first for other in others)
+
+
 def test_a_name_the_service_sent_encoded_is_decoded() -> None:
     """Names with characters XML cannot carry come as <Name Encoded="true">, percent-encoded
     (List Blobs, version 2020-10-02 and later); the others are taken as written."""
