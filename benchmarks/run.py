@@ -330,13 +330,18 @@ class Ctx:
     large: DataSet
     rclone_conf: Path
     run_no: int = 0
-    # Local trees the runs wrote, deleted when the workload ends, not after each run: on this
-    # VM's ext4 (no journal) a file created within ~30 s of thousands of deletions in the same
-    # block group makes the allocator scan past every recently deleted inode
+    # Local trees of many files the runs wrote, deleted when the workload ends, not after each
+    # run: on this VM's ext4 (no journal) a file created within ~30 s of thousands of deletions
+    # in the same block group makes the allocator scan past every recently deleted inode
     # (`recently_deleted` in perf), which cost the next run 20-40 % of its CPU, whichever tool
-    # it was. The emulator's containers are still deleted after each run.
+    # it was. A tree of a few large files is still deleted at once: it frees few inodes, and
+    # kept, its gigabytes of dirty pages would be written back during the later runs. The
+    # emulator's containers are deleted after each run.
     local_outputs: list[Path] = field(default_factory=list)
 
+
+# A downloaded tree of at least this many files is kept until the workload ends (Ctx).
+MANY_FILES = 100
 
 # A step is: prepare() -> (cmd, env_extra, verify) or None for "not implemented".
 Step = tuple[list[str], dict[str, str], Callable[[], tuple[bool, str, int, int]]]
@@ -429,7 +434,10 @@ def step_download(ctx: Ctx, tool: str, data: DataSet, seed: str, cleanups: list)
     ctx.run_no += 1
     dst = ctx.work / f"down-{ctx.run_no:04d}"
     dst.mkdir()
-    ctx.local_outputs.append(dst)
+    if data.files >= MANY_FILES:
+        ctx.local_outputs.append(dst)
+    else:
+        cleanups.append(lambda: shutil.rmtree(dst, ignore_errors=True))
     cmd = {
         "azxfer": [str(PY), "-m", "azxfer", "copy", ctx.az.container_url(seed), str(dst), "-r"],
         "base": [str(PY), "-m", "azxfer", "copy", ctx.az.container_url(seed), str(dst), "-r"],
