@@ -589,35 +589,66 @@ def _listed(item: ElementTree.Element) -> ListedBlob:
     fields = {child.tag: child for child in item}
     props_node = fields.get("Properties")
     props = {child.tag: child.text for child in props_node} if props_node is not None else {}
-    get = props.get
-    md5 = get("Content-MD5")
-    modified = get("Last-Modified")
     metadata_node = fields.get("Metadata")
     name_node = fields.get("Name")
     name = (name_node.text if name_node is not None else None) or ""
     if name_node is not None and name_node.get("Encoded") == "true":
         # A name holding characters XML 1.0 cannot carry is sent percent-encoded.
         name = unquote(name)
+    metadata = (
+        {child.tag: child.text or "" for child in metadata_node}
+        if metadata_node is not None
+        else {}
+    )
+    return _blob(name, props.get, _LISTING_FIELDS, metadata)
+
+
+# Where a blob's fields are found: the children of a listed blob's Properties, and the headers
+# of Get Blob Properties, in the order `_blob` takes them.
+_LISTING_FIELDS = (
+    "Content-Length", "Last-Modified", "Etag", "Content-MD5", "BlobType", "Content-Type",
+    "Content-Encoding", "Content-Language", "Content-Disposition", "Cache-Control",
+    "AccessTierInferred", "AccessTier",
+)  # fmt: skip
+_HEADER_FIELDS = (
+    "Content-Length", "Last-Modified", "ETag", "Content-MD5", "x-ms-blob-type", "Content-Type",
+    "Content-Encoding", "Content-Language", "Content-Disposition", "Cache-Control",
+    "x-ms-access-tier-inferred", "x-ms-access-tier",
+)  # fmt: skip
+
+
+def _described(name: str, headers: Headers) -> ListedBlob:
+    """A blob from the headers of Get Blob Properties (the fields a listing gives)."""
+    return _blob(name, headers.get, _HEADER_FIELDS, headers.with_prefix("x-ms-meta-"))
+
+
+def _blob(
+    name: str,
+    get: Callable[[str], str | None],
+    fields: tuple[str, ...],
+    metadata: dict[str, str],
+) -> ListedBlob:
+    (length, modified_at, etag, md5_at, blob_type, content_type, encoding, language,
+     disposition, cache_control, tier_inferred, tier) = fields  # fmt: skip
+    md5 = get(md5_at)
+    modified = get(modified_at)
     return ListedBlob(
         name=name,
-        size=int(get("Content-Length") or 0),
+        size=int(get(length) or 0),
         last_modified=http_date_seconds(modified) if modified else None,
-        etag=get("Etag"),
+        etag=get(etag),
         md5=base64.b64decode(md5) if md5 else None,
-        blob_type=get("BlobType"),
+        blob_type=get(blob_type),
         content=_content_props(
-            get("Content-Type") or None,
-            get("Content-Encoding") or None,
-            get("Content-Language") or None,
-            get("Content-Disposition") or None,
-            get("Cache-Control") or None,
+            get(content_type) or None,
+            get(encoding) or None,
+            get(language) or None,
+            get(disposition) or None,
+            get(cache_control) or None,
         ),
-        metadata=(
-            {child.tag: child.text or "" for child in metadata_node}
-            if metadata_node is not None
-            else {}
-        ),
-        tier=None if get("AccessTierInferred") == "true" else (get("AccessTier") or None),
+        metadata=metadata,
+        # An inferred tier is the account's default, not the blob's own.
+        tier=None if get(tier_inferred) == "true" else (get(tier) or None),
     )
 
 
@@ -625,34 +656,6 @@ def _listed(item: ElementTree.Element) -> ListedBlob:
 def _request_date(second: int) -> str:
     """x-ms-date for requests sent in this second (formatted once per second, not per request)."""
     return format_http_date(second)
-
-
-def _described(name: str, headers: Headers) -> ListedBlob:
-    """A blob from the headers of Get Blob Properties (the fields a listing gives)."""
-    get = headers.get
-    md5 = get("Content-MD5")
-    modified = get("Last-Modified")
-    return ListedBlob(
-        name=name,
-        size=int(get("Content-Length") or 0),
-        last_modified=http_date_seconds(modified) if modified else None,
-        etag=get("ETag"),
-        md5=base64.b64decode(md5) if md5 else None,
-        blob_type=get("x-ms-blob-type"),
-        content=_content_props(
-            get("Content-Type") or None,
-            get("Content-Encoding") or None,
-            get("Content-Language") or None,
-            get("Content-Disposition") or None,
-            get("Cache-Control") or None,
-        ),
-        metadata=headers.with_prefix("x-ms-meta-"),
-        tier=(
-            None
-            if get("x-ms-access-tier-inferred") == "true"
-            else (get("x-ms-access-tier") or None)
-        ),
-    )
 
 
 @functools.lru_cache(maxsize=256)
