@@ -35,7 +35,7 @@ from azxfer.credentials import Credential
 from azxfer.endpoints.http import connection_failure
 from azxfer.endpoints.http_connection import Headers
 from azxfer.endpoints.http_date import format_http_date, parse_http_date
-from azxfer.endpoints.http_pool import Body, HttpError, HttpPool
+from azxfer.endpoints.http_pool import Body, HttpError, HttpPool, HttpResponse
 from azxfer.engine.retry import RetryPolicy, with_retries
 from azxfer.errors import (
     AzxferError,
@@ -199,12 +199,7 @@ class RestBlobClient:
                 async with self.pool.request("GET", url, request_headers) as response:
                     if response.status >= 300:
                         await response.read()
-                        raise classify_status(
-                            response.status,
-                            response.headers.get("x-ms-error-code", ""),
-                            what,
-                            response.headers.get("Retry-After"),
-                        )
+                        raise answer_error(response, what)
                     if unranged:
                         _check_etag(response.headers.get("ETag"), etag, what)
                     while position < end:
@@ -256,12 +251,7 @@ class RestBlobClient:
                     if response.status == 404:
                         return None
                     if response.status >= 300:
-                        raise classify_status(
-                            response.status,
-                            response.headers.get("x-ms-error-code", ""),
-                            what,
-                            response.headers.get("Retry-After"),
-                        )
+                        raise answer_error(response, what)
                     return _described(name, response.headers)
             except (HttpError, TimeoutError) as exc:
                 raise connection_failure(exc, what) from None
@@ -383,12 +373,7 @@ class RestBlobClient:
                 async with self.pool.request(method, url, request_headers, data) as response:
                     payload = await response.read()
                     if response.status >= 300:
-                        raise classify_status(
-                            response.status,
-                            response.headers.get("x-ms-error-code", ""),
-                            what,
-                            response.headers.get("Retry-After"),
-                        )
+                        raise answer_error(response, what)
                     if expect_etag:
                         _check_etag(response.headers.get("ETag"), expect_etag, what)
             except (HttpError, TimeoutError) as exc:
@@ -544,6 +529,14 @@ def _read_headers(start: int, end: int, etag: str | None, whole: bool) -> dict[s
 def _check_etag(got: str | None, want: str | None, what: str) -> None:
     if want and got != want:
         raise IntegrityError(f"{what} changed during the transfer")
+
+
+def answer_error(response: HttpResponse, what: str) -> AzxferError:
+    """The error an answer of status 300 or more stands for (see `classify_status`)."""
+    headers = response.headers
+    return classify_status(
+        response.status, headers.get("x-ms-error-code", ""), what, headers.get("Retry-After")
+    )
 
 
 def classify_status(status: int, code: str, what: str, retry_after: str | None) -> AzxferError:

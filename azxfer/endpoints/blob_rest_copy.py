@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 
 from azxfer.endpoints.blob_errors import classify_code
-from azxfer.endpoints.blob_rest import RestBlobClient, blob_headers, classify_status
+from azxfer.endpoints.blob_rest import RestBlobClient, answer_error, blob_headers
 from azxfer.endpoints.http import connection_failure
 from azxfer.endpoints.http_pool import HttpError, HttpResponse
 from azxfer.engine.retry import with_retries
@@ -136,4 +136,4 @@ def _classify(response: HttpResponse, what: str) -> AzxferError:
     by_code = classify_code(response.status, code, what, detail)
     if by_code is not None:
         return by_code
-    return classify_status(response.status, code, what, response.headers.get("Retry-After"))
+    return answer_error(response, what)
