@@ -589,8 +589,8 @@ def run_workload(
             f"\n== {name}: {data.files} files, {data.bytes / 2**20:.1f} MiB; azurite on :{az.port}",
             flush=True,
         )
-        # Rounds 1-warmup..0 are not measured: the first requests a fresh emulator serves
-        # after seeding cost it 30-120 % more CPU (its JIT and the seeding's garbage), which
+        # Rounds 1-warmup..0 are not measured: on small-file workloads the first run a fresh
+        # emulator serves after seeding cost it up to twice the CPU of later ones, and that
         # always fell on the first tool of the first round (benchmarks/README.md, session 7).
         for rep in range(1 - warmup, reps + 1):
             for tool in tools:
