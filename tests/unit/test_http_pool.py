@@ -1046,15 +1046,23 @@ def test_a_large_chunked_body_read_slowly_arrives_whole_and_in_order_under_back_
     _slow_read_of_a_large_body(chunked=True)
 
 
+def streaming(data: bytes):
+    """A server that answers every request with `data`, sent in pieces of 64 KiB."""
+
+    async def send(peer: Peer) -> None:
+        while await peer.request() is not None:
+            await peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(data))
+            for start in range(0, len(data), 64 * 1024):
+                await peer.send(data[start : start + 64 * 1024])
+
+    return send
+
+
 def test_pieces_of_a_body_are_views_of_the_receive_buffer_valid_until_the_next_read() -> None:
     size = 3 * 1024 * 1024
     data = random.Random(5).randbytes(size)
 
-    async def big(peer: Peer) -> None:
-        while await peer.request() is not None:
-            await peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
-            for start in range(0, size, 64 * 1024):
-                await peer.send(data[start : start + 64 * 1024])
+    big = streaming(data)
 
     async def main() -> None:
         async with Server(big) as server, open_pool() as pool:
@@ -1233,11 +1241,7 @@ def test_https_large_body_is_read_straight_into_the_receive_buffers(ca: trustme.
     size = 3 * 1024 * 1024
     data = random.Random(9).randbytes(size)
 
-    async def big(peer: Peer) -> None:
-        while await peer.request() is not None:
-            await peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
-            for start in range(0, size, 64 * 1024):
-                await peer.send(data[start : start + 64 * 1024])
+    big = streaming(data)
 
     async def main() -> None:
         tls = server_tls(ca, "127.0.0.1")
