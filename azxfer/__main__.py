@@ -1,6 +1,6 @@
 """`python -m azxfer` runs the command-line interface."""
 
-from azxfer.cli.main import main
+from azxfer.cli.entry import main
 
 if __name__ == "__main__":
     main()

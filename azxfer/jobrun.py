@@ -21,6 +21,7 @@ from typing import Any
 from msgspec import Struct
 
 from azxfer.endpoints.blob import BlobConnections
+from azxfer.endpoints.early_listing import EarlyListings
 from azxfer.endpoints.http import needs_tls
 from azxfer.engine.job import JobRunner, Planned
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError
@@ -56,6 +57,7 @@ class JobSpec(Struct, frozen=True):
 
     `record` holds the command's options without secrets; `resume` continues an existing
     journal instead of creating one. No `job_dir` means the job is not journaled.
+    `early_listings`: the listings the command line started before the job was built.
     """
 
     job_id: str
@@ -64,6 +66,7 @@ class JobSpec(Struct, frozen=True):
     record: dict[str, Any] | None = None
     resume: bool = False
     env: dict[str, str] | None = None
+    early_listings: EarlyListings | None = None
 
 
 class JobResult(Struct):
@@ -129,6 +132,7 @@ class JobRun:
             options.engine.concurrency,
             self._on_retry,
             tls=needs_tls(options.source, options.destination),
+            early=spec.early_listings,
         )
         status, error, totals = "Completed", None, JobTotals()
         try:

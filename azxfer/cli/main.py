@@ -16,6 +16,7 @@ from azxfer.cli.copy import copy_command
 from azxfer.cli.jobs import jobs_group
 from azxfer.cli.resume import resume_command
 from azxfer.cli.sync import sync_command
+from azxfer.early import EarlyListings
 from azxfer.errors import AzxferError
 from azxfer.locations import redact
 
@@ -43,10 +44,11 @@ cli.add_command(resume_command)
 cli.add_command(jobs_group)
 
 
-def main() -> None:
-    """Run the CLI and map every failure to one line on stderr and an exit code."""
+def main(early: EarlyListings | None = None) -> None:
+    """Run the CLI and map every failure to one line on stderr and an exit code. `early`: the
+    listings `cli.entry` started for this command line, for its job to take."""
     try:
-        code = cli.main(prog_name="azxfer", standalone_mode=False)
+        code = cli.main(prog_name="azxfer", standalone_mode=False, obj=early)
     except click.exceptions.Abort:
         _fail("interrupted", 130)
     except click.ClickException as exc:

@@ -10,6 +10,7 @@ import click
 
 from azxfer.cli.common import environment, job_dir_from
 from azxfer.cli.render import make_reporter
+from azxfer.early import EarlyListings
 from azxfer.locations import redact
 from azxfer.options import CopyOptions, Overwrite
 
@@ -78,6 +79,7 @@ def start_job(
     job_dir = job_dir_from(opts.get("journal_dir"))
     for removed in prune_finished(job_dir, env):
         logging.getLogger("azxfer").info("pruned finished job %s", removed)
+    context = click.get_current_context(silent=True)
     return client.JobSpec(
         job_id=resume_id or client.new_job_id(),
         command=command,
@@ -85,6 +87,7 @@ def start_job(
         record=record,
         resume=resume_id is not None,
         env=env,
+        early_listings=context.find_object(EarlyListings) if context else None,
     )
 
 

@@ -22,6 +22,7 @@ from azxfer.credentials import Credential
 from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
 from azxfer.endpoints.blob_errors import classify, error_code
 from azxfer.endpoints.blob_rest import ListedBlob, RestBlobClient
+from azxfer.endpoints.early_listing import EarlyListings
 from azxfer.endpoints.http import tls_context
 from azxfer.endpoints.http_pool import HttpPool
 from azxfer.engine.retry import RetryPolicy
@@ -61,10 +62,13 @@ class BlobConnections:
         concurrency: int,
         on_retry: Callable[[str, int, float, str], None] | None = None,
         tls: bool = True,
+        early: EarlyListings | None = None,
     ) -> None:
         """`tls`: the job may open https connections (see `endpoints.http`); a job that talks
-        plain http only (to an emulator) does not pay for loading the CA store."""
+        plain http only (to an emulator) does not pay for loading the CA store. `early`: the
+        listings its command line started (see `endpoints.early_listing`)."""
         self._on_retry = on_retry
+        self._early = early
         self._limit = concurrency + 8
         self._tls = tls
         self._pool = HttpPool(self._limit, tls_context() if tls else None)
@@ -135,6 +139,7 @@ class BlobConnections:
             location.account,
             credential,
             RetryPolicy(on_retry=self._on_retry),
+            self._early,
         )
 
     async def close(self) -> None:

@@ -1,12 +1,13 @@
-"""A thin REST path for the hot Blob operations: Put Blob, Put Block and ranged Get Blob.
+"""A thin REST path for the hot Blob operations: Put Blob, Put Block, ranged Get Blob, Get
+Blob Properties, List Blobs, and the container requests a job starts with.
 
 Every small file costs one of these requests, and the SDK's pipeline spends more client CPU
 per request than the request itself (client objects, policy chain, tracing wrappers). On a
-machine whose cores are shared with the service that CPU is wall time, so these three
-operations go straight to azxfer's own connection pool (`http_pool`), signed here with
-SharedKey or carrying the SAS. Everything
-else (listing, properties, Put Block List, page and append blobs, Entra ID tokens) stays on
-the SDK. Retries follow `engine.retry` and classified errors.
+machine whose cores are shared with the service that CPU is wall time, so these operations go
+straight to azxfer's own connection pool (`http_pool`), addressed and signed (SharedKey, or
+carrying the SAS) by `blob_requests`. Everything else (Put Block List, page and append blobs,
+leases, Entra ID tokens) stays on the SDK. Retries follow `engine.retry` and classified
+errors.
 
 URLs are sent exactly as encoded here, so blob names are never normalised on the way: a
 name with `.` or `..` segments reaches the service as it is.
@@ -23,18 +24,24 @@ import base64
 import contextlib
 import functools
 import hashlib
-import hmac
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote
 from xml.etree import ElementTree
 
 from msgspec import Struct
 
 from azxfer.credentials import Credential
+from azxfer.endpoints.blob_requests import (
+    FIRST_PAGE,
+    RequestSigner,
+    list_query,
+    next_marker,
+    next_page_size,
+)
+from azxfer.endpoints.early_listing import EarlyListings
 from azxfer.endpoints.http import connection_failure
 from azxfer.endpoints.http_connection import Headers
-from azxfer.endpoints.http_date import format_http_date, parse_http_date
+from azxfer.endpoints.http_date import parse_http_date
 from azxfer.endpoints.http_pool import Body, HttpError, HttpPool, HttpResponse
 from azxfer.engine.retry import RetryPolicy, with_retries
 from azxfer.errors import (
@@ -47,32 +54,12 @@ from azxfer.errors import (
 )
 from azxfer.models import ContentProps
 
-API_VERSION = "2025-11-05"
-_SIGNED_HEADERS = (
-    "content-encoding",
-    "content-language",
-    "content-length",
-    "content-md5",
-    "content-type",
-    "date",
-    "if-modified-since",
-    "if-match",
-    "if-none-match",
-    "if-unmodified-since",
-    "range",
-)
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 # Hashing a body this large on the event loop would stall every other request.
 _THREAD_MD5 = 1024 * 1024
 # A larger body is sent as slices of this size, each written once the socket has room: given
 # whole, the event loop's transport would copy all it cannot send at once into its buffer.
 _BODY_PIECE = 256 * 1024
-# Listing page sizes: the first page small, so work starts early; each next one twice as
-# large, up to the service's maximum. While a page is turned into entries (and compared, or
-# its transfers started) the service builds the next one, so what waits for the last answer
-# is only the last page; with one page of thousands after the first, all of them waited.
-_FIRST_PAGE = 250
-_PAGE = 5000
 
 # Takes (offset in the blob, piece of the body); awaited before the next piece is read.
 Consumer = Callable[[int, bytes], Awaitable[None]]
@@ -88,22 +75,15 @@ class RestBlobClient:
         account: str,
         credential: Credential | None,
         retry: RetryPolicy,
+        early: EarlyListings | None = None,
     ) -> None:
         self.pool = pool
-        self.endpoint = endpoint.rstrip("/")
-        url = urlsplit(self.endpoint)
-        # Parsed once: every request's URL and signature start with these.
-        self._base_path = url.path.rstrip("/")
-        self._origin = f"{url.scheme}://{url.netloc}"
+        self.signer = RequestSigner(endpoint, account, credential)
+        self.endpoint = self.signer.endpoint
         self.account = account
         self.credential = credential
         self.retry = retry
-        self._key = (
-            base64.b64decode(credential.key)
-            if credential and credential.kind == "shared_key" and credential.key
-            else None
-        )
-        self._sas = credential.sas if credential and credential.kind == "sas" else None
+        self.early = early
 
     @staticmethod
     def supports(credential: Credential | None) -> bool:
@@ -266,38 +246,56 @@ class RestBlobClient:
     async def list_blobs(
         self, container: str, prefix: str, delimiter: str | None
     ) -> AsyncIterator[ListedBlob]:
-        """List Blobs (with metadata) page by page; with a delimiter, sub-folders are skipped.
+        """List Blobs (with metadata) page by page; with a delimiter, sub-folders are skipped."""
+        async for raw in self._pages(container, prefix, delimiter):
+            for item in ElementTree.fromstring(raw).iter("Blob"):
+                yield _listed(item)
+
+    async def _pages(
+        self, container: str, prefix: str, delimiter: str | None
+    ) -> AsyncIterator[bytes]:
+        """The raw pages of a listing: first those of an early listing started for exactly
+        this one (`early_listing`), if any, then requested here from where it stopped.
 
         The next page is requested as soon as a page's marker is known, so the service builds
         it while this one is turned into entries. Pages start small and double (see
-        `_FIRST_PAGE`): the first entries come sooner, and little is left after the last.
+        `blob_requests.FIRST_PAGE`): the first entries come sooner, and little is left after
+        the last.
         """
-        page_size = _FIRST_PAGE
+        early = self.early.take(self.signer, container, prefix, delimiter) if self.early else None
+        size, marker = FIRST_PAGE, ""
         pending: asyncio.Task[bytes] | None = None
 
-        def request(marker: str) -> asyncio.Task[bytes]:
+        def request() -> asyncio.Task[bytes]:
             return asyncio.ensure_future(
-                self._list_page(container, prefix, delimiter, marker, page_size)
+                self._list_page(container, prefix, delimiter, marker, size)
             )
 
+        if early is None:
+            pending = request()
         try:
-            pending = request("")
-            while pending is not None:
-                raw = await pending
+            while True:
+                if early is not None:
+                    fetched = await early.next_page()
+                    if fetched is None:  # it failed: go on from its last page
+                        early, pending = None, request()
+                        continue
+                    raw, last = fetched
+                    if last:
+                        early = None
+                elif pending is not None:
+                    raw = await pending
+                else:
+                    return
                 # The marker is read from the page's tail first, so the next request goes
                 # out before this page is parsed (parsing 2,000 entries takes ~20 ms).
-                marker = _next_marker(raw)
-                page_size = min(page_size * 2, _PAGE)
-                pending = request(marker) if marker else None
-                await asyncio.sleep(0)  # let it send its request before this page is parsed
-                page = ElementTree.fromstring(raw)
-                parsed = page.findtext("NextMarker") or ""
-                if parsed != marker:  # never seen; the parsed page has the last word
-                    if pending is not None:
-                        pending.cancel()
-                    pending = request(parsed) if parsed else None
-                for item in page.iter("Blob"):
-                    yield _listed(item)
+                marker, size = next_marker(raw), next_page_size(size)
+                if early is None:
+                    pending = request() if marker else None
+                    await asyncio.sleep(0)  # let it send its request before the page is parsed
+                yield raw
+                if not marker:
+                    return
         finally:
             if pending is not None and not pending.done():
                 pending.cancel()
@@ -307,17 +305,7 @@ class RestBlobClient:
     async def _list_page(
         self, container: str, prefix: str, delimiter: str | None, marker: str, size: int
     ) -> bytes:
-        query = {
-            "restype": "container",
-            "comp": "list",
-            "prefix": prefix,
-            "maxresults": str(size),
-            "include": "metadata",
-        }
-        if delimiter:
-            query["delimiter"] = delimiter
-        if marker:
-            query["marker"] = marker
+        query = list_query(prefix, delimiter, marker, size)
         return await self._send(
             "GET", container, "", query, {}, None, f"listing container '{container}'"
         )
@@ -333,26 +321,8 @@ class RestBlobClient:
         headers: dict[str, str],
         body: bytes | None,
     ) -> tuple[str, dict[str, str]]:
-        """The URL and the signed headers of one attempt (each attempt is dated anew)."""
-        path = f"{self._base_path}/{container}"
-        if name:
-            path += f"/{_quote_name(name)}"
-        request_headers = dict(headers)
-        request_headers["x-ms-version"] = API_VERSION
-        request_headers["x-ms-date"] = _request_date(int(time.time()))
-        request_headers["Content-Length"] = str(len(body) if body else 0)
-        if body is not None:
-            # Signed, as the service expects the Content-Type it receives to be.
-            request_headers["Content-Type"] = "application/octet-stream"
-        query_string = "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
-        if self._sas:
-            query_string = f"{query_string}&{self._sas}" if query_string else self._sas
-        elif self._key is not None:
-            request_headers["Authorization"] = self._authorization(
-                method, path, query, request_headers
-            )
-        url = f"{self._origin}{path}{'?' + query_string if query_string else ''}"
-        return url, request_headers
+        """The URL and the signed headers of one attempt (see `RequestSigner.prepare`)."""
+        return self.signer.prepare(method, container, name, query, headers, body)
 
     async def _send(
         self,
@@ -388,65 +358,6 @@ class RestBlobClient:
             return payload
 
         return await with_retries(attempt, self.retry, what)
-
-    def _authorization(
-        self, method: str, path: str, query: dict[str, str], headers: dict[str, str]
-    ) -> str:
-        lowered = {k.lower(): v for k, v in headers.items() if v}
-        if lowered.get("content-length") == "0":
-            del lowered["content-length"]
-        names = _signing_order(tuple(sorted(k for k in lowered if k.startswith("x-ms-"))))
-        canonical_headers = "".join(f"{name}:{lowered[name]}\n" for name in names)
-        resource = f"/{self.account}{path}"
-        for name in sorted(query):
-            resource += f"\n{name.lower()}:{unquote(query[name])}"
-        to_sign = (
-            f"{method}\n"
-            + "\n".join(lowered.get(h, "") for h in _SIGNED_HEADERS)
-            + "\n"
-            + canonical_headers
-            + resource
-        )
-        digest = hmac.new(self._key or b"", to_sign.encode("utf-8"), hashlib.sha256).digest()
-        return f"SharedKey {self.account}:{base64.b64encode(digest).decode()}"
-
-
-@functools.lru_cache(maxsize=1024)
-def _signing_order(names: tuple[str, ...]) -> tuple[str, ...]:
-    """x-ms-* header names in the service's canonical order (its own collation).
-
-    A request type always carries the same few names, so the sort runs once each.
-    """
-    return tuple(sorted(names, key=_collation_key))
-
-
-# The service sorts canonical header names by a culture-aware collation, not by code point:
-# at the first level '-' and "'" are ignored, case is ignored, and punctuation sorts before
-# digits before letters; ties are broken by where the ignored characters stand. These are
-# the weights of the Azure SDK's table (azure.storage.blob._shared.authentication), as ranks:
-# importing that module would load the whole SDK.
-_PRIMARY = "!#$%&*.^_`|~+0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_PRIMARY_RANK = {c: rank for rank, c in enumerate(_PRIMARY, start=2)}
-_PRIMARY_RANK.update({c.lower(): rank for c, rank in _PRIMARY_RANK.items() if c.isalpha()})
-_SECONDARY_RANK = {"'": 2, "-": 3}  # every other character 0; 1 marks the end of the name
-
-
-def _collation_key(name: str) -> tuple[list[int], list[int]]:
-    primary = [_PRIMARY_RANK[c] for c in name if c in _PRIMARY_RANK]
-    secondary = [_SECONDARY_RANK.get(c, 0) for c in name]
-    return [*primary, 1], [*secondary, 1]
-
-
-def _quote_name(name: str) -> str:
-    """Percent-encode a blob name for the URL path; '.' segments are encoded so that nothing
-    between here and the service resolves them."""
-    segments = []
-    for segment in name.split("/"):
-        if segment in (".", ".."):
-            segments.append(segment.replace(".", "%2E"))
-        else:
-            segments.append(quote(segment, safe="~"))
-    return "/".join(segments)
 
 
 def _b64(data: bytes) -> str:
@@ -499,18 +410,6 @@ def blob_headers(
             f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in tags.items()
         )
     return headers
-
-
-def _next_marker(page: bytes) -> str:
-    """The NextMarker of a List Blobs page, found at its end without parsing the page. Names
-    and values in the page are escaped XML text, so the element's tag cannot occur in them."""
-    start = page.rfind(b"<NextMarker>")
-    if start < 0:
-        return ""
-    end = page.find(b"</NextMarker>", start)
-    if end < 0:
-        return ""
-    return ElementTree.fromstring(page[start : end + len(b"</NextMarker>")]).text or ""
 
 
 def _read_headers(start: int, end: int, etag: str | None, whole: bool) -> dict[str, str]:
@@ -643,12 +542,6 @@ def _blob(
         # An inferred tier is the account's default, not the blob's own.
         tier=None if get(tier_inferred) == "true" else (get(tier) or None),
     )
-
-
-@functools.lru_cache(maxsize=2)
-def _request_date(second: int) -> str:
-    """x-ms-date for requests sent in this second (formatted once per second, not per request)."""
-    return format_http_date(second)
 
 
 @functools.lru_cache(maxsize=256)

@@ -13,15 +13,10 @@ caller's to retry (see `engine.retry`), as one of the errors of `http_connection
 from __future__ import annotations
 
 import asyncio
-import functools
 import ssl
 from collections.abc import AsyncIterable
 from types import TracebackType
-from urllib.parse import urlsplit
 
-from msgspec import Struct
-
-from azxfer import __version__
 from azxfer.endpoints.http_connection import (
     CertificateError,
     ConnectError,
@@ -31,6 +26,7 @@ from azxfer.endpoints.http_connection import (
     HttpError,
     ResponseTimeout,
 )
+from azxfer.endpoints.http_request import Body, Origin, request_head, split_url
 
 __all__ = [
     "Body",
@@ -44,38 +40,8 @@ __all__ = [
     "ResponseTimeout",
 ]
 
-Body = bytes | memoryview | AsyncIterable[bytes | memoryview] | None
 # A body up to this size goes out in the same write as the request head.
 _JOIN_BODY = 64 * 1024
-
-
-class _Origin(Struct, frozen=True):
-    scheme: str
-    host: str
-    port: int
-    host_header: str
-
-
-@functools.lru_cache(maxsize=64)
-def _origin(origin: str) -> _Origin:
-    parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"not an http(s) URL: {origin}")
-    default = 443 if parts.scheme == "https" else 80
-    port = parts.port or default
-    return _Origin(parts.scheme, parts.hostname, port, parts.netloc.rpartition("@")[2])
-
-
-def _split(url: str) -> tuple[_Origin, str]:
-    """(origin, request target) of an absolute URL."""
-    start = url.find("://")
-    slash = url.find("/", start + 3) if start >= 0 else -1
-    if slash < 0:
-        query = url.find("?", start + 3) if start >= 0 else -1
-        if query < 0:
-            return _origin(url), "/"
-        return _origin(url[:query]), "/" + url[query:]
-    return _origin(url[:slash]), url[slash:]
 
 
 class HttpResponse:
@@ -114,13 +80,13 @@ class _Exchange:
         self._url = url
         self._headers = headers
         self._body = body
-        self._origin: _Origin | None = None
+        self._origin: Origin | None = None
         self._connection: Connection | None = None
 
     async def __aenter__(self) -> HttpResponse:
-        origin, target = _split(self._url)
+        origin, target = split_url(self._url)
         self._origin = origin
-        head = _head(self._method, target, origin.host_header, self._headers, self._body)
+        head = request_head(self._method, target, origin.host_header, self._headers, self._body)
         pool = self._pool
         await pool._slots.acquire()
         try:
@@ -183,23 +149,6 @@ class _Exchange:
         return HttpResponse(status, headers, connection)
 
 
-def _head(method: str, target: str, host: str, headers: dict[str, str], body: Body) -> bytes:
-    lines = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-    if lines.count("\n") != len(headers) or lines.count("\r") != len(headers):
-        raise ValueError("a header name or value contains a line break")
-    if not any(name.lower() == "content-length" for name in headers):
-        if isinstance(body, bytes | memoryview):
-            lines += f"Content-Length: {len(body)}\r\n"
-        elif body is not None:
-            raise ValueError("a streamed body needs a Content-Length header")
-        elif method in ("PUT", "POST", "PATCH"):
-            lines += "Content-Length: 0\r\n"
-    return (
-        f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: azxfer/{__version__}\r\n"
-        f"{lines}\r\n"
-    ).encode()
-
-
 class HttpPool:
     """Keep-alive connections to any number of origins, at most `limit` requests in flight."""
 
@@ -215,7 +164,7 @@ class HttpPool:
         self._tls = tls
         self._connect_timeout = connect_timeout
         self._idle_timeout = idle_timeout
-        self._idle: dict[_Origin, list[Connection]] = {}
+        self._idle: dict[Origin, list[Connection]] = {}
 
     def request(
         self, method: str, url: str, headers: dict[str, str], body: Body = None
@@ -231,7 +180,7 @@ class HttpPool:
         self._idle.clear()
         await asyncio.sleep(0)  # let the transports finish closing
 
-    def _idle_connection(self, origin: _Origin) -> Connection | None:
+    def _idle_connection(self, origin: Origin) -> Connection | None:
         idle = self._idle.get(origin)
         while idle:
             connection = idle.pop()
@@ -240,11 +189,11 @@ class HttpPool:
             connection.close()
         return None
 
-    def _keep(self, origin: _Origin, connection: Connection) -> None:
+    def _keep(self, origin: Origin, connection: Connection) -> None:
         connection.reused = True
         self._idle.setdefault(origin, []).append(connection)
 
-    async def _open(self, origin: _Origin) -> Connection:
+    async def _open(self, origin: Origin) -> Connection:
         loop = asyncio.get_running_loop()
         secure = origin.scheme == "https"
         if secure and self._tls is None:

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 import pytest
 from azure.storage.blob._shared_access_signature import BlobSharedAccessSignature
 
-from azxfer.endpoints.blob_rest import API_VERSION
+from azxfer.endpoints.blob_requests import API_VERSION
 from azxfer.endpoints.sas import container_sas
 
 ACCOUNT = "myacct"

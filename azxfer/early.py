@@ -1,0 +1,70 @@
+"""The listings a job will certainly ask for, started as the process starts.
+
+A job's first request waits for the interpreter to load click, asyncio and the engine; the
+listings it will need can go out before that (see `endpoints.early_listing`). Which ones it
+will need is the job's knowledge, kept here next to nothing else: `sync` lists each Blob side
+under its path, and `copy --recursive` lists a Blob source the same way. Anything uncertain
+(a wildcard, a snapshot, another service, a credential that needs `azxfer login`) starts
+nothing. A guess that is still wrong costs only a few wasted pages: the job takes an early
+listing only for exactly the request it would send itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from azxfer.credentials import Side, resolve_credential
+from azxfer.endpoints.blob_requests import RequestSigner
+from azxfer.endpoints.early_listing import EarlyListing, EarlyListings
+from azxfer.locations import Location, parse_location
+from azxfer.models import Service
+
+__all__ = ["EarlyListings", "start_listings"]
+
+
+def start_listings(
+    command: str,
+    source: str,
+    destination: str,
+    recursive: bool,
+    key_files: Mapping[Side, Path | None],
+    env: Mapping[str, str],
+) -> EarlyListings:
+    """Start the listings `command` (copy or sync) will ask for on these locations."""
+    sides: list[tuple[Side, str]] = []
+    if command == "sync":
+        sides = [("source", source), ("dest", destination)]
+    elif command == "copy" and recursive:
+        sides = [("source", source)]
+    listings = []
+    for side, text in sides:
+        listing = _listing(text, side, key_files.get(side), env)
+        if listing is not None:
+            listings.append(listing.start())
+    return EarlyListings(listings)
+
+
+def _listing(
+    text: str, side: Side, key_file: Path | None, env: Mapping[str, str]
+) -> EarlyListing | None:
+    location = parse_location(text)
+    if not _listable(location):
+        return None
+    credential = resolve_credential(location, side, env, key_file)
+    if credential.kind not in ("sas", "shared_key"):
+        return None
+    folder = location.path.rstrip("/")
+    prefix = f"{folder}/" if folder else ""
+    signer = RequestSigner(location.endpoint, location.account, credential)
+    return EarlyListing(signer, location.container, prefix, None)
+
+
+def _listable(location: Location) -> bool:
+    return (
+        location.service is Service.BLOB
+        and bool(location.container)
+        and not location.snapshot
+        and not location.version_id
+        and not any(c in location.path for c in "*?[")
+    )
