@@ -174,7 +174,7 @@ class RestBlobClient:
             nonlocal position
             unranged = whole and position == offset
             headers = _read_headers(position, end, etag, unranged)
-            url, request_headers = self.prepare("GET", container, name, {}, headers, None)
+            url, request_headers = self.signer.prepare("GET", container, name, {}, headers, None)
             try:
                 async with self.pool.request("GET", url, request_headers) as response:
                     if response.status >= 300:
@@ -203,7 +203,9 @@ class RestBlobClient:
         what = f"container '{container}'"
 
         async def attempt() -> tuple[int, str]:
-            url, headers = self.prepare(method, container, "", {"restype": "container"}, {}, None)
+            url, headers = self.signer.prepare(
+                method, container, "", {"restype": "container"}, {}, None
+            )
             try:
                 async with self.pool.request(method, url, headers) as response:
                     await response.read()
@@ -224,7 +226,7 @@ class RestBlobClient:
         what = f"blob '{name}'"
 
         async def attempt() -> ListedBlob | None:
-            url, headers = self.prepare("HEAD", container, name, {}, {}, None)
+            url, headers = self.signer.prepare("HEAD", container, name, {}, {}, None)
             try:
                 async with self.pool.request("HEAD", url, headers) as response:
                     await response.read()
@@ -312,18 +314,6 @@ class RestBlobClient:
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def prepare(
-        self,
-        method: str,
-        container: str,
-        name: str,
-        query: dict[str, str],
-        headers: dict[str, str],
-        body: bytes | None,
-    ) -> tuple[str, dict[str, str]]:
-        """The URL and the signed headers of one attempt (see `RequestSigner.prepare`)."""
-        return self.signer.prepare(method, container, name, query, headers, body)
-
     async def _send(
         self,
         method: str,
@@ -337,7 +327,9 @@ class RestBlobClient:
         expect_etag: str | None = None,
     ) -> bytes:
         async def attempt() -> bytes:
-            url, request_headers = self.prepare(method, container, name, query, headers, body)
+            url, request_headers = self.signer.prepare(
+                method, container, name, query, headers, body
+            )
             data = _body(body)
             try:
                 async with self.pool.request(method, url, request_headers, data) as response:
