@@ -30,6 +30,14 @@ def error_code(exc: BaseException) -> str:
     return str(headers.get("x-ms-error-code", ""))
 
 
+def container_not_found(what: str) -> NotFoundError:
+    """A ContainerNotFound answer to a request about `what` ("listing container 'c'", or
+    "blob 'x'"): a listing names the container itself."""
+    if what.startswith("listing "):
+        return NotFoundError(f"{what.removeprefix('listing ')} does not exist")
+    return NotFoundError(f"{what}: its container does not exist")
+
+
 def classify(
     exc: BaseException, what: str, host: str = "", credential: Credential | None = None
 ) -> AzxferError:
@@ -87,7 +95,7 @@ def _classify(exc: BaseException, what: str, host: str) -> AzxferError:
     if by_code is not None:
         return by_code
     if code == "ContainerNotFound":
-        return NotFoundError(f"{what.removeprefix('listing ')} does not exist")
+        return container_not_found(what)
     if isinstance(exc, ResourceNotFoundError) or status == 404:
         return NotFoundError(f"{what} not found")
     if isinstance(exc, ClientAuthenticationError) or status == 403:

@@ -31,6 +31,7 @@ from xml.etree import ElementTree
 from msgspec import Struct
 
 from azxfer.credentials import Credential
+from azxfer.endpoints.blob_errors import container_not_found
 from azxfer.endpoints.blob_requests import (
     FIRST_PAGE,
     RequestSigner,
@@ -308,9 +309,8 @@ class RestBlobClient:
         self, container: str, prefix: str, delimiter: str | None, marker: str, size: int
     ) -> bytes:
         query = list_query(prefix, delimiter, marker, size)
-        return await self._send(
-            "GET", container, "", query, {}, None, f"listing container '{container}'"
-        )
+        what = f"listing container '{container}' at {self.signer.endpoint}"
+        return await self._send("GET", container, "", query, {}, None, what)
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -438,7 +438,7 @@ def classify_status(status: int, code: str, what: str, retry_after: str | None) 
     if status == 412:
         return IntegrityError(f"{what} changed during the transfer")
     if code == "ContainerNotFound":
-        return NotFoundError(f"{what}: its container does not exist")
+        return container_not_found(what)
     if status == 404:
         return NotFoundError(f"{what} not found")
     if status == 403:

@@ -110,21 +110,29 @@ class EarlyListing:
     def _fetch(self) -> None:
         origin, _ = split_url(self.signer.origin)
         with _connect(origin) as sock:
-            size, marker = FIRST_PAGE, ""
+            size = FIRST_PAGE
+            self._ask(sock, origin, "", size)
             for count in range(1, EARLY_PAGES + 1):
-                query = list_query(self.prefix, self.delimiter, marker, size)
-                url, headers = self.signer.prepare("GET", self.container, "", query, {}, None)
-                _, target = split_url(url)
-                sock.sendall(request_head("GET", target, origin.host_header, headers, None))
                 status, page, keep_alive = _read_answer(sock)
                 if status != 200:
                     return
                 marker = next_marker(page)
                 last = not marker or count == EARLY_PAGES or not keep_alive
+                if not last:
+                    # Asked before this page is handed over: handing it over wakes the job's
+                    # loop, and this thread may then wait for the interpreter while the
+                    # service would sit idle.
+                    size = next_page_size(size)
+                    self._ask(sock, origin, marker, size)
                 self._publish((page, last))
                 if last:
                     return
-                size = next_page_size(size)
+
+    def _ask(self, sock: socket.socket, origin: Origin, marker: str, size: int) -> None:
+        query = list_query(self.prefix, self.delimiter, marker, size)
+        url, headers = self.signer.prepare("GET", self.container, "", query, {}, None)
+        _, target = split_url(url)
+        sock.sendall(request_head("GET", target, origin.host_header, headers, None))
 
     def _publish(self, page: Page | None) -> None:
         with self._lock:

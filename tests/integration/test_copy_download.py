@@ -15,6 +15,7 @@ from azure.storage.blob import (
     ContentSettings,
     generate_container_sas,
 )
+from faultproxy import FaultProxy
 from helpers import data_for, md5, seed_blobs, tree_contents
 
 # --------------------------------------------------------------------------- naming
@@ -103,13 +104,35 @@ def test_wildcard_in_blob_path(tmp_path, run_azxfer, container_url, container_cl
     assert tree_contents(tmp_path) == {"a.gz": seeded["logs/a.gz"], "b.gz": seeded["logs/b.gz"]}
 
 
-def test_missing_container_is_one_error_line_naming_it(tmp_path, run_azxfer, azurite):
+@pytest.mark.parametrize("path", ["", "/sub/"])
+def test_missing_container_is_one_error_line_naming_it(path, tmp_path, run_azxfer, azurite):
     dst = tmp_path / "out"
     dst.mkdir()
-    result = run_azxfer("copy", f"{azurite.blob_endpoint}/nosuchcontainer42", dst, "-r")
+    result = run_azxfer("copy", f"{azurite.blob_endpoint}/nosuchcontainer42{path}", dst, "-r")
     result.assert_usage_error(1)
-    assert "nosuchcontainer42" in result.stderr
+    assert (
+        f"container 'nosuchcontainer42' at {azurite.blob_endpoint} does not exist" in result.stderr
+    )
     assert list(dst.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", ["", "d/"])
+def test_a_listed_download_asks_nothing_before_its_listing(
+    path, tmp_path, run_azxfer, azurite, container, container_client
+):
+    """The listing answers whether the container exists: no Get Container Properties is
+    spent before it (the job's first request reaches the service a round trip sooner)."""
+    seeded = seed_blobs(container_client, BLOBS)
+    with FaultProxy(azurite.blob_port) as proxy:
+        source = proxy.url(azurite.account, container, path)
+        run_azxfer("copy", source, tmp_path, "-r", "--as-subdir=false").assert_ok()
+        seen = list(proxy.requests)
+    assert tree_contents(tmp_path) == {
+        k.removeprefix(path): v for k, v in seeded.items() if k.startswith(path)
+    }
+    container_requests = [r for r in seen if "restype=container" in r.query]
+    assert container_requests and all("comp=list" in r.query for r in container_requests)
+    assert seen[0].method == "GET" and "comp=list" in seen[0].query
 
 
 # --------------------------------------------------------------------------- integrity

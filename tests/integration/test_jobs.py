@@ -16,6 +16,8 @@ from pathlib import Path
 
 from helpers import blob_contents, tree_contents
 
+from azxfer.journal.jobs import PRUNE_STAMP
+
 MiB = 1024 * 1024
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KILLED = -signal.SIGKILL
@@ -284,6 +286,11 @@ def test_finished_jobs_are_pruned_when_a_copy_starts(
     recent = completed_job(tmp_path, make_tree, run_azxfer, container_url("r"), "r")
     set_times(journal(folder, old_done), 8)
     set_times(journal(folder, old_crashed), 8)
+    # The starts above pruned already, and a start prunes at most once an hour.
+    stamp = folder / PRUNE_STAMP
+    assert stamp.exists()
+    hour_ago = time.time() - 3601
+    os.utime(stamp, (hour_ago, hour_ago))
 
     new = completed_job(tmp_path, make_tree, run_azxfer, container_url("n"), "n")
     assert not journal(folder, old_done).exists(), "a finished job older than 7 days goes"

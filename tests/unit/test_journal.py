@@ -22,6 +22,7 @@ from azxfer.journal.crash import ENV, KINDS, CrashHook
 from azxfer.journal.jobs import (
     DEFAULT_RETENTION_DAYS,
     FINISHED,
+    PRUNE_STAMP,
     clean_jobs,
     default_job_dir,
     find_job,
@@ -689,6 +690,35 @@ def test_crash_hook_in_journal_dies_after_the_event_is_committed(
             assert j.chunks(1) == [Chunk(0, 0, 5), Chunk(1, 5, 5)]
     finally:
         j.close()
+
+
+def test_prune_finished_looks_at_most_once_an_hour(tmp_path: Path) -> None:
+    now = time.time()
+    make_job(tmp_path, "done-8d", "Completed", now - 8 * DAY)
+    assert prune_finished(tmp_path, {}, now) == ["done-8d"]
+    assert (tmp_path / PRUNE_STAMP).stat().st_mtime == pytest.approx(now)
+    make_job(tmp_path, "done-9d", "Completed", now - 9 * DAY)
+    assert prune_finished(tmp_path, {}, now + 3599) == [], "pruned less than an hour ago"
+    assert prune_finished(tmp_path, {}, now + 3601) == ["done-9d"]
+    assert job_ids(tmp_path) == []
+
+
+def test_prune_finished_with_a_short_retention_prunes_sooner(tmp_path: Path) -> None:
+    now = time.time()
+    env = {"AZXFER_JOB_RETENTION_DAYS": "0"}
+    make_job(tmp_path, "a", "Completed", now - 10)
+    assert prune_finished(tmp_path, env, now) == ["a"]
+    make_job(tmp_path, "b", "Completed", now - 5)
+    assert prune_finished(tmp_path, env, now) == ["b"], "a retention of 0 prunes at every start"
+    # A stamp from the future (a clock set back) does not stop pruning.
+    os.utime(tmp_path / PRUNE_STAMP, (now + DAY, now + DAY))
+    make_job(tmp_path, "c", "Completed", now - 8 * DAY)
+    assert prune_finished(tmp_path, {}, now) == ["c"]
+
+
+def test_prune_finished_without_a_job_folder(tmp_path: Path) -> None:
+    assert prune_finished(tmp_path / "none", {}) == []
+    assert not (tmp_path / "none").exists(), "nothing is created only to stamp it"
 
 
 def test_prune_finished_opens_only_journals_written_before_the_cutoff(tmp_path: Path) -> None:
