@@ -128,7 +128,7 @@ def prune_finished(job_dir: Path, env: Mapping[str, str], now: float | None = No
     candidates = _written_before(job_dir, now - older_than)
     removed = clean_jobs(job_dir, older_than, FINISHED, now, candidates)
     with contextlib.suppress(OSError):  # no job folder yet: the next start prunes
-        stamp.touch()
+        os.close(os.open(stamp, os.O_WRONLY | os.O_CREAT, 0o600))  # private, as the journals
         os.utime(stamp, (now, now))
     return removed
 

@@ -696,7 +696,9 @@ def test_prune_finished_looks_at_most_once_an_hour(tmp_path: Path) -> None:
     now = time.time()
     make_job(tmp_path, "done-8d", "Completed", now - 8 * DAY)
     assert prune_finished(tmp_path, {}, now) == ["done-8d"]
-    assert (tmp_path / PRUNE_STAMP).stat().st_mtime == pytest.approx(now)
+    stamp = (tmp_path / PRUNE_STAMP).stat()
+    assert stamp.st_mtime == pytest.approx(now)
+    assert stat.S_IMODE(stamp.st_mode) == 0o600, "private, as the journals beside it"
     make_job(tmp_path, "done-9d", "Completed", now - 9 * DAY)
     assert prune_finished(tmp_path, {}, now + 3599) == [], "pruned less than an hour ago"
     assert prune_finished(tmp_path, {}, now + 3601) == ["done-9d"]
