@@ -13,15 +13,13 @@ import tempfile
 from pathlib import Path
 
 from msgspec import Struct
-from msgspec.structs import replace
 
 from azxfer.client import JobResult, JobSpec, copy, new_job_id
 from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
 from azxfer.endpoints.http import needs_tls
 from azxfer.errors import AzxferError
 from azxfer.events import EventSink
-from azxfer.locations import Location
-from azxfer.models import Service
+from azxfer.locations import Location, Service
 from azxfer.options import CheckMd5, CopyOptions, EngineSettings
 from azxfer.plan.filters import EntryFilter
 
@@ -68,17 +66,17 @@ def run_bench(settings: BenchSettings, sink: EventSink) -> list[PhaseResult]:
         raise AzxferError("bench needs a Blob container URL as its target")
     bench_id = new_job_id()[:8]
     prefix = "/".join(p for p in (settings.target.path.strip("/"), f"azxfer-bench-{bench_id}") if p)
-    remote = replace(settings.target, path=prefix)
+    remote = settings.target._replace(path=prefix)
     work = Path(tempfile.mkdtemp(prefix="azxfer-bench-"))
     try:
         source = work / "data"
         _generate(source, settings.file_count, settings.file_size)
         up = _phase(
-            "upload", _options(settings, _local(source), replace(remote, path=prefix)), sink
+            "upload", _options(settings, _local(source), remote._replace(path=prefix)), sink
         )
         down = _phase(
             "download",
-            _options(settings, replace(remote, path=prefix + "/"), _local(work / "down")),
+            _options(settings, remote._replace(path=prefix + "/"), _local(work / "down")),
             sink,
         )
         return [up, down]
@@ -143,7 +141,7 @@ async def _delete_prefix(remote: Location, settings: BenchSettings, prefix: str)
     connections = BlobConnections(settings.engine.concurrency, tls=needs_tls(remote))
     try:
         endpoint = BlobEndpoint(
-            replace(remote, path=prefix),
+            remote._replace(path=prefix),
             connections.service(remote, settings.credential),  # type: ignore[arg-type]
             settings.credential,  # type: ignore[arg-type]
             rest=connections.rest(remote, settings.credential),  # type: ignore[arg-type]

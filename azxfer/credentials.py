@@ -15,14 +15,11 @@ import binascii
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qsl
 
-from msgspec import Struct
-
 from azxfer.errors import CredentialError
-from azxfer.locations import Location
-from azxfer.models import Service
+from azxfer.locations import Location, Service
 
 Side = Literal["source", "dest"]
 TokenProvider = Callable[[Location], Any | None]
@@ -31,7 +28,7 @@ KEY_ENV = {"source": "AZXFER_SOURCE_KEY", "dest": "AZXFER_DEST_KEY"}
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 
 
-class Credential(Struct, frozen=True):
+class Credential(NamedTuple):
     """How to authorize requests to one account; `describe()` is safe to show."""
 
     kind: Literal["sas", "shared_key", "token", "anonymous"]

@@ -17,8 +17,7 @@ from pathlib import Path
 from azxfer.credentials import Side, resolve_credential
 from azxfer.endpoints.blob_requests import RequestSigner
 from azxfer.endpoints.early_listing import EarlyListing, EarlyListings
-from azxfer.locations import Location, parse_location
-from azxfer.models import Service
+from azxfer.locations import Location, Service, parse_location
 
 __all__ = ["EarlyListings", "start_listings"]
 

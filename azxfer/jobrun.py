@@ -37,8 +37,8 @@ from azxfer.events import (
 )
 from azxfer.journal.crash import CrashHook
 from azxfer.journal.store import Journal
-from azxfer.locations import Location, redact
-from azxfer.models import JobTotals, Outcome, Service, Transfer
+from azxfer.locations import Location, Service, redact
+from azxfer.models import JobTotals, Outcome, Transfer
 from azxfer.options import CheckMd5, CopyOptions
 
 log = logging.getLogger("azxfer")

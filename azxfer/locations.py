@@ -9,15 +9,25 @@ A custom domain needs the service named by the caller (`--from-to`, `--source-ty
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import os
 import re
+from typing import NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from msgspec import Struct
-
 from azxfer.errors import LocationError
-from azxfer.models import Service
+
+
+class Service(enum.Enum):
+    """The kind of endpoint a location addresses."""
+
+    LOCAL = "Local"
+    BLOB = "Blob"
+    FILE = "File"
+    TABLE = "Table"
+    WEB = "Web"  # any other http(s) URL: one object, read-only
+
 
 _SERVICE_BY_LABEL = {"blob": Service.BLOB, "file": Service.FILE, "table": Service.TABLE}
 _AZURE_HOST = re.compile(
@@ -32,8 +42,11 @@ _ADDRESSING_PARAMS = {"snapshot", "versionid"}
 MAX_BLOB_NAME = 1024
 
 
-class Location(Struct, frozen=True):
-    """A parsed source or destination. Remote fields are empty for local locations."""
+class Location(NamedTuple):
+    """A parsed source or destination. Remote fields are empty for local locations.
+
+    A NamedTuple, not a Struct: the early listings are started from it before msgspec is
+    loaded (see `models`)."""
 
     service: Service
     display: str

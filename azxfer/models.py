@@ -1,8 +1,11 @@
-"""Plain data shared by every layer: services, entries, transfers and their outcomes.
+"""Plain data shared by every layer: entries, transfers and their outcomes.
 
 Plain data types across azxfer are msgspec Structs, used as frozen, slotted dataclasses would
 be: the classes are made in C, where creating 49 dataclasses cost 55-70 ms of every start
-(benchmarks/README.md, session 6).
+(benchmarks/README.md, session 6). The few that the command line builds before it starts the
+early listings (`Service`, `Location`, `Credential`, `Origin`, `CommandShape`) are enums and
+NamedTuples instead: importing msgspec pulls in typing_extensions, inspect, uuid and decimal,
+~25 ms that the listing need not wait for (session 10).
 """
 
 from __future__ import annotations
@@ -10,16 +13,6 @@ from __future__ import annotations
 import enum
 
 from msgspec import Struct, field
-
-
-class Service(enum.Enum):
-    """The kind of endpoint a location addresses."""
-
-    LOCAL = "Local"
-    BLOB = "Blob"
-    FILE = "File"
-    TABLE = "Table"
-    WEB = "Web"  # any other http(s) URL: one object, read-only
 
 
 class BlobType(enum.Enum):

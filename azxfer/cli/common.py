@@ -10,8 +10,7 @@ from typing import Any
 import click
 
 from azxfer.errors import UsageError
-from azxfer.locations import Location, parse_location
-from azxfer.models import Service
+from azxfer.locations import Location, Service, parse_location
 from azxfer.options import DEFAULT_MAX_MEMORY
 
 FROM_TO = {

@@ -16,8 +16,8 @@ from azxfer.cli.common import (
 from azxfer.cli.run import run_job
 from azxfer.credentials import resolve_credentials
 from azxfer.errors import UsageError
-from azxfer.locations import Location, check_local_source, without_secrets
-from azxfer.models import BlobType, ContentProps, Service
+from azxfer.locations import Location, Service, check_local_source, without_secrets
+from azxfer.models import BlobType, ContentProps
 from azxfer.options import (
     BLOB_TIERS,
     CheckMd5,

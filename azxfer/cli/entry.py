@@ -6,6 +6,10 @@ So the command line is read here first, without click, just far enough to find a
 `sync` and its two locations: options are told from their values by `VALUE_OPTIONS`, which a
 test keeps equal to the click commands' own. Click then parses the command line for real and
 reports whatever is wrong with it; nothing here fails, prints or exits.
+
+Up to the start of the listings' thread, only the standard library (and httptools) is loaded:
+msgspec, asyncio and click come after, on this thread, while the service builds the first page.
+A test keeps it so.
 """
 
 from __future__ import annotations
@@ -14,9 +18,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from msgspec import Struct
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from azxfer.early import EarlyListings
@@ -70,7 +72,7 @@ VALUE_OPTIONS = {
 _NOT_GUESSED = frozenset({"--from-to", "--source-type", "--dest-type", "--include-snapshots"})
 
 
-class CommandShape(Struct, frozen=True):
+class CommandShape(NamedTuple):
     """What the command line says about the listings a job will need."""
 
     command: str

@@ -30,8 +30,8 @@ from azxfer.endpoints.blob import (
 )
 from azxfer.endpoints.sas import container_sas
 from azxfer.errors import TransferError
-from azxfer.locations import Location
-from azxfer.models import Chunk, Entry, Service
+from azxfer.locations import Location, Service
+from azxfer.models import Chunk, Entry
 
 if TYPE_CHECKING:  # the SDK is imported only when a copy needs it (see endpoints.blob)
     from azure.storage.blob.aio import BlobClient, BlobLeaseClient

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 from azxfer.credentials import Credential
 from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
 from azxfer.endpoints.local import LocalEndpoint
-from azxfer.locations import Location
-from azxfer.models import Service
+from azxfer.locations import Location, Service
 
 if TYPE_CHECKING:  # imported when a web source is used (start-up is part of every job's time)
     from azxfer.endpoints.web import WebEndpoint

@@ -25,8 +25,7 @@ import threading
 from azxfer.endpoints.blob_errors import UnreachableError
 from azxfer.endpoints.http_connection import CertificateError, ConnectError
 from azxfer.errors import AzxferError, RetryableError
-from azxfer.locations import Location
-from azxfer.models import Service
+from azxfer.locations import Location, Service
 
 _CA_VARIABLES = {"SSL_CERT_FILE": os.devnull, "SSL_CERT_DIR": os.devnull}
 

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterable
+from typing import NamedTuple
 from urllib.parse import urlsplit
-
-from msgspec import Struct
 
 from azxfer import __version__
 
 Body = bytes | memoryview | AsyncIterable[bytes | memoryview] | None
 
 
-class Origin(Struct, frozen=True):
+class Origin(NamedTuple):
     """Where requests go: one pool of connections each."""
 
     scheme: str

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from azxfer.cli.entry import VALUE_OPTIONS, CommandShape, command_shape
@@ -63,3 +68,23 @@ def test_double_dash_ends_the_options() -> None:
 )
 def test_command_lines_not_read(args: list[str]) -> None:
     assert command_shape(args) is None
+
+
+def test_the_early_listing_starts_before_msgspec_asyncio_or_click_are_loaded() -> None:
+    """The listing's thread is started by the standard library alone: msgspec's import
+    (typing_extensions, inspect, uuid, decimal: ~25 ms) would delay it, and the main thread
+    loads it afterwards, while the service builds the first page."""
+    code = (
+        "import sys, threading;"
+        "from azxfer.cli.entry import _start_early_listings;"
+        "early = _start_early_listings(['sync', '.', 'http://127.0.0.1:9/devstoreaccount1/cont'],"
+        " {'AZXFER_DEST_KEY': 'a2V5'});"
+        "started = [t.name for t in threading.enumerate() if t.name == 'azxfer-early-listing'];"
+        "loaded = sorted(m for m in ('msgspec', 'asyncio', 'click') if m in sys.modules);"
+        "print(early is not None, loaded)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "True []"

@@ -11,6 +11,7 @@ from azxfer.errors import LocationError, UsageError
 from azxfer.locations import (
     MAX_BLOB_NAME,
     Location,
+    Service,
     check_local_source,
     container_name_error,
     parse_location,
@@ -18,7 +19,6 @@ from azxfer.locations import (
     with_sas,
     without_secrets,
 )
-from azxfer.models import Service
 
 SAS = "sv=2023-11-03&sp=rl&se=2099-01-01T00:00:00Z&sig=c2VjcmV0c2lnbmF0dXJl"
 
