@@ -131,6 +131,9 @@ class Connection(asyncio.BufferedProtocol):
         self._waiter: asyncio.Future[None] | None = None
         self._drain: asyncio.Future[None] | None = None
         self._writing_paused = False
+        self._waiting: asyncio.Future[None] | None = None  # what `_wait` awaits now
+        self._waiting_since = 0.0
+        self._watchdog: asyncio.TimerHandle | None = None
 
     # -- the exchange, as the pool drives it ---------------------------------------------
 
@@ -218,21 +221,39 @@ class Connection(asyncio.BufferedProtocol):
 
     def close(self) -> None:
         self.closed = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         if self.transport is not None:
             self.transport.close()
 
     async def _wait(self, future: asyncio.Future[None]) -> None:
-        timer = self._loop.call_later(self._idle_timeout, self._time_out, future)
+        # A download waits once per piece: a timer armed and cancelled for every wait cost
+        # more than the piece's own handling. One watchdog per connection checks instead,
+        # and re-arms itself for the deadline of whichever wait is current when it fires.
+        self._waiting = future
+        self._waiting_since = self._loop.time()
+        if self._watchdog is None:
+            self._watchdog = self._loop.call_at(
+                self._waiting_since + self._idle_timeout, self._check_idle
+            )
         try:
             await future
         finally:
-            timer.cancel()
+            self._waiting = None
 
-    def _time_out(self, future: asyncio.Future[None]) -> None:
-        if not future.done():
-            future.set_exception(
-                ResponseTimeout(f"no data for {self._idle_timeout:g} s; the connection stalled")
-            )
+    def _check_idle(self) -> None:
+        self._watchdog = None
+        future = self._waiting
+        if future is None or future.done():
+            return  # nothing waits: the next wait arms the watchdog again
+        deadline = self._waiting_since + self._idle_timeout
+        if self._loop.time() < deadline:
+            self._watchdog = self._loop.call_at(deadline, self._check_idle)
+            return
+        future.set_exception(
+            ResponseTimeout(f"no data for {self._idle_timeout:g} s; the connection stalled")
+        )
 
     def _wake(self) -> None:
         waiter = self._waiter

@@ -797,6 +797,38 @@ def test_a_server_that_never_answers_times_out_and_the_connection_is_dropped() -
     run(main)
 
 
+def test_a_stall_after_a_long_trickle_times_out_one_timeout_after_the_last_byte() -> None:
+    # The connection's one watchdog was armed by the first wait; it must neither fire at that
+    # first deadline (bytes kept coming) nor miss the stall that follows them.
+    async def trickles_then_stalls(peer: Peer) -> None:
+        await peer.request()
+        await peer.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        for byte in b"abcdefg":
+            await asyncio.sleep(IDLE / 3)
+            await peer.send(bytes([byte]))
+        await peer.until_closed_by_client()
+
+    async def main() -> None:
+        async with (
+            Server(per_connection(trickles_then_stalls, keep_alive())) as server,
+            open_pool(limit=1, idle_timeout=IDLE) as pool,
+        ):
+            async with pool.request("GET", server.url(), {}) as response:
+                received = b""
+                last_byte = time.monotonic()
+                # A watchdog that never fires again is a plain TimeoutError here, not a pass.
+                with pytest.raises(ResponseTimeout):
+                    async with asyncio.timeout(IDLE * 10):
+                        while True:
+                            received += bytes(await response.readany())
+                            last_byte = time.monotonic()
+                silence = time.monotonic() - last_byte
+            assert received == b"abcdefg"  # 7 × IDLE/3: past the first wait's deadline
+            assert IDLE * 0.9 <= silence < IDLE + 0.4
+
+    run(main)
+
+
 def test_a_stall_mid_body_times_out() -> None:
     async def stalls(peer: Peer) -> None:
         await peer.request()
