@@ -17,6 +17,7 @@ from msgspec import Struct
 from azxfer.client import JobResult, JobSpec, copy, new_job_id
 from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
 from azxfer.endpoints.http import needs_tls
+from azxfer.endpoints.proxy import proxy_settings
 from azxfer.errors import AzxferError
 from azxfer.events import EventSink
 from azxfer.locations import Location, Service
@@ -58,6 +59,7 @@ class BenchSettings(Struct, frozen=True):
     file_size: int
     engine: EngineSettings
     keep: bool = False
+    env: dict[str, str] = {}  # the environment the jobs run in (their proxies)
 
 
 def run_bench(settings: BenchSettings, sink: EventSink) -> list[PhaseResult]:
@@ -72,11 +74,15 @@ def run_bench(settings: BenchSettings, sink: EventSink) -> list[PhaseResult]:
         source = work / "data"
         _generate(source, settings.file_count, settings.file_size)
         up = _phase(
-            "upload", _options(settings, _local(source), remote._replace(path=prefix)), sink
+            "upload",
+            _options(settings, _local(source), remote._replace(path=prefix)),
+            settings.env,
+            sink,
         )
         down = _phase(
             "download",
             _options(settings, remote._replace(path=prefix + "/"), _local(work / "down")),
+            settings.env,
             sink,
         )
         return [up, down]
@@ -104,8 +110,9 @@ def _options(settings: BenchSettings, source: Location, dest: Location) -> CopyO
     )
 
 
-def _phase(name: str, options: CopyOptions, sink: EventSink) -> PhaseResult:
-    result: JobResult = copy(options, sink, None, JobSpec(new_job_id(), command="bench"))
+def _phase(name: str, options: CopyOptions, env: dict[str, str], sink: EventSink) -> PhaseResult:
+    spec = JobSpec(new_job_id(), command="bench", env=env)
+    result: JobResult = copy(options, sink, None, spec)
     if result.error:
         raise AzxferError(f"bench {name} failed: {result.error}")
     totals = result.totals
@@ -138,7 +145,11 @@ def _generate(folder: Path, count: int, size: int) -> None:
 
 async def _delete_prefix(remote: Location, settings: BenchSettings, prefix: str) -> None:
     """Delete every blob the bench wrote."""
-    connections = BlobConnections(settings.engine.concurrency, tls=needs_tls(remote))
+    connections = BlobConnections(
+        settings.engine.concurrency,
+        tls=needs_tls(remote),
+        proxies=proxy_settings(settings.env),
+    )
     try:
         endpoint = BlobEndpoint(
             remote._replace(path=prefix),

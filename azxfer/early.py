@@ -4,9 +4,9 @@ A job's first request waits for the interpreter to load click, asyncio and the e
 listings it will need can go out before that (see `endpoints.early_listing`). Which ones it
 will need is the job's knowledge, kept here next to nothing else: `sync` lists each Blob side
 under its path, and `copy --recursive` lists a Blob source the same way. Anything uncertain
-(a wildcard, a snapshot, another service, a credential that needs `azxfer login`) starts
-nothing. A guess that is still wrong costs only a few wasted pages: the job takes an early
-listing only for exactly the request it would send itself.
+(a wildcard, a snapshot, another service, a credential that needs `azxfer login`, a proxy)
+starts nothing. A guess that is still wrong costs only a few wasted pages: the job takes an
+early listing only for exactly the request it would send itself.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from pathlib import Path
 from azxfer.credentials import Side, resolve_credential
 from azxfer.endpoints.blob_requests import RequestSigner
 from azxfer.endpoints.early_listing import EarlyListing, EarlyListings
+from azxfer.endpoints.http_request import split_url
+from azxfer.endpoints.proxy import proxy_settings
+from azxfer.errors import UsageError
 from azxfer.locations import Location, Service, parse_location
 
 __all__ = ["EarlyListings", "start_listings"]
@@ -50,6 +53,8 @@ def _listing(
     location = parse_location(text)
     if not _listable(location):
         return None
+    if _proxied(location, env):
+        return None  # a head start only: the job's own pool goes through the proxy
     credential = resolve_credential(location, side, env, key_file)
     if credential.kind not in ("sas", "shared_key"):
         return None
@@ -57,6 +62,16 @@ def _listing(
     prefix = f"{folder}/" if folder else ""
     signer = RequestSigner(location.endpoint, location.account, credential)
     return EarlyListing(signer, location.container, prefix, None)
+
+
+def _proxied(location: Location, env: Mapping[str, str]) -> bool:
+    """Whether the job reaches this location through a proxy (or cannot tell: a proxy
+    variable it cannot use, which the job reports)."""
+    try:
+        origin, _ = split_url(location.endpoint)
+        return proxy_settings(env).for_url(origin.scheme, origin.host, origin.port) is not None
+    except (UsageError, ValueError):
+        return True
 
 
 def _listable(location: Location) -> bool:

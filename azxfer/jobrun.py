@@ -23,6 +23,7 @@ from msgspec import Struct
 from azxfer.endpoints.blob import BlobConnections
 from azxfer.endpoints.early_listing import EarlyListings
 from azxfer.endpoints.http import needs_tls
+from azxfer.endpoints.proxy import proxy_settings
 from azxfer.engine.job import JobRunner, Planned
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError
 from azxfer.events import (
@@ -58,6 +59,7 @@ class JobSpec(Struct, frozen=True):
     `record` holds the command's options without secrets; `resume` continues an existing
     journal instead of creating one. No `job_dir` means the job is not journaled.
     `early_listings`: the listings the command line started before the job was built.
+    `env`: the environment the job runs in (its proxies, the test crash hook).
     """
 
     job_id: str
@@ -116,6 +118,7 @@ class JobRun:
         """Run the job to its end and report it (JobStarted first, JobFinished last)."""
         options, spec = self.options, self.spec
         _check_options(options)
+        proxies = proxy_settings(spec.env or {})
         started = time.monotonic()
         self.journal = self._open_journal()
         self.sink.emit(
@@ -133,6 +136,7 @@ class JobRun:
             self._on_retry,
             tls=needs_tls(options.source, options.destination),
             early=spec.early_listings,
+            proxies=proxies,
         )
         status, error, totals = "Completed", None, JobTotals()
         try:

@@ -66,6 +66,7 @@ def bench_command(
     from azxfer.cli.render import make_reporter
     from azxfer.cli.run import configure_logging
     from azxfer.credentials import resolve_credential
+    from azxfer.endpoints.proxy import proxy_settings
     from azxfer.events import NullSink
     from azxfer.locations import parse_location
     from azxfer.options import EngineSettings, default_concurrency, parse_size
@@ -75,6 +76,7 @@ def bench_command(
     if location.is_local:
         raise UsageError("bench needs a Blob container URL as its target")
     env = environment()
+    proxy_settings(env)  # an unusable proxy variable is a usage error before any data is made
     settings = BenchSettings(
         target=location,
         credential=resolve_credential(location, "dest", env, dest_key_file),
@@ -86,6 +88,7 @@ def bench_command(
             block_size=int(block_size_mb * 1048576) if block_size_mb else None,
         ),
         keep=keep,
+        env=env,
     )
     as_json = opts.get("output_type") == "json"
     reporter = NullSink() if as_json else make_reporter("text")

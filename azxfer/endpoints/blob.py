@@ -25,6 +25,7 @@ from azxfer.endpoints.blob_rest import ListedBlob, RestBlobClient
 from azxfer.endpoints.early_listing import EarlyListings
 from azxfer.endpoints.http import tls_context
 from azxfer.endpoints.http_pool import HttpPool
+from azxfer.endpoints.proxy import NO_PROXIES, ProxySettings
 from azxfer.engine.retry import RetryPolicy
 from azxfer.errors import (
     CredentialError,
@@ -63,15 +64,18 @@ class BlobConnections:
         on_retry: Callable[[str, int, float, str], None] | None = None,
         tls: bool = True,
         early: EarlyListings | None = None,
+        proxies: ProxySettings = NO_PROXIES,
     ) -> None:
         """`tls`: the job may open https connections (see `endpoints.http`); a job that talks
         plain http only (to an emulator) does not pay for loading the CA store. `early`: the
-        listings its command line started (see `endpoints.early_listing`)."""
+        listings its command line started (see `endpoints.early_listing`). `proxies`: the
+        proxies of the job's environment (see `endpoints.proxy`)."""
         self._on_retry = on_retry
         self._early = early
         self._limit = concurrency + 8
         self._tls = tls
-        self._pool = HttpPool(self._limit, tls_context() if tls else None)
+        self.proxies = proxies
+        self._pool = HttpPool(self._limit, tls_context() if tls else None, proxies=proxies)
         self._session: aiohttp.ClientSession | None = None
         self._transport: AioHttpTransport | None = None
         self._clients: list[BlobServiceClient] = []
@@ -92,13 +96,13 @@ class BlobConnections:
 
     def _service(self, location: Location, credential: Credential | None) -> BlobServiceClient:
         session = self.session  # first: it imports aiohttp the safe way (`endpoints.aio`)
-        from azure.core.pipeline.transport import AioHttpTransport
         from azure.storage.blob.aio import BlobServiceClient
 
         from azxfer.endpoints.retry import StorageRetry
+        from azxfer.endpoints.sdk_proxy import ProxiedTransport
 
         if self._transport is None:
-            self._transport = AioHttpTransport(session=session, session_owner=False)
+            self._transport = ProxiedTransport(self.proxies, session=session, session_owner=False)
         client = BlobServiceClient(
             account_url=location.endpoint,
             credential=credential.for_sdk() if credential else None,

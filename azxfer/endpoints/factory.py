@@ -26,7 +26,12 @@ def endpoint_for(
     if location.service is Service.WEB:
         from azxfer.endpoints.web import WebEndpoint
 
-        return WebEndpoint(location, connections.session, connections.retry_policy())
+        return WebEndpoint(
+            location,
+            connections.session,
+            connections.retry_policy(),
+            connections.proxies.for_aiohttp(location.web_url),
+        )
     return BlobEndpoint(
         location,
         connections.service(location, credential),

@@ -23,7 +23,7 @@ import sys
 import threading
 
 from azxfer.endpoints.blob_errors import UnreachableError
-from azxfer.endpoints.http_connection import CertificateError, ConnectError
+from azxfer.endpoints.http_connection import CertificateError, ConnectError, ProxyRefused
 from azxfer.errors import AzxferError, RetryableError
 from azxfer.locations import Location, Service
 
@@ -85,6 +85,8 @@ def connection_failure(exc: BaseException, what: str) -> AzxferError:
         return _untrusted(what, exc)
     if isinstance(exc, ConnectError):
         return ConnectFailed(f"{what}: {exc}")
+    if isinstance(exc, ProxyRefused):  # a setting to change: retrying cannot help
+        return UnreachableError(f"{what}: {exc}")
     if "aiohttp" in sys.modules:
         import aiohttp
 

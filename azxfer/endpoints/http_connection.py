@@ -40,8 +40,9 @@ class HttpError(Exception):
 class ConnectError(HttpError):
     """No connection could be made (refused, unknown host, unreachable)."""
 
-    def __init__(self, host: str, port: int, os_error: BaseException) -> None:
-        super().__init__(f"cannot connect to {host}:{port} ({os_error})")
+    def __init__(self, host: str, port: int, os_error: BaseException, proxy: bool = False) -> None:
+        what = "the proxy at " if proxy else ""
+        super().__init__(f"cannot connect to {what}{host}:{port} ({os_error})")
         self.host = host
         self.port = port
         self.os_error = os_error
@@ -53,6 +54,19 @@ class CertificateError(HttpError):
 
 class ConnectionLost(HttpError):
     """The connection broke, or the server sent something that is not HTTP, mid-request."""
+
+
+class ProxyRefused(HttpError):
+    """The proxy would not pass requests on: a CONNECT answered with something other than 2xx,
+    or a 407 to a request it was to forward (it wants credentials, or other ones)."""
+
+    def __init__(self, proxy_address: str, destination: str, status: str) -> None:
+        hint = ""
+        if status.startswith("407"):
+            hint = "; give its user and password in the proxy URL (http://user:password@host:port)"
+        super().__init__(
+            f"the proxy at {proxy_address} refused to connect to {destination}: {status}{hint}"
+        )
 
 
 class ResponseTimeout(HttpError, TimeoutError):

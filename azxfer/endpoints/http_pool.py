@@ -13,6 +13,7 @@ caller's to retry (see `engine.retry`), as one of the errors of `http_connection
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import AsyncIterable
 from types import TracebackType
@@ -24,9 +25,11 @@ from azxfer.endpoints.http_connection import (
     ConnectionLost,
     Headers,
     HttpError,
+    ProxyRefused,
     ResponseTimeout,
 )
 from azxfer.endpoints.http_request import Body, Origin, request_head, split_url
+from azxfer.endpoints.proxy import NO_PROXIES, Proxy, ProxySettings
 
 __all__ = [
     "Body",
@@ -37,11 +40,14 @@ __all__ = [
     "HttpError",
     "HttpPool",
     "HttpResponse",
+    "ProxyRefused",
     "ResponseTimeout",
 ]
 
 # A body up to this size goes out in the same write as the request head.
 _JOIN_BODY = 64 * 1024
+# The most a proxy may say in answer to CONNECT before the tunnel is open.
+_TUNNEL_HEAD_LIMIT = 64 * 1024
 
 
 class HttpResponse:
@@ -86,14 +92,24 @@ class _Exchange:
     async def __aenter__(self) -> HttpResponse:
         origin, target = split_url(self._url)
         self._origin = origin
-        head = request_head(self._method, target, origin.host_header, self._headers, self._body)
         pool = self._pool
+        headers = self._headers
+        forward = pool._forward_proxy(origin)
+        if forward is not None:  # http through a proxy: the absolute URL as the target
+            target = f"http://{origin.host_header}{target}"
+            if forward.authorization:
+                headers = {**headers, "Proxy-Authorization": forward.authorization}
+        head = request_head(self._method, target, origin.host_header, headers, self._body)
         await pool._slots.acquire()
         try:
             connection = pool._idle_connection(origin) or await pool._open(origin)
             self._connection = connection
             try:
-                return await self._send(connection, head)
+                response = await self._send(connection, head)
+                if forward is not None and response.status == 407:
+                    destination = f"{origin.host}:{origin.port}"
+                    raise ProxyRefused(forward.address, destination, "407")
+                return response
             except ConnectionLost:
                 replayable = not isinstance(self._body, AsyncIterable)
                 if not (connection.reused and not connection.received and replayable):
@@ -158,10 +174,13 @@ class HttpPool:
         tls: ssl.SSLContext | None = None,
         connect_timeout: float = 30.0,
         idle_timeout: float = 120.0,
+        proxies: ProxySettings = NO_PROXIES,
     ) -> None:
-        """`tls`: the context of https connections (none: https is refused)."""
+        """`tls`: the context of https connections (none: https is refused). `proxies`: which
+        origins go through which proxy (see `endpoints.proxy`)."""
         self._slots = asyncio.Semaphore(limit)
         self._tls = tls
+        self._proxies = proxies
         self._connect_timeout = connect_timeout
         self._idle_timeout = idle_timeout
         self._idle: dict[Origin, list[Connection]] = {}
@@ -193,28 +212,94 @@ class HttpPool:
         connection.reused = True
         self._idle.setdefault(origin, []).append(connection)
 
+    def _forward_proxy(self, origin: Origin) -> Proxy | None:
+        """The proxy plain-http requests to `origin` are sent to, if any."""
+        if origin.scheme != "http":
+            return None
+        return self._proxies.for_url("http", origin.host, origin.port)
+
     async def _open(self, origin: Origin) -> Connection:
         loop = asyncio.get_running_loop()
         secure = origin.scheme == "https"
         if secure and self._tls is None:
             raise CertificateError(f"https to {origin.host} is not enabled for this job")
+        proxy = self._proxies.for_url(origin.scheme, origin.host, origin.port)
+        host, port = (proxy.host, proxy.port) if proxy is not None else (origin.host, origin.port)
         try:
             async with asyncio.timeout(self._connect_timeout):
-                _, connection = await loop.create_connection(
-                    lambda: Connection(loop, self._idle_timeout),
-                    origin.host,
-                    origin.port,
-                    ssl=self._tls if secure else None,
-                    server_hostname=origin.host if secure else None,
-                )
+                if proxy is not None and secure:
+                    sock = await _tunnel(loop, proxy, origin)
+                    _, connection = await loop.create_connection(
+                        lambda: Connection(loop, self._idle_timeout),
+                        sock=sock,
+                        ssl=self._tls,
+                        server_hostname=origin.host,
+                    )
+                else:
+                    _, connection = await loop.create_connection(
+                        lambda: Connection(loop, self._idle_timeout),
+                        host,
+                        port,
+                        ssl=self._tls if secure else None,
+                        server_hostname=origin.host if secure else None,
+                    )
         except ssl.SSLCertVerificationError as exc:
             raise CertificateError(exc.verify_message or str(exc)) from None
         except ssl.SSLError as exc:
             raise CertificateError(f"TLS handshake with {origin.host} failed: {exc}") from None
         except TimeoutError:
+            through = f" through the proxy at {proxy.address}" if proxy is not None else ""
             raise ResponseTimeout(
-                f"connecting to {origin.host}:{origin.port} took over {self._connect_timeout:g} s"
+                f"connecting to {origin.host}:{origin.port}{through} took over "
+                f"{self._connect_timeout:g} s"
             ) from None
         except OSError as exc:
-            raise ConnectError(origin.host, origin.port, exc) from None
+            raise ConnectError(host, port, exc, proxy is not None) from None
         return connection
+
+
+async def _tunnel(loop: asyncio.AbstractEventLoop, proxy: Proxy, origin: Origin) -> socket.socket:
+    """A socket connected to the proxy, with a CONNECT tunnel to `origin` open through it."""
+    infos = await loop.getaddrinfo(proxy.host, proxy.port, type=socket.SOCK_STREAM)
+    error: OSError = OSError(f"no address for {proxy.host}")
+    for family, kind, protocol, _, address in infos:
+        sock = socket.socket(family, kind, protocol)
+        try:
+            sock.setblocking(False)
+            await loop.sock_connect(sock, address)
+            break
+        except OSError as exc:
+            sock.close()
+            error = exc
+    else:
+        raise error
+    try:
+        authority = f"[{origin.host}]" if ":" in origin.host else origin.host
+        authority = f"{authority}:{origin.port}"
+        lines = f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n"
+        if proxy.authorization:
+            lines += f"Proxy-Authorization: {proxy.authorization}\r\n"
+        await loop.sock_sendall(sock, f"{lines}\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            if len(head) > _TUNNEL_HEAD_LIMIT:
+                raise ConnectionLost(f"the proxy at {proxy.address} sent an endless answer")
+            piece = await loop.sock_recv(sock, 4096)
+            if not piece:
+                raise ConnectionLost(
+                    f"the proxy at {proxy.address} closed the connection instead of a tunnel"
+                )
+            head += piece
+        status_line = head.split(b"\r\n", 1)[0].decode("latin-1").strip()
+        parts = status_line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/") or not parts[1].isdigit():
+            raise ConnectionLost(f"the proxy at {proxy.address} did not answer in HTTP")
+        if not 200 <= int(parts[1]) < 300:
+            raise ProxyRefused(proxy.address, authority, " ".join(parts[1:]))
+        if head.index(b"\r\n\r\n") + 4 != len(head):
+            # The server speaks first only after the TLS client hello, so nothing may follow.
+            raise ConnectionLost(f"the proxy at {proxy.address} sent data before the tunnel")
+    except BaseException:
+        sock.close()
+        raise
+    return sock

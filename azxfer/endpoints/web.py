@@ -18,6 +18,7 @@ from azxfer.endpoints.aio import aiohttp
 from azxfer.endpoints.base import Selection, SelectionKind
 from azxfer.endpoints.blob_errors import UnreachableError
 from azxfer.endpoints.http import connection_failure
+from azxfer.endpoints.proxy import AiohttpProxy
 from azxfer.engine.retry import RetryPolicy, with_retries
 from azxfer.errors import (
     CredentialError,
@@ -37,10 +38,19 @@ _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 class WebEndpoint:
     """A driver for one web object (read-only)."""
 
-    def __init__(self, location: Location, session: aiohttp.ClientSession, retry: RetryPolicy):
+    def __init__(
+        self,
+        location: Location,
+        session: aiohttp.ClientSession,
+        retry: RetryPolicy,
+        proxy: AiohttpProxy | None = None,
+    ) -> None:
+        """`proxy`: how the requests go through a proxy (`ProxySettings.for_aiohttp` of the
+        URL; a redirect elsewhere goes through the same one)."""
         self.location = location
         self.session = session
         self.retry = retry
+        self.proxy = proxy or AiohttpProxy()
         self.what = f"'{location.display}'"
 
     async def select(
@@ -88,7 +98,11 @@ class WebEndpoint:
 
     def _request(self, method: str, headers: dict[str, str]) -> Any:
         return self.session.request(
-            method, self.location.web_url, headers=headers, allow_redirects=True
+            method,
+            self.location.web_url,
+            headers={**headers, **self.proxy.headers},
+            allow_redirects=True,
+            **self.proxy.arguments,  # type: ignore[arg-type]
         )
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import trustme
+from httpproxy import HttpProxy
 
 from azxfer import __version__
 from azxfer.endpoints import http_connection
@@ -34,8 +35,10 @@ from azxfer.endpoints.http_pool import (
     ConnectError,
     ConnectionLost,
     HttpPool,
+    ProxyRefused,
     ResponseTimeout,
 )
+from azxfer.endpoints.proxy import proxy_settings
 
 DEADLINE = 5.0  # no test may run longer than this, whatever the client does
 IDLE = 0.3  # the idle timeout of the tests that stall
@@ -1384,5 +1387,91 @@ def test_an_early_answer_to_a_large_upload_is_delivered_or_lost_but_not_a_stall(
             except ResponseTimeout as exc:
                 pytest.fail(f"the 403 had arrived, yet the upload waited it out: {exc!r}")
             assert time.monotonic() - started < IDLE
+
+    run(main)
+
+
+# -- 14. through a proxy (tests/httpproxy.py stands in for squid and the like) --------------
+
+
+def test_https_goes_through_a_connect_tunnel_kept_alive_across_requests(ca: trustme.CA) -> None:
+    async def main() -> None:
+        tls = server_tls(ca, "blob.proxied.test")
+        async with Server(keep_alive(), tls=tls) as server:
+            with HttpProxy({"blob.proxied.test": server.port}) as proxy:
+                proxies = proxy_settings({"HTTPS_PROXY": proxy.url})
+                async with open_pool(tls=client_tls(ca), proxies=proxies) as pool:
+                    url = server.url("/a?b=1", "blob.proxied.test")
+                    assert await get(pool, url) == (200, b"GET /a?b=1")
+                    assert await get(pool, url) == (200, b"GET /a?b=1")
+            # One tunnel, both requests in it, in origin-form, verified against the name.
+            assert proxy.methods() == ["CONNECT"]
+            assert proxy.seen[0].target == f"blob.proxied.test:{server.port}"
+            assert server.accepted == 1
+            assert server.requests[0].headers["host"] == f"blob.proxied.test:{server.port}"
+
+    run(main)
+
+
+def test_http_goes_as_absolute_form_requests_with_the_proxy_credentials() -> None:
+    async def main() -> None:
+        async with Server(keep_alive()) as server:
+            with HttpProxy({"plain.proxied.test": server.port}, "user:p@ss w") as proxy:
+                proxies = proxy_settings({"http_proxy": f"user:p%40ss%20w@{proxy.url[7:]}"})
+                async with open_pool(proxies=proxies) as pool:
+                    url = server.url("/c/b%20x?comp=list", "plain.proxied.test")
+                    assert await get(pool, url) == (200, b"GET /c/b%20x?comp=list")
+            assert proxy.seen[0].method == "GET"
+            assert proxy.seen[0].target == url  # the whole URL, as a proxy wants it
+            # The proxy took its credentials off; the server saw the request as sent directly.
+            assert "proxy-authorization" not in server.requests[0].headers
+            assert server.requests[0].headers["host"] == f"plain.proxied.test:{server.port}"
+
+    run(main)
+
+
+def test_a_refused_tunnel_is_a_proxy_error_without_the_credentials(ca: trustme.CA) -> None:
+    async def main() -> None:
+        async with Server(keep_alive(), tls=server_tls(ca, "blob.proxied.test")) as server:
+            with HttpProxy({"blob.proxied.test": server.port}, "user:right") as proxy:
+                proxies = proxy_settings({"HTTPS_PROXY": f"http://user:wrong@{proxy.url[7:]}"})
+                async with open_pool(tls=client_tls(ca), proxies=proxies) as pool:
+                    with pytest.raises(ProxyRefused) as caught:
+                        await get(pool, server.url("/", "blob.proxied.test"))
+            message = str(caught.value)
+            assert "refused to connect to blob.proxied.test:" in message
+            assert ": 407 Proxy Authentication Required; give its user and password" in message
+            assert f"127.0.0.1:{proxy.port}" in message
+            assert "wrong" not in message
+            assert server.accepted == 0
+
+    run(main)
+
+
+def test_an_unreachable_proxy_is_a_connect_error_naming_the_proxy() -> None:
+    async def main() -> None:
+        port = refused_port()
+        proxies = proxy_settings({"HTTPS_PROXY": f"http://u:secret@127.0.0.1:{port}"})
+        async with open_pool(tls=ssl.create_default_context(), proxies=proxies) as pool:
+            with pytest.raises(ConnectError) as caught:
+                await get(pool, "https://account.blob.core.windows.net/c")
+        assert f"cannot connect to the proxy at 127.0.0.1:{port}" in str(caught.value)
+        assert "secret" not in str(caught.value)
+
+    run(main)
+
+
+def test_loopback_and_no_proxy_hosts_are_reached_directly() -> None:
+    async def main() -> None:
+        dead = f"http://127.0.0.1:{refused_port()}"
+        async with Server(keep_alive()) as server:
+            proxies = proxy_settings({"HTTP_PROXY": dead, "NO_PROXY": "direct.test"})
+            async with open_pool(proxies=proxies) as pool:
+                assert await get(pool, server.url("/x")) == (200, b"GET /x")
+                assert await get(pool, server.url("/y", "localhost")) == (200, b"GET /y")
+                # Not resolvable here, and not sent to the (dead) proxy either: direct.
+                with pytest.raises(ConnectError) as caught:
+                    await get(pool, "http://direct.test:1/z")
+                assert "proxy" not in str(caught.value)
 
     run(main)
