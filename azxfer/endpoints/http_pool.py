@@ -105,11 +105,7 @@ class _Exchange:
             connection = pool._idle_connection(origin) or await pool._open(origin)
             self._connection = connection
             try:
-                response = await self._send(connection, head)
-                if forward is not None and response.status == 407:
-                    destination = f"{origin.host}:{origin.port}"
-                    raise ProxyRefused(forward.address, destination, "407")
-                return response
+                return _forwarded(await self._send(connection, head), forward, origin)
             except ConnectionLost:
                 replayable = not isinstance(self._body, AsyncIterable)
                 if not (connection.reused and not connection.received and replayable):
@@ -117,7 +113,7 @@ class _Exchange:
             connection.close()  # closed by the server while idle: once more, on a new one
             connection = await pool._open(origin)
             self._connection = connection
-            return await self._send(connection, head)
+            return _forwarded(await self._send(connection, head), forward, origin)
         except BaseException:
             if self._connection is not None:
                 self._connection.close()
@@ -256,6 +252,13 @@ class HttpPool:
         except OSError as exc:
             raise ConnectError(host, port, exc, proxy is not None) from None
         return connection
+
+
+def _forwarded(response: HttpResponse, proxy: Proxy | None, origin: Origin) -> HttpResponse:
+    """The response, unless it is the forwarding proxy's 407 (it wants other credentials)."""
+    if proxy is not None and response.status == 407:
+        raise ProxyRefused(proxy.address, f"{origin.host}:{origin.port}", "407")
+    return response
 
 
 async def _tunnel(loop: asyncio.AbstractEventLoop, proxy: Proxy, origin: Origin) -> socket.socket:
