@@ -39,7 +39,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-LOOPBACK = "127.0.0.1"
+from loopback import LOOPBACK, LoopbackServer
+
 ACTIONS = ("reset", "status", "delay", "truncate", "drop_after")
 _HEAD_LIMIT = 1 << 20
 _IO_TIMEOUT = 60.0
@@ -101,85 +102,21 @@ class _Message:
     body: bytes = b""
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     """The proxy server; runs its own event loop in a daemon thread."""
+
+    thread_name = "fault-proxy"
+    stream_limit = _HEAD_LIMIT
 
     def __init__(self, upstream_port: int, seed: int = 1234, upstream_host: str = LOOPBACK):
         if upstream_host not in (LOOPBACK, "localhost"):
             raise ValueError("the fault proxy forwards to loopback only")
+        super().__init__()
         self.upstream = (LOOPBACK, upstream_port)
-        self.port = 0
         self.rng = random.Random(seed)
         self._rules: list[Rule] = []
         self._log: list[Recorded] = []
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: asyncio.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._conns: set[asyncio.Task] = set()
-        self._error: BaseException | None = None
-
-    # -- life cycle ---------------------------------------------------------------------------
-
-    def __enter__(self) -> FaultProxy:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> FaultProxy:
-        self._thread = threading.Thread(target=self._run, name="fault-proxy", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("fault proxy did not start")
-        if self._error is not None:
-            raise RuntimeError(f"fault proxy failed to start: {self._error}")
-        return self
-
-    def stop(self) -> None:
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(self._shutdown)
-        thread.join(10)
-        self._loop = self._thread = None
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        try:
-            self._server = loop.run_until_complete(
-                asyncio.start_server(self._serve, LOOPBACK, 0, limit=_HEAD_LIMIT)
-            )
-            self.port = self._server.sockets[0].getsockname()[1]
-        except BaseException as exc:
-            self._error = exc
-            self._ready.set()
-            loop.close()
-            return
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            pending = list(self._conns)
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.wait(pending, timeout=5))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-    def _shutdown(self) -> None:
-        assert self._loop is not None
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._conns):
-            task.cancel()
-        self._loop.stop()
 
     # -- rules and records --------------------------------------------------------------------
 
@@ -259,9 +196,6 @@ class FaultProxy:
     # -- serving ------------------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._conns.add(task)
         try:
             while True:
                 request = await _read_message(reader, is_request=True)
@@ -274,7 +208,6 @@ class FaultProxy:
         except Exception:  # never let a proxy bug hang a client: drop the connection
             _reset(writer)
         finally:
-            self._conns.discard(task)
             with contextlib.suppress(Exception):
                 writer.close()
 

@@ -22,7 +22,8 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from faultproxy import _HEAD_LIMIT, _IO_TIMEOUT, LOOPBACK, _read_message
+from faultproxy import _HEAD_LIMIT, _IO_TIMEOUT, _read_message
+from loopback import LOOPBACK, LoopbackServer
 
 
 @dataclass(frozen=True)
@@ -32,22 +33,20 @@ class Seen:
     status: int
 
 
-class HttpProxy:
+class HttpProxy(LoopbackServer):
     """The proxy; runs its own event loop in a daemon thread."""
 
+    thread_name = "http-proxy"
+    stream_limit = _HEAD_LIMIT
+
     def __init__(self, hosts: Mapping[str, int], credentials: str | None = None) -> None:
+        super().__init__()
         self.hosts = {name.lower(): port for name, port in hosts.items()}
         self.authorization = (
             "Basic " + base64.b64encode(credentials.encode()).decode() if credentials else None
         )
-        self.port = 0
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._server: asyncio.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._tasks: set[asyncio.Task] = set()
 
     @property
     def url(self) -> str:
@@ -56,47 +55,6 @@ class HttpProxy:
     def methods(self) -> list[str]:
         with self._lock:
             return [s.method for s in self.seen]
-
-    def __enter__(self) -> HttpProxy:
-        self._thread = threading.Thread(target=self._run, name="http-proxy", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10) or not self.port:
-            raise RuntimeError("the test proxy did not start")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        loop, thread = self._loop, self._thread
-        if loop is not None and thread is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._shutdown)
-            thread.join(10)
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            self._server = loop.run_until_complete(
-                asyncio.start_server(self._serve, LOOPBACK, 0, limit=_HEAD_LIMIT)
-            )
-            self.port = self._server.sockets[0].getsockname()[1]
-        finally:
-            self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            for task in list(self._tasks):
-                task.cancel()
-            if self._tasks:
-                loop.run_until_complete(asyncio.wait(list(self._tasks), timeout=5))
-            loop.close()
-
-    def _shutdown(self) -> None:
-        assert self._loop is not None
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        self._loop.stop()
 
     def _record(self, method: str, target: str, status: int) -> None:
         with self._lock:
@@ -108,9 +66,6 @@ class HttpProxy:
         return known if known is not None and port.isdigit() else None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
         try:
             while True:
                 request = await _read_message(reader, is_request=True)
@@ -131,7 +86,6 @@ class HttpProxy:
         except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
-            self._tasks.discard(task)
             with contextlib.suppress(Exception):
                 writer.close()
 
