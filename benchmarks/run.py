@@ -3,7 +3,8 @@
 Each workload gets a fresh in-memory Azurite; the tools run as subprocesses, alternating
 (A B C D A B C D ...) for --reps repetitions, and every run starts from the same state. Each
 run is measured (wall time, child CPU user+sys and peak RSS from os.wait4, plus the emulator's
-CPU during the run) and verified (file count and total bytes at the destination).
+CPU during the run and the shares of it that the emulator's JavaScript thread ran and waited
+for a core) and verified (file count and total bytes at the destination).
 
 Run it through `bash benchmarks/run [options]` (it prepares .venv, node_modules and the peers).
 Results: a table on stdout and every raw run in benchmarks/results/bench-<timestamp>.json.
@@ -15,6 +16,7 @@ import argparse
 import contextlib
 import datetime as dt
 import json
+import math
 import os
 import platform
 import random
@@ -205,6 +207,20 @@ class Azurite:
         except (OSError, IndexError, ValueError):
             return float("nan")
 
+    def main_thread(self) -> tuple[float, float]:
+        """Seconds the emulator's main thread (the one its JavaScript runs on) has spent on a
+        core, and runnable but waiting for one (`/proc/PID/task/PID/schedstat`); NaN if the
+        kernel does not keep scheduler statistics."""
+        try:
+            on_cpu, waiting = (
+                Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/schedstat")
+                .read_text()
+                .split()[:2]
+            )
+            return int(on_cpu) / 1e9, int(waiting) / 1e9
+        except (OSError, ValueError):
+            return float("nan"), float("nan")
+
     def rss_mb(self) -> float:
         try:
             for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
@@ -256,6 +272,10 @@ class Run:
     peak_rss_mb: float | None = None
     exit_code: int | None = None
     emulator_cpu_s: float | None = None
+    # Shares of the wall time the emulator's JavaScript thread ran, and waited for a core:
+    # what is left of 100 % is the time it had nothing to do.
+    emulator_running: float | None = None
+    emulator_waiting: float | None = None
     files: int | None = None
     bytes: int | None = None
     detail: str = ""
@@ -622,11 +642,11 @@ def execute(
 ) -> Run:
     cmd, extra, verify = step
     log = ctx.work / f"{tool}-{rep}-{ctx.run_no:04d}.log"
-    emu0 = ctx.az.cpu_seconds()
+    emu0, (ran0, waited0) = ctx.az.cpu_seconds(), ctx.az.main_thread()
     # `python -m azxfer` imports the package from its working directory.
     cwd = BASELINE if tool == "base" and BASELINE is not None else ROOT
     m = measure(cmd, {**env, **extra}, log, timeout, cwd)
-    emu = ctx.az.cpu_seconds() - emu0
+    emu, (ran1, waited1) = ctx.az.cpu_seconds() - emu0, ctx.az.main_thread()
     run = Run(
         name,
         tool,
@@ -639,6 +659,8 @@ def execute(
         peak_rss_mb=m["peak_rss_mb"],
         exit_code=m["exit_code"],
         emulator_cpu_s=emu,
+        emulator_running=(ran1 - ran0) / m["wall_s"],
+        emulator_waiting=(waited1 - waited0) / m["wall_s"],
         cmd=[redact(a) for a in cmd],
     )
     if m["timed_out"]:
@@ -679,7 +701,8 @@ def describe(run: Run) -> str:
     s = (
         f"{run.status:7s} wall {fmt(run.wall_s, '7.2f')}s  cpu {fmt(run.cpu_s, '6.2f')}s  "
         f"rss {fmt(run.peak_rss_mb, '6.0f')} MB  "
-        f"emulator cpu {fmt(run.emulator_cpu_s, '6.2f')}s"
+        f"emulator cpu {fmt(run.emulator_cpu_s, '6.2f')}s  "
+        f"its thread ran {percent(run.emulator_running)}, waited {percent(run.emulator_waiting)}"
     )
     if run.status != "ok":
         s += f"\n      {run.detail[:400]}"
@@ -706,6 +729,8 @@ def summarize(runs: list[Run], workloads: list[str], tools: list[str]) -> list[d
                     cpu_s=statistics.median(r.cpu_s for r in ok),
                     peak_rss_mb=max(r.peak_rss_mb for r in ok),
                     emulator_cpu_s=statistics.median(r.emulator_cpu_s for r in ok),
+                    emulator_running=statistics.median(r.emulator_running for r in ok),
+                    emulator_waiting=statistics.median(r.emulator_waiting for r in ok),
                     mib_s=statistics.median((r.bytes or 0) / 2**20 / r.wall_s for r in ok),
                 )
                 bad = [r for r in mine if r.status != "ok"]
@@ -738,11 +763,16 @@ def fmt(v, spec):
     return "—" if v is None else format(v, spec)
 
 
+def percent(share: float | None) -> str:
+    return "—" if share is None or math.isnan(share) else f"{100 * share:.0f} %"
+
+
 def render(rows: list[dict], rat: dict[str, dict], base_rat: dict[str, dict] | None = None) -> str:
     lines = [
         "| workload | tool | ok/runs | wall s (median) | CPU s (median) | peak RSS MB (max) "
-        "| MiB/s | emulator CPU s | azxfer ÷ best peer | azxfer ÷ bare SDK | note |",
-        "|---|---|---|---:|---:|---:|---:|---:|---|---|---|",
+        "| MiB/s | emulator CPU s | emulator thread ran / waited (% of wall) "
+        "| azxfer ÷ best peer | azxfer ÷ bare SDK | note |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for r in rows:
         ratio_peer = ratio_sdk = ""
@@ -759,9 +789,10 @@ def render(rows: list[dict], rat: dict[str, dict], base_rat: dict[str, dict] | N
                 fmt(r["peak_rss_mb"], ".0f"),
                 fmt(r["mib_s"], ".1f"),
                 fmt(r["emulator_cpu_s"], ".2f"),
+                f"{percent(r['emulator_running'])} / {percent(r['emulator_waiting'])}",
             ]
         else:
-            cells = ["—"] * 5
+            cells = ["—"] * 6
         lines.append(
             f"| {r['workload']} | {r['tool']} | {r['ok']}/{r['runs']} | "
             + " | ".join(cells)
