@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import blob_contents
+from helpers import blob_contents, tree_contents
 
 J = ("--output-type", "json")
 
@@ -70,3 +70,56 @@ def test_a_resumed_job_does_not_upload_a_conflicting_file(
     assert blob_contents(container_client) == {"coll/back/slash.txt": b"BBB"}
     [failed] = done(again, "failed")
     assert failed["source"].endswith("back\\slash.txt"), again.describe()
+
+
+def sync_summary(result) -> dict:
+    (event,) = result.events_of("sync_summary")
+    return event
+
+
+def test_sync_compares_a_backslash_name_with_its_stored_blob_and_never_deletes_it(
+    tmp_path, make_tree, run_azxfer, container_url, container_client
+):
+    src = make_tree(tmp_path / "src", {"a\\b.txt": b"AAA", "c.txt": b"C"})
+    args = ("sync", src, container_url(), "--delete-destination", "true", "--max-delete", "100%")
+    first = run_azxfer(*args, *J).assert_ok()
+    assert sync_summary(first)["copied"] == 2
+    assert blob_contents(container_client) == {"a/b.txt": b"AAA", "c.txt": b"C"}
+    second = run_azxfer(*args, *J).assert_ok()
+    summary = sync_summary(second)
+    assert (summary["copied"], summary["skipped_identical"]) == (0, 2), second.describe()
+    assert (summary["extra_at_destination"], summary["deleted"]) == (0, 0), second.describe()
+    assert not second.events_of("deleted"), second.describe()
+    assert blob_contents(container_client) == {"a/b.txt": b"AAA", "c.txt": b"C"}
+
+
+def test_sync_does_not_let_a_backslash_name_overwrite_a_plain_one(
+    tmp_path, make_tree, run_azxfer, container_url, container_client
+):
+    src = make_tree(tmp_path / "src", {"back\\slash.txt": b"AAA", "back/slash.txt": b"BBB"})
+    for _ in range(2):  # the second run must not see anything new to upload either
+        result = run_azxfer(
+            "sync", src, container_url(), "--delete-destination", "true", *J
+        ).assert_exit(1)
+        assert blob_contents(container_client) == {"back/slash.txt": b"BBB"}
+        [failed] = done(result, "failed")
+        assert failed["source"].endswith("back\\slash.txt")
+        assert str(src / "back" / "slash.txt") in failed["reason"], failed
+
+
+def test_sync_downloads_a_blob_ending_in_slash_once_and_keeps_it(
+    tmp_path, run_azxfer, container_url, container_client
+):
+    container_client.upload_blob("d/", b"data in a slash name")
+    container_client.upload_blob("d/f.txt", b"f")
+    container_client.upload_blob("m/", b"", metadata={"hdi_isfolder": "true"})
+    out = tmp_path / "out"
+    args = ("sync", container_url(), out, "--delete-destination", "true", "--max-delete", "100%")
+    first = run_azxfer(*args, *J).assert_ok()
+    assert sync_summary(first)["copied"] == 2
+    assert tree_contents(out) == {"d%2F": b"data in a slash name", "d/f.txt": b"f"}
+    second = run_azxfer(*args, *J).assert_ok()
+    summary = sync_summary(second)
+    assert (summary["copied"], summary["skipped_identical"]) == (0, 2), second.describe()
+    assert not second.events_of("deleted"), second.describe()
+    assert tree_contents(out) == {"d%2F": b"data in a slash name", "d/f.txt": b"f"}
