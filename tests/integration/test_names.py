@@ -123,3 +123,13 @@ def test_sync_downloads_a_blob_ending_in_slash_once_and_keeps_it(
     assert (summary["copied"], summary["skipped_identical"]) == (0, 2), second.describe()
     assert not second.events_of("deleted"), second.describe()
     assert tree_contents(out) == {"d%2F": b"data in a slash name", "d/f.txt": b"f"}
+
+
+def test_a_single_file_with_a_backslash_is_reported_under_its_stored_name(
+    tmp_path, make_tree, run_azxfer, container_url, container_client
+):
+    src = make_tree(tmp_path / "src", {"a\\b.txt": b"AAA"})
+    result = run_azxfer("copy", src / "a\\b.txt", container_url(), *J).assert_ok()
+    assert blob_contents(container_client) == {"a/b.txt": b"AAA"}
+    [moved] = done(result, "completed")
+    assert moved["destination"].endswith("/a/b.txt"), result.describe()
