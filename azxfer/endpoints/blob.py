@@ -324,8 +324,8 @@ class BlobEndpoint:
                     continue
                 if rel.partition("/")[2] and name_pattern is not None and not recursive:
                     continue
-                if marker or entry.ref.endswith("/"):
-                    continue
+                if marker or (entry.size == 0 and entry.ref.endswith("/")):
+                    continue  # a folder marker; a '/'-ending blob with data is a file
                 if filters.accepts(rel, entry.mtime):
                     if entry.snapshot:
                         # Snapshots of a blob list oldest first: one taken in the same second

@@ -33,8 +33,10 @@ _FATAL = (CredentialError, UnreachableError)
 class Planned(Struct, frozen=True):
     """A transfer the planner decided on.
 
-    `skip_reason` set means it will not be moved. `resume` is None for a fresh transfer, else
-    the chunks an earlier run of the job journaled as done (possibly none).
+    `skip_reason` set means it will not be moved. `fail_reason` set means it must not be
+    moved and counts as failed (planning found that another source has its destination).
+    `resume` is None for a fresh transfer, else the chunks an earlier run of the job
+    journaled as done (possibly none).
     """
 
     transfer: Transfer
@@ -42,6 +44,7 @@ class Planned(Struct, frozen=True):
     skip_reason: str | None = None
     resume: tuple[Chunk, ...] | None = None
     chunk_size: int = 0
+    fail_reason: str | None = None
 
 
 class Recorder(Protocol):
@@ -189,6 +192,9 @@ class JobRunner:
                     self.recorder.planned(item)
                 if item.skip_reason is not None:
                     self._done(item.transfer, Outcome.SKIPPED, item.skip_reason)
+                    continue
+                if item.fail_reason is not None:
+                    self._done(item.transfer, Outcome.FAILED, item.fail_reason)
                     continue
                 await slots.acquire()
                 task = asyncio.create_task(self._one(item))

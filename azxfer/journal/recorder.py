@@ -23,7 +23,11 @@ class JournalRecorder:
     def planned(self, item: Planned) -> None:
         """Journal a planned transfer before it is started."""
         transfer = item.transfer
-        state = TransferState.SKIPPED if item.skip_reason is not None else TransferState.PENDING
+        state = TransferState.PENDING
+        if item.skip_reason is not None:
+            state = TransferState.SKIPPED
+        elif item.fail_reason is not None:
+            state = TransferState.FAILED
         self.journal.add_transfer(
             TransferRow(
                 transfer.id,
@@ -36,7 +40,7 @@ class JournalRecorder:
                 props_to_json(item.props),
                 0,
                 state,
-                item.skip_reason,
+                item.skip_reason or item.fail_reason,
             )
         )
 

@@ -5,7 +5,9 @@ can be local paths. LocalNameMapper turns each remote name, relative to the enum
 into a valid, unique local path relative to the destination folder, by these rules:
 
 1. The name is split on '/'. Empty segments (from a leading '/', or 'a//b') are dropped.
-   A name that ends with '/' is a directory marker, not a file: it maps to nothing.
+   A name that ends with '/' and holds data (a zero-byte one is a directory marker, which
+   the listing skips) cannot be a file name as it is: each trailing '/' becomes '%2F', so
+   blob 'a/' is saved as file 'a%2F' (and '/' as '%2F').
 2. A segment '.' becomes '%2E' and '..' becomes '%2E%2E'; a NUL character becomes '%00'.
    A literal '%' is kept as it is: only what is invalid is escaped, so escaping is not
    reversible, and rule 6 keeps the results distinct.
@@ -180,11 +182,16 @@ class LocalNameMapper:
         self._root = _Dir("", _DiskDir(os.fspath(root)) if root is not None else None)
 
     def map(self, remote_rel: str) -> MappedName | None:
-        """A local path no earlier call returned for file `remote_rel`; None for '' or a '/' end."""
-        if not remote_rel or remote_rel.endswith("/"):
+        """A local path no earlier call returned for file `remote_rel`; None for ''."""
+        if not remote_rel:
             return None
-        segments = remote_rel.split("/")
         reasons: list[str] = []
+        name = remote_rel
+        if name.endswith("/"):
+            reasons.append("a file name cannot end with '/'")
+            body = name.rstrip("/")
+            name = body + "%2F" * (len(name) - len(body))
+        segments = name.split("/")
         if "" in segments:
             reasons.append("empty path segment dropped")
             segments = [s for s in segments if s]

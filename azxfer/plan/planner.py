@@ -15,7 +15,9 @@ from azxfer.events import EventSink, Notice
 from azxfer.locations import redact
 from azxfer.models import BlobType, ContentProps, Entry, Skipped, Transfer
 from azxfer.options import CopyOptions
+from azxfer.plan.blobnames import BACKSLASH_REASON, BlobNamer
 from azxfer.plan.compare import OverwritePolicy
+from azxfer.plan.filters import EntryFilter
 from azxfer.plan.naming import LocalNameMapper
 
 PAGE_BLOB_EXTENSIONS = (".vhd", ".vhdx")
@@ -36,10 +38,17 @@ class CopyPlanner:
         self.mapper = (
             LocalNameMapper(Path(options.destination.local_path)) if self.to_local else None
         )
+        uploads = options.source.is_local and not self.to_local
+        self.namer = (
+            BlobNamer(EntryFilter(options.filters), options.recursive, options.follow_symlinks)
+            if uploads
+            else None
+        )
         self.next_id = 0
 
     async def plan(self, selection: Selection) -> AsyncIterator[Planned]:
         """Planned transfers in enumeration order; enumeration skips come as skipped ones."""
+        self._report_stored_root(selection)
         async for item in selection.items:
             if isinstance(item, Skipped):
                 yield Planned(self.skip_transfer(item), WriteProps(), item.reason)
@@ -49,9 +58,12 @@ class CopyPlanner:
                 yield planned
 
     async def _plan_entry(self, selection: Selection, entry: Entry) -> Planned | None:
-        dest_ref = await self._dest_ref(selection, entry)
-        if dest_ref is None:
+        target = await self._dest_ref(selection, entry)
+        if target is None:
             return None
+        dest_ref, conflict = target
+        if conflict is not None:
+            return self.conflict(self.new_id(), entry, dest_ref, conflict)
         transfer = Transfer(self.new_id(), entry, dest_ref, redact(self.display(dest_ref)))
         props = self.props_for(entry)
         if self.policy.needs_destination:
@@ -66,19 +78,38 @@ class CopyPlanner:
         self.next_id += 1
         return self.next_id
 
+    def conflict(self, transfer_id: int, entry: Entry, dest_ref: str, reason: str) -> Planned:
+        """A failed transfer of `entry`, whose destination `dest_ref` another source has."""
+        # No destination reference: nothing may ever be written for it, not even on resume.
+        transfer = Transfer(transfer_id, entry, "", redact(self.display(dest_ref)))
+        return Planned(transfer, WriteProps(), fail_reason=reason)
+
     def skip_transfer(self, skipped: Skipped) -> Transfer:
         """A Transfer record for an item enumeration skipped, so it is counted and reported."""
         entry = Entry(ref=skipped.ref, rel_path=skipped.rel_path, size=0)
         return Transfer(self.new_id(), entry, "", "")
 
-    async def _dest_ref(self, selection: Selection, entry: Entry) -> str | None:
+    async def _dest_ref(self, selection: Selection, entry: Entry) -> tuple[str, str | None] | None:
+        """(destination reference, None) for `entry`; (contested reference, why) when another
+        source has that destination; None when it maps to nothing."""
         if selection.kind is SelectionKind.SINGLE:
-            return await self.dest.target_for_single(entry.rel_path)
+            target = await self.dest.target_for_single(entry.rel_path)
+            return (self.stored(entry.rel_path, target) if self.namer else target), None
         rel = entry.rel_path
+        conflict = None
+        if self.namer is not None:
+            named = self.namer.name(entry)
+            conflict = named.conflict
+            if named.rel != rel and conflict is None:
+                self.sink.emit(
+                    Notice("warning", f"'{rel}' stored as '{named.rel}': {BACKSLASH_REASON}")
+                )
+            rel = named.rel
         if selection.kind is SelectionKind.DIRECTORY and self.options.as_subdir:
-            rel = f"{selection.root_name}/{rel}"
+            root = selection.root_name
+            rel = f"{_as_stored(root) if self.namer else root}/{rel}"
         if self.mapper is None:
-            return self.dest.join(rel)
+            return self.dest.join(rel), conflict
         mapped = self.mapper.map(rel)
         if mapped is None:
             return None
@@ -86,7 +117,25 @@ class CopyPlanner:
             self.sink.emit(
                 Notice("warning", f"'{rel}' saved as '{mapped.local_rel}': {mapped.reason}")
             )
-        return self.dest.join(mapped.local_rel)
+        return self.dest.join(mapped.local_rel), None
+
+    def stored(self, source: str, blob_name: str) -> str:
+        """`blob_name` as the Blob service stores it (said if that differs)."""
+        if "\\" not in blob_name:
+            return blob_name
+        stored = _as_stored(blob_name)
+        self.sink.emit(Notice("warning", f"'{source}' stored as '{stored}': {BACKSLASH_REASON}"))
+        return stored
+
+    def _report_stored_root(self, selection: Selection) -> None:
+        """Say once that an uploaded folder's own name is stored with '/' for '\\'."""
+        root = selection.root_name
+        subdir = selection.kind is SelectionKind.DIRECTORY and self.options.as_subdir
+        if self.namer is not None and subdir and "\\" in root:
+            stored = _as_stored(root)
+            self.sink.emit(
+                Notice("warning", f"folder '{root}' stored as '{stored}/': {BACKSLASH_REASON}")
+            )
 
     def display(self, dest_ref: str) -> str:
         """How a destination reference is shown: a local path, or the blob's URL."""
@@ -130,6 +179,11 @@ class CopyPlanner:
             content_disposition=given.content_disposition or base.content_disposition,
             cache_control=given.cache_control or base.cache_control,
         )
+
+
+def _as_stored(name: str) -> str:
+    """`name` as the Blob service stores it: every '\\' becomes '/'."""
+    return name.replace("\\", "/")
 
 
 def type_for_name(name: str) -> BlobType:

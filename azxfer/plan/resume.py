@@ -37,6 +37,8 @@ async def _resumed(
     entry = entry_from_json(row.entry)
     transfer = Transfer(row.id, entry, row.dest_ref, row.dest_display)
     props = props_from_json(row.props)
+    if not row.dest_ref:  # planned as failed: another source has its destination
+        return Planned(transfer, props, resume=(), fail_reason=row.reason or "not transferred")
     if entry.snapshot or entry.version_id:  # immutable: cannot have changed
         chunks = tuple(journal.chunks(row.id))
         return Planned(transfer, props, resume=chunks, chunk_size=row.chunk_size)

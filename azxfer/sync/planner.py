@@ -7,6 +7,10 @@ the destination entries of their path (an unreadable one also makes the listing 
 Resumed (the journal of an earlier run given), a source file with an unfinished journaled
 transfer that still differs continues it with the same transfer ID, unless the source changed
 since (then it starts over).
+
+Uploads use the blob names the service really stores (see `azxfer.plan.blobnames`): a file
+'a\\b' is compared with blob 'a/b' and that blob is protected from deletes; a file whose
+stored name another source file has fails instead of overwriting it.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from azxfer.journal.hashcache import HashCache
 from azxfer.journal.store import Journal, TransferRow, TransferState
 from azxfer.locations import redact
 from azxfer.models import Entry, Skipped, Transfer
+from azxfer.plan.blobnames import BACKSLASH_REASON, BlobNamer
 from azxfer.plan.compare import Decision, OverwritePolicy
 from azxfer.plan.filters import EntryFilter
 from azxfer.plan.planner import CopyPlanner
@@ -70,6 +75,11 @@ class SyncPlanner:
         self.time_filter = EntryFilter(copy.filters)
         self.has_times = bool(copy.filters.include_after or copy.filters.include_before)
         self.pending_skips: list[Planned] = []
+        if self.planner.namer is not None:
+            # As the sync's own walk selects: recursive, name filters only (a file the time
+            # filters leave out is still present, and its blob stays).
+            names = replace(copy.filters, include_after=None, include_before=None)
+            self.planner.namer = BlobNamer(EntryFilter(names), True, copy.follow_symlinks)
         if journal is not None:
             self.planner.next_id = journal.max_transfer_id()
 
@@ -128,6 +138,11 @@ class SyncPlanner:
             if local is None:
                 return None
             dest_rel, dst = local
+        elif self.planner.namer is not None and "\\" in dest_rel:
+            stored = await self._stored_name(src)
+            if isinstance(stored, Planned):
+                return stored
+            dest_rel, dst = stored
         if self.options.compares_md5 and dst is not None and src.size == dst.size:
             src, dst = await self._with_md5s(src, dst)
         return self._planned(src, self.dest.join(dest_rel), self.compare(src, dst))
@@ -147,6 +162,25 @@ class SyncPlanner:
         )
         self.extra.protect(sync_key(mapped.local_rel))
         return mapped.local_rel, await self.dest.stat(self.dest.join(mapped.local_rel))
+
+    async def _stored_name(self, src: Entry) -> tuple[str, Entry | None] | Planned:
+        """The blob name the service stores `src` under, and that blob (said, and protected
+        from deletes); a failed transfer if another source file has that name."""
+        namer = self.planner.namer
+        assert namer is not None
+        named = namer.name(src)
+        dest_ref = self.dest.join(named.rel)
+        if named.conflict is not None:
+            row = self.journal.transfer_for_source(src.ref) if self.journal else None
+            if row is None:
+                return self.planner.conflict(self.planner.new_id(), src, dest_ref, named.conflict)
+            failed = self.planner.conflict(row.id, src, dest_ref, named.conflict)
+            return replace(failed, resume=())  # journaled already: only its outcome is new
+        self.sink.emit(
+            Notice("warning", f"'{src.rel_path}' stored as '{named.rel}': {BACKSLASH_REASON}")
+        )
+        self.extra.protect(sync_key(named.rel))
+        return named.rel, await self.dest.stat(dest_ref)
 
     async def _with_md5s(self, src: Entry, dst: Entry) -> tuple[Entry, Entry]:
         """Both entries with MD5s to compare: the local side's from the cache, or read."""

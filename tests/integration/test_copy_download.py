@@ -378,3 +378,20 @@ def test_a_blob_rewritten_after_listing_is_refused_when_read_whole(
     unchanged, refused = asyncio.run(main())
     assert unchanged == b"a" * size
     assert refused == b"blob 'f.bin' changed during the transfer"
+
+
+def test_a_blob_ending_in_slash_with_data_is_saved_escaped_and_markers_stay_skipped(
+    tmp_path, run_azxfer, container_url, container_client
+):
+    seed_blobs(container_client, {"d/": b"data in a slash name", "d/f.txt": b"f", "e/": b""})
+    container_client.upload_blob("m/", b"", metadata={"hdi_isfolder": "true"})
+    out = tmp_path / "out"
+    result = run_azxfer(
+        "copy", container_url(), out, "-r", "--as-subdir=false", "--output-type", "json"
+    )
+    result.assert_ok()
+    assert tree_contents(out) == {"d%2F": b"data in a slash name", "d/f.txt": b"f"}
+    finished = result.finished()
+    assert (finished["files_total"], finished["files_completed"]) == (2, 2), result.describe()
+    messages = [n.get("message", "") for n in result.events_of("notice")]
+    assert any("'d/' saved as 'd%2F'" in m for m in messages), result.describe()

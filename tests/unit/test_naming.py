@@ -65,15 +65,37 @@ def test_valid_names_are_unchanged(name: str) -> None:
 # --- rule 1: splitting and directory markers ------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["", "/", "a/", "a/b/", "//", "a//"])
-def test_empty_names_and_directory_markers_map_to_none(name: str) -> None:
-    assert LocalNameMapper().map(name) is None
+def test_empty_name_maps_to_none() -> None:
+    assert LocalNameMapper().map("") is None
 
 
-def test_directory_marker_reserves_nothing() -> None:
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a/", "a%2F"),
+        ("a/b/", "a/b%2F"),
+        ("a//", "a%2F%2F"),
+        ("/", "%2F"),
+        ("//", "%2F%2F"),
+        ("a//b/", "a/b%2F"),
+        ("../", "..%2F"),
+    ],
+)
+def test_a_name_ending_in_slash_escapes_the_slash_and_says_so(name: str, expected: str) -> None:
+    mapped = LocalNameMapper().map(name)
+    assert mapped is not None and mapped.local_rel == expected
+    assert mapped.reason is not None and "'/'" in mapped.reason
+
+
+@pytest.mark.parametrize("other", ["a", "a/b"])
+def test_a_name_ending_in_slash_leaves_its_name_free(other: str) -> None:
     mapper = LocalNameMapper()
-    assert mapper.map("a/") is None
-    assert mapper.map("a") == MappedName("a", None)
+    assert local(mapper, "a/") == "a%2F"
+    assert mapper.map(other) == MappedName(other, None)
+
+
+def test_a_name_ending_in_slash_and_its_escaped_twin_stay_distinct() -> None:
+    assert map_all(["a%2F", "a/"]) == ["a%2F", "a%2F (1)"]
 
 
 @pytest.mark.parametrize(
@@ -654,7 +676,7 @@ def test_random_names_keep_invariants() -> None:
     for _ in range(3000):
         name = "/".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4)))
         mapped = mapper.map(name)
-        if name.endswith("/") or not name:
+        if not name:
             assert mapped is None
             continue
         assert mapped is not None
@@ -674,5 +696,5 @@ def test_random_names_keep_invariants() -> None:
 def test_module_docstring_documents_the_rules() -> None:
     doc = naming.__doc__
     assert doc is not None
-    for needle in ["%2E%2E", "%00", "'~'", "SHA-1", "'a (1)/b'", "'x (1).txt'", "Memory"]:
+    for needle in ["%2E%2E", "%00", "%2F", "'~'", "SHA-1", "'a (1)/b'", "'x (1).txt'", "Memory"]:
         assert needle in doc
