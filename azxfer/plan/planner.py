@@ -17,6 +17,12 @@ from azxfer.models import BlobType, ContentProps, Entry, Skipped, Transfer
 from azxfer.options import CopyOptions
 from azxfer.plan.compare import OverwritePolicy
 from azxfer.plan.naming import LocalNameMapper
+from azxfer.plan.overlap import (
+    check_not_into_itself,
+    onto_itself,
+    reads_a_fixed_version,
+    same_container,
+)
 
 PAGE_BLOB_EXTENSIONS = (".vhd", ".vhdx")
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -37,9 +43,17 @@ class CopyPlanner:
             LocalNameMapper(Path(options.destination.local_path)) if self.to_local else None
         )
         self.next_id = 0
+        source = options.source
+        # Within one container a blob may map onto itself (see `plan.overlap`).
+        self.same_place = same_container(source, options.destination) and not (
+            reads_a_fixed_version(source)
+        )
 
     async def plan(self, selection: Selection) -> AsyncIterator[Planned]:
         """Planned transfers in enumeration order; enumeration skips come as skipped ones."""
+        if self.same_place:
+            base = self.dest.join(f"{selection.root_name}/" if self._in_subdir(selection) else "")
+            check_not_into_itself(self.options.source, base, selection, self.options.recursive)
         async for item in selection.items:
             if isinstance(item, Skipped):
                 yield Planned(self.skip_transfer(item), WriteProps(), item.reason)
@@ -52,6 +66,8 @@ class CopyPlanner:
         dest_ref = await self._dest_ref(selection, entry)
         if dest_ref is None:
             return None
+        if self.same_place and dest_ref == entry.ref:
+            raise onto_itself(self.options.source, redact(self.display(dest_ref)))
         transfer = Transfer(self.new_id(), entry, dest_ref, redact(self.display(dest_ref)))
         props = self.props_for(entry)
         if self.policy.needs_destination:
@@ -75,7 +91,7 @@ class CopyPlanner:
         if selection.kind is SelectionKind.SINGLE:
             return await self.dest.target_for_single(entry.rel_path)
         rel = entry.rel_path
-        if selection.kind is SelectionKind.DIRECTORY and self.options.as_subdir:
+        if self._in_subdir(selection):
             rel = f"{selection.root_name}/{rel}"
         if self.mapper is None:
             return self.dest.join(rel)
@@ -87,6 +103,9 @@ class CopyPlanner:
                 Notice("warning", f"'{rel}' saved as '{mapped.local_rel}': {mapped.reason}")
             )
         return self.dest.join(mapped.local_rel)
+
+    def _in_subdir(self, selection: Selection) -> bool:
+        return selection.kind is SelectionKind.DIRECTORY and self.options.as_subdir
 
     def display(self, dest_ref: str) -> str:
         """How a destination reference is shown: a local path, or the blob's URL."""
