@@ -51,6 +51,16 @@ class RetryableError(TransferError):
         return self
 
 
+class ServerError(RetryableError):
+    """The service answered 5xx: transient as a rule. Yet a server-side copy method that has
+    never worked in the job may be one the service cannot carry out at all (Azurite answers
+    500 to a SAS-authorised Put Blob From URL), so the copy engine keeps `status` to judge."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class IntegrityError(TransferError):
     """Data at the destination does not match the source (MD5 mismatch, source changed)."""
 

@@ -2,9 +2,10 @@
 
 Point azxfer at `http://127.0.0.1:<proxy.port>/devstoreaccount1/...`: every request is
 forwarded to Azurite byte for byte (method, path+query, headers and body unchanged, so
-SharedKey and SAS signatures stay valid), unless a `Rule` matches it. Rules match by method
-and substrings of the path and query, may let the first `skip` matches through, fire at most
-`times` times, and may fire only with a `probability` drawn from a seeded RNG.
+SharedKey and SAS signatures stay valid), unless a `Rule` matches it. Rules match by method,
+substrings of the path and query and the presence of a request header, may let the first
+`skip` matches through, fire at most `times` times, and may fire only with a `probability`
+drawn from a seeded RNG.
 
 Actions
 -------
@@ -54,6 +55,7 @@ class Rule:
     method: str | None = None
     path: str | None = None  # substring of the (URL-decoded) path
     query: str | None = None  # substring of the raw query string
+    header: str | None = None  # a request header that must be present (lower-case name)
     times: int = 1  # fire at most this many times (always bounded)
     skip: int = 0  # let this many matching requests through first
     probability: float = 1.0  # fire on a match with this probability (seeded RNG)
@@ -74,11 +76,12 @@ class Rule:
         if self.times < 0:
             raise ValueError("times must be >= 0 (rules are always bounded)")
 
-    def matches(self, method: str, path: str, query: str) -> bool:
+    def matches(self, method: str, path: str, query: str, headers: dict[str, str]) -> bool:
         return (
             (self.method is None or self.method.upper() == method.upper())
             and (self.path is None or self.path in path)
             and (self.query is None or self.query in query)
+            and (self.header is None or self.header in headers)
         )
 
 
@@ -172,10 +175,12 @@ class FaultProxy(LoopbackServer):
         base = f"http://{LOOPBACK}:{self.port}/{account}/{container}"
         return f"{base}/{path}" if path else base
 
-    def _pick(self, method: str, path: str, query: str, key: str) -> Rule | None:
+    def _pick(self, request: _Message, path: str, query: str, key: str) -> Rule | None:
+        method = request.first_line.split(" ")[0]
         with self._lock:
             for rule in self._rules:
-                if rule.fired >= rule.times or not rule.matches(method, path, query):
+                matched = rule.matches(method, path, query, request.headers)
+                if rule.fired >= rule.times or not matched:
                     continue
                 if rule.same_request and rule.hit is not None and rule.hit != key:
                     continue
@@ -217,7 +222,7 @@ class FaultProxy(LoopbackServer):
         raw_path, _, query = target.partition("?")
         path = unquote(raw_path)
         ranged = request.headers.get("x-ms-range") or request.headers.get("range") or ""
-        rule = self._pick(method, path, query, f"{method} {target} {ranged}")
+        rule = self._pick(request, path, query, f"{method} {target} {ranged}")
         action = rule.action if rule else None
 
         def record(status: int | None, upstream: int | None = None) -> None:

@@ -132,9 +132,16 @@ class UrlWrites:
         self,
         writer: BlockBlobWriter | PageBlobWriter | AppendBlobWriter,
         fast: FastPath | None = None,
+        server_error_attempts: rest_copy.ServerErrorAttempts | None = None,
     ) -> None:
         self.writer = writer
         self.fast = fast
+        # How often a copy request is tried on a 5xx (None: the retry policy's).
+        self.attempts = server_error_attempts
+
+    def _sdk_retry(self) -> dict[str, int]:
+        attempts = self.attempts() if self.attempts is not None else None
+        return {} if attempts is None else {"retry_status": attempts - 1}
 
     @property
     def _client(self) -> BlobClient:
@@ -169,6 +176,7 @@ class UrlWrites:
                     props.tags,
                     props.tier,
                     _source_etag(source),
+                    self.attempts,
                 )
             except Exception as exc:
                 raise self.writer.fail(exc) from None
@@ -182,6 +190,7 @@ class UrlWrites:
                 include_source_blob_properties=False,
                 **_source_condition(source),
                 **self._options(),
+                **self._sdk_retry(),
             )
             if entry.md5:  # the SDK does not send Content-MD5 with Put Blob From URL
                 await self._client.set_http_headers(content_settings=settings)
@@ -204,11 +213,12 @@ class UrlWrites:
                     props.tier,
                     _source_etag(source),
                     synchronous,
+                    self.attempts,
                 )
             except Exception as exc:
                 raise self.writer.fail(exc) from None
             return CopyState(copy_id, status, total if status == "success" else 0, total)
-        options = self._options()
+        options = self._options() | self._sdk_retry()
         if synchronous:
             options["requires_sync"] = True
         try:
@@ -272,6 +282,7 @@ class UrlWrites:
                     source.url,
                     chunk.offset,
                     chunk.length,
+                    self.attempts,
                 )
             except Exception as exc:
                 raise writer.fail(exc) from None
@@ -279,7 +290,11 @@ class UrlWrites:
             return
         try:
             await self._client.stage_block_from_url(
-                block_id, source.url, source_offset=chunk.offset, source_length=chunk.length
+                block_id,
+                source.url,
+                source_offset=chunk.offset,
+                source_length=chunk.length,
+                **self._sdk_retry(),
             )
         except Exception as exc:
             raise writer.fail(exc) from None
@@ -292,7 +307,10 @@ class UrlWrites:
         await writer.create(None)
         try:
             await self._client.append_block_from_url(
-                source.url, source_offset=chunk.offset, source_length=chunk.length
+                source.url,
+                source_offset=chunk.offset,
+                source_length=chunk.length,
+                **self._sdk_retry(),
             )
         except Exception as exc:
             raise writer.fail(exc) from None
@@ -304,7 +322,11 @@ class UrlWrites:
         await writer.create(None)
         try:
             await self._client.upload_pages_from_url(
-                source.url, offset=chunk.offset, length=chunk.length, source_offset=chunk.offset
+                source.url,
+                offset=chunk.offset,
+                length=chunk.length,
+                source_offset=chunk.offset,
+                **self._sdk_retry(),
             )
         except Exception as exc:
             raise writer.fail(exc) from None

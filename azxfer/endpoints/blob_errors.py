@@ -12,6 +12,7 @@ from azxfer.errors import (
     NotFoundError,
     NotSupportedError,
     RetryableError,
+    ServerError,
     TransferError,
 )
 
@@ -102,7 +103,8 @@ def _classify(exc: BaseException, what: str, host: str) -> AzxferError:
         return CredentialError(_auth_message(code, what, str(exc)))
     if isinstance(exc, HttpResponseError):
         if status in (408, 429, 500, 502, 503, 504):
-            return RetryableError(f"{what}: service busy ({status} {code}) after retries")
+            message = f"{what}: service busy ({status} {code}) after retries"
+            return ServerError(message, status) if status >= 500 else RetryableError(message)
         return TransferError(f"{what}: {status} {code or _first_line(str(exc))}")
     return TransferError(f"{what}: {type(exc).__name__}: {_first_line(str(exc))}")
 

@@ -51,6 +51,7 @@ from azxfer.errors import (
     IntegrityError,
     NotFoundError,
     RetryableError,
+    ServerError,
     TransferError,
 )
 from azxfer.models import ContentProps
@@ -432,7 +433,8 @@ def answer_error(response: HttpResponse, what: str) -> AzxferError:
 
 def classify_status(status: int, code: str, what: str, retry_after: str | None) -> AzxferError:
     if status in _RETRY_STATUS:
-        err = RetryableError(f"{what}: service busy ({status} {code}) after retries")
+        message = f"{what}: service busy ({status} {code}) after retries"
+        err = ServerError(message, status) if status >= 500 else RetryableError(message)
         err.retry_after = _seconds(retry_after)  # type: ignore[attr-defined]
         return err
     if status == 412:

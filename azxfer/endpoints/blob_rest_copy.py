@@ -5,22 +5,25 @@ SDK's per-request client CPU would be most of the job's: Put Blob From URL, Copy
 forms) and Put Block From URL go straight to our connection pool here, signed by
 `RestBlobClient`.
 Answers are classified like the SDK path's, including "not implemented" (for the fallback)
-and "cannot read the copy source".
+and "cannot read the copy source". Each may take `server_error_attempts`, asked on a 5xx answer
+how often to try the request in all (None: the retry policy's): few while the copy engine does
+not trust the method yet, asked each time as that may change while the request runs.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 
 from azxfer.endpoints.blob_errors import classify_code
 from azxfer.endpoints.blob_rest import RestBlobClient, answer_error, blob_headers
 from azxfer.endpoints.http import connection_failure
 from azxfer.endpoints.http_pool import HttpError, HttpResponse
 from azxfer.engine.retry import with_retries
-from azxfer.errors import (
-    AzxferError,
-)
+from azxfer.errors import AzxferError, ServerError
 from azxfer.models import ContentProps
+
+ServerErrorAttempts = Callable[[], int | None]
 
 
 async def put_blob_from_url(
@@ -34,6 +37,7 @@ async def put_blob_from_url(
     tags: dict[str, str] | None,
     tier: str | None,
     source_etag: str | None,
+    server_error_attempts: ServerErrorAttempts | None = None,
 ) -> None:
     """Put Blob From URL with our properties (none taken from the source)."""
     headers = _properties(md5, content, metadata, tags, tier)
@@ -46,7 +50,7 @@ async def put_blob_from_url(
     )
     if source_etag:
         headers["x-ms-source-if-match"] = source_etag
-    await _send(rest, "PUT", container, name, {}, headers, f"blob '{name}'")
+    await _send(rest, "PUT", container, name, {}, headers, f"blob '{name}'", server_error_attempts)
 
 
 async def copy_blob(
@@ -59,6 +63,7 @@ async def copy_blob(
     tier: str | None,
     source_etag: str | None,
     synchronous: bool,
+    server_error_attempts: ServerErrorAttempts | None = None,
 ) -> tuple[str, str]:
     """Copy Blob (or Copy Blob From URL when `synchronous`): (copy id, copy status)."""
     headers = _properties(None, ContentProps(), metadata, tags, tier)
@@ -67,7 +72,8 @@ async def copy_blob(
         headers["x-ms-requires-sync"] = "true"
     if source_etag:
         headers["x-ms-source-if-match"] = source_etag
-    answer = await _send(rest, "PUT", container, name, {}, headers, f"blob '{name}'")
+    what = f"blob '{name}'"
+    answer = await _send(rest, "PUT", container, name, {}, headers, what, server_error_attempts)
     return answer.get("x-ms-copy-id", ""), answer.get("x-ms-copy-status", "success")
 
 
@@ -79,6 +85,7 @@ async def put_block_from_url(
     source_url: str,
     offset: int,
     length: int,
+    server_error_attempts: ServerErrorAttempts | None = None,
 ) -> None:
     """Put Block From URL for bytes [offset, offset+length) of the source."""
     # Block IDs go on the wire base64-encoded once more, as the SDK and `put_block` send them.
@@ -88,7 +95,8 @@ async def put_block_from_url(
         "x-ms-source-range": f"bytes={offset}-{offset + length - 1}",
     }
     query = {"comp": "block", "blockid": wire_id}
-    await _send(rest, "PUT", container, name, query, headers, f"blob '{name}'")
+    what = f"blob '{name}'"
+    await _send(rest, "PUT", container, name, query, headers, what, server_error_attempts)
 
 
 def _properties(
@@ -112,6 +120,7 @@ async def _send(
     query: dict[str, str],
     headers: dict[str, str],
     what: str,
+    server_error_attempts: ServerErrorAttempts | None = None,
 ) -> dict[str, str]:
     """Send a body-less request with our retries; the response headers on success."""
 
@@ -121,7 +130,10 @@ async def _send(
             async with rest.pool.request(method, url, request_headers) as response:
                 await response.read()
                 if response.status >= 300:
-                    raise _classify(response, what)
+                    err = _classify(response, what)
+                    if server_error_attempts is not None and isinstance(err, ServerError):
+                        err.attempts = server_error_attempts()
+                    raise err
                 return {k.lower(): v for k, v in response.headers.items()}
         except (HttpError, TimeoutError) as exc:
             raise connection_failure(exc, what) from None

@@ -13,6 +13,8 @@ For each blob the mover tries a ladder of methods, best first:
 
 When the service answers that a method is not implemented (Azurite does for several), that
 method is dropped for the rest of the job, said once, and the blob goes on down the ladder.
+A method that has not yet worked in the job and fails with 5xx is tried briefly, then the blob
+goes on down the ladder, and a few such failures drop it too (see `engine.copy_methods`).
 When the service cannot read the source (CannotVerifyCopySource: it is not reachable from
 there), that blob is streamed instead. `--s2s-mode` narrows the ladder.
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -29,26 +31,27 @@ from msgspec.structs import replace
 
 from azxfer.endpoints.blob import BlobEndpoint, BlockBlobWriter, PageBlobWriter
 from azxfer.endpoints.blob_copy import (
-    MAX_PUT_FROM_URL,
-    MAX_SYNC_COPY,
     CopySource,
     CopyState,
     SourceAuthority,
     SourceBlobs,
     UrlWrites,
 )
+from azxfer.endpoints.blob_rest_copy import ServerErrorAttempts
 from azxfer.endpoints.web import WebEndpoint
+from azxfer.engine.copy_methods import UNPROVEN_FAILURES, Method, MethodTrust, ladder
 from azxfer.engine.job import Planned, Recorder, StreamMover
 from azxfer.engine.transfer import Interrupted, TransferContext, first_cause
 from azxfer.errors import (
     CopySourceError,
     IntegrityError,
     NotSupportedError,
+    ServerError,
     TransferError,
 )
 from azxfer.events import Notice, Progress, TransferResumed
-from azxfer.models import BlobType, Chunk, Entry, Transfer
-from azxfer.options import S2SMode, ServerCopySettings
+from azxfer.models import Chunk, Entry, Transfer
+from azxfer.options import ServerCopySettings
 
 log = logging.getLogger("azxfer.s2s")
 
@@ -57,53 +60,6 @@ MAX_PAGE_CHUNK = 4 * 1024 * 1024
 # Polling a pending Copy Blob: start quickly (most copies finish in a second), back off.
 FIRST_POLL = 0.2
 MAX_POLL = 5.0
-
-
-class Method(enum.Enum):
-    """The ways to copy one blob, named as the service's documentation names them."""
-
-    PUT_BLOB_FROM_URL = "Put Blob From URL"
-    COPY_FROM_URL = "Copy Blob From URL"
-    BLOCKS_FROM_URL = "Put Block From URL"
-    APPEND_FROM_URL = "Append Block From URL"
-    PAGES_FROM_URL = "Put Page From URL"
-    ASYNC_COPY = "Copy Blob"
-    CLIENT = "client-side streaming"
-
-
-def ladder(
-    entry: Entry,
-    dest_type: BlobType,
-    block_size: int,
-    mode: S2SMode,
-    server_readable: bool,
-    source_is_blob: bool = True,
-) -> list[Method]:
-    """The methods that can copy `entry` to a blob of `dest_type`, best first.
-
-    Copy Blob (in both forms) and page ranges need a storage source; the other From-URL
-    APIs read any URL the service can reach.
-    """
-    source_type = entry.blob_type or BlobType.BLOCK
-    same_type = source_is_blob and source_type is dest_type
-    size = entry.size
-    methods: list[Method] = []
-    if server_readable and mode in (S2SMode.AUTO, S2SMode.URL):
-        if dest_type is BlobType.BLOCK:
-            if size <= block_size and size <= MAX_PUT_FROM_URL:
-                methods.append(Method.PUT_BLOB_FROM_URL)
-            if same_type and size <= min(block_size, MAX_SYNC_COPY):
-                methods.append(Method.COPY_FROM_URL)
-            methods.append(Method.BLOCKS_FROM_URL)
-        elif dest_type is BlobType.APPEND:
-            methods.append(Method.APPEND_FROM_URL)
-        elif same_type:
-            methods.append(Method.PAGES_FROM_URL)
-    if server_readable and same_type and mode in (S2SMode.AUTO, S2SMode.ASYNC):
-        methods.append(Method.ASYNC_COPY)
-    if mode in (S2SMode.AUTO, S2SMode.CLIENT):
-        methods.append(Method.CLIENT)
-    return methods
 
 
 class ServerSideMover:
@@ -127,6 +83,7 @@ class ServerSideMover:
             self.authority = SourceAuthority(source.location, None)
             self.source_blobs = None
         self.unsupported: set[Method] = set()
+        self.trust = MethodTrust()
         self._warned_unreadable = False
 
     async def move(
@@ -168,15 +125,24 @@ class ServerSideMover:
             self.source_blobs is not None,
         )
         tried: list[Method] = []
-        for method in methods:
+        fault: ServerError | None = None
+        for index, method in enumerate(methods):
             if method in self.unsupported:
                 continue
             tried.append(method)
+            below = any(m not in self.unsupported for m in methods[index + 1 :])
+            attempts = functools.partial(self.trust.attempts, method, below)
             try:
-                await self._run(method, ctx, item, block_size, recorder)
+                await self._run(method, ctx, item, block_size, recorder, attempts)
+                self.trust.succeeded(method)
                 return
             except NotSupportedError as exc:
-                self._drop(ctx, method, exc)
+                self._drop(ctx, method, f"does not support {method.value}", exc)
+            except ServerError as exc:
+                if exc.attempts is None and attempts() is None:
+                    raise  # retried in full, as a method that worked (or the last resort)
+                fault = exc
+                self._distrust(ctx, method, exc)
             except CopySourceError as exc:
                 if Method.CLIENT not in methods or method is Method.CLIENT:
                     raise
@@ -188,22 +154,35 @@ class ServerSideMover:
                 )
                 await self._run(Method.CLIENT, ctx, item, block_size, recorder)
                 return
+        if fault is not None:  # the methods below it were dropped meanwhile
+            raise fault
         names = ", ".join(m.value for m in tried or methods) or "none"
         raise NotSupportedError(
             f"'{item.transfer.source.ref}': the service supports no copy method that "
             f"--s2s-mode {self.settings.mode.value} allows (tried: {names})"
         )
 
-    def _drop(self, ctx: TransferContext, method: Method, exc: NotSupportedError) -> None:
+    def _distrust(self, ctx: TransferContext, method: Method, exc: ServerError) -> None:
+        """An unproven method failed a blob with 5xx: the blob goes on down the ladder, and
+        after a few such blobs the method is dropped."""
+        log.info("%s has not worked in this job and failed (%s): trying the next", method, exc)
+        if self.trust.failed(method):
+            why = (
+                f"answered {exc.status} to {method.value} for {UNPROVEN_FAILURES} blobs and it "
+                "has not worked in this job"
+            )
+            self._drop(ctx, method, why, exc)
+
+    def _drop(self, ctx: TransferContext, method: Method, why: str, exc: Exception) -> None:
         if method in self.unsupported:
             return
         self.unsupported.add(method)
-        log.info("%s is not supported here (%s); not using it again in this job", method, exc)
+        log.info("%s is not usable here (%s); not using it again in this job", method, exc)
         ctx.sink.emit(
             Notice(
                 "info",
-                f"the destination service does not support {method.value}: "
-                "using the next copy method for the rest of the job",
+                f"the destination service {why}: using the next copy method for the rest of "
+                "the job",
             )
         )
 
@@ -214,6 +193,7 @@ class ServerSideMover:
         item: Planned,
         block_size: int,
         recorder: Recorder,
+        server_error_attempts: ServerErrorAttempts | None = None,
     ) -> None:
         if method is Method.CLIENT:
             await self.stream.move(ctx, item, block_size, recorder)
@@ -221,7 +201,7 @@ class ServerSideMover:
         transfer = item.transfer
         writer = await self.dest.open_writer(transfer, transfer.source.size, item.props, block_size)
         recorder.started(transfer, writer.chunk_size)
-        urls = UrlWrites(writer, self.dest.fast_path())
+        urls = UrlWrites(writer, self.dest.fast_path(), server_error_attempts)
         source = self.authority.source(transfer.source)
         runs: dict[Method, Callable[[], Awaitable[None]]] = {
             Method.PUT_BLOB_FROM_URL: lambda: self._whole(ctx, transfer, urls, source, None),

@@ -19,6 +19,12 @@ from azxfer.plan.blobnames import BACKSLASH_REASON, BlobNamer
 from azxfer.plan.compare import OverwritePolicy
 from azxfer.plan.filters import EntryFilter
 from azxfer.plan.naming import LocalNameMapper
+from azxfer.plan.overlap import (
+    check_not_into_itself,
+    onto_itself,
+    reads_a_fixed_version,
+    same_container,
+)
 
 PAGE_BLOB_EXTENSIONS = (".vhd", ".vhdx")
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -45,10 +51,18 @@ class CopyPlanner:
             else None
         )
         self.next_id = 0
+        source = options.source
+        # Within one container a blob may map onto itself (see `plan.overlap`).
+        self.same_place = same_container(source, options.destination) and not (
+            reads_a_fixed_version(source)
+        )
 
     async def plan(self, selection: Selection) -> AsyncIterator[Planned]:
         """Planned transfers in enumeration order; enumeration skips come as skipped ones."""
         self._report_stored_root(selection)
+        if self.same_place:
+            base = self.dest.join(f"{selection.root_name}/" if self._in_subdir(selection) else "")
+            check_not_into_itself(self.options.source, base, selection, self.options.recursive)
         async for item in selection.items:
             if isinstance(item, Skipped):
                 yield Planned(self.skip_transfer(item), WriteProps(), item.reason)
@@ -64,6 +78,8 @@ class CopyPlanner:
         dest_ref, conflict = target
         if conflict is not None:
             return self.conflict(self.new_id(), entry, dest_ref, conflict)
+        if self.same_place and dest_ref == entry.ref:
+            raise onto_itself(self.options.source, redact(self.display(dest_ref)))
         transfer = Transfer(self.new_id(), entry, dest_ref, redact(self.display(dest_ref)))
         props = self.props_for(entry)
         if self.policy.needs_destination:
@@ -105,7 +121,7 @@ class CopyPlanner:
                     Notice("warning", f"'{rel}' stored as '{named.rel}': {BACKSLASH_REASON}")
                 )
             rel = named.rel
-        if selection.kind is SelectionKind.DIRECTORY and self.options.as_subdir:
+        if self._in_subdir(selection):
             root = selection.root_name
             rel = f"{_as_stored(root) if self.namer else root}/{rel}"
         if self.mapper is None:
@@ -130,12 +146,14 @@ class CopyPlanner:
     def _report_stored_root(self, selection: Selection) -> None:
         """Say once that an uploaded folder's own name is stored with '/' for '\\'."""
         root = selection.root_name
-        subdir = selection.kind is SelectionKind.DIRECTORY and self.options.as_subdir
-        if self.namer is not None and subdir and "\\" in root:
+        if self.namer is not None and self._in_subdir(selection) and "\\" in root:
             stored = _as_stored(root)
             self.sink.emit(
                 Notice("warning", f"folder '{root}' stored as '{stored}/': {BACKSLASH_REASON}")
             )
+
+    def _in_subdir(self, selection: Selection) -> bool:
+        return selection.kind is SelectionKind.DIRECTORY and self.options.as_subdir
 
     def display(self, dest_ref: str) -> str:
         """How a destination reference is shown: a local path, or the blob's URL."""

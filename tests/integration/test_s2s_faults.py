@@ -140,3 +140,32 @@ def test_async_copy_blob_faults_are_retried(
             if r.method == "PUT" and r.path.endswith(f"{d}/{name}") and r.status == 202
         ]
         assert len(accepted) == 1, name
+
+
+def test_5xx_of_a_method_that_worked_in_the_job_stays_transient(
+    azurite, fault_proxy, container, container_client, dest, run_azxfer
+):
+    """Copy Blob From URL copies a.txt, so the 500s to it for b.txt are retried in full (two
+    retries, more than a method not yet proven gets) rather than b.txt going down the ladder."""
+    seeded = {"a.txt": data_for("a", 900), "b.txt": data_for("b", 1100)}
+    for name, data in seeded.items():
+        container_client.upload_blob(name, data)
+    d = f"/{dest.container_name}"
+    # One request slot, taken in turn: a.txt's and b.txt's Put Blob From URL (501), then a.txt's
+    # Copy Blob From URL (202: the method worked), then b.txt's, answered 500 twice.
+    busy = fault_proxy.rule(
+        "status", method="PUT", path=f"{d}/b.txt", header="x-ms-requires-sync", status=500,
+        times=2,
+    )  # fmt: skip
+    acct = azurite.account
+    result = run_azxfer(
+        "copy", fault_proxy.url(acct, container), fault_proxy.url(acct, dest.container_name),
+        "-r", "--as-subdir=false", "--concurrency", "1", *JSON,
+    )  # fmt: skip
+    _completed(result, 2)
+    assert busy.fired == 2
+    assert _contents(dest) == seeded
+    sent0 = [(r.status, r.query) for r in fault_proxy.requests if r.path.endswith(f"{d}/b.txt")]
+    assert len(_retries(result, "b.txt")) == 2, sent0
+    sent = [r.status for r in fault_proxy.requests if r.path.endswith(f"{d}/b.txt")]
+    assert sent == [501, 500, 500, 202], sent  # no Put Block From URL: it kept its method
