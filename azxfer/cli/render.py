@@ -180,7 +180,12 @@ class TextReporter:
         lines = [
             f"Job {event.job_id} summary: {event.status}",
             f"  Files:   {event.files_total} total, {event.files_completed} transferred, "
-            f"{event.files_skipped} skipped, {event.files_failed} failed",
+            f"{event.files_skipped} skipped, {event.files_failed} failed"
+            + (
+                f", {event.files_interrupted} interrupted (resumable)"
+                if event.files_interrupted
+                else ""
+            ),
             *(
                 [f"  Retries: {self.counts.retries} requests sent again after transient failures"]
                 if self.counts.retries
@@ -191,7 +196,10 @@ class TextReporter:
         ]
         lines += [f"  Failed:  {redact(f['name'])}: {f['reason']}" for f in event.failed[:50]]
         if len(event.failed) > 50:
-            lines.append(f"  … and {len(event.failed) - 50} more failed (see --log-file)")
+            lines.append(
+                f"  … and {len(event.failed) - 50} more failed "
+                f"(see: azxfer jobs show {event.job_id} --with-status failed)"
+            )
         self.out.write("\n".join(lines) + "\n")
         self.out.flush()
 

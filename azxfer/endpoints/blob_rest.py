@@ -180,7 +180,7 @@ class RestBlobClient:
                 async with self.pool.request("GET", url, request_headers) as response:
                     if response.status >= 300:
                         await response.read()
-                        raise answer_error(response, what)
+                        raise answer_error(response, what, self._where(container))
                     if unranged:
                         _check_etag(response.headers.get("ETag"), etag, what)
                     while position < end:
@@ -314,6 +314,10 @@ class RestBlobClient:
 
     # -- plumbing ----------------------------------------------------------------------------
 
+    def _where(self, container: str) -> str:
+        """A container as error messages name it (the endpoint has no SAS)."""
+        return f"'{container}' at {self.signer.endpoint}"
+
     async def _send(
         self,
         method: str,
@@ -335,7 +339,7 @@ class RestBlobClient:
                 async with self.pool.request(method, url, request_headers, data) as response:
                     payload = await response.read()
                     if response.status >= 300:
-                        raise answer_error(response, what)
+                        raise answer_error(response, what, self._where(container))
                     if expect_etag:
                         _check_etag(response.headers.get("ETag"), expect_etag, what)
             except (HttpError, TimeoutError) as exc:
@@ -422,15 +426,22 @@ def _check_etag(got: str | None, want: str | None, what: str) -> None:
         raise IntegrityError(f"{what} changed during the transfer")
 
 
-def answer_error(response: HttpResponse, what: str) -> AzxferError:
+def answer_error(response: HttpResponse, what: str, container: str = "") -> AzxferError:
     """The error an answer of status 300 or more stands for (see `classify_status`)."""
     headers = response.headers
     return classify_status(
-        response.status, headers.get("x-ms-error-code", ""), what, headers.get("Retry-After")
+        response.status,
+        headers.get("x-ms-error-code", ""),
+        what,
+        headers.get("Retry-After"),
+        container,
     )
 
 
-def classify_status(status: int, code: str, what: str, retry_after: str | None) -> AzxferError:
+def classify_status(
+    status: int, code: str, what: str, retry_after: str | None, container: str = ""
+) -> AzxferError:
+    """`container` ("'c' at URL") names the container of the request, for a missing one."""
     if status in _RETRY_STATUS:
         err = RetryableError(f"{what}: service busy ({status} {code}) after retries")
         err.retry_after = _seconds(retry_after)  # type: ignore[attr-defined]
@@ -438,7 +449,7 @@ def classify_status(status: int, code: str, what: str, retry_after: str | None) 
     if status == 412:
         return IntegrityError(f"{what} changed during the transfer")
     if code == "ContainerNotFound":
-        return container_not_found(what)
+        return container_not_found(what, container)
     if status == 404:
         return NotFoundError(f"{what} not found")
     if status == 403:
