@@ -20,7 +20,7 @@ import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 from conftest import REPO_ROOT
 from faultproxy import FaultProxy, Rule
-from helpers import make_tree
+from helpers import CliResult, make_tree
 
 FILES = 300
 
@@ -168,3 +168,96 @@ def test_a_killed_job_shows_interrupted(tmp_path, azurite, container_url, run_az
     assert "Interrupted" in listed.stdout and "Running" not in listed.stdout, listed.describe()
     shown = run_azxfer("jobs", "show", job_id).assert_ok()
     assert "Status: Interrupted" in shown.stdout, shown.describe()
+
+
+def test_one_interrupt_counts_unfinished_files_as_interrupted_not_failed(
+    tmp_path, azurite, fault_proxy, container
+):
+    src = make_tree(tmp_path / "src", {f"f{i:03}.bin": 64 for i in range(40)})
+    stall = Rule("delay", method="PUT", path=".bin", delay=2, times=1000, same_request=False)
+    fault_proxy.add(stall)
+    url = fault_proxy.url(azurite.account, container)
+    argv = ["copy", src, url, "-r", "--concurrency", "2", "--output-type", "json"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "azxfer", *map(str, argv)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(azurite, tmp_path),
+        cwd=str(tmp_path),
+    )
+    deadline = time.monotonic() + 30
+    while stall.seen < 2:  # uploads stalled at the proxy, more queued behind them
+        assert time.monotonic() < deadline and proc.poll() is None, "no upload started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    result = CliResult(argv, proc.returncode, out, err)
+    result.assert_exit(130)
+    done = result.finished()
+    outcomes = [e["outcome"] for e in result.events_of("transfer_done")]
+    assert "failed" not in outcomes and "interrupted" in outcomes, result.describe()
+    assert done["files_failed"] == 0 and done["files_interrupted"] == outcomes.count("interrupted")
+    counted = sum(done[f"files_{k}"] for k in ("completed", "skipped", "failed", "interrupted"))
+    assert counted == done["files_total"], done
+
+
+def test_a_job_whose_only_file_failed_is_failed(tmp_path, azurite, fault_proxy, container):
+    src = make_tree(tmp_path / "src", {"only.bin": 64})
+    fault_proxy.add(
+        Rule(
+            "status",
+            method="PUT",
+            path=".bin",
+            status=400,
+            error_code="InvalidHeaderValue",
+            times=10,
+            same_request=False,
+        )
+    )
+    url = fault_proxy.url(azurite.account, container)
+    argv = ["copy", src / "only.bin", url, "--output-type", "json"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "azxfer", *map(str, argv)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=_env(azurite, tmp_path),
+        cwd=str(tmp_path),
+        timeout=60,
+    )
+    result = CliResult(argv, proc.returncode, proc.stdout, proc.stderr)
+    result.assert_exit(1)
+    done = result.finished()
+    assert (done["files_completed"], done["files_failed"]) == (0, 1), result.describe()
+    assert done["status"] == "Failed", result.describe()
+
+
+def test_more_failures_than_listed_point_at_jobs_show(tmp_path, azurite, fault_proxy, container):
+    src = make_tree(tmp_path / "src", {f"f{i:03}.bin": 16 for i in range(60)})
+    fault_proxy.add(
+        Rule(
+            "status",
+            method="PUT",
+            path=".bin",
+            status=400,
+            error_code="InvalidHeaderValue",
+            times=1000,
+            same_request=False,
+        )
+    )
+    url = fault_proxy.url(azurite.account, container)
+    proc = subprocess.run(
+        [sys.executable, "-m", "azxfer", "copy", str(src), url, "-r"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=_env(azurite, tmp_path),
+        cwd=str(tmp_path),
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "… and 10 more failed" in proc.stdout, proc.stdout[-2000:]
+    assert "--log-file" not in proc.stdout
+    assert "azxfer jobs show" in proc.stdout
