@@ -179,7 +179,9 @@ class TextReporter:
         rate = event.bytes_transferred / max(event.elapsed_seconds, 1e-6)
         lines = [
             f"Job {event.job_id} summary: {event.status}",
-            f"  Files:   {event.files_total} total, {event.files_completed} transferred, "
+            _dry_run_files(event)
+            if self.dry_run
+            else f"  Files:   {event.files_total} total, {event.files_completed} transferred, "
             f"{event.files_skipped} skipped, {event.files_failed} failed"
             + (
                 f", {event.files_interrupted} interrupted (resumable)"
@@ -207,6 +209,15 @@ class TextReporter:
         """Stop any live display."""
         self._stop_live()
         self.out.flush()
+
+
+def _dry_run_files(event: ev.JobFinished) -> str:
+    """A dry run transfers nothing: its files are those it would copy and those it skips."""
+    would = event.files_total - event.files_skipped
+    return (
+        f"  Files:   {event.files_total} total, {would} would be transferred, "
+        f"{event.files_skipped} skipped (up to date or excluded)"
+    )
 
 
 def _size(value: float) -> str:

@@ -261,3 +261,17 @@ def test_more_failures_than_listed_point_at_jobs_show(tmp_path, azurite, fault_p
     assert "… and 10 more failed" in proc.stdout, proc.stdout[-2000:]
     assert "--log-file" not in proc.stdout
     assert "azxfer jobs show" in proc.stdout
+
+
+def test_dry_run_summary_counts_what_it_lists(tmp_path, container_url, run_azxfer):
+    src = make_tree(tmp_path / "src", {"a.txt": 10, "b.txt": 20, "c.txt": 30})
+    run_azxfer("sync", src, container_url()).assert_ok()
+    make_tree(src, {"d.txt": 40})
+    result = run_azxfer("sync", src, container_url(), "--dry-run").assert_ok()
+    assert result.stdout.count("DRYRUN: skip") == 3 and result.stdout.count("DRYRUN: copy") == 1
+    assert (
+        "Files:   4 total, 1 would be transferred, 3 skipped (up to date or excluded)"
+        in result.stdout
+    ), result.describe()
+    copied = run_azxfer("copy", src, container_url(), "-r", "--dry-run").assert_ok()
+    assert "Files:   4 total, 4 would be transferred, 0 skipped" in copied.stdout, copied.describe()
