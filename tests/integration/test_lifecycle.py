@@ -275,3 +275,19 @@ def test_dry_run_summary_counts_what_it_lists(tmp_path, container_url, run_azxfe
     ), result.describe()
     copied = run_azxfer("copy", src, container_url(), "-r", "--dry-run").assert_ok()
     assert "Files:   4 total, 4 would be transferred, 0 skipped" in copied.stdout, copied.describe()
+
+
+def test_debug_log_has_a_line_per_request_without_secrets(
+    tmp_path, azurite, container, run_azxfer, blob_service
+):
+    src = make_tree(tmp_path / "src", {f"f{i:03}.bin": 16 for i in range(300)})
+    sas = _sas(azurite, container)
+    log_file = tmp_path / "debug.log"
+    url = f"{azurite.blob_endpoint}/{container}?{sas}"
+    args = ["copy", src, url, "-r", "--log-file", log_file, "--log-level", "DEBUG"]
+    run_azxfer(*args, env={"AZXFER_DEST_KEY": None}).assert_ok()
+    text = log_file.read_text()
+    puts = [line for line in text.splitlines() if " PUT http://" in line and "-> 201 in" in line]
+    assert len(puts) >= 300, text[-3000:]
+    assert f"/{container}/src/f000.bin" in text
+    assert sas.split("sig=")[1].split("&")[0] not in text
