@@ -196,7 +196,8 @@ class RestBlobClient:
             if position < end:
                 raise RetryableError(f"{what}: got {position - offset} of {length} bytes")
 
-        await with_retries(attempt, self.retry, what)
+        request = self.request_of("GET", container, name)
+        await with_retries(attempt, self.retry, what, request=request)
 
     async def container_request(self, method: str, container: str) -> tuple[int, str]:
         """Get Container Properties (HEAD) or Create Container (PUT): (status, error code).
@@ -219,7 +220,8 @@ class RestBlobClient:
             except (HttpError, TimeoutError) as exc:
                 raise connection_failure(exc, what) from None
 
-        return await with_retries(attempt, self.retry, what)
+        request = self.request_of(method, container, "")
+        return await with_retries(attempt, self.retry, what, request=request)
 
     async def get_properties(self, container: str, name: str) -> ListedBlob | None:
         """Get Blob Properties (HEAD): the blob as a listing describes it, or None when the
@@ -239,7 +241,8 @@ class RestBlobClient:
             except (HttpError, TimeoutError) as exc:
                 raise connection_failure(exc, what) from None
 
-        return await with_retries(attempt, self.retry, what)
+        request = self.request_of("HEAD", container, name)
+        return await with_retries(attempt, self.retry, what, request=request)
 
     async def has_blobs(self, container: str, prefix: str) -> bool:
         """Whether any blob's name starts with `prefix` (one listing of one entry)."""
@@ -314,6 +317,16 @@ class RestBlobClient:
 
     # -- plumbing ----------------------------------------------------------------------------
 
+    def request_of(self, method: str, container: str, name: str) -> Callable[[], str]:
+        """What a retry of this request is named: its method and URL without the query
+        (built only when asked, on a retry)."""
+
+        def described() -> str:
+            url = self.signer.prepare(method, container, name, {}, {}, None)[0]
+            return f"{method} {url.partition('?')[0]}"
+
+        return described
+
     def _where(self, container: str) -> str:
         """A container as error messages name it (the endpoint has no SAS)."""
         return f"'{container}' at {self.signer.endpoint}"
@@ -353,7 +366,8 @@ class RestBlobClient:
                 raise RetryableError(f"{what}: got {len(payload)} of {expect} bytes")
             return payload
 
-        return await with_retries(attempt, self.retry, what)
+        request = self.request_of(method, container, name)
+        return await with_retries(attempt, self.retry, what, request=request)
 
 
 def _b64(data: bytes) -> str:

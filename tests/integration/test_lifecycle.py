@@ -291,3 +291,25 @@ def test_debug_log_has_a_line_per_request_without_secrets(
     assert len(puts) >= 300, text[-3000:]
     assert f"/{container}/src/f000.bin" in text
     assert sas.split("sig=")[1].split("&")[0] not in text
+
+
+def test_retry_event_names_method_and_url_without_query(tmp_path, azurite, fault_proxy, container):
+    src = make_tree(tmp_path / "src", {"one.bin": 100})
+    fault_proxy.add(Rule("status", method="PUT", path="one.bin", status=503, retry_after=0.1))
+    sas = _sas(azurite, container)
+    url = f"{fault_proxy.url(azurite.account, container)}?{sas}"
+    argv = ["copy", src / "one.bin", url, "--output-type", "json"]
+    env = _env(azurite, tmp_path)
+    env.pop("AZXFER_DEST_KEY")
+    proc = subprocess.run(
+        [sys.executable, "-m", "azxfer", *map(str, argv)],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+        timeout=60,
+    )
+    result = CliResult(argv, proc.returncode, proc.stdout, proc.stderr).assert_ok()
+    [retry] = result.events_of("retry")
+    assert retry["what"] == f"PUT {fault_proxy.url(azurite.account, container, 'one.bin')}", retry
