@@ -32,6 +32,11 @@ class NotFoundError(AzxferError):
     """A container, blob or local path that must exist does not."""
 
 
+class ContainerMissing(NotFoundError):
+    """A container the job reads or writes does not exist: no transfer of the job can succeed,
+    so the job stops once (resumable) instead of failing every file."""
+
+
 class TransferError(AzxferError):
     """One transfer failed; the job records it and goes on with the others."""
 

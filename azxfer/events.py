@@ -108,6 +108,8 @@ class JobFinished(Event, frozen=True):
     files_completed: int
     files_skipped: int
     files_failed: int
+    # Not done because the job stopped: total = completed + skipped + failed + interrupted.
+    files_interrupted: int
     bytes_transferred: int
     elapsed_seconds: float
     failed: list[dict[str, str]]

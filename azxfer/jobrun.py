@@ -12,11 +12,12 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from msgspec import Struct
 
@@ -37,7 +38,7 @@ from azxfer.events import (
     TransferQueued,
 )
 from azxfer.journal.crash import CrashHook
-from azxfer.journal.store import Journal
+from azxfer.journal.store import INTERRUPTED, Journal
 from azxfer.locations import Location, Service, redact
 from azxfer.models import JobTotals, Outcome, Transfer
 from azxfer.options import CheckMd5, CopyOptions
@@ -89,7 +90,7 @@ class JobResult(Struct):
     @property
     def exit_code(self) -> int:
         """0 when nothing failed, 130 when interrupted, else 1."""
-        if self.status == "Cancelled":
+        if self.status in ("Cancelled", INTERRUPTED):
             return 130
         return 1 if self.status in ("Failed", "CompletedWithErrors") else 0
 
@@ -113,13 +114,14 @@ class JobRun:
         self.runner: JobRunner | None = None
         self.journal: Journal | None = None
         self.interrupts = 0
+        self.started = time.monotonic()
 
     async def run(self) -> JobResult:
         """Run the job to its end and report it (JobStarted first, JobFinished last)."""
         options, spec = self.options, self.spec
         _check_options(options)
         proxies = proxy_settings(spec.env or {})
-        started = time.monotonic()
+        started = self.started = time.monotonic()
         self.journal = self._open_journal()
         self.sink.emit(
             JobStarted(
@@ -200,7 +202,7 @@ class JobRun:
             self.journal.set_status(status)
             self.journal.close()
         unfinished = self.runner is not None and (
-            self.runner.interrupted or totals.files_failed or status == "Cancelled"
+            totals.files_interrupted or totals.files_failed or status in ("Cancelled", INTERRUPTED)
         )
         if unfinished and self.spec.job_dir is not None:
             self.sink.emit(Notice("info", f"resume with: azxfer resume {job_id}"))
@@ -212,6 +214,7 @@ class JobRun:
                 totals.files_completed,
                 totals.files_skipped,
                 totals.files_failed,
+                totals.files_interrupted,
                 totals.bytes_done,
                 round(elapsed, 3),
                 [{"name": name, "reason": reason} for name, reason in totals.failed],
@@ -249,10 +252,7 @@ class JobRun:
         (every journal write is a committed transaction, so the journal stays consistent)."""
         self.interrupts += 1
         if self.interrupts > 1:
-            if self.journal is not None:
-                with contextlib.suppress(Exception):
-                    self.journal.flush()
-            os._exit(130)
+            self._quit_now()
         self.sink.emit(
             Notice(
                 "warning",
@@ -263,6 +263,23 @@ class JobRun:
             self.runner.stop()
         elif task is not None:
             task.cancel()
+
+    def _quit_now(self) -> NoReturn:
+        """Second interrupt: report the job as it stands and end the process at once.
+
+        JobFinished is what makes a reporter restore the terminal (cursor, last line); the
+        transfers still in flight count as interrupted, and the journal says Interrupted
+        (every journal write is a committed transaction, so it stays consistent)."""
+        totals = self.runner.totals if self.runner is not None else JobTotals()
+        totals.files_interrupted = totals.files_total - (
+            totals.files_completed + totals.files_skipped + totals.files_failed
+        )
+        with contextlib.suppress(Exception):
+            self._finish(INTERRUPTED, "interrupted", totals, time.monotonic() - self.started)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(130)
 
 
 def _check_options(options: CopyOptions) -> None:
@@ -311,9 +328,10 @@ async def dry_run(plan: AsyncIterator[Planned], sink: EventSink) -> JobTotals:
 
 
 def job_status(totals: JobTotals) -> str:
-    """The status of a job that ran to its end, from its totals."""
+    """The status of a job that ran to its end, from its totals: files failed and none
+    completed is a failed job (AzCopy's rule), not one that completed with errors."""
     if totals.files_failed:
-        return "CompletedWithErrors"
+        return "CompletedWithErrors" if totals.files_completed else "Failed"
     if totals.files_skipped:
         return "CompletedWithSkipped"
     return "Completed"

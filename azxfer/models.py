@@ -71,6 +71,9 @@ class Outcome(enum.Enum):
     COMPLETED = "completed"
     SKIPPED = "skipped"
     FAILED = "failed"
+    # Not done because the job stopped (Ctrl-C, or a failure no transfer can get past); the
+    # journal keeps it for a resume.
+    INTERRUPTED = "interrupted"
 
 
 class Transfer(Struct, frozen=True):
@@ -98,6 +101,7 @@ class JobTotals(Struct):
     files_completed: int = 0
     files_skipped: int = 0
     files_failed: int = 0
+    files_interrupted: int = 0
     bytes_total: int = 0
     bytes_done: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)

@@ -159,8 +159,15 @@ class TextReporter:
         rate = event.bytes_transferred / max(event.elapsed_seconds, 1e-6)
         lines = [
             f"Job {event.job_id} summary: {event.status}",
-            f"  Files:   {event.files_total} total, {event.files_completed} transferred, "
-            f"{event.files_skipped} skipped, {event.files_failed} failed",
+            _dry_run_files(event)
+            if self.dry_run
+            else f"  Files:   {event.files_total} total, {event.files_completed} transferred, "
+            f"{event.files_skipped} skipped, {event.files_failed} failed"
+            + (
+                f", {event.files_interrupted} interrupted (resumable)"
+                if event.files_interrupted
+                else ""
+            ),
             *(
                 [f"  Retries: {self.counts.retries} requests sent again after transient failures"]
                 if self.counts.retries
@@ -172,7 +179,8 @@ class TextReporter:
         lines += self._skipped_lines(event.job_id)
         lines += [f"  Failed:  {redact(f['name'])}: {f['reason']}" for f in event.failed[:50]]
         if len(event.failed) > 50:
-            lines.append(f"  … and {len(event.failed) - 50} more failed (see --log-file)")
+            where = self._where_listed(event.job_id, "failed")
+            lines.append(f"  … and {len(event.failed) - 50} more failed ({where} lists every one)")
         self.out.write("\n".join(lines) + "\n")
         self.out.flush()
 
@@ -184,18 +192,30 @@ class TextReporter:
         lines = [f"  Skipped: {redact(name)}: {reason}" for name, reason in counts.skipped]
         more = counts.skipped_count - len(counts.skipped)
         if more:
-            where = (
-                f"azxfer jobs show {job_id} --with-status skipped"
-                if self.journaled
-                else "--output-type json"
-            )
+            where = self._where_listed(job_id, "skipped")
             lines.append(f"  … and {more} more skipped ({where} lists every one)")
         return lines
+
+    def _where_listed(self, job_id: str, state: str) -> str:
+        """Where every transfer in `state` can be seen: the journal, or JSON output for jobs
+        that keep none."""
+        if self.journaled:
+            return f"azxfer jobs show {job_id} --with-status {state}"
+        return "--output-type json"
 
     def close(self) -> None:
         """Stop any live display."""
         self._stop_live()
         self.out.flush()
+
+
+def _dry_run_files(event: ev.JobFinished) -> str:
+    """A dry run transfers nothing: its files are those it would copy and those it skips."""
+    would = event.files_total - event.files_skipped
+    return (
+        f"  Files:   {event.files_total} total, {would} would be transferred, "
+        f"{event.files_skipped} skipped (up to date or excluded)"
+    )
 
 
 def make_reporter(output_type: str, journaled: bool = True) -> JsonReporter | TextReporter:

@@ -196,7 +196,7 @@ class BlobEndpoint:
         return FastPath(self.rest, self.location.container) if self.rest else None
 
     def classify(self, exc: BaseException, what: str) -> Exception:
-        return classify(exc, what, self.location.endpoint, self.credential)
+        return classify(exc, what, self.location.endpoint, self.credential, self.where)
 
     # -- source side -------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from azxfer.credentials import Credential
 from azxfer.errors import (
     AzxferError,
+    ContainerMissing,
     CopySourceError,
     CredentialError,
     NotFoundError,
@@ -31,20 +32,28 @@ def error_code(exc: BaseException) -> str:
     return str(headers.get("x-ms-error-code", ""))
 
 
-def container_not_found(what: str) -> NotFoundError:
+def container_not_found(what: str, container: str = "") -> ContainerMissing:
     """A ContainerNotFound answer to a request about `what` ("listing container 'c'", or
-    "blob 'x'"): a listing names the container itself."""
+    "blob 'x'"): a listing names the container itself; otherwise `container` ("'c' at URL")
+    does, when the caller knows it, since it is the job's error line."""
     if what.startswith("listing "):
-        return NotFoundError(f"{what.removeprefix('listing ')} does not exist")
-    return NotFoundError(f"{what}: its container does not exist")
+        return ContainerMissing(f"{what.removeprefix('listing ')} does not exist")
+    if container:
+        return ContainerMissing(f"container {container} does not exist ({what})")
+    return ContainerMissing(f"{what}: its container does not exist")
 
 
 def classify(
-    exc: BaseException, what: str, host: str = "", credential: Credential | None = None
+    exc: BaseException,
+    what: str,
+    host: str = "",
+    credential: Credential | None = None,
+    container: str = "",
 ) -> AzxferError:
     """Turn an SDK exception about `what` (e.g. "blob 'x'") into one of ours.
 
-    Knowing the credential used (never its secret) makes a denial actionable.
+    Knowing the credential used (never its secret) makes a denial actionable, and knowing
+    the container ("'c' at URL") names it when it is missing.
     """
     if isinstance(exc, CredentialError) and credential is not None and "[used" not in str(exc):
         code = str(exc).rpartition("(")[2].rstrip(")")
@@ -53,7 +62,7 @@ def classify(
         )
     if isinstance(exc, AzxferError):
         return exc
-    err = _classify(exc, what, host)
+    err = _classify(exc, what, host, container)
     if isinstance(err, CredentialError) and credential is not None:
         return CredentialError(_denied(err, what, credential))
     return err
@@ -74,7 +83,7 @@ def _denied(err: CredentialError, what: str, credential: Credential) -> str:
     return f"{err} [used {credential.describe()}]"
 
 
-def _classify(exc: BaseException, what: str, host: str) -> AzxferError:
+def _classify(exc: BaseException, what: str, host: str, container: str) -> AzxferError:
     # Imported here, on an error path: azure.core costs ~25 ms of start-up, and the REST fast
     # path (most runs) never needs it.
     from azure.core.exceptions import (
@@ -96,7 +105,7 @@ def _classify(exc: BaseException, what: str, host: str) -> AzxferError:
     if by_code is not None:
         return by_code
     if code == "ContainerNotFound":
-        return container_not_found(what)
+        return container_not_found(what, container)
     if isinstance(exc, ResourceNotFoundError) or status == 404:
         return NotFoundError(f"{what} not found")
     if isinstance(exc, ClientAuthenticationError) or status == 403:

@@ -181,7 +181,7 @@ class RestBlobClient:
                 async with self.pool.request("GET", url, request_headers) as response:
                     if response.status >= 300:
                         await response.read()
-                        raise answer_error(response, what)
+                        raise answer_error(response, what, self._where(container))
                     if unranged:
                         _check_etag(response.headers.get("ETag"), etag, what)
                     while position < end:
@@ -197,7 +197,8 @@ class RestBlobClient:
             if position < end:
                 raise RetryableError(f"{what}: got {position - offset} of {length} bytes")
 
-        await with_retries(attempt, self.retry, what)
+        request = self.request_of("GET", container, name)
+        await with_retries(attempt, self.retry, what, request=request)
 
     async def container_request(self, method: str, container: str) -> tuple[int, str]:
         """Get Container Properties (HEAD) or Create Container (PUT): (status, error code).
@@ -220,7 +221,8 @@ class RestBlobClient:
             except (HttpError, TimeoutError) as exc:
                 raise connection_failure(exc, what) from None
 
-        return await with_retries(attempt, self.retry, what)
+        request = self.request_of(method, container, "")
+        return await with_retries(attempt, self.retry, what, request=request)
 
     async def get_properties(self, container: str, name: str) -> ListedBlob | None:
         """Get Blob Properties (HEAD): the blob as a listing describes it, or None when the
@@ -240,7 +242,8 @@ class RestBlobClient:
             except (HttpError, TimeoutError) as exc:
                 raise connection_failure(exc, what) from None
 
-        return await with_retries(attempt, self.retry, what)
+        request = self.request_of("HEAD", container, name)
+        return await with_retries(attempt, self.retry, what, request=request)
 
     async def has_blobs(self, container: str, prefix: str) -> bool:
         """Whether any blob's name starts with `prefix` (one listing of one entry)."""
@@ -315,6 +318,20 @@ class RestBlobClient:
 
     # -- plumbing ----------------------------------------------------------------------------
 
+    def request_of(self, method: str, container: str, name: str) -> Callable[[], str]:
+        """What a retry of this request is named: its method and URL without the query
+        (built only when asked, on a retry)."""
+
+        def described() -> str:
+            url = self.signer.prepare(method, container, name, {}, {}, None)[0]
+            return f"{method} {url.partition('?')[0]}"
+
+        return described
+
+    def _where(self, container: str) -> str:
+        """A container as error messages name it (the endpoint has no SAS)."""
+        return f"'{container}' at {self.signer.endpoint}"
+
     async def _send(
         self,
         method: str,
@@ -336,7 +353,7 @@ class RestBlobClient:
                 async with self.pool.request(method, url, request_headers, data) as response:
                     payload = await response.read()
                     if response.status >= 300:
-                        raise answer_error(response, what)
+                        raise answer_error(response, what, self._where(container))
                     if expect_etag:
                         _check_etag(response.headers.get("ETag"), expect_etag, what)
             except (HttpError, TimeoutError) as exc:
@@ -350,7 +367,8 @@ class RestBlobClient:
                 raise RetryableError(f"{what}: got {len(payload)} of {expect} bytes")
             return payload
 
-        return await with_retries(attempt, self.retry, what)
+        request = self.request_of(method, container, name)
+        return await with_retries(attempt, self.retry, what, request=request)
 
 
 def _b64(data: bytes) -> str:
@@ -423,15 +441,22 @@ def _check_etag(got: str | None, want: str | None, what: str) -> None:
         raise IntegrityError(f"{what} changed during the transfer")
 
 
-def answer_error(response: HttpResponse, what: str) -> AzxferError:
+def answer_error(response: HttpResponse, what: str, container: str = "") -> AzxferError:
     """The error an answer of status 300 or more stands for (see `classify_status`)."""
     headers = response.headers
     return classify_status(
-        response.status, headers.get("x-ms-error-code", ""), what, headers.get("Retry-After")
+        response.status,
+        headers.get("x-ms-error-code", ""),
+        what,
+        headers.get("Retry-After"),
+        container,
     )
 
 
-def classify_status(status: int, code: str, what: str, retry_after: str | None) -> AzxferError:
+def classify_status(
+    status: int, code: str, what: str, retry_after: str | None, container: str = ""
+) -> AzxferError:
+    """`container` ("'c' at URL") names the container of the request, for a missing one."""
     if status in _RETRY_STATUS:
         message = f"{what}: service busy ({status} {code}) after retries"
         err = ServerError(message, status) if status >= 500 else RetryableError(message)
@@ -440,7 +465,7 @@ def classify_status(status: int, code: str, what: str, retry_after: str | None) 
     if status == 412:
         return IntegrityError(f"{what} changed during the transfer")
     if code == "ContainerNotFound":
-        return container_not_found(what)
+        return container_not_found(what, container)
     if status == 404:
         return NotFoundError(f"{what} not found")
     if status == 403:

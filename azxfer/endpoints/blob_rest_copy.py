@@ -138,7 +138,8 @@ async def _send(
         except (HttpError, TimeoutError) as exc:
             raise connection_failure(exc, what) from None
 
-    return await with_retries(attempt, rest.retry, what)
+    request = rest.request_of(method, container, name)
+    return await with_retries(attempt, rest.retry, what, request=request)
 
 
 def _classify(response: HttpResponse, what: str) -> AzxferError:

@@ -13,8 +13,10 @@ caller's to retry (see `engine.retry`), as one of the errors of `http_connection
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import ssl
+import time
 from collections.abc import AsyncIterable
 from types import TracebackType
 
@@ -30,6 +32,8 @@ from azxfer.endpoints.http_connection import (
 )
 from azxfer.endpoints.http_request import Body, Origin, request_head, split_url
 from azxfer.endpoints.proxy import NO_PROXIES, Proxy, ProxySettings
+
+log = logging.getLogger("azxfer.http")
 
 __all__ = [
     "Body",
@@ -76,7 +80,17 @@ class HttpResponse:
 class _Exchange:
     """One request: sent on entry, its connection returned to the pool (or closed) on exit."""
 
-    __slots__ = ("_body", "_connection", "_headers", "_method", "_origin", "_pool", "_url")
+    __slots__ = (
+        "_body",
+        "_connection",
+        "_headers",
+        "_method",
+        "_origin",
+        "_pool",
+        "_started",
+        "_status",
+        "_url",
+    )
 
     def __init__(
         self, pool: HttpPool, method: str, url: str, headers: dict[str, str], body: Body
@@ -88,8 +102,31 @@ class _Exchange:
         self._body = body
         self._origin: Origin | None = None
         self._connection: Connection | None = None
+        # Set only when DEBUG logging is on: when the request started, and its answer.
+        self._started = 0.0
+        self._status = ""
 
     async def __aenter__(self) -> HttpResponse:
+        if not self._pool.debug:
+            return await self._enter()
+        self._started = time.monotonic()
+        try:
+            response = await self._enter()
+        except BaseException as exc:
+            self._status = type(exc).__name__
+            self._log()
+            raise
+        self._status = str(response.status)
+        return response
+
+    def _log(self) -> None:
+        """One DEBUG line per request: method, URL without its query (a SAS, or any other
+        cloud's presigned signature, lives there), status, duration."""
+        elapsed = (time.monotonic() - self._started) * 1000
+        url = self._url.partition("?")[0]
+        log.debug("%s %s -> %s in %.1f ms", self._method, url, self._status, elapsed)
+
+    async def _enter(self) -> HttpResponse:
         origin, target = split_url(self._url)
         self._origin = origin
         pool = self._pool
@@ -130,6 +167,8 @@ class _Exchange:
         connection, self._connection = self._connection, None
         if connection is None:
             return
+        if self._started:  # DEBUG: logged once the answer was read (its time included)
+            self._log()
         if connection.reusable and self._origin is not None:
             self._pool._keep(self._origin, connection)
         else:
@@ -175,6 +214,8 @@ class HttpPool:
         """`tls`: the context of https connections (none: https is refused). `proxies`: which
         origins go through which proxy (see `endpoints.proxy`)."""
         self._slots = asyncio.Semaphore(limit)
+        # Asked once: with DEBUG off, a request pays no clock reads or formatting for it.
+        self.debug = log.isEnabledFor(logging.DEBUG)
         self._tls = tls
         self._proxies = proxies
         self._connect_timeout = connect_timeout

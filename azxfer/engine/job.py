@@ -19,7 +19,7 @@ from azxfer.engine.transfer import (
     Verifier,
     move_bytes,
 )
-from azxfer.errors import AzxferError, CredentialError
+from azxfer.errors import AzxferError, ContainerMissing, CredentialError
 from azxfer.events import EnumerationDone, EventSink, TransferDone, TransferQueued
 from azxfer.models import Chunk, JobTotals, Outcome, Transfer
 from azxfer.options import block_size_for
@@ -27,7 +27,7 @@ from azxfer.options import block_size_for
 log = logging.getLogger("azxfer.engine")
 
 # Errors after which no further transfer can succeed: stop scheduling instead of failing each.
-_FATAL = (CredentialError, UnreachableError)
+_FATAL = (CredentialError, UnreachableError, ContainerMissing)
 
 
 class Planned(Struct, frozen=True):
@@ -166,7 +166,6 @@ class JobRunner:
         self.max_active = max(2 * concurrency, 16)
         self.totals = JobTotals()
         self.fatal: AzxferError | None = None
-        self.interrupted = 0
 
     def stop(self) -> None:
         """Stop scheduling: no new transfer or chunk starts; in-flight chunks finish."""
@@ -239,8 +238,9 @@ class JobRunner:
             self._interrupted(transfer)
             return
         except AzxferError as exc:
-            if isinstance(exc, _FATAL) and self.fatal is None:
-                self.fatal = exc
+            if isinstance(exc, _FATAL):
+                self._fatal(transfer, exc)
+                return
             self._done(transfer, Outcome.FAILED, str(exc))
             return
         except Exception as exc:
@@ -250,15 +250,26 @@ class JobRunner:
         self.totals.bytes_done += size
         self._done(transfer, Outcome.COMPLETED, None)
 
+    def _fatal(self, transfer: Transfer, exc: AzxferError) -> None:
+        """A failure no transfer can get past: the first one fails its transfer and stops the
+        job (it becomes the job's error); the transfers in flight that meet it too are left
+        for a resume rather than each reported as one more failure."""
+        if self.fatal is not None:
+            self._interrupted(transfer)
+            return
+        self.fatal = exc
+        self.stop()
+        self._done(transfer, Outcome.FAILED, str(exc))
+
     def _interrupted(self, transfer: Transfer) -> None:
-        self.interrupted += 1
+        self.totals.files_interrupted += 1
         self.recorder.interrupted(transfer)
         self.sink.emit(
             TransferDone(
                 transfer.id,
                 transfer.source.ref,
                 transfer.dest_display,
-                Outcome.FAILED.value,
+                Outcome.INTERRUPTED.value,
                 transfer.source.size,
                 "interrupted (resumable)",
             )

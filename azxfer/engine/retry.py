@@ -46,9 +46,13 @@ async def with_retries(
     what: str,
     rng: random.Random | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    request: Callable[[], str] | None = None,
 ) -> T:
     """Run `call`, retrying RetryableError up to the policy's attempts (or the error's own,
-    if fewer); the last error stands, as its `exhausted()` form."""
+    if fewer); the last error stands, as its `exhausted()` form.
+
+    `request` says which request a retry sends again ("PUT https://…/c/b", no query), as the
+    retry log line and event name it; it is asked only when there is a retry."""
     for retry in range(1, policy.attempts + 1):
         try:
             return await call()
@@ -59,15 +63,16 @@ async def with_retries(
             # own signing, and almost every call succeeds at once.
             rng = rng or random.Random()
             wait = policy.delay(retry, getattr(exc, "retry_after", None), rng)
+            shown = request() if request is not None else what
             log.info(
                 "retrying %s in %.1f s (attempt %d of %d): %s",
-                what,
+                shown,
                 wait,
                 retry + 1,
                 policy.attempts,
                 exc,
             )
             if policy.on_retry is not None:
-                policy.on_retry(what, retry + 1, wait, str(exc))
+                policy.on_retry(shown, retry + 1, wait, str(exc))
             await sleep(wait)
     raise AssertionError("unreachable")

@@ -194,6 +194,7 @@ async def _whole(
         if pair is not None:  # one ranged read streamed into the file, hashed from it after
             read_to, write_at = pair
             async with ctx.requests:
+                _check_stop(ctx, transfer)
                 await read_to(0, size, write_at)
             md5 = hashlib.md5() if ctx.wants_md5(transfer) else None
             if md5 is not None:
@@ -205,6 +206,7 @@ async def _whole(
                 await writer.commit(digest)
             return
         async with ctx.requests:
+            _check_stop(ctx, transfer)
             data = await reader.read(0, size) if size else b""
             digest = b""
             if ctx.wants_md5(transfer):
@@ -216,6 +218,13 @@ async def _whole(
             await writer.put_whole(data, digest)
     finally:
         ctx.memory.release(held)
+
+
+def _check_stop(ctx: TransferContext, transfer: Transfer) -> None:
+    """A whole-file transfer that got its request slot only after the job began stopping is
+    queued, not in flight: leave it for the resume (as a chunk would be)."""
+    if ctx.stop.is_set():
+        raise Interrupted(f"stopped before {transfer.source.ref}")
 
 
 async def _chunked(

@@ -81,6 +81,12 @@ class TransferRow(Struct, frozen=True):
     reason: str | None
 
 
+# A job recorded as running whose process is gone (its run lock is free): killed, crashed,
+# or quit at a second interrupt. Resumable, like any job that did not finish.
+RUNNING = "Running"
+INTERRUPTED = "Interrupted"
+
+
 def journal_path(job_dir: Path, job_id: str) -> Path:
     """Where the journal of `job_id` lives."""
     return job_dir / f"{job_id}{SUFFIX}"
@@ -130,7 +136,7 @@ class Journal:
                 json.dumps(options),
                 now,
                 now,
-                "Running",
+                RUNNING,
                 SCHEMA_VERSION,
             ),
         )
@@ -284,7 +290,8 @@ class Journal:
     # -- reads -------------------------------------------------------------------------------
 
     def job(self) -> JobRecord:
-        """The job row with counts per state."""
+        """The job row with counts per state; a job recorded as running that no process runs
+        any more is told as Interrupted."""
         self.flush()
         row = self.db.execute(
             "SELECT id, command, source, destination, options, created, updated, status, "
@@ -301,10 +308,21 @@ class Journal:
             json.loads(row[4]),
             row[5],
             row[6],
-            row[7],
+            INTERRUPTED if row[7] == RUNNING and self._abandoned() else row[7],
             bool(row[8]),
             counts,
         )
+
+    def _abandoned(self) -> bool:
+        """Whether no process holds this journal's run lock (never true for the runner)."""
+        if self._lock_fd >= 0:
+            return False
+        try:
+            fd = _lock(self.path)
+        except UsageError:
+            return False
+        os.close(fd)
+        return True
 
     def transfers(self, states: tuple[str, ...] = TransferState.ALL) -> Iterator[TransferRow]:
         """Journaled transfers in id order, optionally only those in `states`."""

@@ -24,6 +24,7 @@ from azxfer.endpoints.http_pool import CertificateError, ConnectError, Connectio
 from azxfer.engine.retry import RetryPolicy
 from azxfer.errors import (
     AzxferError,
+    ContainerMissing,
     CredentialError,
     IntegrityError,
     NotFoundError,
@@ -317,7 +318,7 @@ def test_retryable_statuses(status: int, header: str | None, seconds: float | No
     [
         (404, "BlobNotFound", NotFoundError, "blob 'x' not found"),
         (404, "", NotFoundError, "blob 'x' not found"),
-        (404, "ContainerNotFound", NotFoundError, "blob 'x': its container does not exist"),
+        (404, "ContainerNotFound", ContainerMissing, "blob 'x': its container does not exist"),
         (
             403,
             "AuthenticationFailed",
@@ -512,7 +513,8 @@ def test_errors_after_retries_are_classified() -> None:
 def test_not_found_is_not_retried() -> None:
     session = FakeSession(FakeResponse(404, headers={"x-ms-error-code": "ContainerNotFound"}))
     rest = client(session=session, base_delay=0.001)
-    with pytest.raises(NotFoundError, match="its container does not exist"):
+    # A request names its container: the job stops on it with one error naming it.
+    with pytest.raises(ContainerMissing, match=r"container 'cont' at .* does not exist"):
         asyncio.run(rest.put_block("cont", "b", "id", b"x"))
     assert len(session.requests) == 1
 

@@ -342,11 +342,17 @@ def test_list_jobs_newest_first_and_skips_unreadable(tmp_path: Path) -> None:
     make_job(tmp_path, "mid", "Running", 200.0)
     (tmp_path / f"broken{SUFFIX}").write_bytes(b"this is not sqlite" * 100)
     records = list_jobs(tmp_path)
+    # "mid" says Running but no process holds its lock: it was interrupted.
     assert [(r.id, r.status, r.updated) for r in records] == [
         ("new", "Failed", 300.0),
-        ("mid", "Running", 200.0),
+        ("mid", "Interrupted", 200.0),
         ("old", "Completed", 100.0),
     ]
+    runner = Journal.open(tmp_path, "mid", lock=True)  # a live run holds the lock
+    try:
+        assert [r.status for r in list_jobs(tmp_path) if r.id == "mid"] == ["Running"]
+    finally:
+        runner.close()
 
 
 def test_remove_job(tmp_path: Path) -> None:
