@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree
 
-from azxfer.endpoints.http_date import format_http_date
+from azxfer.transport.dates import format_http_date
 
 if TYPE_CHECKING:
     from azxfer.credentials import Credential

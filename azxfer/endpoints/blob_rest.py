@@ -4,9 +4,9 @@ Blob Properties, List Blobs, and the container requests a job starts with.
 Every small file costs one of these requests, and the SDK's pipeline spends more client CPU
 per request than the request itself (client objects, policy chain, tracing wrappers). On a
 machine whose cores are shared with the service that CPU is wall time, so these operations go
-straight to azxfer's own connection pool (`http_pool`), addressed and signed (SharedKey, or
+straight to azxfer's own connection pool (`transport.pool`), addressed and signed (SharedKey, or
 carrying the SAS) by `blob_requests`. Everything else (Put Block List, page and append blobs,
-leases, Entra ID tokens) stays on the SDK. Retries follow `engine.retry` and classified
+leases, Entra ID tokens) stays on the SDK. Retries follow `transport.retry` and classified
 errors.
 
 URLs are sent exactly as encoded here, so blob names are never normalised on the way: a
@@ -40,11 +40,6 @@ from azxfer.endpoints.blob_requests import (
     next_page_size,
 )
 from azxfer.endpoints.early_listing import EarlyListings
-from azxfer.endpoints.http import connection_failure
-from azxfer.endpoints.http_connection import Headers
-from azxfer.endpoints.http_date import parse_http_date
-from azxfer.endpoints.http_pool import Body, HttpError, HttpPool, HttpResponse
-from azxfer.engine.retry import RetryPolicy, with_retries
 from azxfer.errors import (
     AzxferError,
     CredentialError,
@@ -54,6 +49,11 @@ from azxfer.errors import (
     TransferError,
 )
 from azxfer.models import ContentProps
+from azxfer.transport.connection import Headers
+from azxfer.transport.dates import parse_http_date
+from azxfer.transport.http import connection_failure
+from azxfer.transport.pool import Body, HttpError, HttpPool, HttpResponse
+from azxfer.transport.retry import RetryPolicy, with_retries
 
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 # Hashing a body this large on the event loop would stall every other request.

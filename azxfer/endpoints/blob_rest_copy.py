@@ -14,13 +14,13 @@ import base64
 
 from azxfer.endpoints.blob_errors import classify_code
 from azxfer.endpoints.blob_rest import RestBlobClient, answer_error, blob_headers
-from azxfer.endpoints.http import connection_failure
-from azxfer.endpoints.http_pool import HttpError, HttpResponse
-from azxfer.engine.retry import with_retries
 from azxfer.errors import (
     AzxferError,
 )
 from azxfer.models import ContentProps
+from azxfer.transport.http import connection_failure
+from azxfer.transport.pool import HttpError, HttpResponse
+from azxfer.transport.retry import with_retries
 
 
 async def put_blob_from_url(

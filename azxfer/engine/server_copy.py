@@ -38,7 +38,7 @@ from azxfer.endpoints.blob_copy import (
     UrlWrites,
 )
 from azxfer.endpoints.web import WebEndpoint
-from azxfer.engine.job import Planned, Recorder, StreamMover
+from azxfer.engine.job import Recorder, StreamMover
 from azxfer.engine.transfer import Interrupted, TransferContext, first_cause
 from azxfer.errors import (
     CopySourceError,
@@ -47,7 +47,7 @@ from azxfer.errors import (
     TransferError,
 )
 from azxfer.events import Notice, Progress, TransferResumed
-from azxfer.models import BlobType, Chunk, Entry, Transfer
+from azxfer.models import BlobType, Chunk, Entry, Planned, Transfer
 from azxfer.options import S2SMode, ServerCopySettings
 
 log = logging.getLogger("azxfer.s2s")

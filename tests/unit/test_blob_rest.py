@@ -19,9 +19,6 @@ from azxfer.credentials import Credential
 from azxfer.endpoints.blob_requests import API_VERSION
 from azxfer.endpoints.blob_requests import quote_name as _quote_name
 from azxfer.endpoints.blob_rest import RestBlobClient, classify_status
-from azxfer.endpoints.http_connection import Headers
-from azxfer.endpoints.http_pool import CertificateError, ConnectError, ConnectionLost
-from azxfer.engine.retry import RetryPolicy
 from azxfer.errors import (
     AzxferError,
     CredentialError,
@@ -31,6 +28,9 @@ from azxfer.errors import (
     TransferError,
 )
 from azxfer.models import ContentProps
+from azxfer.transport.connection import Headers
+from azxfer.transport.pool import CertificateError, ConnectError, ConnectionLost
+from azxfer.transport.retry import RetryPolicy
 
 ACCOUNT = "myacct"
 RAW_KEY = b"0123456789abcdef0123456789abcdef-not-a-real-key-000"
@@ -1013,7 +1013,7 @@ def test_listing_stopped_early_cancels_the_prefetched_page() -> None:
 
 
 def test_an_untrusted_certificate_is_final_not_retried() -> None:
-    from azxfer.endpoints.blob_errors import UnreachableError
+    from azxfer.errors import UnreachableError
 
     failure = CertificateError("certificate verify failed")
     session = FakeSession(failure, FakeResponse(200, b"never"))
@@ -1024,7 +1024,7 @@ def test_an_untrusted_certificate_is_final_not_retried() -> None:
 
 
 def test_a_refused_connection_is_retried_briefly_then_unreachable() -> None:
-    from azxfer.endpoints.blob_errors import UnreachableError
+    from azxfer.errors import UnreachableError
 
     refused = [
         ConnectError("127.0.0.1", 1, ConnectionRefusedError(111, "refused")) for _ in range(6)
