@@ -155,7 +155,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
     )
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _port_open(blob_port):
+        while not (_port_open(blob_port) and _port_open(table_port)):
             if proc.poll() is not None:
                 log.flush()
                 out = (workdir / "azurite.out").read_text(errors="replace")[-2000:]

@@ -151,7 +151,7 @@ def test_authorization_matches_a_hand_written_string_to_sign() -> None:
     assert documented_string_to_sign("PUT", ACCOUNT, "/cont/dir/a%20b.txt", query, headers) == (
         expected
     )
-    auth = client().signer._authorization("PUT", "/cont/dir/a%20b.txt", query, headers)
+    auth = client().signer.auth.authorization("PUT", "/cont/dir/a%20b.txt", query, headers)
     assert auth == sign(expected)
 
 
@@ -161,10 +161,10 @@ def test_zero_content_length_is_signed_as_empty() -> None:
         "PUT\n\n\n\n\n\n\n\n\n\n\n\n"
         f"x-ms-date:{DATE}\nx-ms-version:{API_VERSION}\n/myacct/cont/empty"
     )
-    assert client().signer._authorization("PUT", "/cont/empty", {}, headers) == sign(expected)
+    assert client().signer.auth.authorization("PUT", "/cont/empty", {}, headers) == sign(expected)
     # and a non-zero length is not
     headers["Content-Length"] = "10"
-    assert client().signer._authorization("PUT", "/cont/empty", {}, headers) != sign(expected)
+    assert client().signer.auth.authorization("PUT", "/cont/empty", {}, headers) != sign(expected)
 
 
 @pytest.mark.parametrize(
@@ -233,7 +233,7 @@ def test_authorization_follows_documented_algorithm(
     method: str, path: str, query: dict[str, str], headers: dict[str, str]
 ) -> None:
     expected = sign(documented_string_to_sign(method, ACCOUNT, path, query, headers))
-    assert client().signer._authorization(method, path, query, headers) == expected
+    assert client().signer.auth.authorization(method, path, query, headers) == expected
 
 
 def test_header_names_are_case_insensitive_and_empty_values_unsigned() -> None:
@@ -245,8 +245,8 @@ def test_header_names_are_case_insensitive_and_empty_values_unsigned() -> None:
         "x-ms-meta-empty": "",
         "Content-Type": "",
     }
-    a = client().signer._authorization("PUT", "/c/b", {}, lower)
-    assert client().signer._authorization("PUT", "/c/b", {}, mixed) == a
+    a = client().signer.auth.authorization("PUT", "/c/b", {}, lower)
+    assert client().signer.auth.authorization("PUT", "/c/b", {}, mixed) == a
     assert a == sign(documented_string_to_sign("PUT", ACCOUNT, "/c/b", {}, lower))
 
 
@@ -259,7 +259,7 @@ def test_emulator_resource_names_the_account_twice() -> None:
         f"x-ms-date:{DATE}\nx-ms-version:{API_VERSION}\n"
         "/devstoreaccount1/devstoreaccount1/cont/x"
     )
-    assert rest.signer._authorization("GET", path, {}, headers) == sign(
+    assert rest.signer.auth.authorization("GET", path, {}, headers) == sign(
         expected, "devstoreaccount1"
     )
 
@@ -267,16 +267,18 @@ def test_emulator_resource_names_the_account_twice() -> None:
 def test_signature_depends_on_every_signed_part() -> None:
     rest = client()
     base = {"x-ms-version": API_VERSION, "x-ms-date": DATE, "Content-MD5": "abc=="}
-    reference = rest.signer._authorization("PUT", "/c/b", {"comp": "block"}, base)
+    reference = rest.signer.auth.authorization("PUT", "/c/b", {"comp": "block"}, base)
     variants = [
-        rest.signer._authorization("GET", "/c/b", {"comp": "block"}, base),
-        rest.signer._authorization("PUT", "/c/B", {"comp": "block"}, base),
-        rest.signer._authorization("PUT", "/c/b", {"comp": "blocklist"}, base),
-        rest.signer._authorization("PUT", "/c/b", {}, base),
-        rest.signer._authorization(
+        rest.signer.auth.authorization("GET", "/c/b", {"comp": "block"}, base),
+        rest.signer.auth.authorization("PUT", "/c/B", {"comp": "block"}, base),
+        rest.signer.auth.authorization("PUT", "/c/b", {"comp": "blocklist"}, base),
+        rest.signer.auth.authorization("PUT", "/c/b", {}, base),
+        rest.signer.auth.authorization(
             "PUT", "/c/b", {"comp": "block"}, {**base, "Content-MD5": "abd=="}
         ),
-        rest.signer._authorization("PUT", "/c/b", {"comp": "block"}, {**base, "x-ms-meta-a": "1"}),
+        rest.signer.auth.authorization(
+            "PUT", "/c/b", {"comp": "block"}, {**base, "x-ms-meta-a": "1"}
+        ),
     ]
     assert reference not in variants
     assert len(set(variants)) == len(variants)
@@ -290,8 +292,9 @@ def test_credentials_seen_by_the_client() -> None:
     sas = RestBlobClient(
         None, ENDPOINT + "/", ACCOUNT, Credential("sas", ACCOUNT, sas="sig=x"), RetryPolicy()
     )
-    assert (sas.signer._sas, sas.signer._key, sas.endpoint) == ("sig=x", None, ENDPOINT)
-    assert client().signer._key == RAW_KEY
+    assert (sas.signer.auth.token, sas.endpoint) == ("sig=x", ENDPOINT)
+    assert not hasattr(sas.signer.auth, "authorization")
+    assert client().signer.auth._key == RAW_KEY
 
 
 # --- classify_status ---------------------------------------------------------------------
@@ -795,7 +798,7 @@ def test_signing_order_is_the_sdk_collation() -> None:
 
     from azure.storage.blob._shared.authentication import _storage_header_sort
 
-    from azxfer.endpoints.blob_requests import signing_order as _signing_order
+    from azxfer.transport.signing import signing_order as _signing_order
 
     rng = random.Random(6)
     alphabet = "abcXYZ019-'_.~+!|^`"
