@@ -133,9 +133,7 @@ class BlobConnections:
         return RetryPolicy(on_retry=self._on_retry)
 
     def rest(self, location: Location, credential: Credential | None) -> RestBlobClient | None:
-        """The REST fast path for the hot operations, if it can use this credential."""
-        if not RestBlobClient.supports(credential):
-            return None
+        """The REST fast path for the hot operations."""
         return RestBlobClient(
             self._pool,
             location.endpoint,

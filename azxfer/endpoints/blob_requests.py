@@ -42,6 +42,19 @@ class RequestSigner:
         self.credential = credential
         self.auth: Authorizer = authorizer_for(credential)
 
+    async def signed(
+        self,
+        method: str,
+        container: str,
+        name: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> tuple[str, dict[str, str]]:
+        """`prepare`, once the authorizer is ready (a Bearer token fetched or renewed)."""
+        await self.auth.ready()
+        return self.prepare(method, container, name, query, headers, body)
+
     def prepare(
         self,
         method: str,

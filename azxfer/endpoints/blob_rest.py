@@ -4,9 +4,9 @@ Blob Properties, List Blobs, and the container requests a job starts with.
 Every small file costs one of these requests, and the SDK's pipeline spends more client CPU
 per request than the request itself (client objects, policy chain, tracing wrappers). On a
 machine whose cores are shared with the service that CPU is wall time, so these operations go
-straight to azxfer's own connection pool (`transport.pool`), addressed and signed (SharedKey, or
-carrying the SAS) by `blob_requests`. Everything else (Put Block List, page and append blobs,
-leases, Entra ID tokens) stays on the SDK. Retries follow `transport.retry` and classified
+straight to azxfer's own connection pool (`transport.pool`), addressed and authorized (SharedKey,
+a SAS, or an Entra ID token) by `blob_requests`. Everything else (Put Block List, page and
+append blobs, leases) stays on the SDK. Retries follow `transport.retry` and classified
 errors.
 
 URLs are sent exactly as encoded here, so blob names are never normalised on the way: a
@@ -85,11 +85,6 @@ class RestBlobClient:
         self.credential = credential
         self.retry = retry
         self.early = early
-
-    @staticmethod
-    def supports(credential: Credential | None) -> bool:
-        """Whether this path can authorize with `credential` (token credentials cannot)."""
-        return credential is None or credential.kind in ("sas", "shared_key", "anonymous")
 
     # -- operations --------------------------------------------------------------------------
 
@@ -175,7 +170,9 @@ class RestBlobClient:
             nonlocal position
             unranged = whole and position == offset
             headers = _read_headers(position, end, etag, unranged)
-            url, request_headers = self.signer.prepare("GET", container, name, {}, headers, None)
+            url, request_headers = await self.signer.signed(
+                "GET", container, name, {}, headers, None
+            )
             try:
                 async with self.pool.request("GET", url, request_headers) as response:
                     if response.status >= 300:
@@ -204,7 +201,7 @@ class RestBlobClient:
         what = f"container '{container}'"
 
         async def attempt() -> tuple[int, str]:
-            url, headers = self.signer.prepare(
+            url, headers = await self.signer.signed(
                 method, container, "", {"restype": "container"}, {}, None
             )
             try:
@@ -227,7 +224,7 @@ class RestBlobClient:
         what = f"blob '{name}'"
 
         async def attempt() -> ListedBlob | None:
-            url, headers = self.signer.prepare("HEAD", container, name, {}, {}, None)
+            url, headers = await self.signer.signed("HEAD", container, name, {}, {}, None)
             try:
                 async with self.pool.request("HEAD", url, headers) as response:
                     await response.read()
@@ -327,7 +324,7 @@ class RestBlobClient:
         expect_etag: str | None = None,
     ) -> bytes:
         async def attempt() -> bytes:
-            url, request_headers = self.signer.prepare(
+            url, request_headers = await self.signer.signed(
                 method, container, name, query, headers, body
             )
             data = _body(body)

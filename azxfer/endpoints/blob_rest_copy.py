@@ -116,7 +116,9 @@ async def _send(
     """Send a body-less request with our retries; the response headers on success."""
 
     async def attempt() -> dict[str, str]:
-        url, request_headers = rest.signer.prepare(method, container, name, query, headers, None)
+        url, request_headers = await rest.signer.signed(
+            method, container, name, query, headers, None
+        )
         try:
             async with rest.pool.request(method, url, request_headers) as response:
                 await response.read()
