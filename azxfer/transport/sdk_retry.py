@@ -1,43 +1,42 @@
-"""The storage SDK's exponential retry, configured, plus what it lacks: 429 and Retry-After.
+"""The retry policy of the requests the storage SDK carries, with the rules of our own loop.
 
-The SDK's policy retries 408, 5xx (but 501/505) and connection errors, yet treats 429 Too Many
-Requests as final and ignores Retry-After. This keeps its loop (body rewinding, secondary
-location handling, history) and changes only the decision and the wait.
+The SDK's public `ExponentialRetry` keeps what only its pipeline can do (rewinding a request's
+body, the per-kind counts of connect, read and status retries, the secondary host, the
+history). Its decision and its wait are ours, as `retry.RetryPolicy` makes them for the REST
+fast path: 408, 429 and 5xx (but 501 and 505) are retried, and so is a copy whose source
+answered busy; waits are backoff with full jitter, at least as long as a (capped) Retry-After
+says; each wait is told to the job as a `retry` event. Only the SDK's public names are used.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from typing import Any
 
 from azure.core.exceptions import AzureError
-from azure.storage.blob._shared.policies import is_retry
-from azure.storage.blob._shared.policies_async import is_checksum_retry, retry_hook
 from azure.storage.blob.aio import ExponentialRetry
+
+from azxfer.transport.retry import RetryPolicy
 
 log = logging.getLogger("azxfer.retry")
 
-MAX_RETRY_AFTER = 60.0
+# x-ms-copy-source-error-code values that say the copy's source was only busy.
+_BUSY_SOURCE = frozenset({"OperationTimedOut", "InternalError", "ServerBusy"})
 
 
 class StorageRetry(ExponentialRetry):
-    """Exponential backoff with jitter on 408/429/5xx/resets, honouring Retry-After."""
+    """The SDK's retry loop, deciding and waiting as `RetryPolicy` does."""
 
     def __init__(self, on_retry: Callable[[str, int, float, str], None] | None = None) -> None:
-        self.on_retry = on_retry
-        super().__init__(
-            initial_backoff=1,
-            increment_base=2,
-            retry_total=6,
-            random_jitter_range=1,
-            retry_connect=2,
-            retry_read=4,
-            retry_status=6,
-        )
+        self.policy = RetryPolicy(on_retry=on_retry)
+        self._rng = random.Random()
+        retries = self.policy.attempts - 1
+        super().__init__(retry_total=retries, retry_connect=2, retry_read=4, retry_status=retries)
 
     async def send(self, request: Any) -> Any:
-        """Send, retrying as the class docstring says."""
+        """Send, retrying as the module docstring says."""
         settings = self.configure_retries(request)
         while True:
             try:
@@ -45,14 +44,12 @@ class StorageRetry(ExponentialRetry):
             except AzureError as err:
                 if not self.increment(settings, request=request.http_request, error=err):
                     raise
-                await retry_hook(settings, request=request.http_request, response=None, error=err)
                 await self._wait(settings, request, None, type(err).__name__)
                 continue
             http = response.http_response
-            retry = http.status_code == 429 or is_retry(response, settings["mode"])
-            retry = retry or await is_checksum_retry(response)
-            if retry and self.increment(settings, request=request.http_request, response=http):
-                await retry_hook(settings, request=request.http_request, response=http, error=None)
+            if should_retry(http.status_code, http.headers) and self.increment(
+                settings, request=request.http_request, response=http
+            ):
                 await self._wait(settings, request, http, f"status {http.status_code}")
                 continue
             if settings["history"]:
@@ -61,30 +58,36 @@ class StorageRetry(ExponentialRetry):
             return response
 
     async def _wait(self, settings: dict[str, Any], request: Any, http: Any, reason: str) -> None:
-        delay = self.get_backoff_time(settings) or 0.0
-        retry_after = _retry_after(http)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, MAX_RETRY_AFTER))
+        retry = settings["count"]
+        delay = self.policy.delay(max(retry, 1), retry_after(http), self._rng)
         what = f"{request.http_request.method} {request.http_request.url.split('?')[0]}"
         log.info("retrying %s in %.1f s after %s", what, delay, reason)
-        if self.on_retry is not None:
-            self.on_retry(what, settings["count"] + 1, delay, reason)
-        if delay > 0:
-            await request.context.transport.sleep(delay)
+        if self.policy.on_retry is not None:
+            self.policy.on_retry(what, retry + 1, delay, reason)
+        await request.context.transport.sleep(delay)
 
 
-def _retry_after(http: Any) -> float | None:
+def should_retry(status: int, headers: Any) -> bool:
+    """Whether an answer is worth another attempt: a timeout, throttling, a server error
+    other than 501 and 505, or a copy whose source was busy."""
+    if status in (408, 429):
+        return True
+    if status >= 500:
+        return status not in (501, 505)
+    return status >= 400 and headers.get("x-ms-copy-source-error-code") in _BUSY_SOURCE
+
+
+def retry_after(http: Any) -> float | None:
+    """Seconds the service asked to wait (Retry-After, or retry-after-ms), if it did."""
     if http is None:
         return None
-    value = http.headers.get("Retry-After") or http.headers.get("retry-after-ms")
+    value = http.headers.get("Retry-After")
+    scale = 1.0
+    if value is None:
+        value, scale = http.headers.get("retry-after-ms"), 0.001
     if value is None:
         return None
     try:
-        seconds = float(value)
+        return float(value) * scale
     except ValueError:
         return None
-    return (
-        seconds / 1000
-        if "retry-after-ms" in http.headers and not http.headers.get("Retry-After")
-        else seconds
-    )
