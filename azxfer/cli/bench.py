@@ -63,7 +63,7 @@ def bench_command(
     TARGET (a Blob URL, with a SAS or a key as for copy), verify them, report throughput,
     files/s and the effective concurrency, and delete what was uploaded."""
     from azxfer.bench import BenchSettings, run_bench
-    from azxfer.cli.render import make_reporter
+    from azxfer.cli.render import UtcClock, make_reporter
     from azxfer.cli.run import configure_logging
     from azxfer.credentials import resolve_credential
     from azxfer.events import NullSink
@@ -91,13 +91,14 @@ def bench_command(
         env=env,
     )
     as_json = opts.get("output_type") == "json"
-    reporter = NullSink() if as_json else make_reporter("text")
+    reporter = NullSink() if as_json else make_reporter("text", journaled=False)
     phases = run_bench(settings, reporter)
     if as_json:
         sys.stdout.write(
             json.dumps(
                 {
                     "event": "bench_result",
+                    "time": UtcClock().stamp(),
                     "phases": [
                         {
                             "phase": p.phase,

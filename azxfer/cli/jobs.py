@@ -14,7 +14,14 @@ STATES = ("pending", "active", "completed", "failed", "skipped")
 
 @click.group("jobs")
 def jobs_group() -> None:
-    """Inspect and manage journaled jobs (every copy is one)."""
+    """Inspect and manage journaled jobs (every copy and sync is one).
+
+    \b
+    Examples:
+      azxfer jobs list
+      azxfer jobs show 3f2a9c1e --with-status failed
+      azxfer jobs clean --older-than 30d --with-status Completed
+    """
 
 
 def _when(stamp: float) -> str:
@@ -24,7 +31,13 @@ def _when(stamp: float) -> str:
 @jobs_group.command("list")
 @journal_option
 def list_command(journal_dir: Path | None) -> None:
-    """List jobs, newest first: ID, command, start, status, counts."""
+    """List jobs, newest first: ID, command, start, status, counts.
+
+    \b
+    Examples:
+      azxfer jobs list
+      azxfer jobs list --journal-dir /mnt/state/azxfer-jobs
+    """
     from azxfer.journal.jobs import list_jobs
 
     records = list_jobs(job_dir_from(journal_dir))
@@ -44,7 +57,14 @@ def list_command(journal_dir: Path | None) -> None:
 @click.option("--with-status", type=click.Choice(STATES), help="Only transfers in this state.")
 @journal_option
 def show_command(job_id: str, with_status: str | None, journal_dir: Path | None) -> None:
-    """Show a job and its transfers."""
+    """Show a job and its transfers. JOB_ID may be a unique prefix of the ID.
+
+    \b
+    Examples:
+      azxfer jobs show 3f2a9c1e
+      azxfer jobs show 3f2a9c1e --with-status failed
+      azxfer jobs show 3f2a9c1e --with-status skipped
+    """
     from azxfer.journal.jobs import find_job
     from azxfer.journal.store import Journal
 
@@ -80,7 +100,13 @@ def show_command(job_id: str, with_status: str | None, journal_dir: Path | None)
 )
 @journal_option
 def clean_command(older_than: str, with_status: tuple[str, ...], journal_dir: Path | None) -> None:
-    """Remove old jobs' journals."""
+    """Remove old jobs' journals.
+
+    \b
+    Examples:
+      azxfer jobs clean
+      azxfer jobs clean --older-than 12h --with-status Completed --with-status CompletedWithSkipped
+    """
     from azxfer.journal.jobs import clean_jobs, parse_age
 
     removed = clean_jobs(
@@ -93,7 +119,12 @@ def clean_command(older_than: str, with_status: tuple[str, ...], journal_dir: Pa
 @click.argument("job_id")
 @journal_option
 def remove_command(job_id: str, journal_dir: Path | None) -> None:
-    """Remove one job's journal."""
+    """Remove one job's journal (it can no longer be resumed).
+
+    \b
+    Examples:
+      azxfer jobs remove 3f2a9c1e
+    """
     from azxfer.journal.jobs import find_job, remove_job
 
     job_dir = job_dir_from(journal_dir)

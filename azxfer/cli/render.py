@@ -8,6 +8,14 @@ import time
 from typing import TYPE_CHECKING, TextIO
 
 from azxfer import events as ev
+from azxfer.cli.progressline import (
+    Counts,
+    RateWindow,
+    activity_text,
+    eta_text,
+    rate_text,
+    size_text,
+)
 from azxfer.locations import redact
 
 if TYPE_CHECKING:
@@ -16,16 +24,38 @@ if TYPE_CHECKING:
 PLAIN_INTERVAL = 2.0
 
 
+class UtcClock:
+    """ISO-8601 UTC times with milliseconds, e.g. 2026-12-06T14:55:29.123Z (AzCopy's
+    TimeStamp). The part up to the second is formatted once a second, not per event: events go
+    out per file and per progress tick."""
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.prefix = ""
+
+    def stamp(self, now: float | None = None) -> str:
+        """The time `now` (seconds since the epoch; default: the current time)."""
+        now = time.time() if now is None else now
+        second = int(now)
+        if second != self.second:
+            self.second = second
+            self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self.prefix}.{int((now - second) * 1000):03d}Z"
+
+
 class JsonReporter:
-    """One JSON object per event per line on stdout, nothing else."""
+    """One JSON object per event per line on stdout, nothing else; each has a UTC `time`."""
 
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.last_flush = time.monotonic()
+        self.clock = UtcClock()
 
     def emit(self, event: ev.Event) -> None:
         """Write the event as a line; flush at most twice a second and at the end."""
-        self.out.write(redact(json.dumps(event.to_json(), ensure_ascii=False)) + "\n")
+        record = event.to_json()
+        record["time"] = self.clock.stamp()
+        self.out.write(redact(json.dumps(record, ensure_ascii=False)) + "\n")
         now = time.monotonic()
         if isinstance(event, ev.JobFinished) or now - self.last_flush > 0.5:
             self.out.flush()
@@ -36,47 +66,15 @@ class JsonReporter:
         self.out.flush()
 
 
-class _Counts:
-    """Running totals a text reporter shows."""
-
-    def __init__(self) -> None:
-        self.files_total = 0
-        self.files_done = 0
-        self.bytes_total = 0
-        self.bytes_done = 0
-        self.enumerated = False
-        self.retries = 0
-        self._partial: dict[int, int] = {}
-
-    def update(self, event: ev.Event) -> None:
-        if isinstance(event, ev.TransferQueued):
-            self.files_total += 1
-            self.bytes_total += event.size
-        elif isinstance(event, ev.Progress):
-            self._partial[event.transfer_id] = self._partial.get(event.transfer_id, 0) + event.bytes
-            self.bytes_done += event.bytes
-        elif isinstance(event, ev.TransferDone):
-            moved = self._partial.pop(event.transfer_id, 0)
-            self.files_done += 1
-            if event.outcome == "completed":
-                self.bytes_done += event.size - moved
-            else:
-                self.bytes_done -= moved
-                if event.outcome == "skipped" and event.source:
-                    self.bytes_total -= event.size
-        elif isinstance(event, ev.EnumerationDone):
-            self.enumerated = True
-        elif isinstance(event, ev.Retrying):
-            self.retries += 1
-
-
 class TextReporter:
     """Progress on stderr (rich on a terminal, else periodic lines); summary on stdout."""
 
-    def __init__(self, out: TextIO, err: TextIO, live: bool) -> None:
+    def __init__(self, out: TextIO, err: TextIO, live: bool, journaled: bool = True) -> None:
         self.out = out
+        self.journaled = journaled  # whether `azxfer jobs show` can list this job's transfers
         self.err = err
-        self.counts = _Counts()
+        self.counts = Counts()
+        self.window = RateWindow()
         self.dry_run = False
         self.live: Progress | None = None
         self.task = None
@@ -123,26 +121,10 @@ class TextReporter:
     def _start_live(self) -> None:
         # rich is imported only for a terminal: it costs ~40 ms of start-up, which a piped or
         # scripted run (plain lines) would pay for nothing.
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
+        from azxfer.cli.liveline import live_progress
 
-        self.live = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-            console=Console(file=self.err, highlight=False, soft_wrap=True),
-            transient=True,
-        )
-        self.task = self.live.add_task("files 0/0", total=None)
+        self.live = live_progress(self.err, self.counts, self.window)
+        self.task = self.live.add_task(activity_text(self.counts), total=None)
         self.live.start()
 
     def _stop_live(self) -> None:
@@ -152,26 +134,24 @@ class TextReporter:
 
     def _refresh(self) -> None:
         counts = self.counts
+        now = time.monotonic()
+        self.window.add(now, counts.bytes_done)
         if self.live is not None and self.task is not None:
             self.live.update(
                 self.task,
                 completed=counts.bytes_done,
                 total=counts.bytes_total or None,
-                description=f"files {counts.files_done}/{counts.files_total}"
-                + (f", {counts.retries} retries" if counts.retries else ""),
+                description=activity_text(counts),
             )
             return
-        now = time.monotonic()
         # Nothing queued yet means nothing to report (a job failing at its first request, for
         # one, must leave just its error line on stderr).
         if counts.files_total and not self.dry_run and now - self.last_line >= PLAIN_INTERVAL:
             self.last_line = now
-            rate = counts.bytes_done / max(now - self.started, 1e-6)
+            rate = self.window.rate(now)
             self.err.write(
-                f"progress: {counts.files_done}/{counts.files_total} files, "
-                f"{_size(counts.bytes_done)} of {_size(counts.bytes_total)}, {_size(rate)}/s"
-                + (f", {counts.retries} retries" if counts.retries else "")
-                + "\n"
+                f"progress: {activity_text(counts)}, {size_text(counts.bytes_done)} of "
+                f"{size_text(counts.bytes_total)}, {rate_text(rate)}, {eta_text(counts, rate)}\n"
             )
             self.err.flush()
 
@@ -186,14 +166,31 @@ class TextReporter:
                 if self.counts.retries
                 else []
             ),
-            f"  Bytes:   {_size(event.bytes_transferred)} transferred in "
-            f"{event.elapsed_seconds:.2f} s ({_size(rate)}/s)",
+            f"  Bytes:   {size_text(event.bytes_transferred)} transferred in "
+            f"{event.elapsed_seconds:.2f} s ({size_text(rate)}/s)",
         ]
+        lines += self._skipped_lines(event.job_id)
         lines += [f"  Failed:  {redact(f['name'])}: {f['reason']}" for f in event.failed[:50]]
         if len(event.failed) > 50:
             lines.append(f"  … and {len(event.failed) - 50} more failed (see --log-file)")
         self.out.write("\n".join(lines) + "\n")
         self.out.flush()
+
+    def _skipped_lines(self, job_id: str) -> list[str]:
+        """The skipped items by name, the first few; a dry run has listed each one already."""
+        counts = self.counts
+        if self.dry_run or not counts.skipped_count:
+            return []
+        lines = [f"  Skipped: {redact(name)}: {reason}" for name, reason in counts.skipped]
+        more = counts.skipped_count - len(counts.skipped)
+        if more:
+            where = (
+                f"azxfer jobs show {job_id} --with-status skipped"
+                if self.journaled
+                else "--output-type json"
+            )
+            lines.append(f"  … and {more} more skipped ({where} lists every one)")
+        return lines
 
     def close(self) -> None:
         """Stop any live display."""
@@ -201,16 +198,9 @@ class TextReporter:
         self.out.flush()
 
 
-def _size(value: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
-
-
-def make_reporter(output_type: str) -> JsonReporter | TextReporter:
-    """The reporter for --output-type: json, or text (live only on a terminal)."""
+def make_reporter(output_type: str, journaled: bool = True) -> JsonReporter | TextReporter:
+    """The reporter for --output-type: json, or text (live only on a terminal). `journaled`:
+    whether the job keeps a journal (bench's do not)."""
     if output_type == "json":
         return JsonReporter(sys.stdout)
-    return TextReporter(sys.stdout, sys.stderr, live=sys.stderr.isatty())
+    return TextReporter(sys.stdout, sys.stderr, live=sys.stderr.isatty(), journaled=journaled)

@@ -39,6 +39,12 @@ def resume_command(
     copied (interrupted transfers continue), and deletes are decided anew. SAS tokens are
     never journaled, so give fresh ones with --source-sas and --dest-sas when the job used
     them; account keys come from the same places as for copy.
+
+    \b
+    Examples:
+      azxfer resume --last
+      azxfer resume 3f2a9c1e --source-sas '<fresh SAS>' --output-type json
+      azxfer resume 3f2a9c1e --dest-sas '<fresh SAS>'
     """
     from azxfer.cli.copy import build_copy_options
     from azxfer.journal.jobs import find_job, list_jobs
