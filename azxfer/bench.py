@@ -16,13 +16,13 @@ from msgspec import Struct
 
 from azxfer.client import JobResult, JobSpec, copy, new_job_id
 from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
-from azxfer.endpoints.http import needs_tls
-from azxfer.endpoints.proxy import proxy_settings
 from azxfer.errors import AzxferError
 from azxfer.events import EventSink
 from azxfer.locations import Location, Service
 from azxfer.options import CheckMd5, CopyOptions, EngineSettings
 from azxfer.plan.filters import EntryFilter
+from azxfer.transport.http import needs_tls
+from azxfer.transport.proxy import proxy_settings
 
 # Random data is generated in pieces of this size and repeated, so making a big data set
 # costs disk writes, not CPU.

@@ -12,7 +12,7 @@ from typing import Any
 from azxfer.endpoints.base import Endpoint, Selection, SelectionKind
 from azxfer.endpoints.blob import BlobConnections
 from azxfer.endpoints.factory import endpoint_for
-from azxfer.engine.job import JobRunner, Planned
+from azxfer.engine.job import JobRunner
 from azxfer.engine.movers import mover_for
 from azxfer.errors import NotFoundError
 from azxfer.events import EventSink
@@ -27,7 +27,7 @@ from azxfer.jobrun import (
     new_job_id,
 )
 from azxfer.journal.recorder import JournalRecorder
-from azxfer.models import JobTotals, Transfer
+from azxfer.models import JobTotals, Planned, Transfer
 from azxfer.options import CopyOptions
 from azxfer.plan.compare import Ask, OverwritePolicy
 from azxfer.plan.filters import EntryFilter

@@ -17,10 +17,10 @@ from pathlib import Path
 from azxfer.credentials import Side, resolve_credential
 from azxfer.endpoints.blob_requests import RequestSigner
 from azxfer.endpoints.early_listing import EarlyListing, EarlyListings
-from azxfer.endpoints.http_request import split_url
-from azxfer.endpoints.proxy import proxy_settings
 from azxfer.errors import UsageError
 from azxfer.locations import Location, Service, parse_location
+from azxfer.transport.proxy import proxy_settings
+from azxfer.transport.request import split_url
 
 __all__ = ["EarlyListings", "start_listings"]
 

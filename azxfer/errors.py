@@ -28,6 +28,10 @@ class CredentialError(AzxferError):
     """Credentials are missing, malformed, expired or insufficient for the operation."""
 
 
+class UnreachableError(AzxferError):
+    """The service cannot be reached at all (refused, unknown host): fatal for the job."""
+
+
 class NotFoundError(AzxferError):
     """A container, blob or local path that must exist does not."""
 

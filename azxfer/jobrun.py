@@ -23,9 +23,7 @@ from msgspec import Struct
 
 from azxfer.endpoints.blob import BlobConnections
 from azxfer.endpoints.early_listing import EarlyListings
-from azxfer.endpoints.http import needs_tls
-from azxfer.endpoints.proxy import proxy_settings
-from azxfer.engine.job import JobRunner, Planned
+from azxfer.engine.job import JobRunner
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError
 from azxfer.events import (
     EnumerationDone,
@@ -40,8 +38,10 @@ from azxfer.events import (
 from azxfer.journal.crash import CrashHook
 from azxfer.journal.store import INTERRUPTED, Journal
 from azxfer.locations import Location, Service, redact
-from azxfer.models import JobTotals, Outcome, Transfer
+from azxfer.models import JobTotals, Outcome, Planned, Transfer
 from azxfer.options import CheckMd5, CopyOptions
+from azxfer.transport.http import needs_tls
+from azxfer.transport.proxy import proxy_settings
 
 log = logging.getLogger("azxfer")
 

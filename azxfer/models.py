@@ -86,6 +86,17 @@ class Transfer(Struct, frozen=True):
     rename_reason: str | None = None
 
 
+class WriteProps(Struct, frozen=True):
+    """Properties a writer sets on the object it creates."""
+
+    blob_type: BlobType = BlobType.BLOCK
+    content: ContentProps = ContentProps()
+    metadata: dict[str, str] | None = None
+    tags: dict[str, str] | None = None
+    tier: str | None = None
+    mtime: float | None = None
+
+
 class Chunk(Struct, frozen=True):
     """One range of a transfer; `index` is stable for a given transfer and chunk size."""
 
@@ -113,3 +124,20 @@ class Skipped(Struct, frozen=True):
     ref: str
     rel_path: str
     reason: str
+
+
+class Planned(Struct, frozen=True):
+    """A transfer the planner decided on.
+
+    `skip_reason` set means it will not be moved. `fail_reason` set means it must not be
+    moved and counts as failed (planning found that another source has its destination).
+    `resume` is None for a fresh transfer, else the chunks an earlier run of the job
+    journaled as done (possibly none).
+    """
+
+    transfer: Transfer
+    props: WriteProps
+    skip_reason: str | None = None
+    resume: tuple[Chunk, ...] | None = None
+    chunk_size: int = 0
+    fail_reason: str | None = None

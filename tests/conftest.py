@@ -56,30 +56,31 @@ class Azurite:
     acct2: str
     acct2_key: str
     pid: int
+    scheme: str = "http"
 
     @property
     def blob_endpoint(self) -> str:
-        return f"http://{self.host}:{self.blob_port}/{self.account}"
+        return f"{self.scheme}://{self.host}:{self.blob_port}/{self.account}"
 
     @property
     def acct2_endpoint(self) -> str:
-        return f"http://{self.host}:{self.blob_port}/{self.acct2}"
+        return f"{self.scheme}://{self.host}:{self.blob_port}/{self.acct2}"
 
     @property
     def table_endpoint(self) -> str:
-        return f"http://{self.host}:{self.table_port}/{self.account}"
+        return f"{self.scheme}://{self.host}:{self.table_port}/{self.account}"
 
     @property
     def connection_string(self) -> str:
         return (
-            f"DefaultEndpointsProtocol=http;AccountName={self.account};"
+            f"DefaultEndpointsProtocol={self.scheme};AccountName={self.account};"
             f"AccountKey={self.key};BlobEndpoint={self.blob_endpoint};"
         )
 
     @property
     def acct2_connection_string(self) -> str:
         return (
-            f"DefaultEndpointsProtocol=http;AccountName={self.acct2};"
+            f"DefaultEndpointsProtocol={self.scheme};AccountName={self.acct2};"
             f"AccountKey={self.acct2_key};BlobEndpoint={self.acct2_endpoint};"
         )
 
@@ -120,8 +121,9 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+@contextlib.contextmanager
+def start_azurite(workdir: Path, *extra: str, scheme: str = "http") -> Iterator[Azurite]:
+    """An in-memory Azurite on free loopback ports, with `extra` arguments; stopped after."""
     if not AZURITE_BIN.exists():
         pytest.fail(
             f"Azurite not found at {AZURITE_BIN}: run `bash scripts/test` "
@@ -129,7 +131,6 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
             pytrace=False,
         )
     blob_port, queue_port, table_port = _free_ports(3)
-    workdir = tmp_path_factory.mktemp("azurite")
     env = dict(os.environ)
     env["AZURITE_ACCOUNTS"] = f"{WELL_KNOWN_ACCOUNT}:{WELL_KNOWN_KEY};{ACCT2_NAME}:{ACCT2_KEY}"
     log = open(workdir / "azurite.out", "wb")  # noqa: SIM115 - closed in teardown
@@ -143,6 +144,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
         "--blobHost", "127.0.0.1", "--blobPort", str(blob_port),
         "--queueHost", "127.0.0.1", "--queuePort", str(queue_port),
         "--tableHost", "127.0.0.1", "--tablePort", str(table_port),
+        *extra,
     ]  # fmt: skip
     proc = subprocess.Popen(
         cmd,
@@ -155,7 +157,7 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
     )
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
-        while not _port_open(blob_port):
+        while not (_port_open(blob_port) and _port_open(table_port)):
             if proc.poll() is not None:
                 log.flush()
                 out = (workdir / "azurite.out").read_text(errors="replace")[-2000:]
@@ -173,10 +175,17 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
             acct2=ACCT2_NAME,
             acct2_key=ACCT2_KEY,
             pid=proc.pid,
+            scheme=scheme,
         )
     finally:
         _stop(proc)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    with start_azurite(tmp_path_factory.mktemp("azurite")) as emulator:
+        yield emulator
 
 
 @pytest.fixture(scope="session")

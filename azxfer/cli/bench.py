@@ -66,10 +66,10 @@ def bench_command(
     from azxfer.cli.render import UtcClock, make_reporter
     from azxfer.cli.run import configure_logging
     from azxfer.credentials import resolve_credential
-    from azxfer.endpoints.proxy import proxy_settings
     from azxfer.events import NullSink
     from azxfer.locations import parse_location
     from azxfer.options import EngineSettings, default_concurrency, parse_size
+    from azxfer.transport.proxy import proxy_settings
 
     configure_logging(opts.get("log_file"), str(opts.get("log_level") or "INFO"))  # type: ignore[arg-type]
     location = parse_location(target)

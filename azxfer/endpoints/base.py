@@ -13,8 +13,17 @@ from typing import Protocol
 
 from msgspec import Struct
 
-from azxfer.models import BlobType, Chunk, ContentProps, Entry, Skipped, Transfer
-from azxfer.plan.filters import EntryFilter
+from azxfer.models import Chunk, Entry, Skipped, Transfer, WriteProps
+
+
+class NameFilter(Protocol):
+    """Which listed names take part in a job (the planner's filters, applied while listing)."""
+
+    def accepts(self, rel_path: str, mtime: float | None) -> bool:
+        """Whether the entry at `rel_path`, last modified at `mtime`, is selected."""
+
+    def may_descend(self, rel_dir: str) -> bool:
+        """Whether anything under directory `rel_dir` could be selected."""
 
 
 class SelectionKind(enum.Enum):
@@ -31,17 +40,6 @@ class Selection(Struct):
     kind: SelectionKind
     root_name: str
     items: AsyncIterator[Entry | Skipped]
-
-
-class WriteProps(Struct, frozen=True):
-    """Properties a writer sets on the object it creates."""
-
-    blob_type: BlobType = BlobType.BLOCK
-    content: ContentProps = ContentProps()
-    metadata: dict[str, str] | None = None
-    tags: dict[str, str] | None = None
-    tier: str | None = None
-    mtime: float | None = None
 
 
 class Reader(Protocol):
@@ -90,7 +88,7 @@ class Endpoint(Protocol):
     """A driver bound to one location and credential."""
 
     async def select(
-        self, recursive: bool, filters: EntryFilter, follow_symlinks: bool
+        self, recursive: bool, filters: NameFilter, follow_symlinks: bool
     ) -> Selection:
         """Resolve the location into a selection (raises NotFoundError / LocationError)."""
 

@@ -1,8 +1,8 @@
 """The Blob storage driver: listing, ranged reads, and block/page/append writers.
 
-The REST fast path of a job shares one connection pool (`http_pool`, sized to the job's
+The REST fast path of a job shares one connection pool (`transport.pool`, sized to the job's
 concurrency); the storage SDK's clients, built only for operations the fast path does not
-carry, share one aiohttp session. Both, and the retry policy (`endpoints.retry`), are
+carry, share one aiohttp session. Both, and the retry policy (`transport.sdk_retry`), are
 configured once in `BlobConnections`.
 """
 
@@ -19,14 +19,10 @@ from msgspec import Struct
 from msgspec.structs import replace
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
+from azxfer.endpoints.base import NameFilter, Selection, SelectionKind
 from azxfer.endpoints.blob_errors import classify, error_code
 from azxfer.endpoints.blob_rest import ListedBlob, RestBlobClient
 from azxfer.endpoints.early_listing import EarlyListings
-from azxfer.endpoints.http import tls_context
-from azxfer.endpoints.http_pool import HttpPool
-from azxfer.endpoints.proxy import NO_PROXIES, ProxySettings
-from azxfer.engine.retry import RetryPolicy
 from azxfer.errors import (
     CredentialError,
     IntegrityError,
@@ -35,8 +31,11 @@ from azxfer.errors import (
     TransferError,
 )
 from azxfer.locations import Location
-from azxfer.models import BlobType, Chunk, ContentProps, Entry, Skipped, Transfer
-from azxfer.plan.filters import EntryFilter
+from azxfer.models import BlobType, Chunk, ContentProps, Entry, Skipped, Transfer, WriteProps
+from azxfer.transport.http import tls_context
+from azxfer.transport.pool import HttpPool
+from azxfer.transport.proxy import NO_PROXIES, ProxySettings
+from azxfer.transport.retry import RetryPolicy
 
 if TYPE_CHECKING:
     import aiohttp
@@ -69,7 +68,7 @@ class BlobConnections:
         """`tls`: the job may open https connections (see `endpoints.http`); a job that talks
         plain http only (to an emulator) does not pay for loading the CA store. `early`: the
         listings its command line started (see `endpoints.early_listing`). `proxies`: the
-        proxies of the job's environment (see `endpoints.proxy`)."""
+        proxies of the job's environment (see `transport.proxy`)."""
         self._on_retry = on_retry
         self._early = early
         self._limit = concurrency + 8
@@ -95,11 +94,11 @@ class BlobConnections:
         return make
 
     def _service(self, location: Location, credential: Credential | None) -> BlobServiceClient:
-        session = self.session  # first: it imports aiohttp the safe way (`endpoints.aio`)
+        session = self.session  # first: it imports aiohttp the safe way (`transport.aio`)
         from azure.storage.blob.aio import BlobServiceClient
 
-        from azxfer.endpoints.retry import StorageRetry
-        from azxfer.endpoints.sdk_proxy import ProxiedTransport
+        from azxfer.transport.sdk_proxy import ProxiedTransport
+        from azxfer.transport.sdk_retry import StorageRetry
 
         if self._transport is None:
             self._transport = ProxiedTransport(self.proxies, session=session, session_owner=False)
@@ -121,7 +120,7 @@ class BlobConnections:
     def session(self) -> aiohttp.ClientSession:
         """The aiohttp session of the SDK's clients and of web sources, made on first use."""
         if self._session is None:
-            from azxfer.endpoints.aio import aiohttp
+            from azxfer.transport.aio import aiohttp
 
             connector = aiohttp.TCPConnector(
                 limit=self._limit, ttl_dns_cache=300, ssl=tls_context() if self._tls else True
@@ -134,9 +133,7 @@ class BlobConnections:
         return RetryPolicy(on_retry=self._on_retry)
 
     def rest(self, location: Location, credential: Credential | None) -> RestBlobClient | None:
-        """The REST fast path for the hot operations, if it can use this credential."""
-        if not RestBlobClient.supports(credential):
-            return None
+        """The REST fast path for the hot operations."""
         return RestBlobClient(
             self._pool,
             location.endpoint,
@@ -201,7 +198,7 @@ class BlobEndpoint:
     # -- source side -------------------------------------------------------------------------
 
     async def select(
-        self, recursive: bool, filters: EntryFilter, follow_symlinks: bool
+        self, recursive: bool, filters: NameFilter, follow_symlinks: bool
     ) -> Selection:
         """Resolve the URL: the container, a blob, a virtual directory, a wildcard or a prefix."""
         path = self.location.path
@@ -308,7 +305,7 @@ class BlobEndpoint:
         self,
         base: str,
         recursive: bool,
-        filters: EntryFilter,
+        filters: NameFilter,
         name_pattern: str | None = None,
         name_prefix: str | None = None,
     ) -> AsyncIterator[Entry | Skipped]:

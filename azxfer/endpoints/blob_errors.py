@@ -15,11 +15,8 @@ from azxfer.errors import (
     RetryableError,
     ServerError,
     TransferError,
+    UnreachableError,
 )
-
-
-class UnreachableError(AzxferError):
-    """The service cannot be reached at all (refused, unknown host): fatal for the job."""
 
 
 def error_code(exc: BaseException) -> str:

@@ -7,34 +7,19 @@ event loop or the SDK are loaded, and they must be exactly the requests `blob_re
 
 from __future__ import annotations
 
-import base64
 import functools
-import hashlib
-import hmac
 import time
 from typing import TYPE_CHECKING
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree
 
-from azxfer.endpoints.http_date import format_http_date
+from azxfer.transport.dates import format_http_date
+from azxfer.transport.signing import Authorizer, authorizer_for
 
 if TYPE_CHECKING:
     from azxfer.credentials import Credential
 
 API_VERSION = "2025-11-05"
-_SIGNED_HEADERS = (
-    "content-encoding",
-    "content-language",
-    "content-length",
-    "content-md5",
-    "content-type",
-    "date",
-    "if-modified-since",
-    "if-match",
-    "if-none-match",
-    "if-unmodified-since",
-    "range",
-)
 # Listing page sizes: the first page small, so work starts early; each next one twice as
 # large, up to the service's maximum. While a page is turned into entries (and compared, or
 # its transfers started) the service builds the next one, so what waits for the last answer
@@ -45,7 +30,7 @@ MAX_PAGE = 5000
 
 class RequestSigner:
     """Builds the URL and the signed headers of requests to one account with one credential
-    (SharedKey, a SAS, or none)."""
+    (`auth`: SharedKey, a SAS, a Bearer token, or none)."""
 
     def __init__(self, endpoint: str, account: str, credential: Credential | None) -> None:
         self.endpoint = endpoint.rstrip("/")
@@ -55,12 +40,20 @@ class RequestSigner:
         self.origin = f"{url.scheme}://{url.netloc}"
         self.account = account
         self.credential = credential
-        self._key = (
-            base64.b64decode(credential.key)
-            if credential and credential.kind == "shared_key" and credential.key
-            else None
-        )
-        self._sas = credential.sas if credential and credential.kind == "sas" else None
+        self.auth: Authorizer = authorizer_for(credential)
+
+    async def signed(
+        self,
+        method: str,
+        container: str,
+        name: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes | None,
+    ) -> tuple[str, dict[str, str]]:
+        """`prepare`, once the authorizer is ready (a Bearer token fetched or renewed)."""
+        await self.auth.ready()
+        return self.prepare(method, container, name, query, headers, body)
 
     def prepare(
         self,
@@ -83,35 +76,11 @@ class RequestSigner:
             # Signed, as the service expects the Content-Type it receives to be.
             request_headers["Content-Type"] = "application/octet-stream"
         query_string = "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
-        if self._sas:
-            query_string = f"{query_string}&{self._sas}" if query_string else self._sas
-        elif self._key is not None:
-            request_headers["Authorization"] = self._authorization(
-                method, path, query, request_headers
-            )
+        extra = self.auth.apply(method, path, query, request_headers)
+        if extra:
+            query_string = f"{query_string}&{extra}" if query_string else extra
         url = f"{self.origin}{path}{'?' + query_string if query_string else ''}"
         return url, request_headers
-
-    def _authorization(
-        self, method: str, path: str, query: dict[str, str], headers: dict[str, str]
-    ) -> str:
-        lowered = {k.lower(): v for k, v in headers.items() if v}
-        if lowered.get("content-length") == "0":
-            del lowered["content-length"]
-        names = signing_order(tuple(sorted(k for k in lowered if k.startswith("x-ms-"))))
-        canonical_headers = "".join(f"{name}:{lowered[name]}\n" for name in names)
-        resource = f"/{self.account}{path}"
-        for name in sorted(query):
-            resource += f"\n{name.lower()}:{unquote(query[name])}"
-        to_sign = (
-            f"{method}\n"
-            + "\n".join(lowered.get(h, "") for h in _SIGNED_HEADERS)
-            + "\n"
-            + canonical_headers
-            + resource
-        )
-        digest = hmac.new(self._key or b"", to_sign.encode("utf-8"), hashlib.sha256).digest()
-        return f"SharedKey {self.account}:{base64.b64encode(digest).decode()}"
 
 
 def list_query(prefix: str, delimiter: str | None, marker: str, size: int) -> dict[str, str]:
@@ -159,32 +128,6 @@ def _parsed_marker(page: bytes) -> str:
     if b"<NextMarker" not in page:
         return ""
     return ElementTree.fromstring(page).findtext("NextMarker") or ""
-
-
-@functools.lru_cache(maxsize=1024)
-def signing_order(names: tuple[str, ...]) -> tuple[str, ...]:
-    """x-ms-* header names in the service's canonical order (its own collation).
-
-    A request type always carries the same few names, so the sort runs once each.
-    """
-    return tuple(sorted(names, key=_collation_key))
-
-
-# The service sorts canonical header names by a culture-aware collation, not by code point:
-# at the first level '-' and "'" are ignored, case is ignored, and punctuation sorts before
-# digits before letters; ties are broken by where the ignored characters stand. These are
-# the weights of the Azure SDK's table (azure.storage.blob._shared.authentication), as ranks:
-# importing that module would load the whole SDK.
-_PRIMARY = "!#$%&*.^_`|~+0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_PRIMARY_RANK = {c: rank for rank, c in enumerate(_PRIMARY, start=2)}
-_PRIMARY_RANK.update({c.lower(): rank for c, rank in _PRIMARY_RANK.items() if c.isalpha()})
-_SECONDARY_RANK = {"'": 2, "-": 3}  # every other character 0; 1 marks the end of the name
-
-
-def _collation_key(name: str) -> tuple[list[int], list[int]]:
-    primary = [_PRIMARY_RANK[c] for c in name if c in _PRIMARY_RANK]
-    secondary = [_SECONDARY_RANK.get(c, 0) for c in name]
-    return [*primary, 1], [*secondary, 1]
 
 
 def quote_name(name: str) -> str:

@@ -4,9 +4,9 @@ Blob Properties, List Blobs, and the container requests a job starts with.
 Every small file costs one of these requests, and the SDK's pipeline spends more client CPU
 per request than the request itself (client objects, policy chain, tracing wrappers). On a
 machine whose cores are shared with the service that CPU is wall time, so these operations go
-straight to azxfer's own connection pool (`http_pool`), addressed and signed (SharedKey, or
-carrying the SAS) by `blob_requests`. Everything else (Put Block List, page and append blobs,
-leases, Entra ID tokens) stays on the SDK. Retries follow `engine.retry` and classified
+straight to azxfer's own connection pool (`transport.pool`), addressed and authorized (SharedKey,
+a SAS, or an Entra ID token) by `blob_requests`. Everything else (Put Block List, page and
+append blobs, leases) stays on the SDK. Retries follow `transport.retry` and classified
 errors.
 
 URLs are sent exactly as encoded here, so blob names are never normalised on the way: a
@@ -40,11 +40,6 @@ from azxfer.endpoints.blob_requests import (
     next_page_size,
 )
 from azxfer.endpoints.early_listing import EarlyListings
-from azxfer.endpoints.http import connection_failure
-from azxfer.endpoints.http_connection import Headers
-from azxfer.endpoints.http_date import parse_http_date
-from azxfer.endpoints.http_pool import Body, HttpError, HttpPool, HttpResponse
-from azxfer.engine.retry import RetryPolicy, with_retries
 from azxfer.errors import (
     AzxferError,
     CredentialError,
@@ -55,6 +50,11 @@ from azxfer.errors import (
     TransferError,
 )
 from azxfer.models import ContentProps
+from azxfer.transport.connection import Headers
+from azxfer.transport.dates import parse_http_date
+from azxfer.transport.http import connection_failure
+from azxfer.transport.pool import Body, HttpError, HttpPool, HttpResponse
+from azxfer.transport.retry import RetryPolicy, with_retries
 
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 # Hashing a body this large on the event loop would stall every other request.
@@ -86,11 +86,6 @@ class RestBlobClient:
         self.credential = credential
         self.retry = retry
         self.early = early
-
-    @staticmethod
-    def supports(credential: Credential | None) -> bool:
-        """Whether this path can authorize with `credential` (token credentials cannot)."""
-        return credential is None or credential.kind in ("sas", "shared_key", "anonymous")
 
     # -- operations --------------------------------------------------------------------------
 
@@ -176,7 +171,9 @@ class RestBlobClient:
             nonlocal position
             unranged = whole and position == offset
             headers = _read_headers(position, end, etag, unranged)
-            url, request_headers = self.signer.prepare("GET", container, name, {}, headers, None)
+            url, request_headers = await self.signer.signed(
+                "GET", container, name, {}, headers, None
+            )
             try:
                 async with self.pool.request("GET", url, request_headers) as response:
                     if response.status >= 300:
@@ -206,7 +203,7 @@ class RestBlobClient:
         what = f"container '{container}'"
 
         async def attempt() -> tuple[int, str]:
-            url, headers = self.signer.prepare(
+            url, headers = await self.signer.signed(
                 method, container, "", {"restype": "container"}, {}, None
             )
             try:
@@ -230,7 +227,7 @@ class RestBlobClient:
         what = f"blob '{name}'"
 
         async def attempt() -> ListedBlob | None:
-            url, headers = self.signer.prepare("HEAD", container, name, {}, {}, None)
+            url, headers = await self.signer.signed("HEAD", container, name, {}, {}, None)
             try:
                 async with self.pool.request("HEAD", url, headers) as response:
                     await response.read()
@@ -345,7 +342,7 @@ class RestBlobClient:
         expect_etag: str | None = None,
     ) -> bytes:
         async def attempt() -> bytes:
-            url, request_headers = self.signer.prepare(
+            url, request_headers = await self.signer.signed(
                 method, container, name, query, headers, body
             )
             data = _body(body)

@@ -17,11 +17,11 @@ from collections.abc import Callable
 
 from azxfer.endpoints.blob_errors import classify_code
 from azxfer.endpoints.blob_rest import RestBlobClient, answer_error, blob_headers
-from azxfer.endpoints.http import connection_failure
-from azxfer.endpoints.http_pool import HttpError, HttpResponse
-from azxfer.engine.retry import with_retries
 from azxfer.errors import AzxferError, ServerError
 from azxfer.models import ContentProps
+from azxfer.transport.http import connection_failure
+from azxfer.transport.pool import HttpError, HttpResponse
+from azxfer.transport.retry import with_retries
 
 ServerErrorAttempts = Callable[[], int | None]
 
@@ -125,7 +125,9 @@ async def _send(
     """Send a body-less request with our retries; the response headers on success."""
 
     async def attempt() -> dict[str, str]:
-        url, request_headers = rest.signer.prepare(method, container, name, query, headers, None)
+        url, request_headers = await rest.signer.signed(
+            method, container, name, query, headers, None
+        )
         try:
             async with rest.pool.request(method, url, request_headers) as response:
                 await response.read()

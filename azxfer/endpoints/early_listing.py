@@ -38,7 +38,7 @@ from azxfer.endpoints.blob_requests import (
     next_marker,
     next_page_size,
 )
-from azxfer.endpoints.http_request import Origin, request_head, split_url
+from azxfer.transport.request import Origin, request_head, split_url
 
 if TYPE_CHECKING:
     import asyncio
@@ -156,7 +156,7 @@ def _connect(origin: Origin) -> socket.socket:
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     if origin.scheme != "https":
         return sock
-    from azxfer.endpoints.http import tls_context  # https only (it loads the CA store)
+    from azxfer.transport.http import tls_context  # https only (it loads the CA store)
 
     return tls_context().wrap_socket(sock, server_hostname=origin.host)
 

@@ -16,10 +16,9 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
+from azxfer.endpoints.base import NameFilter, Selection, SelectionKind
 from azxfer.errors import IntegrityError, LocationError, TransferError
-from azxfer.models import Chunk, Entry, Skipped, Transfer
-from azxfer.plan.filters import EntryFilter
+from azxfer.models import Chunk, Entry, Skipped, Transfer, WriteProps
 
 # Reads and writes below this size are cheaper inline than through a worker thread.
 _INLINE_IO = 256 * 1024
@@ -51,7 +50,7 @@ class LocalEndpoint:
     # -- source side -------------------------------------------------------------------------
 
     async def select(
-        self, recursive: bool, filters: EntryFilter, follow_symlinks: bool
+        self, recursive: bool, filters: NameFilter, follow_symlinks: bool
     ) -> Selection:
         """Resolve the local location into a selection; a missing path is a LocationError."""
         walker = Walker(filters, recursive, follow_symlinks)
@@ -300,7 +299,7 @@ async def _single(entry: Entry) -> AsyncIterator[Entry | Skipped]:
 class Walker:
     """A synchronous directory walk (run in a thread) applying filters and symlink rules."""
 
-    def __init__(self, filters: EntryFilter, recursive: bool, follow_symlinks: bool) -> None:
+    def __init__(self, filters: NameFilter, recursive: bool, follow_symlinks: bool) -> None:
         self.filters = filters
         self.recursive = recursive
         self.follow = follow_symlinks

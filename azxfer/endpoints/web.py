@@ -14,12 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote
 
-from azxfer.endpoints.aio import aiohttp
-from azxfer.endpoints.base import Selection, SelectionKind
-from azxfer.endpoints.blob_errors import UnreachableError
-from azxfer.endpoints.http import connection_failure
-from azxfer.endpoints.proxy import AiohttpProxy
-from azxfer.engine.retry import RetryPolicy, with_retries
+from azxfer.endpoints.base import NameFilter, Selection, SelectionKind
 from azxfer.errors import (
     CredentialError,
     IntegrityError,
@@ -27,10 +22,14 @@ from azxfer.errors import (
     NotFoundError,
     RetryableError,
     TransferError,
+    UnreachableError,
 )
 from azxfer.locations import Location
 from azxfer.models import ContentProps, Entry, Skipped
-from azxfer.plan.filters import EntryFilter
+from azxfer.transport.aio import aiohttp
+from azxfer.transport.http import connection_failure
+from azxfer.transport.proxy import AiohttpProxy
+from azxfer.transport.retry import RetryPolicy, with_retries
 
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
 
@@ -54,7 +53,7 @@ class WebEndpoint:
         self.what = f"'{location.display}'"
 
     async def select(
-        self, recursive: bool, filters: EntryFilter, follow_symlinks: bool
+        self, recursive: bool, filters: NameFilter, follow_symlinks: bool
     ) -> Selection:
         """The object itself, named after the last part of its path."""
         entry = await self.stat(self.location.path)

@@ -7,10 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
 
-from msgspec import Struct
-
-from azxfer.endpoints.base import Endpoint, WriteProps
-from azxfer.endpoints.blob_errors import UnreachableError
+from azxfer.endpoints.base import Endpoint
 from azxfer.engine.budget import MemoryBudget
 from azxfer.engine.transfer import (
     Interrupted,
@@ -19,32 +16,15 @@ from azxfer.engine.transfer import (
     Verifier,
     move_bytes,
 )
-from azxfer.errors import AzxferError, ContainerMissing, CredentialError
+from azxfer.errors import AzxferError, ContainerMissing, CredentialError, UnreachableError
 from azxfer.events import EnumerationDone, EventSink, TransferDone, TransferQueued
-from azxfer.models import Chunk, JobTotals, Outcome, Transfer
+from azxfer.models import Chunk, JobTotals, Outcome, Planned, Transfer
 from azxfer.options import block_size_for
 
 log = logging.getLogger("azxfer.engine")
 
 # Errors after which no further transfer can succeed: stop scheduling instead of failing each.
 _FATAL = (CredentialError, UnreachableError, ContainerMissing)
-
-
-class Planned(Struct, frozen=True):
-    """A transfer the planner decided on.
-
-    `skip_reason` set means it will not be moved. `fail_reason` set means it must not be
-    moved and counts as failed (planning found that another source has its destination).
-    `resume` is None for a fresh transfer, else the chunks an earlier run of the job
-    journaled as done (possibly none).
-    """
-
-    transfer: Transfer
-    props: WriteProps
-    skip_reason: str | None = None
-    resume: tuple[Chunk, ...] | None = None
-    chunk_size: int = 0
-    fail_reason: str | None = None
 
 
 class Recorder(Protocol):

@@ -40,7 +40,7 @@ from azxfer.endpoints.blob_copy import (
 from azxfer.endpoints.blob_rest_copy import ServerErrorAttempts
 from azxfer.endpoints.web import WebEndpoint
 from azxfer.engine.copy_methods import UNPROVEN_FAILURES, Method, MethodTrust, ladder
-from azxfer.engine.job import Planned, Recorder, StreamMover
+from azxfer.engine.job import Recorder, StreamMover
 from azxfer.engine.transfer import Interrupted, TransferContext, first_cause
 from azxfer.errors import (
     CopySourceError,
@@ -50,7 +50,7 @@ from azxfer.errors import (
     TransferError,
 )
 from azxfer.events import Notice, Progress, TransferResumed
-from azxfer.models import Chunk, Entry, Transfer
+from azxfer.models import Chunk, Entry, Planned, Transfer
 from azxfer.options import ServerCopySettings
 
 log = logging.getLogger("azxfer.s2s")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from azxfer.endpoints.base import WriteProps
-from azxfer.models import BlobType, ContentProps, Entry
+from azxfer.models import BlobType, ContentProps, Entry, WriteProps
 
 
 def entry_to_json(entry: Entry) -> dict[str, Any]:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from azxfer.engine.job import Planned
 from azxfer.journal.codec import entry_to_json, props_to_json
 from azxfer.journal.store import Journal, TransferRow, TransferState
-from azxfer.models import Chunk, Outcome, Transfer
+from azxfer.models import Chunk, Outcome, Planned, Transfer
 
 _STATE = {
     Outcome.COMPLETED: TransferState.COMPLETED,

@@ -9,11 +9,10 @@ from pathlib import Path
 
 from msgspec.structs import replace
 
-from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
-from azxfer.engine.job import Planned
+from azxfer.endpoints.base import Selection, SelectionKind
 from azxfer.events import EventSink, Notice
 from azxfer.locations import redact
-from azxfer.models import BlobType, ContentProps, Entry, Skipped, Transfer
+from azxfer.models import BlobType, ContentProps, Entry, Planned, Skipped, Transfer, WriteProps
 from azxfer.options import CopyOptions
 from azxfer.plan.blobnames import BACKSLASH_REASON, BlobNamer
 from azxfer.plan.compare import OverwritePolicy

@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator, Callable
 from msgspec.structs import replace
 
 from azxfer.endpoints.base import Endpoint
-from azxfer.engine.job import Planned
 from azxfer.events import EventSink, Notice
 from azxfer.journal.codec import entry_from_json, props_from_json
 from azxfer.journal.store import Journal, TransferRow, TransferState
-from azxfer.models import Entry, Transfer
+from azxfer.models import Entry, Planned, Transfer
 
 
 async def resume_plan(

@@ -21,16 +21,15 @@ from collections.abc import AsyncIterator
 
 from msgspec.structs import replace
 
-from azxfer.endpoints.base import Selection, WriteProps
+from azxfer.endpoints.base import Selection
 from azxfer.endpoints.blob import BlobEndpoint
 from azxfer.endpoints.local import LocalEndpoint
-from azxfer.engine.job import Planned
 from azxfer.events import EventSink, Notice
 from azxfer.journal.codec import entry_from_json, entry_to_json, props_to_json
 from azxfer.journal.hashcache import HashCache
 from azxfer.journal.store import Journal, TransferRow, TransferState
 from azxfer.locations import redact
-from azxfer.models import Entry, Skipped, Transfer
+from azxfer.models import Entry, Planned, Skipped, Transfer, WriteProps
 from azxfer.plan.blobnames import BACKSLASH_REASON, BlobNamer
 from azxfer.plan.compare import Decision, OverwritePolicy
 from azxfer.plan.filters import EntryFilter

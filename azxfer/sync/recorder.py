@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from azxfer.engine.job import Planned
 from azxfer.journal.recorder import JournalRecorder
-from azxfer.models import Outcome, Transfer
+from azxfer.models import Outcome, Planned, Transfer
 from azxfer.plan.sync import IDENTICAL
 
 

@@ -17,8 +17,8 @@ from azxfer.endpoints import early_listing
 from azxfer.endpoints.blob_requests import RequestSigner
 from azxfer.endpoints.blob_rest import RestBlobClient
 from azxfer.endpoints.early_listing import EarlyListing, EarlyListings
-from azxfer.endpoints.http_pool import HttpPool
-from azxfer.engine.retry import RetryPolicy
+from azxfer.transport.pool import HttpPool
+from azxfer.transport.retry import RetryPolicy
 
 NO_KEY_FILES: dict = {"source": None, "dest": None}
 

@@ -2,7 +2,7 @@
 
 A loopback https file server (tests/webfiles.py) with a certificate from a throwaway CA made by
 trustme stands in for any https endpoint: the web-source driver and the Blob drivers share one
-connection pool, whose TLS context comes from `azxfer.endpoints.http`. aiohttp is imported with
+connection pool, whose TLS context comes from `azxfer.transport.http`. aiohttp is imported with
 its own default contexts emptied (see that module), so these tests show that the contexts
 azxfer really uses still verify, with SSL_CERT_FILE honoured.
 """

@@ -19,9 +19,6 @@ from azxfer.credentials import Credential
 from azxfer.endpoints.blob_requests import API_VERSION
 from azxfer.endpoints.blob_requests import quote_name as _quote_name
 from azxfer.endpoints.blob_rest import RestBlobClient, classify_status
-from azxfer.endpoints.http_connection import Headers
-from azxfer.endpoints.http_pool import CertificateError, ConnectError, ConnectionLost
-from azxfer.engine.retry import RetryPolicy
 from azxfer.errors import (
     AzxferError,
     ContainerMissing,
@@ -33,6 +30,9 @@ from azxfer.errors import (
     TransferError,
 )
 from azxfer.models import ContentProps
+from azxfer.transport.connection import Headers
+from azxfer.transport.pool import CertificateError, ConnectError, ConnectionLost
+from azxfer.transport.retry import RetryPolicy
 
 ACCOUNT = "myacct"
 RAW_KEY = b"0123456789abcdef0123456789abcdef-not-a-real-key-000"
@@ -153,7 +153,7 @@ def test_authorization_matches_a_hand_written_string_to_sign() -> None:
     assert documented_string_to_sign("PUT", ACCOUNT, "/cont/dir/a%20b.txt", query, headers) == (
         expected
     )
-    auth = client().signer._authorization("PUT", "/cont/dir/a%20b.txt", query, headers)
+    auth = client().signer.auth.authorization("PUT", "/cont/dir/a%20b.txt", query, headers)
     assert auth == sign(expected)
 
 
@@ -163,10 +163,10 @@ def test_zero_content_length_is_signed_as_empty() -> None:
         "PUT\n\n\n\n\n\n\n\n\n\n\n\n"
         f"x-ms-date:{DATE}\nx-ms-version:{API_VERSION}\n/myacct/cont/empty"
     )
-    assert client().signer._authorization("PUT", "/cont/empty", {}, headers) == sign(expected)
+    assert client().signer.auth.authorization("PUT", "/cont/empty", {}, headers) == sign(expected)
     # and a non-zero length is not
     headers["Content-Length"] = "10"
-    assert client().signer._authorization("PUT", "/cont/empty", {}, headers) != sign(expected)
+    assert client().signer.auth.authorization("PUT", "/cont/empty", {}, headers) != sign(expected)
 
 
 @pytest.mark.parametrize(
@@ -235,7 +235,7 @@ def test_authorization_follows_documented_algorithm(
     method: str, path: str, query: dict[str, str], headers: dict[str, str]
 ) -> None:
     expected = sign(documented_string_to_sign(method, ACCOUNT, path, query, headers))
-    assert client().signer._authorization(method, path, query, headers) == expected
+    assert client().signer.auth.authorization(method, path, query, headers) == expected
 
 
 def test_header_names_are_case_insensitive_and_empty_values_unsigned() -> None:
@@ -247,8 +247,8 @@ def test_header_names_are_case_insensitive_and_empty_values_unsigned() -> None:
         "x-ms-meta-empty": "",
         "Content-Type": "",
     }
-    a = client().signer._authorization("PUT", "/c/b", {}, lower)
-    assert client().signer._authorization("PUT", "/c/b", {}, mixed) == a
+    a = client().signer.auth.authorization("PUT", "/c/b", {}, lower)
+    assert client().signer.auth.authorization("PUT", "/c/b", {}, mixed) == a
     assert a == sign(documented_string_to_sign("PUT", ACCOUNT, "/c/b", {}, lower))
 
 
@@ -261,7 +261,7 @@ def test_emulator_resource_names_the_account_twice() -> None:
         f"x-ms-date:{DATE}\nx-ms-version:{API_VERSION}\n"
         "/devstoreaccount1/devstoreaccount1/cont/x"
     )
-    assert rest.signer._authorization("GET", path, {}, headers) == sign(
+    assert rest.signer.auth.authorization("GET", path, {}, headers) == sign(
         expected, "devstoreaccount1"
     )
 
@@ -269,31 +269,54 @@ def test_emulator_resource_names_the_account_twice() -> None:
 def test_signature_depends_on_every_signed_part() -> None:
     rest = client()
     base = {"x-ms-version": API_VERSION, "x-ms-date": DATE, "Content-MD5": "abc=="}
-    reference = rest.signer._authorization("PUT", "/c/b", {"comp": "block"}, base)
+    reference = rest.signer.auth.authorization("PUT", "/c/b", {"comp": "block"}, base)
     variants = [
-        rest.signer._authorization("GET", "/c/b", {"comp": "block"}, base),
-        rest.signer._authorization("PUT", "/c/B", {"comp": "block"}, base),
-        rest.signer._authorization("PUT", "/c/b", {"comp": "blocklist"}, base),
-        rest.signer._authorization("PUT", "/c/b", {}, base),
-        rest.signer._authorization(
+        rest.signer.auth.authorization("GET", "/c/b", {"comp": "block"}, base),
+        rest.signer.auth.authorization("PUT", "/c/B", {"comp": "block"}, base),
+        rest.signer.auth.authorization("PUT", "/c/b", {"comp": "blocklist"}, base),
+        rest.signer.auth.authorization("PUT", "/c/b", {}, base),
+        rest.signer.auth.authorization(
             "PUT", "/c/b", {"comp": "block"}, {**base, "Content-MD5": "abd=="}
         ),
-        rest.signer._authorization("PUT", "/c/b", {"comp": "block"}, {**base, "x-ms-meta-a": "1"}),
+        rest.signer.auth.authorization(
+            "PUT", "/c/b", {"comp": "block"}, {**base, "x-ms-meta-a": "1"}
+        ),
     ]
     assert reference not in variants
     assert len(set(variants)) == len(variants)
 
 
 def test_credentials_seen_by_the_client() -> None:
-    assert RestBlobClient.supports(None)
-    for kind in ("sas", "shared_key", "anonymous"):
-        assert RestBlobClient.supports(Credential(kind, "a"))  # type: ignore[arg-type]
-    assert not RestBlobClient.supports(Credential("token", "a", token=object()))
+    kinds = {
+        kind: type(RestBlobClient(None, ENDPOINT, ACCOUNT, credential, RetryPolicy()).signer.auth)
+        for kind, credential in {
+            "none": None,
+            "anonymous": Credential("anonymous", ACCOUNT),
+            "sas": Credential("sas", ACCOUNT, sas="sig=x"),
+            "shared_key": Credential("shared_key", ACCOUNT, key=KEY),
+            "token": Credential("token", ACCOUNT, token=TokenStub()),
+        }.items()
+    }
+    assert {kind: cls.__name__ for kind, cls in kinds.items()} == {
+        "none": "Anonymous",
+        "anonymous": "Anonymous",
+        "sas": "Sas",
+        "shared_key": "SharedKey",
+        "token": "Bearer",
+    }
     sas = RestBlobClient(
         None, ENDPOINT + "/", ACCOUNT, Credential("sas", ACCOUNT, sas="sig=x"), RetryPolicy()
     )
-    assert (sas.signer._sas, sas.signer._key, sas.endpoint) == ("sig=x", None, ENDPOINT)
-    assert client().signer._key == RAW_KEY
+    assert (sas.signer.auth.token, sas.endpoint) == ("sig=x", ENDPOINT)
+    assert not hasattr(sas.signer.auth, "authorization")
+    assert client().signer.auth._key == RAW_KEY
+
+
+class TokenStub:
+    """A credential object as azure-identity's: only its shape matters here."""
+
+    def get_token(self, *scopes: str) -> None:
+        raise AssertionError("not called: no request is sent")
 
 
 # --- classify_status ---------------------------------------------------------------------
@@ -800,7 +823,7 @@ def test_signing_order_is_the_sdk_collation() -> None:
 
     from azure.storage.blob._shared.authentication import _storage_header_sort
 
-    from azxfer.endpoints.blob_requests import signing_order as _signing_order
+    from azxfer.transport.signing import signing_order as _signing_order
 
     rng = random.Random(6)
     alphabet = "abcXYZ019-'_.~+!|^`"
@@ -1018,7 +1041,7 @@ def test_listing_stopped_early_cancels_the_prefetched_page() -> None:
 
 
 def test_an_untrusted_certificate_is_final_not_retried() -> None:
-    from azxfer.endpoints.blob_errors import UnreachableError
+    from azxfer.errors import UnreachableError
 
     failure = CertificateError("certificate verify failed")
     session = FakeSession(failure, FakeResponse(200, b"never"))
@@ -1029,7 +1052,7 @@ def test_an_untrusted_certificate_is_final_not_retried() -> None:
 
 
 def test_a_refused_connection_is_retried_briefly_then_unreachable() -> None:
-    from azxfer.endpoints.blob_errors import UnreachableError
+    from azxfer.errors import UnreachableError
 
     refused = [
         ConnectError("127.0.0.1", 1, ConnectionRefusedError(111, "refused")) for _ in range(6)

@@ -10,11 +10,11 @@ import pytest
 
 from azxfer.engine import transfer as transfer_mod
 from azxfer.engine.budget import MemoryBudget
-from azxfer.engine.retry import RetryPolicy, with_retries
 from azxfer.engine.transfer import Interrupted, OrderedGate, TransferContext, move_bytes
 from azxfer.errors import IntegrityError, NotFoundError, RetryableError, TransferError
 from azxfer.events import CollectingSink, Progress, TransferResumed
 from azxfer.models import Chunk, Entry, Transfer
+from azxfer.transport.retry import RetryPolicy, with_retries
 
 
 def run(coro, timeout: float = 5.0):

@@ -1,4 +1,4 @@
-"""`azxfer.endpoints.http`: aiohttp's default SSL contexts are emptied, ours verifies."""
+"""`azxfer.transport.http`: aiohttp's default SSL contexts are emptied, ours verifies."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from azxfer.endpoints.http import needs_tls
 from azxfer.locations import parse_location
+from azxfer.transport.http import needs_tls
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -29,7 +29,7 @@ def run_python(code: str, **env: str | None) -> str:
 
 def test_aiohttp_defaults_trust_nothing_and_the_environment_is_restored() -> None:
     code = (
-        "import os; from azxfer.endpoints.http import import_aiohttp; import_aiohttp();"
+        "import os; from azxfer.transport.http import import_aiohttp; import_aiohttp();"
         "import aiohttp.connector as c;"
         "print(c._SSL_CONTEXT_VERIFIED.cert_store_stats()['x509_ca'],"
         " os.environ.get('SSL_CERT_FILE'), os.environ.get('SSL_CERT_DIR'))"
@@ -41,7 +41,7 @@ def test_aiohttp_defaults_trust_nothing_and_the_environment_is_restored() -> Non
 @pytest.mark.skipif(not os.path.exists(BUNDLE), reason="no system CA bundle here")
 def test_tls_context_loads_the_bundle_ssl_cert_file_names() -> None:
     code = (
-        "from azxfer.endpoints.http import tls_context;"
+        "from azxfer.transport.http import tls_context;"
         "print(tls_context().cert_store_stats()['x509_ca'])"
     )
     assert int(run_python(code, SSL_CERT_FILE=BUNDLE, SSL_CERT_DIR="/nonexistent")) > 10

@@ -1,4 +1,4 @@
-"""`azxfer.endpoints.http_date`, checked against the standard library's `email.utils`."""
+"""`azxfer.transport.dates`, checked against the standard library's `email.utils`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from email.utils import formatdate, parsedate_to_datetime
 
 import pytest
 
-from azxfer.endpoints.http_date import format_http_date, parse_http_date
+from azxfer.transport.dates import format_http_date, parse_http_date
 
 # Every weekday and month, leap days, the epoch, and dates past 2038.
 SECONDS = [0, 951782400, 1709164799, 1709164800, 2147483648, 4102444799] + [

@@ -1,4 +1,4 @@
-"""`azxfer.endpoints.http_pool` (over `http_connection`), azxfer's own keep-alive HTTP/1.1
+"""`azxfer.transport.pool` (over `http_connection`), azxfer's own keep-alive HTTP/1.1
 client, tested against real loopback servers that each test starts (asyncio.start_server on
 127.0.0.1, port 0; nothing of the client is mocked).
 
@@ -29,8 +29,8 @@ import trustme
 from httpproxy import HttpProxy
 
 from azxfer import __version__
-from azxfer.endpoints import http_connection
-from azxfer.endpoints.http_pool import (
+from azxfer.transport import connection as http_connection
+from azxfer.transport.pool import (
     CertificateError,
     ConnectError,
     ConnectionLost,
@@ -38,7 +38,7 @@ from azxfer.endpoints.http_pool import (
     ProxyRefused,
     ResponseTimeout,
 )
-from azxfer.endpoints.proxy import proxy_settings
+from azxfer.transport.proxy import proxy_settings
 
 DEADLINE = 5.0  # no test may run longer than this, whatever the client does
 IDLE = 0.3  # the idle timeout of the tests that stall

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from azxfer.endpoints.base import WriteProps
 from azxfer.errors import UsageError
 from azxfer.journal import store
 from azxfer.journal.codec import entry_from_json, entry_to_json, props_from_json, props_to_json
@@ -33,7 +32,7 @@ from azxfer.journal.jobs import (
     remove_job,
 )
 from azxfer.journal.store import SUFFIX, Journal, TransferRow, TransferState, journal_path
-from azxfer.models import BlobType, Chunk, ContentProps, Entry
+from azxfer.models import BlobType, Chunk, ContentProps, Entry, WriteProps
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAY = 86400.0

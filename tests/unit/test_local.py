@@ -8,10 +8,9 @@ import random
 
 import pytest
 
-from azxfer.endpoints.base import WriteProps
 from azxfer.endpoints.local import LocalEndpoint, LocalWriter
 from azxfer.errors import IntegrityError
-from azxfer.models import Chunk, Entry, Transfer
+from azxfer.models import Chunk, Entry, Transfer, WriteProps
 
 
 def writer_for(target: str, size: int) -> LocalWriter:

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from azxfer.endpoints.proxy import NO_PROXIES, Proxy, proxy_settings
 from azxfer.errors import UsageError
+from azxfer.transport.proxy import NO_PROXIES, Proxy, proxy_settings
 
 
 def test_no_variables_no_proxy() -> None:

@@ -2,7 +2,7 @@
 
 Driven by classified errors: only a RetryableError (timeouts, throttling, 5xx, resets) is
 retried, with exponential backoff and full jitter, at least as long as a Retry-After says.
-Request-level retries inside the SDK use its own policy (`endpoints.retry`), configured alike.
+Request-level retries inside the SDK use its own policy (`transport.sdk_retry`), configured alike.
 """
 
 from __future__ import annotations

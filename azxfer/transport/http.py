@@ -1,7 +1,7 @@
 """How azxfer imports aiohttp, the TLS context of every https connection it makes, and what a
 failed connection means for a job.
 
-Blob storage's hot requests go through azxfer's own pool (`http_pool`); aiohttp carries the
+Blob storage's hot requests go through azxfer's own pool (`transport.pool`); aiohttp carries the
 storage SDK's requests and web sources only, and is imported only by jobs that use them.
 aiohttp builds two default SSL contexts when it is imported, and each loads the system's CA
 bundle (on Debian, `/usr/lib/ssl/cert.pem`): about 75 ms on a 2-core machine. azxfer does not
@@ -11,7 +11,7 @@ verifying context built once, when a job first needs https, with the user's envi
 (SSL_CERT_FILE, SSL_CERT_DIR) in effect. A connection that ever fell back to aiohttp's
 defaults would fail verification: fail closed.
 
-Modules that use aiohttp import it from `endpoints.aio`, which calls `import_aiohttp()` first.
+Modules that use aiohttp import it from `transport.aio`, which calls `import_aiohttp()` first.
 """
 
 from __future__ import annotations
@@ -22,10 +22,9 @@ import ssl
 import sys
 import threading
 
-from azxfer.endpoints.blob_errors import UnreachableError
-from azxfer.endpoints.http_connection import CertificateError, ConnectError, ProxyRefused
-from azxfer.errors import AzxferError, RetryableError
+from azxfer.errors import AzxferError, RetryableError, UnreachableError
 from azxfer.locations import Location, Service
+from azxfer.transport.connection import CertificateError, ConnectError, ProxyRefused
 
 _CA_VARIABLES = {"SSL_CERT_FILE": os.devnull, "SSL_CERT_DIR": os.devnull}
 

@@ -1,5 +1,5 @@
 """The parts of an HTTP/1.1 request that need no event loop: where a URL goes, and the head
-that is sent for it. Shared by the connection pool (`http_pool`) and the listing fetched at
+that is sent for it. Shared by the connection pool (`pool`) and the listing fetched at
 process start (`early_listing`), which must not wait for asyncio to be imported."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 imported through `http.import_aiohttp`, so its default SSL contexts trust nothing and cost
 nothing. Import `aiohttp` from here, never directly."""
 
-from azxfer.endpoints.http import import_aiohttp
+from azxfer.transport.http import import_aiohttp
 
 import_aiohttp()
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from azure.core.pipeline.transport import AioHttpTransport
 
-from azxfer.endpoints.proxy import ProxySettings
+from azxfer.transport.proxy import ProxySettings
 
 
 class ProxiedTransport(AioHttpTransport):

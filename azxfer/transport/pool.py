@@ -1,4 +1,4 @@
-"""A pool of keep-alive HTTP/1.1 connections for the REST fast path (see `http_connection`).
+"""A pool of keep-alive HTTP/1.1 connections for the REST fast path (see `connection`).
 
     async with pool.request("GET", url, headers) as response:
         body = await response.read()          # or: while piece := await response.readany()
@@ -7,7 +7,7 @@
 flight at once; an idle connection is reused, most recently used first. A request whose
 reused connection turns out to have been closed by the server before it answered is sent
 once more on a new connection, as browsers and Go's client do; any other failure is the
-caller's to retry (see `engine.retry`), as one of the errors of `http_connection`.
+caller's to retry (see `retry`), as one of the errors of `connection`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterable
 from types import TracebackType
 
-from azxfer.endpoints.http_connection import (
+from azxfer.transport.connection import (
     CertificateError,
     ConnectError,
     Connection,
@@ -30,8 +30,8 @@ from azxfer.endpoints.http_connection import (
     ProxyRefused,
     ResponseTimeout,
 )
-from azxfer.endpoints.http_request import Body, Origin, request_head, split_url
-from azxfer.endpoints.proxy import NO_PROXIES, Proxy, ProxySettings
+from azxfer.transport.proxy import NO_PROXIES, Proxy, ProxySettings
+from azxfer.transport.request import Body, Origin, request_head, split_url
 
 log = logging.getLogger("azxfer.http")
 
@@ -212,7 +212,7 @@ class HttpPool:
         proxies: ProxySettings = NO_PROXIES,
     ) -> None:
         """`tls`: the context of https connections (none: https is refused). `proxies`: which
-        origins go through which proxy (see `endpoints.proxy`)."""
+        origins go through which proxy (see `transport.proxy`)."""
         self._slots = asyncio.Semaphore(limit)
         # Asked once: with DEBUG off, a request pays no clock reads or formatting for it.
         self.debug = log.isEnabledFor(logging.DEBUG)

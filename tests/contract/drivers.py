@@ -1,0 +1,34 @@
+"""The drivers that run the contract suite, and what each claims (see __init__)."""
+
+from __future__ import annotations
+
+from .drivers_blob import BlobHarness, append_blob, blob_sdk, page_blob
+from .drivers_local import LocalHarness
+from .drivers_web import WebHarness
+from .harness import Can, Driver
+
+_WRITES = {Can.WRITE, Can.WRITE_MD5, Can.WRITE_CONTENT}
+_ATOMIC = {Can.ATOMIC_COMMIT}  # page and append blobs exist from their first write
+_BLOB = frozenset(
+    {Can.LIST, Can.LIST_SORTED, Can.STAT, Can.MD5, Can.READ, Can.DETECT_CHANGE, Can.DELETE}
+    | _WRITES
+    | _ATOMIC
+    | {Can.RESUME}
+)
+
+REGISTRY: tuple[Driver, ...] = (
+    Driver(
+        "local",
+        LocalHarness,
+        frozenset(
+            {Can.LIST, Can.STAT, Can.READ, Can.BOUNDED_READ, Can.DETECT_CHANGE, Can.DELETE}
+            | {Can.WRITE, Can.ATOMIC_COMMIT, Can.WRITE_MTIME, Can.RESUME}
+        ),
+    ),
+    Driver("blob", BlobHarness, _BLOB),
+    Driver("blob-sdk", blob_sdk, _BLOB | {Can.BOUNDED_READ}),
+    # Append and page writers: the writing half only (sources are the same as "blob").
+    Driver("blob-append", append_blob, frozenset(_WRITES)),
+    Driver("blob-page", page_blob, frozenset(_WRITES | {Can.RESUME})),
+    Driver("web", WebHarness, frozenset({Can.STAT, Can.READ, Can.DETECT_CHANGE})),
+)
