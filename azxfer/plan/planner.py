@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mimetypes
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,12 +12,11 @@ from azxfer.endpoints.base import Selection, SelectionKind, WriteProps
 from azxfer.engine.job import Planned
 from azxfer.events import EventSink, Notice
 from azxfer.locations import redact
-from azxfer.models import BlobType, ContentProps, Entry, Skipped, Transfer
+from azxfer.models import BlobType, ContentProps, Entry, Skipped, Transfer, type_for_name
 from azxfer.options import CopyOptions
 from azxfer.plan.compare import OverwritePolicy
 from azxfer.plan.naming import LocalNameMapper
 
-PAGE_BLOB_EXTENSIONS = (".vhd", ".vhdx")
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 
@@ -130,12 +128,3 @@ class CopyPlanner:
             content_disposition=given.content_disposition or base.content_disposition,
             cache_control=given.cache_control or base.cache_control,
         )
-
-
-def type_for_name(name: str) -> BlobType:
-    """The blob type a name gets when none is asked for: page blob for a disk image."""
-    return (
-        BlobType.PAGE
-        if os.path.splitext(name)[1].lower() in PAGE_BLOB_EXTENSIONS
-        else (BlobType.BLOCK)
-    )
