@@ -17,7 +17,7 @@ from urllib.parse import unquote
 from azxfer.endpoints.aio import aiohttp
 from azxfer.endpoints.base import Selection, SelectionKind
 from azxfer.endpoints.blob_errors import UnreachableError
-from azxfer.endpoints.http import connection_failure
+from azxfer.endpoints.http import cannot_connect, connection_failure
 from azxfer.endpoints.proxy import AiohttpProxy
 from azxfer.engine.retry import RetryPolicy, with_retries
 from azxfer.errors import (
@@ -75,7 +75,8 @@ class WebEndpoint:
             except aiohttp.ClientSSLError as exc:
                 raise connection_failure(exc, self.what) from None
             except aiohttp.ClientConnectorError as exc:
-                raise UnreachableError(f"cannot reach {self.location.endpoint}: {exc}") from None
+                where = self.location.endpoint
+                raise UnreachableError(f"cannot reach {where}: {cannot_connect(exc)}") from None
             except (aiohttp.ClientConnectionError, TimeoutError) as exc:
                 raise RetryableError(f"{self.what}: connection failed: {exc}") from None
 
@@ -136,7 +137,7 @@ class WebReader:
                 raise connection_failure(exc, endpoint.what) from None
             except aiohttp.ClientConnectorError as exc:
                 where = endpoint.location.endpoint
-                raise UnreachableError(f"cannot reach {where}: {exc}") from None
+                raise UnreachableError(f"cannot reach {where}: {cannot_connect(exc)}") from None
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
                 raise RetryableError(f"{endpoint.what}: connection failed: {exc}") from None
             if len(data) != length:
