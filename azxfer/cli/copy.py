@@ -7,6 +7,7 @@ import os
 import click
 
 from azxfer.cli.common import (
+    credential_kinds,
     endpoint_options,
     engine_options,
     environment,
@@ -169,6 +170,7 @@ def copy_command(source: str, destination: str, **opts: object) -> int:
         "source": without_secrets(source),
         "destination": without_secrets(destination),
         "options": recordable(opts),
+        "credentials": credential_kinds(options.source_credential, options.dest_credential),
     }
     return run_job("copy", options, opts, record=record)
 
