@@ -376,7 +376,7 @@ def test_upload_resumes_after_sigkill_without_resending_staged_blocks(
 
     runs, deltas = [first], [proxy.snapshot()[0]]
     for spec in [*crashes[1:], None]:
-        before = proxy.snapshot()
+        before = proxy.snapshot()[0]
         r = run_azxfer("resume", job_id, "--output-type", "json", env=crash(spec))
         deltas.append(proxy.snapshot()[0] - before)
         runs.append(r)
@@ -616,7 +616,7 @@ def test_changed_local_source_restarts_from_zero(
     stamp = path.stat().st_mtime
     path.write_bytes(new)
     os.utime(path, (stamp + 10, stamp + 10))
-    before = proxy.snapshot()
+    before = proxy.snapshot()[0]
     final = run_azxfer("resume", job_id, "--output-type", "json")
     final.assert_ok()
     sent = proxy.snapshot()[0] - before
