@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,19 +135,59 @@ def _checked_key(key: str, origin: str) -> str:
     return key
 
 
+# The settings a storage connection string may hold (the SDKs read names case-insensitively).
+_CONNECTION_STRING_NAMES = {
+    name.lower(): name
+    for name in (
+        "DefaultEndpointsProtocol",
+        "AccountName",
+        "AccountKey",
+        "SharedAccessSignature",
+        "EndpointSuffix",
+        "UseDevelopmentStorage",
+        "DevelopmentStorageProxyUri",
+        *(
+            f"{service}{kind}Endpoint"
+            for service in ("Blob", "Queue", "Table", "File", "Dfs")
+            for kind in ("", "Secondary")
+        ),
+    )
+}
+
+
 def parse_connection_string(text: str) -> dict[str, str]:
-    """The `Key=Value;…` pairs of a storage connection string (keys as written)."""
+    """The `Key=Value;…` pairs of a storage connection string (known names spelt as above)."""
     pairs: dict[str, str] = {}
     for part in text.split(";"):
         if "=" in part:
             name, _, value = part.partition("=")
-            pairs[name.strip()] = value.strip()
+            name = name.strip()
+            pairs[_CONNECTION_STRING_NAMES.get(name.lower(), name)] = value.strip()
     return pairs
+
+
+def connection_string_problem(text: str) -> str | None:
+    """What is malformed in a connection string, naming the part but never echoing a value
+    (a part without '=' may be a pasted key, so it is named by position only)."""
+    parts = [part.strip() for part in text.split(";") if part.strip()]
+    for index, part in enumerate(parts, 1):
+        name, sep, value = (piece.strip() for piece in part.partition("="))
+        if not sep or not name:
+            return f"part {index} of {len(parts)} is not Name=Value"
+        if name.lower() not in _CONNECTION_STRING_NAMES:
+            shown = f"'{name}'" if re.fullmatch(r"[A-Za-z]{1,40}", name) else f"part {index}"
+            return f"{shown} is not a connection string setting"
+        if not value:
+            return f"{_CONNECTION_STRING_NAMES[name.lower()]} is empty"
+    return None if parts else "it holds no settings"
 
 
 def _from_connection_string(text: str | None, account: str) -> Credential | None:
     if not text:
         return None
+    problem = connection_string_problem(text)
+    if problem is not None:
+        raise CredentialError(f"{CONNECTION_STRING_ENV} is malformed: {problem}")
     pairs = parse_connection_string(text)
     named = pairs.get("AccountName")
     if pairs.get("UseDevelopmentStorage", "").lower() == "true":

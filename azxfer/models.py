@@ -11,6 +11,7 @@ NamedTuples instead: importing msgspec pulls in typing_extensions, inspect, uuid
 from __future__ import annotations
 
 import enum
+import os
 
 from msgspec import Struct, field
 
@@ -21,6 +22,15 @@ class BlobType(enum.Enum):
     BLOCK = "BlockBlob"
     PAGE = "PageBlob"
     APPEND = "AppendBlob"
+
+
+PAGE_BLOB_EXTENSIONS = (".vhd", ".vhdx")
+
+
+def type_for_name(name: str) -> BlobType:
+    """The blob type a name gets when none is asked for: page blob for a disk image."""
+    is_disk = os.path.splitext(name)[1].lower() in PAGE_BLOB_EXTENSIONS
+    return BlobType.PAGE if is_disk else BlobType.BLOCK
 
 
 class ContentProps(Struct, frozen=True):

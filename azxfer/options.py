@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
+import math
 import os
 import re
 
 from msgspec import Struct, field
 
 from azxfer.credentials import Credential
-from azxfer.errors import UsageError
+from azxfer.errors import TransferError, UsageError
 from azxfer.locations import Location
 from azxfer.models import BlobType, ContentProps
 from azxfer.plan.filters import FilterSpec
@@ -136,6 +137,72 @@ def parse_size(text: str, what: str) -> int:
     return int(float(match[1]) * scale)
 
 
+def parse_block_size_mb(value: float | None) -> int | None:
+    """--block-size-mb in bytes (None: the default), refusing what no block can be."""
+    if value is None:
+        return None
+    if math.isnan(value) or value <= 0:
+        raise UsageError(f"--block-size-mb must be a positive number of MiB, not {value}")
+    if value > MAX_BLOCK_SIZE / MiB:
+        raise UsageError(f"--block-size-mb can be at most {MAX_BLOCK_SIZE // MiB} (MiB)")
+    block = int(value * MiB)
+    if block < 1:
+        raise UsageError(f"--block-size-mb {value} is less than one byte")
+    return block
+
+
+def min_max_memory(block_size: int | None) -> int:
+    """The smallest --max-memory that can be honoured: one block. The budget grants a block
+    larger than itself anyway (so a job never deadlocks), so a smaller bound would be a lie."""
+    return block_size or DEFAULT_BLOCK_SIZE
+
+
+def parse_max_memory(text: str, block_size: int | None) -> int:
+    """--max-memory in bytes, refused below `min_max_memory` (named in the message)."""
+    value = parse_size(text, "--max-memory")
+    minimum = min_max_memory(block_size)
+    if value < minimum:
+        raise UsageError(
+            f"--max-memory must be at least {format_mib(minimum)} (one block of "
+            f"{format_mib(minimum)} in flight), not '{text}'"
+        )
+    return value
+
+
+def format_mib(size: int) -> str:
+    """A byte count in MiB for messages: '8 MiB', '0.0017 MiB'."""
+    return f"{size / MiB:.4f}".rstrip("0").rstrip(".") + " MiB"
+
+
+def min_block_size_mb(size: int) -> str:
+    """The smallest --block-size-mb (as typed, 4 decimals) that fits `size` in 50,000 blocks."""
+    needed = -(-size // MAX_BLOCKS)
+    value = math.ceil(needed / MiB * 10_000) / 10_000
+    while int(value * MiB) < needed:  # float rounding must not undercut `needed`
+        value += 0.0001
+    return f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def too_many_blocks(size: int, block_size: int) -> str | None:
+    """Why `size` bytes cannot be a blob of `block_size` blocks, or None when they fit."""
+    blocks = -(-size // block_size)
+    if blocks <= MAX_BLOCKS:
+        return None
+    return (
+        f"{size:,} bytes in blocks of {format_mib(block_size)} would need {blocks:,} blocks, "
+        f"more than the {MAX_BLOCKS:,} a blob may hold: use --block-size-mb "
+        f"{min_block_size_mb(size)} or more"
+    )
+
+
+def check_block_count(size: int, block_size: int, blob_type: BlobType | None) -> None:
+    """Raise TransferError if a block or append blob of `size` would exceed 50,000 blocks."""
+    if blob_type in (BlobType.BLOCK, BlobType.APPEND):
+        reason = too_many_blocks(size, block_size)
+        if reason is not None:
+            raise TransferError(reason)
+
+
 def block_size_for(size: int, requested: int | None) -> int:
     """The block size for a file: as requested, else 8 MiB growing so 50,000 blocks hold it."""
     if requested:
@@ -146,15 +213,34 @@ def block_size_for(size: int, requested: int | None) -> int:
     return block
 
 
+# Metadata names become `x-ms-meta-NAME` headers; the service requires C# identifiers.
+_METADATA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Control characters (tab aside) would split or corrupt the HTTP header carrying the value.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def check_header_value(what: str, value: str, ascii_only: bool = False) -> str:
+    """`value` if it can travel in an HTTP header unchanged, else a UsageError naming `what`.
+
+    Header values travel as Latin-1, so a metadata value outside ASCII would be stored
+    garbled (UTF-8 bytes read back as Latin-1): refused, never altered."""
+    if _CONTROL.search(value):
+        raise UsageError(f"{what}: control characters (such as line breaks) are not allowed")
+    if ascii_only and not value.isascii():
+        raise UsageError(f"{what}: only ASCII characters can be stored; '{value}' has others")
+    return value
+
+
 def parse_metadata(text: str | None) -> dict[str, str]:
-    """'k=v;k2=v2' as a dict; metadata names must be C# identifiers, as the service requires."""
+    """'k=v;k2=v2' as a dict; names are C# identifiers and values ASCII, as the service needs."""
     result: dict[str, str] = {}
     for item in filter(None, (part.strip() for part in (text or "").split(";"))):
         name, sep, value = item.partition("=")
         name = name.strip()
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise UsageError(f"--metadata: '{item}' is not name=value with a valid name")
-        result[name] = value
+        if not sep or not _METADATA_NAME.fullmatch(name):
+            shown = item if item.isprintable() else item.encode("unicode_escape").decode()
+            raise UsageError(f"--metadata: '{shown}' is not name=value with a valid name")
+        result[name] = check_header_value(f"--metadata {name}", value, ascii_only=True)
     return result
 
 

@@ -68,7 +68,13 @@ def bench_command(
     from azxfer.credentials import resolve_credential
     from azxfer.events import NullSink
     from azxfer.locations import parse_location
-    from azxfer.options import EngineSettings, default_concurrency, parse_size
+    from azxfer.options import (
+        EngineSettings,
+        default_concurrency,
+        parse_block_size_mb,
+        parse_max_memory,
+        parse_size,
+    )
     from azxfer.transport.proxy import proxy_settings
 
     configure_logging(opts.get("log_file"), str(opts.get("log_level") or "INFO"))  # type: ignore[arg-type]
@@ -77,6 +83,7 @@ def bench_command(
         raise UsageError("bench needs a Blob container URL as its target")
     env = environment()
     proxy_settings(env)  # an unusable proxy variable is a usage error before any data is made
+    block_size = parse_block_size_mb(block_size_mb)
     settings = BenchSettings(
         target=location,
         credential=resolve_credential(location, "dest", env, dest_key_file),
@@ -84,8 +91,8 @@ def bench_command(
         file_size=parse_size(size_per_file, "--size-per-file"),
         engine=EngineSettings(
             concurrency=concurrency or default_concurrency(env),
-            max_memory=parse_size(max_memory, "--max-memory"),
-            block_size=int(block_size_mb * 1048576) if block_size_mb else None,
+            max_memory=parse_max_memory(max_memory, block_size),
+            block_size=block_size,
         ),
         keep=keep,
         env=env,

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from azxfer.credentials import Credential
 from azxfer.errors import UsageError
 from azxfer.locations import Location, Service, parse_location
 from azxfer.options import DEFAULT_MAX_MEMORY
@@ -121,7 +122,26 @@ def job_dir_from(option: Path | None) -> Path:
     """The journal folder: the option, else the environment's default."""
     from azxfer.journal.jobs import default_job_dir
 
-    return option if option is not None else default_job_dir(environment())
+    job_dir = option if option is not None else default_job_dir(environment())
+    _check_folder(job_dir, "--journal-dir" if option is not None else "the journal folder")
+    return job_dir
+
+
+def _check_folder(path: Path, what: str) -> None:
+    """Raise UsageError if `path` is, or lies under, something that is not a folder (it need
+    not exist yet: journals create it). Checked up front so no job starts without its journal."""
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise UsageError(f"{what} {path}: {candidate} is a file, not a folder")
+            return
+
+
+def credential_kinds(source: Credential | None, dest: Credential | None) -> dict[str, str]:
+    """Which kind of credential each remote side used ('sas', 'shared_key', ...), for the job
+    record: never the secret, but enough for `resume` to ask for a SAS it cannot have kept."""
+    sides = {"source": source, "destination": dest}
+    return {side: cred.kind for side, cred in sides.items() if cred is not None}
 
 
 # Options that only shape one run's output; a resumed job chooses its own.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from azxfer.cli.common import (
+    credential_kinds,
     endpoint_options,
     engine_options,
     environment,
@@ -15,9 +18,9 @@ from azxfer.cli.common import (
 )
 from azxfer.cli.run import run_job
 from azxfer.credentials import resolve_credentials
-from azxfer.errors import UsageError
+from azxfer.errors import TransferError, UsageError
 from azxfer.locations import Location, Service, check_local_source, without_secrets
-from azxfer.models import BlobType, ContentProps
+from azxfer.models import BlobType, ContentProps, type_for_name
 from azxfer.options import (
     BLOB_TIERS,
     CheckMd5,
@@ -27,9 +30,12 @@ from azxfer.options import (
     S2SMode,
     ServerCopySettings,
     UploadProps,
+    check_block_count,
+    check_header_value,
     default_concurrency,
+    parse_block_size_mb,
+    parse_max_memory,
     parse_metadata,
-    parse_size,
     parse_tags,
 )
 from azxfer.plan.filters import FilterSpec
@@ -164,6 +170,7 @@ def copy_command(source: str, destination: str, **opts: object) -> int:
         "source": without_secrets(source),
         "destination": without_secrets(destination),
         "options": recordable(opts),
+        "credentials": credential_kinds(options.source_credential, options.dest_credential),
     }
     return run_job("copy", options, opts, record=record)
 
@@ -188,7 +195,7 @@ def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions
     src_cred, dst_cred = resolve_credentials(
         src, dst, environment(), opts["source_key_file"], opts["dest_key_file"]
     )
-    block_size = opts["block_size_mb"]
+    block_size = parse_block_size_mb(opts["block_size_mb"])
     tier = opts["block_blob_tier"]
     upload = UploadProps(
         blob_type=BLOB_TYPES[opts["blob_type"].lower()] if opts["blob_type"] else None,
@@ -198,16 +205,11 @@ def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions
         ),
         metadata=parse_metadata(opts["metadata"]),
         tags=parse_tags(opts["blob_tags"]),
-        content=ContentProps(
-            content_type=opts["content_type"],
-            content_encoding=opts["content_encoding"],
-            content_language=opts["content_language"],
-            content_disposition=opts["content_disposition"],
-            cache_control=opts["cache_control"],
-        ),
+        content=_content_props(opts),
         guess_mime_type=not opts["no_guess_mime_type"],
     )
     s2s = _server_copy_settings(src, dst, opts)
+    _check_single_file_blocks(src, dst, upload.blob_type, block_size)
     return CopyOptions(
         source=src,
         destination=dst,
@@ -215,8 +217,8 @@ def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions
         dest_credential=dst_cred,
         engine=EngineSettings(
             concurrency=opts["concurrency"] or default_concurrency(environment()),
-            max_memory=parse_size(str(opts["max_memory"]), "--max-memory"),
-            block_size=int(float(block_size) * 1024 * 1024) if block_size else None,
+            max_memory=parse_max_memory(str(opts["max_memory"]), block_size),
+            block_size=block_size,
         ),
         recursive=bool(opts["recursive"]),
         as_subdir=bool(opts["as_subdir"]),
@@ -230,6 +232,25 @@ def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions
         follow_symlinks=bool(opts["follow_symlinks"]),
         s2s=s2s,
     )
+
+
+# The content options, each the ContentProps field of the same name.
+CONTENT_OPTIONS = (
+    "content_type",
+    "content_encoding",
+    "content_language",
+    "content_disposition",
+    "cache_control",
+)
+
+
+def _content_props(opts: dict) -> ContentProps:
+    """The content options, refused up front if a header could not carry them unchanged."""
+    given = {name: opts[name] for name in CONTENT_OPTIONS}
+    for name, value in given.items():
+        if value is not None:
+            check_header_value("--" + name.replace("_", "-"), value, ascii_only=True)
+    return ContentProps(**given)
 
 
 def _server_copy_settings(src: Location, dst: Location, opts: dict) -> ServerCopySettings:
@@ -256,3 +277,19 @@ def _server_copy_settings(src: Location, dst: Location, opts: dict) -> ServerCop
     if settings.include_snapshots and (src.snapshot or src.version_id):
         raise UsageError("--include-snapshots cannot be used with a snapshot or version URL")
     return settings
+
+
+def _check_single_file_blocks(
+    src: Location, dst: Location, blob_type: BlobType | None, block_size: int | None
+) -> None:
+    """A single local file that --block-size-mb would cut into more than 50,000 blocks is
+    refused before the job starts (a folder's files are checked one by one as they start)."""
+    if block_size is None or dst.service is not Service.BLOB or not src.is_local:
+        return
+    if src.pattern is not None or not os.path.isfile(src.local_path):
+        return
+    kind = blob_type or type_for_name(src.local_path)
+    try:
+        check_block_count(os.path.getsize(src.local_path), block_size, kind)
+    except TransferError as exc:
+        raise UsageError(f"{src.local_path}: {exc}") from None

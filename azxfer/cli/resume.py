@@ -10,6 +10,7 @@ from azxfer.cli.common import job_dir_from, journal_option, output_options
 from azxfer.cli.run import run_job
 from azxfer.errors import UsageError
 from azxfer.locations import with_sas
+from azxfer.options import CopyOptions
 
 FINISHED = ("Completed", "CompletedWithSkipped", "DryRun")
 
@@ -78,9 +79,30 @@ def resume_command(
             raw[key] = Path(raw[key])
     source = with_sas(saved["source"], source_sas)
     destination = with_sas(saved["destination"], dest_sas)
+    used = saved.get("credentials") or {}
     if record.command == "sync":
         from azxfer.cli.sync import build_sync_options, run_sync
 
-        return run_sync(build_sync_options(source, destination, raw), dict(opts), None, job_id)
+        sync_options = build_sync_options(source, destination, raw)
+        _check_sas_given(job_id, used, sync_options.copy)
+        return run_sync(sync_options, dict(opts), None, job_id)
     options = build_copy_options(source, destination, raw)
+    _check_sas_given(job_id, used, options)
     return run_job(record.command, options, dict(opts), resume_id=job_id)
+
+
+def _check_sas_given(job_id: str, used: dict[str, str], options: CopyOptions) -> None:
+    """Refuse, before any request, to resume a side that had a SAS token and now has no
+    credential at all: every transfer would fail as anonymous and the job would turn Failed."""
+    now = {"source": options.source_credential, "destination": options.dest_credential}
+    flags = {"source": "--source-sas", "destination": "--dest-sas"}
+    missing = [
+        flags[side]
+        for side, credential in now.items()
+        if used.get(side) == "sas" and credential is not None and credential.kind == "anonymous"
+    ]
+    if missing:
+        raise UsageError(
+            f"job {job_id} used SAS tokens, which are never journaled: resume it with "
+            f"{' and '.join(missing)}"
+        )

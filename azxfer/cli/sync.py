@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from azxfer.cli.common import (
+    credential_kinds,
     endpoint_options,
     engine_options,
     journal_option,
@@ -108,6 +109,9 @@ def sync_command(source: str, destination: str, **opts: object) -> int:
         "source": without_secrets(source),
         "destination": without_secrets(destination),
         "options": recordable(opts),
+        "credentials": credential_kinds(
+            options.copy.source_credential, options.copy.dest_credential
+        ),
     }
     return run_sync(options, opts, record)
 

@@ -27,7 +27,7 @@ from azxfer.errors import (
 from azxfer.locations import Location
 from azxfer.models import ContentProps, Entry, Skipped
 from azxfer.transport.aio import aiohttp
-from azxfer.transport.http import connection_failure
+from azxfer.transport.http import cannot_connect, connection_failure
 from azxfer.transport.proxy import AiohttpProxy
 from azxfer.transport.retry import RetryPolicy, with_retries
 
@@ -74,7 +74,8 @@ class WebEndpoint:
             except aiohttp.ClientSSLError as exc:
                 raise connection_failure(exc, self.what) from None
             except aiohttp.ClientConnectorError as exc:
-                raise UnreachableError(f"cannot reach {self.location.endpoint}: {exc}") from None
+                where = self.location.endpoint
+                raise UnreachableError(f"cannot reach {where}: {cannot_connect(exc)}") from None
             except (aiohttp.ClientConnectionError, TimeoutError) as exc:
                 raise RetryableError(f"{self.what}: connection failed: {exc}") from None
 
@@ -135,7 +136,7 @@ class WebReader:
                 raise connection_failure(exc, endpoint.what) from None
             except aiohttp.ClientConnectorError as exc:
                 where = endpoint.location.endpoint
-                raise UnreachableError(f"cannot reach {where}: {exc}") from None
+                raise UnreachableError(f"cannot reach {where}: {cannot_connect(exc)}") from None
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, TimeoutError) as exc:
                 raise RetryableError(f"{endpoint.what}: connection failed: {exc}") from None
             if len(data) != length:

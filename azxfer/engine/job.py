@@ -19,7 +19,7 @@ from azxfer.engine.transfer import (
 from azxfer.errors import AzxferError, ContainerMissing, CredentialError, UnreachableError
 from azxfer.events import EnumerationDone, EventSink, TransferDone, TransferQueued
 from azxfer.models import Chunk, JobTotals, Outcome, Planned, Transfer
-from azxfer.options import block_size_for
+from azxfer.options import block_size_for, check_block_count
 
 log = logging.getLogger("azxfer.engine")
 
@@ -210,6 +210,8 @@ class JobRunner:
             return
         try:
             block = item.chunk_size or block_size_for(size, self.block_size)
+            # Refused before any request: the service would reject block 50,001 after hours.
+            check_block_count(size, block, item.props.blob_type)
             await self.mover.move(self.ctx, item, block, self.recorder)
             self.recorder.committed(transfer.id)
             if self.after_transfer is not None:

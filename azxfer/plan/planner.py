@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mimetypes
-import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,7 +11,16 @@ from msgspec.structs import replace
 from azxfer.endpoints.base import Selection, SelectionKind
 from azxfer.events import EventSink, Notice
 from azxfer.locations import redact
-from azxfer.models import BlobType, ContentProps, Entry, Planned, Skipped, Transfer, WriteProps
+from azxfer.models import (
+    BlobType,
+    ContentProps,
+    Entry,
+    Planned,
+    Skipped,
+    Transfer,
+    WriteProps,
+    type_for_name,
+)
 from azxfer.options import CopyOptions
 from azxfer.plan.blobnames import BACKSLASH_REASON, BlobNamer
 from azxfer.plan.compare import OverwritePolicy
@@ -25,7 +33,6 @@ from azxfer.plan.overlap import (
     same_container,
 )
 
-PAGE_BLOB_EXTENSIONS = (".vhd", ".vhdx")
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
 
@@ -201,12 +208,3 @@ class CopyPlanner:
 def _as_stored(name: str) -> str:
     """`name` as the Blob service stores it: every '\\' becomes '/'."""
     return name.replace("\\", "/")
-
-
-def type_for_name(name: str) -> BlobType:
-    """The blob type a name gets when none is asked for: page blob for a disk image."""
-    return (
-        BlobType.PAGE
-        if os.path.splitext(name)[1].lower() in PAGE_BLOB_EXTENSIONS
-        else (BlobType.BLOCK)
-    )

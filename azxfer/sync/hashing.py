@@ -15,9 +15,8 @@ import os
 import time
 
 from azxfer.journal.hashcache import HashCache, stat_key
-from azxfer.models import BlobType, Entry
+from azxfer.models import BlobType, Entry, type_for_name
 from azxfer.options import CopyOptions
-from azxfer.plan.planner import type_for_name
 
 
 class UploadHashes:

@@ -21,10 +21,12 @@ import os
 import ssl
 import sys
 import threading
+from typing import Any
 
 from azxfer.errors import AzxferError, RetryableError, UnreachableError
 from azxfer.locations import Location, Service
 from azxfer.transport.connection import CertificateError, ConnectError, ProxyRefused
+from azxfer.transport.pool import NotTlsError, speaks_no_tls
 
 _CA_VARIABLES = {"SSL_CERT_FILE": os.devnull, "SSL_CERT_DIR": os.devnull}
 
@@ -80,6 +82,8 @@ def connection_failure(exc: BaseException, what: str) -> AzxferError:
     verify is final (retrying cannot fix it, and it must stop the job); a connection that
     cannot be made is retried briefly; the rest (resets, truncated bodies, timeouts) are
     retried with the whole policy. Takes our pool's errors and aiohttp's."""
+    if isinstance(exc, NotTlsError):
+        return UnreachableError(f"{what}: {exc}")
     if isinstance(exc, CertificateError):
         return _untrusted(what, exc)
     if isinstance(exc, ConnectError):
@@ -89,12 +93,12 @@ def connection_failure(exc: BaseException, what: str) -> AzxferError:
     if "aiohttp" in sys.modules:
         import aiohttp
 
+        if isinstance(exc, aiohttp.ClientConnectorError) and speaks_no_tls(exc.os_error):
+            return UnreachableError(f"{what}: {NotTlsError(exc.host, exc.port)}")
         if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
             return _untrusted(what, getattr(exc, "certificate_error", None) or exc)
         if isinstance(exc, aiohttp.ClientConnectorError):
-            return ConnectFailed(
-                f"{what}: cannot connect to {exc.host}:{exc.port} ({exc.os_error})"
-            )
+            return ConnectFailed(f"{what}: {cannot_connect(exc)}")
     return RetryableError(f"{what}: connection failed: {exc or type(exc).__name__}")
 
 
@@ -103,3 +107,9 @@ def _untrusted(what: str, reason: object) -> UnreachableError:
         f"{what}: the server's TLS certificate cannot be verified ({reason}); a private CA "
         "can be trusted with SSL_CERT_FILE"
     )
+
+
+def cannot_connect(exc: Any) -> str:
+    """An aiohttp ClientConnectorError in our words: its own text ends in aiohttp's internal
+    'ssl:default', which reads like a TLS problem when the host simply did not answer."""
+    return f"cannot connect to {exc.host}:{exc.port} ({exc.os_error})"

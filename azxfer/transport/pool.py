@@ -283,6 +283,8 @@ class HttpPool:
         except ssl.SSLCertVerificationError as exc:
             raise CertificateError(exc.verify_message or str(exc)) from None
         except ssl.SSLError as exc:
+            if speaks_no_tls(exc):
+                raise NotTlsError(origin.host, origin.port) from None
             raise CertificateError(f"TLS handshake with {origin.host} failed: {exc}") from None
         except TimeoutError:
             through = f" through the proxy at {proxy.address}" if proxy is not None else ""
@@ -293,6 +295,33 @@ class HttpPool:
         except OSError as exc:
             raise ConnectError(host, port, exc, proxy is not None) from None
         return connection
+
+
+# What OpenSSL says when the bytes that came back are not a TLS record at all (most often an
+# http server's "HTTP/1.1 400" answer to the ClientHello): a wrong scheme, not a bad certificate.
+_NOT_TLS_REASONS = frozenset(
+    {
+        "WRONG_VERSION_NUMBER",
+        "RECORD_LAYER_FAILURE",
+        "UNKNOWN_PROTOCOL",
+        "HTTP_REQUEST",
+        "PACKET_LENGTH_TOO_LONG",
+    }
+)
+
+
+class NotTlsError(HttpError):
+    """The server answered an https connection with something other than TLS."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(
+            f"the server at {host}:{port} did not speak TLS (is it an http:// endpoint?)"
+        )
+
+
+def speaks_no_tls(exc: BaseException | None) -> bool:
+    """Whether a TLS handshake failed because the peer is not speaking TLS at all."""
+    return isinstance(exc, ssl.SSLError) and exc.reason in _NOT_TLS_REASONS
 
 
 def _forwarded(response: HttpResponse, proxy: Proxy | None, origin: Origin) -> HttpResponse:

@@ -51,3 +51,11 @@ def test_bench_keep_leaves_the_data(run_azxfer, container_url, container_client)
 
 def test_bench_refuses_a_local_target(run_azxfer, tmp_path):
     run_azxfer("bench", tmp_path).assert_usage_error(2)
+
+
+def test_bench_refuses_sizes_that_cannot_work(run_azxfer, container_url, container_client):
+    for args in (["--block-size-mb", "nan"], ["--max-memory", "1K"]):
+        result = run_azxfer("bench", container_url(), "--file-count", "1", *args)
+        result.assert_usage_error(2)
+        assert args[0] in result.stderr
+    assert list(container_client.list_blobs()) == []

@@ -548,10 +548,11 @@ def test_resume_with_fresh_sas_after_the_first_expired(
     time.sleep(max(0.0, expires - time.time()) + 1.5)
 
     runs = [first]
-    for extra in ([], ["--dest-sas", old]):
+    # No SAS at all is refused before any request (exit 2); the expired one fails (exit 1).
+    for extra, code in (([], 2), (["--dest-sas", old], 1)):
         r = run_azxfer("resume", job_id, *extra, env=no_key)
         runs.append(r)
-        r.assert_exit(1)
+        r.assert_exit(code)
         lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
         assert len(lines) == 1, r.describe()
         assert re.search(r"sas|expired|denied|authori[sz]", lines[0], re.I), r.describe()
@@ -565,6 +566,34 @@ def test_resume_with_fresh_sas_after_the_first_expired(
     secrets = [parse_qs(s)["sig"][0] for s in (old, new)]
     assert_no_secrets(tmp_path, runs, [*secrets, azurite.key])
     assert_private(tmp_path)
+
+
+def test_resume_without_the_sas_says_so_once_and_leaves_the_job_resumable(
+    tmp_path, make_tree, run_azxfer, azurite, proxy, proxied_url, container_client
+):
+    files = {"s/one.bin": 3 * MiB + 1, "s/two.bin": 2 * MiB - 1, "s/tiny.txt": 12}
+    src = make_tree(tmp_path / "s", {k[2:]: v for k, v in files.items()})
+    sas = container_sas(azurite, container_client.container_name, 3600)
+    no_key = {"AZXFER_DEST_KEY": None, "AZXFER_SOURCE_KEY": None}
+    first = run_azxfer(
+        "copy", src, f"{proxied_url()}?{sas}", "-r", *FAST, env={**no_key, **crash("chunks:2")}
+    )
+    assert first.returncode == KILLED, first.describe()
+    job_id = job_id_of(first)
+    before = proxy.snapshot()
+
+    refused = run_azxfer("resume", job_id, "--output-type", "json", env=no_key)
+    refused.assert_usage_error(2)
+    assert "--dest-sas" in refused.stderr and "never journaled" in refused.stderr
+    assert "anonymous" not in refused.stderr
+    assert refused.events() == [], "nothing ran"
+    assert proxy.snapshot() == before, "no request was sent"
+
+    final = run_azxfer("resume", job_id, "--dest-sas", sas, "--output-type", "json", env=no_key)
+    final.assert_ok()
+    assert final.finished()["status"] == "Completed"
+    assert_uploaded(container_client, src, prefix="s/")
+    assert_no_secrets(tmp_path, [first, refused, final], [parse_qs(sas)["sig"][0]])
 
 
 # --------------------------------------------------------------------------- changed source

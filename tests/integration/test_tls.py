@@ -64,3 +64,45 @@ def test_untrusted_certificate_is_a_clear_error(tls_server, run_azxfer, tmp_path
     assert "Traceback" not in result.stderr
     assert not (out / "f.bin").exists()
     assert not [r for r in tls_server.requests if r[0] == "GET"], "no request got through"
+
+
+@pytest.fixture
+def plain_server(tmp_path: Path) -> Iterator[WebServer]:
+    root = tmp_path / "www"
+    root.mkdir()
+    with serve_files(root) as server:
+        yield server
+
+
+def test_https_url_to_a_plain_http_port_says_the_server_did_not_speak_tls(
+    plain_server, run_azxfer, tmp_path
+):
+    (plain_server.root / "f.bin").write_bytes(b"x")
+    port = plain_server.url.rsplit(":", 1)[1]
+    out = tmp_path / "out"
+    out.mkdir()
+    web = run_azxfer(
+        "copy", f"https://127.0.0.1:{port}/files/f.bin", out, "--from-to", "WebLocal"
+    ).assert_usage_error(1)
+    blob = run_azxfer(
+        "copy", f"https://127.0.0.1:{port}/devstoreaccount1/box/f.bin", out
+    ).assert_usage_error(1)
+    for result in (web, blob):
+        assert "did not speak TLS (is it an http:// endpoint?)" in result.stderr
+        assert "certificate" not in result.stderr
+    assert not (out / "f.bin").exists()
+
+
+def test_unreachable_plain_http_web_url_says_it_cannot_connect(run_azxfer, tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_azxfer(
+        "copy", f"http://127.0.0.1:{port}/f.bin", out, "--from-to", "WebLocal"
+    ).assert_usage_error(1)
+    assert f"cannot connect to 127.0.0.1:{port}" in result.stderr
+    assert "ssl" not in result.stderr.lower()

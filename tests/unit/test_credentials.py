@@ -365,3 +365,28 @@ def test_parse_connection_string() -> None:
         "AccountKey": "abc==",
         "BlobEndpoint": "http://h:1/a",
     }
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("garbage", "part 1 of 1 is not Name=Value"),
+        (f"AccountName=myacct;{KEY_A.rstrip('=')}", "part 2 of 2 is not Name=Value"),
+        ("AccountName=myacct;=x", "part 2 of 2 is not Name=Value"),
+        ("AcountKey=abc", "'AcountKey' is not a connection string setting"),
+        (f"AccountName=myacct;X{KEY_A}", "part 2 is not a connection string setting"),
+        ("AccountName=myacct;AccountKey=", "AccountKey is empty"),
+        (";;", "it holds no settings"),
+    ],
+)
+def test_malformed_connection_string_names_the_part_not_the_key(text: str, problem: str) -> None:
+    with pytest.raises(CredentialError) as info:
+        resolve_credential(loc(), "source", {CONNECTION_STRING_ENV: text})
+    assert str(info.value) == f"{CONNECTION_STRING_ENV} is malformed: {problem}"
+    assert KEY_A[:12] not in str(info.value)
+
+
+def test_connection_string_names_are_case_insensitive() -> None:
+    env = {CONNECTION_STRING_ENV: f"accountname=myacct;ACCOUNTKEY={KEY_C}"}
+    cred = resolve_credential(loc(), "source", env)
+    assert (cred.kind, cred.key) == ("shared_key", KEY_C)

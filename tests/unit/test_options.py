@@ -6,18 +6,25 @@ import os
 
 import pytest
 
-from azxfer.errors import UsageError
+from azxfer.errors import TransferError, UsageError
+from azxfer.models import BlobType
 from azxfer.options import (
     DEFAULT_BLOCK_SIZE,
     MAX_BLOCK_SIZE,
     MAX_BLOCKS,
     MiB,
     block_size_for,
+    check_block_count,
+    check_header_value,
     default_concurrency,
+    min_block_size_mb,
+    parse_block_size_mb,
+    parse_max_memory,
     parse_metadata,
     parse_positive_int,
     parse_size,
     parse_tags,
+    too_many_blocks,
 )
 
 GiB = 1024 * MiB
@@ -235,3 +242,72 @@ def test_default_concurrency_reads_process_env(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("AZXFER_CONCURRENCY", "zero")
     with pytest.raises(UsageError):
         default_concurrency()
+
+
+# --- limits refused up front (issue 21, points 6 and 7) -------------------------------------
+
+
+@pytest.mark.parametrize("value", [float("nan"), 0.0, -1.0, 1e-9, 4000.01, float("inf")])
+def test_parse_block_size_mb_refuses_what_no_block_can_be(value: float) -> None:
+    with pytest.raises(UsageError, match="--block-size-mb"):
+        parse_block_size_mb(value)
+
+
+def test_parse_block_size_mb_in_bytes() -> None:
+    assert parse_block_size_mb(None) is None
+    assert parse_block_size_mb(0.25) == MiB // 4
+    assert parse_block_size_mb(4000) == MAX_BLOCK_SIZE
+
+
+@pytest.mark.parametrize(
+    ("text", "block", "minimum"),
+    [("0", None, "8 MiB"), ("1K", None, "8 MiB"), ("31M", 32 * MiB, "32 MiB")],
+)
+def test_parse_max_memory_refuses_less_than_one_block(
+    text: str, block: int | None, minimum: str
+) -> None:
+    with pytest.raises(UsageError, match=f"at least {minimum}"):
+        parse_max_memory(text, block)
+
+
+def test_parse_max_memory_of_one_block() -> None:
+    assert parse_max_memory("8M", None) == DEFAULT_BLOCK_SIZE
+    assert parse_max_memory("1M", MiB // 2) == MiB
+
+
+@pytest.mark.parametrize("size", [1, 50_000, 50_001, 80 * MiB, 6 * MiB, 190 * GiB])
+def test_min_block_size_mb_is_the_smallest_that_fits(size: int) -> None:
+    smallest = min_block_size_mb(size)
+    assert too_many_blocks(size, parse_block_size_mb(float(smallest))) is None
+    smaller = float(smallest) - 0.0001
+    if smaller > 0 and int(smaller * MiB) >= 1:
+        assert too_many_blocks(size, int(smaller * MiB)) is not None
+
+
+def test_check_block_count_only_for_block_and_append_blobs() -> None:
+    with pytest.raises(TransferError, match="80,044 blocks"):
+        check_block_count(80 * MiB, 1048, BlobType.BLOCK)
+    with pytest.raises(TransferError, match=r"--block-size-mb 0\.0017 or more"):
+        check_block_count(80 * MiB, 1048, BlobType.APPEND)
+    check_block_count(80 * MiB, 1048, BlobType.PAGE)
+    check_block_count(80 * MiB, 1048, None)  # a download: no block list
+    check_block_count(50_000, 1, BlobType.BLOCK)
+
+
+@pytest.mark.parametrize("value", ["a\r\nb", "a\n", "\x1b[31m", "x\x7f"])
+def test_check_header_value_refuses_control_characters(value: str) -> None:
+    with pytest.raises(UsageError, match="control characters"):
+        check_header_value("--content-type", value)
+
+
+def test_check_header_value_ascii_only() -> None:
+    assert check_header_value("--metadata a", "tab\tand: (ok)", ascii_only=True) == "tab\tand: (ok)"
+    assert check_header_value("--x", "ü") == "ü"
+    with pytest.raises(UsageError, match="only ASCII"):
+        check_header_value("--metadata a", "ü", ascii_only=True)
+
+
+@pytest.mark.parametrize("text", ["a=x\r\nX: 1", "a=ü", "a=\x00"])
+def test_parse_metadata_refuses_values_a_header_cannot_carry(text: str) -> None:
+    with pytest.raises(UsageError, match="--metadata a"):
+        parse_metadata(text)
