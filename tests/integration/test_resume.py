@@ -568,6 +568,20 @@ def test_resume_with_fresh_sas_after_the_first_expired(
     assert_private(tmp_path)
 
 
+def _settled(proxy, quiet: float = 0.5, limit: float = 10.0):
+    """The proxy's counts once the requests a killed client left in flight have arrived:
+    unchanged for `quiet` seconds (at most `limit` seconds of waiting)."""
+    deadline = time.monotonic() + limit
+    last = proxy.snapshot()
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = proxy.snapshot()
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 def test_resume_without_the_sas_says_so_once_and_leaves_the_job_resumable(
     tmp_path, make_tree, run_azxfer, azurite, proxy, proxied_url, container_client
 ):
@@ -580,7 +594,7 @@ def test_resume_without_the_sas_says_so_once_and_leaves_the_job_resumable(
     )
     assert first.returncode == KILLED, first.describe()
     job_id = job_id_of(first)
-    before = proxy.snapshot()
+    before = _settled(proxy)
 
     refused = run_azxfer("resume", job_id, "--output-type", "json", env=no_key)
     refused.assert_usage_error(2)
