@@ -293,6 +293,26 @@ def test_debug_log_has_a_line_per_request_without_secrets(
     assert sas.split("sig=")[1].split("&")[0] not in text
 
 
+def test_debug_log_shows_the_sdk_paths_requests_redacted(tmp_path, azurite, container, run_azxfer):
+    # Append blobs go through the storage SDK, whose own logging policy writes each request.
+    src = make_tree(tmp_path / "src", {f"a{i}.log": 100 for i in range(5)})
+    sas = _sas(azurite, container)
+    log_file = tmp_path / "debug.log"
+    url = f"{azurite.blob_endpoint}/{container}?{sas}"
+    args = ["copy", src, url, "-r", "--blob-type", "append", "--log-file", log_file]
+    run_azxfer(*args, "--log-level", "DEBUG", env={"AZXFER_DEST_KEY": None}).assert_ok()
+    text = log_file.read_text()
+    for i in range(5):
+        urls = [ln for ln in text.splitlines() if "Request URL" in ln and f"/src/a{i}.log?" in ln]
+        assert urls, text[-3000:]
+        assert all("sig=REDACTED" in ln for ln in urls), urls
+    assert sas.split("sig=")[1].split("&")[0] not in text
+    quiet = tmp_path / "info.log"
+    run_azxfer("copy", src, url, "-r", "--blob-type", "append", "--log-file", quiet,
+               "--overwrite", "true", env={"AZXFER_DEST_KEY": None}).assert_ok()  # fmt: skip
+    assert "Request URL" not in quiet.read_text(), "requests are logged at DEBUG only"
+
+
 def test_retry_event_names_method_and_url_without_query(tmp_path, azurite, fault_proxy, container):
     src = make_tree(tmp_path / "src", {"one.bin": 100})
     fault_proxy.add(Rule("status", method="PUT", path="one.bin", status=503, retry_after=0.1))
