@@ -23,6 +23,10 @@ from azxfer.options import block_size_for, check_block_count
 
 log = logging.getLogger("azxfer.engine")
 
+# Planned transfers read ahead of those started, as rclone's --max-backlog (10,000 by
+# default): a few MB of plan at most, and a job of fewer files knows its totals early.
+BACKLOG = 10_000
+
 # Errors after which no further transfer can succeed: stop scheduling instead of failing each.
 _FATAL = (CredentialError, UnreachableError, ContainerMissing)
 
@@ -144,6 +148,7 @@ class JobRunner:
         )
         # Enough files in flight to keep every request slot busy with small files.
         self.max_active = max(2 * concurrency, 16)
+        self.backlog = BACKLOG
         self.totals = JobTotals()
         self.fatal: AzxferError | None = None
 
@@ -157,41 +162,72 @@ class JobRunner:
         return self.ctx.stop.is_set()
 
     async def run(self, plan: AsyncIterator[Planned]) -> JobTotals:
-        """Consume the plan, transferring as it streams in; returns the totals."""
+        """Consume the plan, transferring as it streams in; returns the totals.
+
+        The plan is read ahead of the transfers by up to `backlog` items, so the totals (and
+        an ETA) are known early for most jobs while memory stays bounded for any size.
+        """
+        backlog = _Backlog(self.backlog)
+        lister = asyncio.create_task(self._list(plan, backlog))
         slots = asyncio.Semaphore(self.max_active)
         tasks: set[asyncio.Task[None]] = set()
-        complete = True
         try:
-            async for item in plan:
+            while (item := await backlog.get()) is not None:
                 if self.fatal is not None or self.stopping:
-                    complete = False
-                    break
-                self._queued(item.transfer)
-                if item.resume is None:
-                    self.recorder.planned(item)
-                if item.skip_reason is not None:
-                    self._done(item.transfer, Outcome.SKIPPED, item.skip_reason)
-                    continue
-                if item.fail_reason is not None:
-                    self._done(item.transfer, Outcome.FAILED, item.fail_reason)
+                    self._left_for_resume(item.transfer)
                     continue
                 await slots.acquire()
                 task = asyncio.create_task(self._one(item))
                 tasks.add(task)
                 task.add_done_callback(lambda t: (tasks.discard(t), slots.release()))
-            if complete:
-                self.recorder.enumeration_done()
-                self.sink.emit(EnumerationDone(self.totals.files_total, self.totals.bytes_total))
+            await lister  # its failure (a listing error) is the job's
             if tasks:
                 await asyncio.gather(*tasks)
         except BaseException:
+            lister.cancel()
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(lister, *tasks, return_exceptions=True)
             raise
         if self.fatal is not None:
             raise self.fatal
         return self.totals
+
+    async def _list(self, plan: AsyncIterator[Planned], backlog: _Backlog) -> None:
+        """Count and journal each planned transfer, settle those planning decided, and hand
+        the rest to `run`; the end (or the stop) of the listing ends the backlog."""
+        try:
+            async for item in plan:
+                if self.fatal is not None or self.stopping:
+                    return
+                self._queued(item.transfer)
+                if item.resume is None:
+                    self.recorder.planned(item)
+                if item.skip_reason is not None:
+                    self._done(item.transfer, Outcome.SKIPPED, item.skip_reason)
+                elif item.fail_reason is not None:
+                    self._done(item.transfer, Outcome.FAILED, item.fail_reason)
+                else:
+                    await backlog.put(item)
+            self.recorder.enumeration_done()
+            self.sink.emit(EnumerationDone(self.totals.files_total, self.totals.bytes_total))
+        finally:
+            backlog.close()
+
+    def _left_for_resume(self, transfer: Transfer) -> None:
+        """A transfer planned but not started when the job stopped: it stays pending in the
+        journal, and is counted (and reported) as interrupted."""
+        self.totals.files_interrupted += 1
+        self.sink.emit(
+            TransferDone(
+                transfer.id,
+                transfer.source.ref,
+                transfer.dest_display,
+                Outcome.INTERRUPTED.value,
+                transfer.source.size,
+                "interrupted (resumable)",
+            )
+        )
 
     def _queued(self, transfer: Transfer) -> None:
         self.totals.files_total += 1
@@ -278,3 +314,28 @@ class JobRunner:
                 reason,
             )
         )
+
+
+class _Backlog:
+    """A bounded FIFO of planned transfers between the listing and the scheduler; `None`
+    from `get` means the listing ended (or stopped)."""
+
+    def __init__(self, limit: int) -> None:
+        self._items: asyncio.Queue[Planned | None] = asyncio.Queue()
+        self._room = asyncio.Semaphore(limit)
+
+    async def put(self, item: Planned) -> None:
+        """Add an item, waiting while the backlog is full."""
+        await self._room.acquire()
+        self._items.put_nowait(item)
+
+    def close(self) -> None:
+        """No more items will come."""
+        self._items.put_nowait(None)
+
+    async def get(self) -> Planned | None:
+        """The next item, or None once the listing has ended and every item was taken."""
+        item = await self._items.get()
+        if item is not None:
+            self._room.release()
+        return item

@@ -101,3 +101,19 @@ def test_job_commands_help_has_examples(run_azxfer, command, example):
     lines = result.stdout.splitlines()
     examples = lines.index("  Examples:")
     assert any(ln.strip().startswith(example) for ln in lines[examples + 1 :]), result.stdout
+
+
+def test_listing_runs_ahead_of_the_transfers_so_totals_are_known_early(
+    tmp_path, make_tree, run_azxfer, container_url
+):
+    # 300 files through 2 request slots: the listing must not wait for the transfers.
+    src = make_tree(tmp_path / "src", {f"f{i:03}.txt": 10 for i in range(300)})
+    result = run_azxfer(
+        "copy", src, container_url(), "-r", "--output-type", "json",
+        env={"AZXFER_CONCURRENCY": "2"},
+    ).assert_ok()  # fmt: skip
+    kinds = [e["event"] for e in result.events()]
+    listed_at = kinds.index("enumeration_done")
+    done_before = kinds[:listed_at].count("transfer_done")
+    assert done_before < 150, f"{done_before} of 300 transfers finished before the listing"
+    assert result.events_of("enumeration_done")[0]["files"] == 300
