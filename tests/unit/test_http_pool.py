@@ -1368,6 +1368,9 @@ def test_an_early_answer_to_a_large_upload_is_delivered_or_lost_but_not_a_stall(
     # body is much larger than the socket buffers, so the client is waiting for its writes
     # to drain when the answer comes.
     size = 32 * 1024 * 1024
+    # Longer than IDLE: sending 32 MiB on a loaded 2-core machine can itself take 0.3 s, and
+    # a client that waited the timeout out would still take all of it.
+    idle = 2.0
 
     async def refuses(peer: Peer) -> None:
         await peer.reader.readuntil(b"\r\n\r\n")
@@ -1376,17 +1379,18 @@ def test_an_early_answer_to_a_large_upload_is_delivered_or_lost_but_not_a_stall(
             await asyncio.sleep(DEADLINE)
 
     async def main() -> None:
-        async with Server(refuses) as server, open_pool(idle_timeout=IDLE) as pool:
+        async with Server(refuses) as server, open_pool(idle_timeout=idle) as pool:
+            body = bytes(size)
             started = time.monotonic()
             try:
-                async with pool.request("PUT", server.url(), {}, bytes(size)) as response:
+                async with pool.request("PUT", server.url(), {}, body) as response:
                     assert response.status == 403
                     assert await response.read() == b"expired"
             except ConnectionLost:
                 pass
             except ResponseTimeout as exc:
                 pytest.fail(f"the 403 had arrived, yet the upload waited it out: {exc!r}")
-            assert time.monotonic() - started < IDLE
+            assert time.monotonic() - started < idle
 
     run(main)
 
