@@ -299,23 +299,22 @@ def _where(location: Location) -> str:
 
 
 async def dry_run(plan: AsyncIterator[Planned], sink: EventSink) -> JobTotals:
-    """Report what the plan would do (queued or skipped), moving nothing."""
+    """Report what the plan would do (queued, skipped, or failed as planning found it must
+    be), moving nothing."""
     totals = JobTotals()
     async for item in plan:
         transfer = item.transfer
         totals.files_total += 1
         if item.skip_reason is not None:
             totals.files_skipped += 1
-            sink.emit(
-                TransferDone(
-                    transfer.id,
-                    transfer.source.ref,
-                    transfer.dest_display,
-                    Outcome.SKIPPED.value,
-                    transfer.source.size,
-                    item.skip_reason,
-                )
-            )
+            _report_done(sink, transfer, Outcome.SKIPPED, item.skip_reason)
+            continue
+        if item.fail_reason is not None:
+            # The real run would fail it without a request (another source has its
+            # destination), so the dry run must not show it as one it would copy.
+            totals.files_failed += 1
+            totals.failed.append((transfer.source.ref, item.fail_reason))
+            _report_done(sink, transfer, Outcome.FAILED, item.fail_reason)
             continue
         totals.bytes_total += transfer.source.size
         sink.emit(
@@ -325,6 +324,19 @@ async def dry_run(plan: AsyncIterator[Planned], sink: EventSink) -> JobTotals:
         )
     sink.emit(EnumerationDone(totals.files_total, totals.bytes_total))
     return totals
+
+
+def _report_done(sink: EventSink, transfer: Transfer, outcome: Outcome, reason: str) -> None:
+    sink.emit(
+        TransferDone(
+            transfer.id,
+            transfer.source.ref,
+            transfer.dest_display,
+            outcome.value,
+            transfer.source.size,
+            reason,
+        )
+    )
 
 
 def job_status(totals: JobTotals) -> str:
