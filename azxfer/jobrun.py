@@ -21,8 +21,8 @@ from typing import Any, NoReturn
 
 from msgspec import Struct
 
-from azxfer.endpoints.blob import BlobConnections
 from azxfer.endpoints.early_listing import EarlyListings
+from azxfer.endpoints.factory import JobConnections
 from azxfer.engine.job import JobRunner
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError
 from azxfer.events import (
@@ -40,8 +40,6 @@ from azxfer.journal.store import INTERRUPTED, Journal
 from azxfer.locations import Location, Service, redact
 from azxfer.models import JobTotals, Outcome, Planned, Transfer
 from azxfer.options import CheckMd5, CopyOptions
-from azxfer.transport.http import needs_tls
-from azxfer.transport.proxy import proxy_settings
 
 log = logging.getLogger("azxfer")
 
@@ -120,7 +118,13 @@ class JobRun:
         """Run the job to its end and report it (JobStarted first, JobFinished last)."""
         options, spec = self.options, self.spec
         _check_options(options)
-        proxies = proxy_settings(spec.env or {})
+        connections = JobConnections.for_job(
+            (options.source, options.destination),
+            options.engine.concurrency,
+            spec.env or {},
+            self._on_retry,
+            spec.early_listings,
+        )
         started = self.started = time.monotonic()
         self.journal = self._open_journal()
         self.sink.emit(
@@ -133,13 +137,6 @@ class JobRun:
             )
         )
         self._install_signal_handlers()
-        connections = BlobConnections(
-            options.engine.concurrency,
-            self._on_retry,
-            tls=needs_tls(options.source, options.destination),
-            early=spec.early_listings,
-            proxies=proxies,
-        )
         status, error, totals = "Completed", None, JobTotals()
         try:
             totals, status = await self._execute(connections)
@@ -163,7 +160,7 @@ class JobRun:
             totals = self.runner.totals
         return self._finish(status, error, totals, time.monotonic() - started)
 
-    async def _execute(self, connections: BlobConnections) -> tuple[JobTotals, str]:
+    async def _execute(self, connections: JobConnections) -> tuple[JobTotals, str]:
         """Plan and move this job's transfers: (totals, status)."""
         raise NotImplementedError
 

@@ -43,8 +43,8 @@ from collections.abc import AsyncIterator
 from msgspec.structs import replace
 
 from azxfer.endpoints.base import Endpoint, Selection, SelectionKind
-from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
-from azxfer.endpoints.factory import endpoint_for
+from azxfer.endpoints.blob import BlobEndpoint
+from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.endpoints.local import LocalEndpoint, threaded
 from azxfer.engine.job import JobRunner
 from azxfer.engine.movers import mover_for
@@ -93,7 +93,7 @@ class SyncJob(JobRun):
         self.uploads: UploadHashes | None = None
         self.started_ns = time.time_ns()
 
-    async def _execute(self, connections: BlobConnections) -> tuple[JobTotals, str]:
+    async def _execute(self, connections: JobConnections) -> tuple[JobTotals, str]:
         options = self.options
         job_id = self.spec.job_id
         self.started_ns = time.time_ns()
