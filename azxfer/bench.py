@@ -10,6 +10,7 @@ import asyncio
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from msgspec import Struct
@@ -21,6 +22,7 @@ from azxfer.events import EventSink
 from azxfer.locations import Location, Service
 from azxfer.options import CheckMd5, CopyOptions, EngineSettings
 from azxfer.plan.filters import EntryFilter
+from azxfer.transport.proxy import proxy_settings
 
 # Random data is generated in pieces of this size and repeated, so making a big data set
 # costs disk writes, not CPU.
@@ -58,6 +60,11 @@ class BenchSettings(Struct, frozen=True):
     engine: EngineSettings
     keep: bool = False
     env: dict[str, str] = {}  # the environment the jobs run in (their proxies)
+
+
+def check_environment(env: Mapping[str, str]) -> None:
+    """Raise UsageError for what in `env` no job could use: an unusable proxy variable."""
+    proxy_settings(env)
 
 
 def run_bench(settings: BenchSettings, sink: EventSink) -> list[PhaseResult]:

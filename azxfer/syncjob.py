@@ -54,6 +54,7 @@ from azxfer.jobrun import JobResult, JobRun, JobSpec, Md5Policy, dry_run, job_st
 from azxfer.journal.hashcache import HashCache
 from azxfer.models import Entry, JobTotals, Skipped, Transfer
 from azxfer.plan.filters import EntryFilter
+from azxfer.plan.sync import parse_max_delete
 from azxfer.sync.deletes import AskDelete, Deleted, ExtraDeletes
 from azxfer.sync.extra import ExtraTable
 from azxfer.sync.hashing import UploadHashes
@@ -64,7 +65,7 @@ from azxfer.sync.summary import SyncStats, SyncSummary
 from azxfer.sync.walk import SortedWalker
 
 # The options and events of a sync are imported from here by the CLI.
-__all__ = ["Deleted", "SyncJob", "SyncOptions", "SyncSummary", "sync"]
+__all__ = ["Deleted", "SyncJob", "SyncOptions", "SyncSummary", "parse_max_delete", "sync"]
 
 
 def sync(
