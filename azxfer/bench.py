@@ -10,18 +10,18 @@ import asyncio
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from msgspec import Struct
 
 from azxfer.client import JobResult, JobSpec, copy, new_job_id
-from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
+from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.errors import AzxferError
 from azxfer.events import EventSink
 from azxfer.locations import Location, Service
 from azxfer.options import CheckMd5, CopyOptions, EngineSettings
 from azxfer.plan.filters import EntryFilter
-from azxfer.transport.http import needs_tls
 from azxfer.transport.proxy import proxy_settings
 
 # Random data is generated in pieces of this size and repeated, so making a big data set
@@ -60,6 +60,11 @@ class BenchSettings(Struct, frozen=True):
     engine: EngineSettings
     keep: bool = False
     env: dict[str, str] = {}  # the environment the jobs run in (their proxies)
+
+
+def check_environment(env: Mapping[str, str]) -> None:
+    """Raise UsageError for what in `env` no job could use: an unusable proxy variable."""
+    proxy_settings(env)
 
 
 def run_bench(settings: BenchSettings, sink: EventSink) -> list[PhaseResult]:
@@ -145,17 +150,13 @@ def _generate(folder: Path, count: int, size: int) -> None:
 
 async def _delete_prefix(remote: Location, settings: BenchSettings, prefix: str) -> None:
     """Delete every blob the bench wrote."""
-    connections = BlobConnections(
-        settings.engine.concurrency,
-        tls=needs_tls(remote),
-        proxies=proxy_settings(settings.env),
-    )
+    connections = JobConnections.for_job((remote,), settings.engine.concurrency, settings.env)
     try:
-        endpoint = BlobEndpoint(
+        endpoint = endpoint_for(
             remote._replace(path=prefix),
-            connections.service(remote, settings.credential),  # type: ignore[arg-type]
             settings.credential,  # type: ignore[arg-type]
-            rest=connections.rest(remote, settings.credential),  # type: ignore[arg-type]
+            connections,
+            new_job_id(),
         )
         selection = await endpoint.select(True, EntryFilter(_no_filters()), False)
         names = [item.ref async for item in selection.items]

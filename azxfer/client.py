@@ -10,8 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from azxfer.endpoints.base import Endpoint, Selection, SelectionKind
-from azxfer.endpoints.blob import BlobConnections
-from azxfer.endpoints.factory import endpoint_for
+from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.engine.job import JobRunner
 from azxfer.engine.movers import mover_for
 from azxfer.errors import NotFoundError
@@ -54,7 +53,7 @@ class CopyJob(JobRun):
         super().__init__(options, sink, spec)
         self.ask = ask
 
-    async def _execute(self, connections: BlobConnections) -> tuple[JobTotals, str]:
+    async def _execute(self, connections: JobConnections) -> tuple[JobTotals, str]:
         options = self.options
         source = endpoint_for(
             options.source,

@@ -68,6 +68,10 @@ class TransferResumed(Event, frozen=True):
     bytes_present: int
 
 
+# The reason a sync skips a file its destination already has (a reporter counts these apart).
+IDENTICAL = "identical"
+
+
 class TransferDone(Event, frozen=True):
     """A transfer ended: outcome is completed, skipped or failed; reason says why if not plain."""
 

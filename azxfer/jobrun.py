@@ -21,8 +21,8 @@ from typing import Any, NoReturn
 
 from msgspec import Struct
 
-from azxfer.endpoints.blob import BlobConnections
 from azxfer.endpoints.early_listing import EarlyListings
+from azxfer.endpoints.factory import JobConnections
 from azxfer.engine.job import JobRunner
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError
 from azxfer.events import (
@@ -40,8 +40,6 @@ from azxfer.journal.store import INTERRUPTED, Journal
 from azxfer.locations import Location, Service, redact
 from azxfer.models import JobTotals, Outcome, Planned, Transfer
 from azxfer.options import CheckMd5, CopyOptions
-from azxfer.transport.http import needs_tls
-from azxfer.transport.proxy import proxy_settings
 
 log = logging.getLogger("azxfer")
 
@@ -120,7 +118,13 @@ class JobRun:
         """Run the job to its end and report it (JobStarted first, JobFinished last)."""
         options, spec = self.options, self.spec
         _check_options(options)
-        proxies = proxy_settings(spec.env or {})
+        connections = JobConnections.for_job(
+            (options.source, options.destination),
+            options.engine.concurrency,
+            spec.env or {},
+            self._on_retry,
+            spec.early_listings,
+        )
         started = self.started = time.monotonic()
         self.journal = self._open_journal()
         self.sink.emit(
@@ -133,13 +137,6 @@ class JobRun:
             )
         )
         self._install_signal_handlers()
-        connections = BlobConnections(
-            options.engine.concurrency,
-            self._on_retry,
-            tls=needs_tls(options.source, options.destination),
-            early=spec.early_listings,
-            proxies=proxies,
-        )
         status, error, totals = "Completed", None, JobTotals()
         try:
             totals, status = await self._execute(connections)
@@ -163,7 +160,7 @@ class JobRun:
             totals = self.runner.totals
         return self._finish(status, error, totals, time.monotonic() - started)
 
-    async def _execute(self, connections: BlobConnections) -> tuple[JobTotals, str]:
+    async def _execute(self, connections: JobConnections) -> tuple[JobTotals, str]:
         """Plan and move this job's transfers: (totals, status)."""
         raise NotImplementedError
 
@@ -299,23 +296,22 @@ def _where(location: Location) -> str:
 
 
 async def dry_run(plan: AsyncIterator[Planned], sink: EventSink) -> JobTotals:
-    """Report what the plan would do (queued or skipped), moving nothing."""
+    """Report what the plan would do (queued, skipped, or failed as planning found it must
+    be), moving nothing."""
     totals = JobTotals()
     async for item in plan:
         transfer = item.transfer
         totals.files_total += 1
         if item.skip_reason is not None:
             totals.files_skipped += 1
-            sink.emit(
-                TransferDone(
-                    transfer.id,
-                    transfer.source.ref,
-                    transfer.dest_display,
-                    Outcome.SKIPPED.value,
-                    transfer.source.size,
-                    item.skip_reason,
-                )
-            )
+            _report_done(sink, transfer, Outcome.SKIPPED, item.skip_reason)
+            continue
+        if item.fail_reason is not None:
+            # The real run would fail it without a request (another source has its
+            # destination), so the dry run must not show it as one it would copy.
+            totals.files_failed += 1
+            totals.failed.append((transfer.source.ref, item.fail_reason))
+            _report_done(sink, transfer, Outcome.FAILED, item.fail_reason)
             continue
         totals.bytes_total += transfer.source.size
         sink.emit(
@@ -325,6 +321,19 @@ async def dry_run(plan: AsyncIterator[Planned], sink: EventSink) -> JobTotals:
         )
     sink.emit(EnumerationDone(totals.files_total, totals.bytes_total))
     return totals
+
+
+def _report_done(sink: EventSink, transfer: Transfer, outcome: Outcome, reason: str) -> None:
+    sink.emit(
+        TransferDone(
+            transfer.id,
+            transfer.source.ref,
+            transfer.dest_display,
+            outcome.value,
+            transfer.source.size,
+            reason,
+        )
+    )
 
 
 def job_status(totals: JobTotals) -> str:

@@ -13,7 +13,7 @@ from azxfer.credentials import Credential
 from azxfer.errors import TransferError, UsageError
 from azxfer.locations import Location
 from azxfer.models import BlobType, ContentProps
-from azxfer.plan.filters import FilterSpec
+from azxfer.plan.filters import FilterSpec  # part of CopyOptions: the CLI imports it from here
 
 MiB = 1024 * 1024
 DEFAULT_BLOCK_SIZE = 8 * MiB

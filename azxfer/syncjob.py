@@ -43,8 +43,8 @@ from collections.abc import AsyncIterator
 from msgspec.structs import replace
 
 from azxfer.endpoints.base import Endpoint, Selection, SelectionKind
-from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
-from azxfer.endpoints.factory import endpoint_for
+from azxfer.endpoints.blob import BlobEndpoint
+from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.endpoints.local import LocalEndpoint, threaded
 from azxfer.engine.job import JobRunner
 from azxfer.engine.movers import mover_for
@@ -54,6 +54,7 @@ from azxfer.jobrun import JobResult, JobRun, JobSpec, Md5Policy, dry_run, job_st
 from azxfer.journal.hashcache import HashCache
 from azxfer.models import Entry, JobTotals, Skipped, Transfer
 from azxfer.plan.filters import EntryFilter
+from azxfer.plan.sync import parse_max_delete
 from azxfer.sync.deletes import AskDelete, Deleted, ExtraDeletes
 from azxfer.sync.extra import ExtraTable
 from azxfer.sync.hashing import UploadHashes
@@ -64,7 +65,7 @@ from azxfer.sync.summary import SyncStats, SyncSummary
 from azxfer.sync.walk import SortedWalker
 
 # The options and events of a sync are imported from here by the CLI.
-__all__ = ["Deleted", "SyncJob", "SyncOptions", "SyncSummary", "sync"]
+__all__ = ["Deleted", "SyncJob", "SyncOptions", "SyncSummary", "parse_max_delete", "sync"]
 
 
 def sync(
@@ -93,7 +94,7 @@ class SyncJob(JobRun):
         self.uploads: UploadHashes | None = None
         self.started_ns = time.time_ns()
 
-    async def _execute(self, connections: BlobConnections) -> tuple[JobTotals, str]:
+    async def _execute(self, connections: JobConnections) -> tuple[JobTotals, str]:
         options = self.options
         job_id = self.spec.job_id
         self.started_ns = time.time_ns()

@@ -62,7 +62,7 @@ def bench_command(
     """Upload then download FILE-COUNT generated files of SIZE-PER-FILE to the container
     TARGET (a Blob URL, with a SAS or a key as for copy), verify them, report throughput,
     files/s and the effective concurrency, and delete what was uploaded."""
-    from azxfer.bench import BenchSettings, run_bench
+    from azxfer.bench import BenchSettings, check_environment, run_bench
     from azxfer.cli.render import UtcClock, make_reporter
     from azxfer.cli.run import configure_logging
     from azxfer.credentials import resolve_credential
@@ -75,14 +75,13 @@ def bench_command(
         parse_max_memory,
         parse_size,
     )
-    from azxfer.transport.proxy import proxy_settings
 
     configure_logging(opts.get("log_file"), str(opts.get("log_level") or "INFO"))  # type: ignore[arg-type]
     location = parse_location(target)
     if location.is_local:
         raise UsageError("bench needs a Blob container URL as its target")
     env = environment()
-    proxy_settings(env)  # an unusable proxy variable is a usage error before any data is made
+    check_environment(env)  # an unusable proxy variable is a usage error before any data is made
     block_size = parse_block_size_mb(block_size_mb)
     settings = BenchSettings(
         target=location,

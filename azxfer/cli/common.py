@@ -120,7 +120,7 @@ def journal_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def job_dir_from(option: Path | None) -> Path:
     """The journal folder: the option, else the environment's default."""
-    from azxfer.journal.jobs import default_job_dir
+    from azxfer.jobs import default_job_dir
 
     job_dir = option if option is not None else default_job_dir(environment())
     _check_folder(job_dir, "--journal-dir" if option is not None else "the journal folder")

@@ -26,6 +26,7 @@ from azxfer.options import (
     CheckMd5,
     CopyOptions,
     EngineSettings,
+    FilterSpec,
     Overwrite,
     S2SMode,
     ServerCopySettings,
@@ -38,7 +39,6 @@ from azxfer.options import (
     parse_metadata,
     parse_tags,
 )
-from azxfer.plan.filters import FilterSpec
 
 BLOB_TYPES = {
     "block": BlobType.BLOCK,

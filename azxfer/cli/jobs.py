@@ -38,7 +38,7 @@ def list_command(journal_dir: Path | None) -> None:
       azxfer jobs list
       azxfer jobs list --journal-dir /mnt/state/azxfer-jobs
     """
-    from azxfer.journal.jobs import list_jobs
+    from azxfer.jobs import list_jobs
 
     records = list_jobs(job_dir_from(journal_dir))
     if not records:
@@ -65,25 +65,19 @@ def show_command(job_id: str, with_status: str | None, journal_dir: Path | None)
       azxfer jobs show 3f2a9c1e --with-status failed
       azxfer jobs show 3f2a9c1e --with-status skipped
     """
-    from azxfer.journal.jobs import find_job
-    from azxfer.journal.store import Journal
+    from azxfer.jobs import show_job
 
-    job_dir = job_dir_from(journal_dir)
-    journal = Journal.open(job_dir, find_job(job_dir, job_id))
-    try:
-        r = journal.job()
+    states = (with_status,) if with_status else STATES
+    with show_job(job_dir_from(journal_dir), job_id, states) as (r, transfers):
         click.echo(f"Job {r.id}: {r.command} {r.source} -> {r.destination}")
         click.echo(
             f"  Started: {_when(r.created)}  Updated: {_when(r.updated)}  "
             f"Status: {r.status}  Enumerated: {'yes' if r.enumerated else 'no'}"
         )
         click.echo("  " + ", ".join(f"{r.counts[s]} {s}" for s in STATES))
-        states = (with_status,) if with_status else STATES
-        for t in journal.transfers(states):
+        for t in transfers:
             reason = f"  ({t.reason})" if t.reason else ""
             click.echo(f"  {t.id:>6}  {t.state:9}  {t.source_ref} -> {t.dest_display}{reason}")
-    finally:
-        journal.close()
 
 
 @jobs_group.command("clean")
@@ -107,11 +101,9 @@ def clean_command(older_than: str, with_status: tuple[str, ...], journal_dir: Pa
       azxfer jobs clean
       azxfer jobs clean --older-than 12h --with-status Completed --with-status CompletedWithSkipped
     """
-    from azxfer.journal.jobs import clean_jobs, parse_age
+    from azxfer.jobs import clean_jobs
 
-    removed = clean_jobs(
-        job_dir_from(journal_dir), parse_age(older_than), tuple(with_status) or None
-    )
+    removed = clean_jobs(job_dir_from(journal_dir), older_than, tuple(with_status) or None)
     click.echo(f"Removed {len(removed)} job(s).")
 
 
@@ -125,9 +117,7 @@ def remove_command(job_id: str, journal_dir: Path | None) -> None:
     Examples:
       azxfer jobs remove 3f2a9c1e
     """
-    from azxfer.journal.jobs import find_job, remove_job
+    from azxfer.jobs import remove_job
 
-    job_dir = job_dir_from(journal_dir)
-    full = find_job(job_dir, job_id)
-    remove_job(job_dir, full)
+    full = remove_job(job_dir_from(journal_dir), job_id)
     click.echo(f"Removed job {full}.")

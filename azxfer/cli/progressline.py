@@ -7,7 +7,7 @@ they say the same thing in the same units (B, KiB, MiB, … and MiB/s: one syste
 from __future__ import annotations
 
 from azxfer import events as ev
-from azxfer.plan.sync import IDENTICAL
+from azxfer.events import IDENTICAL
 
 # The rate is measured over this many recent seconds: long enough to smooth out chunk-sized
 # steps, short enough that a stall shows as a falling rate within seconds.

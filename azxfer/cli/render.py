@@ -210,11 +210,13 @@ class TextReporter:
 
 
 def _dry_run_files(event: ev.JobFinished) -> str:
-    """A dry run transfers nothing: its files are those it would copy and those it skips."""
-    would = event.files_total - event.files_skipped
+    """A dry run transfers nothing: its files are those it would copy, those it skips, and
+    those planning found would fail (two sources with one destination)."""
+    would = event.files_total - event.files_skipped - event.files_failed
     return (
         f"  Files:   {event.files_total} total, {would} would be transferred, "
         f"{event.files_skipped} skipped (up to date or excluded)"
+        + (f", {event.files_failed} failed" if event.files_failed else "")
     )
 
 

@@ -12,8 +12,6 @@ from azxfer.errors import UsageError
 from azxfer.locations import with_sas
 from azxfer.options import CopyOptions
 
-FINISHED = ("Completed", "CompletedWithSkipped", "DryRun")
-
 
 @click.command("resume")
 @click.argument("job_id", required=False)
@@ -48,8 +46,7 @@ def resume_command(
       azxfer resume 3f2a9c1e --dest-sas '<fresh SAS>'
     """
     from azxfer.cli.copy import build_copy_options
-    from azxfer.journal.jobs import find_job, list_jobs
-    from azxfer.journal.store import Journal
+    from azxfer.jobs import FINISHED, job_record, list_jobs
 
     job_dir = job_dir_from(opts.get("journal_dir"))  # type: ignore[arg-type]
     if last == bool(job_id):
@@ -59,12 +56,8 @@ def resume_command(
         if not recent:
             raise UsageError(f"no jobs in {job_dir}")
         job_id = recent[0].id
-    job_id = find_job(job_dir, str(job_id))
-    journal = Journal.open(job_dir, job_id)
-    try:
-        record = journal.job()
-    finally:
-        journal.close()
+    record = job_record(job_dir, str(job_id))
+    job_id = record.id
     if record.status in FINISHED and not any(
         record.counts[s] for s in ("pending", "active", "failed")
     ):

@@ -72,7 +72,7 @@ def start_job(
 ) -> JobSpec:
     """Set up logging, prune old finished jobs, and name this run's job (new or resumed)."""
     from azxfer import client
-    from azxfer.journal.jobs import prune_finished
+    from azxfer.jobs import prune_finished
 
     configure_logging(opts.get("log_file"), str(opts.get("log_level") or "INFO"))
     env = environment()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -22,10 +22,9 @@ from azxfer.cli.run import ask, failure_summary, start_job
 from azxfer.errors import AzxferError
 from azxfer.events import Event
 from azxfer.locations import parse_location, redact, without_secrets
-from azxfer.plan.sync import DEFAULT_SKEW_SECONDS, parse_max_delete
-from azxfer.sync.deletes import Deleted
-from azxfer.sync.options import SyncOptions
-from azxfer.sync.summary import SyncSummary
+
+if TYPE_CHECKING:
+    from azxfer.syncjob import SyncOptions
 
 # What `copy` options a sync always uses: recursive, a folder's contents onto the destination
 # path, the blob's Last-Modified kept on downloads (so a second sync finds them identical).
@@ -127,6 +126,9 @@ def _absolute(text: str) -> str:
 
 def build_sync_options(source: str, destination: str, opts: dict[str, Any]) -> SyncOptions:
     """Validate the flags; the copy part is built exactly as `copy` builds it."""
+    # The sync facade loads the whole core: only a sync pays for it, once its flags are read.
+    from azxfer.syncjob import SyncOptions, parse_max_delete
+
     copy = build_copy_options(source, destination, {**_COPY_DEFAULTS, **opts})
     return SyncOptions(
         copy=copy,
@@ -134,7 +136,6 @@ def build_sync_options(source: str, destination: str, opts: dict[str, Any]) -> S
         mirror=bool(opts["mirror_mode"]),
         delete_destination=str(opts["delete_destination"]),
         max_delete=parse_max_delete(str(opts["max_delete"])),
-        skew=DEFAULT_SKEW_SECONDS,
     )
 
 
@@ -148,18 +149,21 @@ class _SyncReporter:
     """The copy reporter, plus lines for deletes and the sync summary in text mode."""
 
     def __init__(self, reporter: Any, text: bool) -> None:
+        from azxfer.syncjob import Deleted, SyncSummary
+
         self.reporter = reporter
         self.text = text
+        self._deleted, self._summary = Deleted, SyncSummary
 
     def emit(self, event: Event) -> None:
-        if self.text and isinstance(event, Deleted):
+        if self.text and isinstance(event, self._deleted):
             what = "DRYRUN: delete" if event.dry_run else "deleted:"
             if event.outcome == "failed":
                 what = "FAILED to delete"
             suffix = f": {event.reason}" if event.reason else ""
             self.reporter._line(f"{what} {redact(event.destination)}{suffix}")
             return
-        if self.text and isinstance(event, SyncSummary):
+        if self.text and isinstance(event, self._summary):
             line = (
                 f"Sync: {event.copied} copied, {event.deleted} deleted, "
                 f"{event.skipped_identical} identical, {event.failed} failed"

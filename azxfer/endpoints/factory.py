@@ -1,22 +1,88 @@
-"""Which driver serves a location: local path, web URL or Blob storage."""
+"""Which driver serves a location (local path, web URL or Blob storage), and the connection
+state a job's drivers share.
+
+A job makes one `JobConnections` and asks `endpoint_for` for each side's driver; neither it
+nor the job names a service. A new service plugs in here only: its case in `endpoint_for`, and
+its connection state in `JobConnections`, made on first use and closed in `close`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
+from azxfer.endpoints.early_listing import EarlyListings
 from azxfer.endpoints.local import LocalEndpoint
 from azxfer.locations import Location, Service
+from azxfer.transport.http import needs_tls
+from azxfer.transport.proxy import NO_PROXIES, ProxySettings, proxy_settings
 
 if TYPE_CHECKING:  # imported when a web source is used (start-up is part of every job's time)
     from azxfer.endpoints.web import WebEndpoint
+
+# Told of every request sent again: (what, attempt, wait in seconds, why).
+OnRetry = Callable[[str, int, float, str], None]
+
+
+class JobConnections:
+    """The connection state of one job's drivers, for every service: each service's state is
+    made when its first driver is, and everything made is closed once, by `close`."""
+
+    def __init__(
+        self,
+        concurrency: int,
+        on_retry: OnRetry | None = None,
+        tls: bool = True,
+        early: EarlyListings | None = None,
+        proxies: ProxySettings = NO_PROXIES,
+    ) -> None:
+        """`tls`: the job may open https connections; `early`: the listings its command line
+        started; `proxies`: those of the job's environment."""
+        self._concurrency = concurrency
+        self._on_retry = on_retry
+        self._tls = tls
+        self._early = early
+        self._proxies = proxies
+        self._http: BlobConnections | None = None
+
+    @classmethod
+    def for_job(
+        cls,
+        locations: tuple[Location, ...],
+        concurrency: int,
+        env: Mapping[str, str],
+        on_retry: OnRetry | None = None,
+        early: EarlyListings | None = None,
+    ) -> JobConnections:
+        """The connections of a job on `locations` in the environment `env` (its proxies):
+        a UsageError for an unusable proxy, before anything is opened."""
+        return cls(concurrency, on_retry, needs_tls(*locations), early, proxy_settings(env))
+
+    @property
+    def http(self) -> BlobConnections:
+        """The pool, aiohttp session and SDK clients that Blob and web drivers share."""
+        if self._http is None:
+            self._http = BlobConnections(
+                self._concurrency,
+                self._on_retry,
+                tls=self._tls,
+                early=self._early,
+                proxies=self._proxies,
+            )
+        return self._http
+
+    async def close(self) -> None:
+        """Close whatever was opened."""
+        if self._http is not None:
+            await self._http.close()
 
 
 def endpoint_for(
     location: Location,
     credential: Credential | None,
-    connections: BlobConnections,
+    connections: JobConnections,
     job_id: str,
     include_snapshots: bool = False,
 ) -> LocalEndpoint | BlobEndpoint | WebEndpoint:
@@ -26,17 +92,19 @@ def endpoint_for(
     if location.service is Service.WEB:
         from azxfer.endpoints.web import WebEndpoint
 
+        http = connections.http
         return WebEndpoint(
             location,
-            connections.session,
-            connections.retry_policy(),
-            connections.proxies.for_aiohttp(location.web_url),
+            http.session,
+            http.retry_policy(),
+            http.proxies.for_aiohttp(location.web_url),
         )
+    http = connections.http
     return BlobEndpoint(
         location,
-        connections.service(location, credential),
+        http.service(location, credential),
         credential,
         job_id[:8],
-        connections.rest(location, credential),
+        http.rest(location, credential),
         include_snapshots,
     )

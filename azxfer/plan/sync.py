@@ -28,11 +28,11 @@ from collections.abc import AsyncIterator, Callable
 from msgspec import Struct
 
 from azxfer.errors import AzxferError, UsageError
+from azxfer.events import IDENTICAL
 from azxfer.models import Entry
 from azxfer.plan.compare import Decision
 
 DEFAULT_SKEW_SECONDS = 2.0
-IDENTICAL = "identical"
 
 Strategy = Callable[[Entry, Entry | None], Decision]
 

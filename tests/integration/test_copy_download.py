@@ -338,8 +338,7 @@ def test_a_blob_rewritten_after_listing_is_refused_when_read_whole(
     import asyncio
 
     from azxfer.credentials import Credential
-    from azxfer.endpoints.blob import BlobConnections
-    from azxfer.endpoints.factory import endpoint_for
+    from azxfer.endpoints.factory import JobConnections, endpoint_for
     from azxfer.errors import IntegrityError
     from azxfer.locations import parse_location
     from azxfer.plan.filters import EntryFilter, FilterSpec
@@ -348,7 +347,7 @@ def test_a_blob_rewritten_after_listing_is_refused_when_read_whole(
     credential = Credential("shared_key", azurite.account, key=azurite.key)
 
     async def main() -> tuple[bytes, bytes | None]:
-        connections = BlobConnections(4, tls=False)
+        connections = JobConnections(4, tls=False)
         try:
             blob = endpoint_for(parse_location(container_url()), credential, connections, "j1234")
             [entry] = [e async for e in blob.list_entries("", True, EntryFilter(FilterSpec()))]

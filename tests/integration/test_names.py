@@ -133,3 +133,33 @@ def test_a_single_file_with_a_backslash_is_reported_under_its_stored_name(
     assert blob_contents(container_client) == {"a/b.txt": b"AAA"}
     [moved] = done(result, "completed")
     assert moved["destination"].endswith("/a/b.txt"), result.describe()
+
+
+def test_a_dry_run_reports_a_planning_conflict_as_failed_not_queued(
+    tmp_path, make_tree, run_azxfer, container_url, container_client
+):
+    src = make_tree(tmp_path / "coll", {"back\\slash.txt": b"AAA", "back/slash.txt": b"BBB"})
+    result = run_azxfer("copy", src, container_url(), "-r", "--dry-run", *J).assert_ok()
+    assert blob_contents(container_client) == {}
+    queued = [e["source"] for e in result.events_of("transfer_queued")]
+    assert len(queued) == 1 and queued[0].endswith("back/slash.txt"), result.describe()
+    [failed] = done(result, "failed")
+    assert failed["source"].endswith("back\\slash.txt")
+    assert str(src / "back" / "slash.txt") in failed["reason"], failed
+    finished = result.finished()
+    assert (finished["files_total"], finished["files_failed"]) == (2, 1), result.describe()
+    assert [f["name"] for f in finished["failed"]] == [failed["source"]], result.describe()
+
+
+def test_a_dry_run_summary_does_not_count_a_conflict_as_would_be_transferred(
+    tmp_path, make_tree, run_azxfer, container_url
+):
+    src = make_tree(tmp_path / "src", {"back\\slash.txt": b"AAA", "back/slash.txt": b"BBB"})
+    for command in (("copy", src, container_url(), "-r"), ("sync", src, container_url())):
+        result = run_azxfer(*command, "--dry-run").assert_ok()
+        assert result.stdout.count("DRYRUN: copy") == 1, result.describe()
+        assert "FAILED: " in result.stdout and "back\\slash.txt" in result.stdout
+        assert (
+            "Files:   2 total, 1 would be transferred, 0 skipped (up to date or excluded), "
+            "1 failed" in result.stdout
+        ), result.describe()
