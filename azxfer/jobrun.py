@@ -79,6 +79,7 @@ class JobResult(Struct):
     elapsed: float
     error: str | None = None
     request_seconds: float = 0.0
+    resume_command: str = ""
 
     @property
     def effective_concurrency(self) -> float:
@@ -201,8 +202,9 @@ class JobRun:
         unfinished = self.runner is not None and (
             totals.files_interrupted or totals.files_failed or status in ("Cancelled", INTERRUPTED)
         )
+        resume = resume_command(job_id, self.options)
         if unfinished and self.spec.job_dir is not None:
-            self.sink.emit(Notice("info", f"resume with: azxfer resume {job_id}"))
+            self.sink.emit(Notice("info", f"resume with: {resume}"))
         self.sink.emit(
             JobFinished(
                 job_id,
@@ -220,7 +222,7 @@ class JobRun:
         if status == "Cancelled" and self.runner is None:
             raise Cancelled("interrupted")
         busy = self.runner.ctx.requests.busy_seconds if self.runner is not None else 0.0
-        return JobResult(job_id, status, totals, elapsed, error, busy)
+        return JobResult(job_id, status, totals, elapsed, error, busy, resume)
 
     def _on_retry(self, what: str, attempt: int, wait: float, reason: str) -> None:
         self.sink.emit(Retrying(redact(what), attempt, round(wait, 2), redact(reason)))
@@ -334,6 +336,19 @@ def _report_done(sink: EventSink, transfer: Transfer, outcome: Outcome, reason: 
             reason,
         )
     )
+
+
+def resume_command(job_id: str, options: CopyOptions) -> str:
+    """The command that continues a job. SAS tokens are never journaled, so a side that used
+    one must be given a SAS again: the command says so."""
+    command = f"azxfer resume {job_id}"
+    for flag, credential in (
+        ("--source-sas", options.source_credential),
+        ("--dest-sas", options.dest_credential),
+    ):
+        if credential is not None and credential.kind == "sas":
+            command += f" {flag} '<SAS>'"
+    return command
 
 
 def job_status(totals: JobTotals) -> str:

@@ -121,10 +121,10 @@ def failure_summary(result: Any) -> str | None:
     """The one stderr line for a job that ended badly without a single cause."""
     totals = result.totals
     if result.status == "Cancelled":
-        return f"interrupted; resume with: azxfer resume {result.job_id}"
+        return f"interrupted; resume with: {result.resume_command}"
     if totals.files_failed:
         return (
             f"{totals.files_failed} of {totals.files_total} transfers failed "
-            f"(resume with: azxfer resume {result.job_id})"
+            f"(resume with: {result.resume_command})"
         )
     return None

@@ -234,6 +234,31 @@ def test_a_job_whose_only_file_failed_is_failed(tmp_path, azurite, fault_proxy, 
     assert done["status"] == "Failed", result.describe()
 
 
+def test_the_resume_hint_of_a_sas_job_asks_for_the_sas(tmp_path, azurite, fault_proxy, container):
+    src = make_tree(tmp_path / "src", {"good.bin": 64, "bad.bin": 64})
+    fault_proxy.add(
+        Rule("status", method="PUT", path="bad.bin", status=400, error_code="InvalidHeaderValue",
+             times=10, same_request=False)
+    )  # fmt: skip
+    sas = _sas(azurite, container)
+    url = f"{fault_proxy.url(azurite.account, container)}?{sas}"
+    env = _env(azurite, tmp_path)
+    env.pop("AZXFER_DEST_KEY")
+    proc = subprocess.run(
+        [sys.executable, "-m", "azxfer", "copy", str(src), url, "-r"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+        timeout=60,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    [line] = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert line.endswith("--dest-sas '<SAS>')"), line
+    assert "--source-sas" not in line and sas.split("sig=")[1].split("&")[0] not in line
+
+
 def test_more_failures_than_listed_point_at_jobs_show(tmp_path, azurite, fault_proxy, container):
     src = make_tree(tmp_path / "src", {f"f{i:03}.bin": 16 for i in range(60)})
     fault_proxy.add(
