@@ -54,6 +54,7 @@ from azxfer.jobrun import JobResult, JobRun, JobSpec, Md5Policy, dry_run, job_st
 from azxfer.journal.hashcache import HashCache
 from azxfer.models import Entry, JobTotals, Skipped, Transfer
 from azxfer.plan.filters import EntryFilter
+from azxfer.plan.overlap import check_sync_apart
 from azxfer.plan.sync import parse_max_delete
 from azxfer.sync.deletes import AskDelete, Deleted, ExtraDeletes
 from azxfer.sync.extra import ExtraTable
@@ -98,6 +99,7 @@ class SyncJob(JobRun):
         options = self.options
         job_id = self.spec.job_id
         self.started_ns = time.time_ns()
+        check_sync_apart(options.source, options.destination)
         source = endpoint_for(options.source, options.source_credential, connections, job_id)
         dest = endpoint_for(options.destination, options.dest_credential, connections, job_id)
         self.hashes = await self._open_hash_cache()

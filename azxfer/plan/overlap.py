@@ -1,4 +1,5 @@
-"""Refusing a blob-to-blob copy onto itself, or into its own source, before any data moves.
+"""Refusing a blob-to-blob copy onto itself, or into its own source, and a sync between
+overlapping folders, before any data moves.
 
 A blob copied onto itself makes the service fail or throttle every attempt (a minute of
 retries for nothing); a recursive copy whose destination lies inside its source would list
@@ -59,6 +60,28 @@ def check_not_into_itself(
             "recursive copy would copy its own copies again (choose a destination outside "
             "the source)"
         )
+
+
+def check_sync_apart(source: Location, dest: Location) -> None:
+    """Refuse a sync between two folders of one container when either holds the other (as
+    rclone refuses overlapping remotes): the destination inside the source would be synced
+    into itself, and the source inside the destination would be, to the destination, files
+    the source lacks, which --delete-destination deletes."""
+    if not same_container(source, dest):
+        return
+    src, dst = _folder(source.path), _folder(dest.path)
+    if src.startswith(dst) or dst.startswith(src):
+        where = "the same folder" if src == dst else "folders of which one holds the other"
+        raise UsageError(
+            f"'{source.display}' and '{dest.display}' are {where} of one container: sync "
+            "between folders that do not overlap"
+        )
+
+
+def _folder(path: str) -> str:
+    """A blob folder path as a prefix ('' for the container, else ending in '/')."""
+    path = path.strip("/")
+    return f"{path}/" if path else ""
 
 
 def _listed_prefix(path: str, kind: SelectionKind) -> str:

@@ -148,3 +148,24 @@ def test_same_container_name_in_another_account_is_not_the_same_container(
     finally:
         twin.delete_container()
         service.close()
+
+
+@pytest.mark.parametrize(
+    ("source", "dest"),
+    [("dir", "dir"), ("dir", "dir/x"), ("dir/x", "dir"), ("", "dir"), ("dir", "")],
+)
+def test_sync_between_overlapping_folders_of_one_container_is_refused(
+    seeded, source, dest, container_url, container_client, run_azxfer
+):
+    result = run_azxfer("sync", container_url(source), container_url(dest), "--delete-destination",
+                        "true", *JSON)  # fmt: skip
+    result.assert_usage_error()
+    assert "overlap" in result.stderr or "same folder" in result.stderr, result.describe()
+    assert _contents(container_client) == seeded
+
+
+def test_sync_between_folders_that_do_not_overlap_still_runs(
+    seeded, container_url, container_client, run_azxfer
+):
+    run_azxfer("sync", container_url("dir/x"), container_url("dirx"), *JSON).assert_ok()
+    assert _contents(container_client)["dirx/c.txt"] == seeded["dir/x/c.txt"]
