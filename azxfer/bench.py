@@ -15,7 +15,8 @@ from pathlib import Path
 from msgspec import Struct
 
 from azxfer.client import JobResult, JobSpec, copy, new_job_id
-from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
+from azxfer.endpoints.blob.connections import BlobConnections
+from azxfer.endpoints.blob.endpoint import BlobEndpoint
 from azxfer.errors import AzxferError
 from azxfer.events import EventSink
 from azxfer.locations import Location, Service

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from azxfer.endpoints.base import Endpoint, Selection, SelectionKind
-from azxfer.endpoints.blob import BlobConnections
+from azxfer.endpoints.blob.connections import BlobConnections
 from azxfer.endpoints.factory import endpoint_for
 from azxfer.engine.job import JobRunner
 from azxfer.engine.movers import mover_for

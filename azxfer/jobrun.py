@@ -21,8 +21,8 @@ from typing import Any, NoReturn
 
 from msgspec import Struct
 
-from azxfer.endpoints.blob import BlobConnections
-from azxfer.endpoints.early_listing import EarlyListings
+from azxfer.endpoints.blob.connections import BlobConnections
+from azxfer.endpoints.blob.early_listing import EarlyListings
 from azxfer.engine.job import JobRunner
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError
 from azxfer.events import (

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
-from azxfer.endpoints.local import LocalEndpoint
+from azxfer.endpoints.blob.connections import BlobConnections
+from azxfer.endpoints.blob.endpoint import BlobEndpoint
+from azxfer.endpoints.local.endpoint import LocalEndpoint
 from azxfer.locations import Location, Service
 
 if TYPE_CHECKING:  # imported when a web source is used (start-up is part of every job's time)
-    from azxfer.endpoints.web import WebEndpoint
+    from azxfer.endpoints.web.endpoint import WebEndpoint
 
 
 def endpoint_for(
@@ -24,7 +25,7 @@ def endpoint_for(
     if location.is_local:
         return LocalEndpoint(location.local_path, location.pattern, f"azxfer-{job_id[:8]}")
     if location.service is Service.WEB:
-        from azxfer.endpoints.web import WebEndpoint
+        from azxfer.endpoints.web.endpoint import WebEndpoint
 
         return WebEndpoint(
             location,

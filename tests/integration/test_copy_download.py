@@ -338,7 +338,7 @@ def test_a_blob_rewritten_after_listing_is_refused_when_read_whole(
     import asyncio
 
     from azxfer.credentials import Credential
-    from azxfer.endpoints.blob import BlobConnections
+    from azxfer.endpoints.blob.connections import BlobConnections
     from azxfer.endpoints.factory import endpoint_for
     from azxfer.errors import IntegrityError
     from azxfer.locations import parse_location
