@@ -42,6 +42,7 @@ from azxfer.endpoints.blob.wire import (
     check_etag,
     md5_of,
     read_headers,
+    short_answer,
 )
 from azxfer.errors import AzxferError, RetryableError
 from azxfer.models import ContentProps
@@ -129,6 +130,7 @@ class RestBlobClient:
             None,
             f"blob '{name}'",
             expect=length,
+            expect_end=offset + length,
             expect_etag=etag if whole else None,
         )
 
@@ -155,6 +157,7 @@ class RestBlobClient:
 
         async def attempt() -> None:
             nonlocal position
+            content_range: str | None = None
             unranged = whole and position == offset
             headers = read_headers(position, end, etag, unranged)
             url, request_headers = await self.signer.signed(
@@ -167,6 +170,7 @@ class RestBlobClient:
                         raise answer_error(response, what, self._where(container))
                     if unranged:
                         check_etag(response.headers.get("ETag"), etag, what)
+                    content_range = response.headers.get("Content-Range")
                     while position < end:
                         piece = await response.readany()
                         if not piece:
@@ -178,7 +182,9 @@ class RestBlobClient:
             except (HttpError, TimeoutError) as exc:
                 raise connection_failure(exc, what) from None
             if position < end:
-                raise RetryableError(f"{what}: got {position - offset} of {length} bytes")
+                raise short_answer(
+                    what, position - offset, length, end, content_range, not unranged
+                )
 
         request = self.request_of("GET", container, name)
         await with_retries(attempt, self.retry, what, request=request)
@@ -322,6 +328,7 @@ class RestBlobClient:
         body: bytes | None,
         what: str,
         expect: int | None = None,
+        expect_end: int = 0,
         expect_etag: str | None = None,
     ) -> bytes:
         async def attempt() -> bytes:
@@ -332,6 +339,7 @@ class RestBlobClient:
             try:
                 async with self.pool.request(method, url, request_headers, data) as response:
                     payload = await response.read()
+                    content_range = response.headers.get("Content-Range")
                     if response.status >= 300:
                         raise answer_error(response, what, self._where(container))
                     if expect_etag:
@@ -343,8 +351,11 @@ class RestBlobClient:
                     # Closed now: left to the garbage collector, a sliced body keeps the whole
                     # chunk it views alive after the request (memory beyond the job's budget).
                     await data.aclose()
-            if expect is not None and len(payload) != expect:
+            if expect is not None and len(payload) > expect:
                 raise RetryableError(f"{what}: got {len(payload)} of {expect} bytes")
+            if expect is not None and len(payload) < expect:
+                ranged = "x-ms-range" in headers
+                raise short_answer(what, len(payload), expect, expect_end, content_range, ranged)
             return payload
 
         request = self.request_of(method, container, name)

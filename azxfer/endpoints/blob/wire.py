@@ -9,7 +9,7 @@ import hashlib
 from collections.abc import AsyncGenerator
 from urllib.parse import quote
 
-from azxfer.errors import IntegrityError
+from azxfer.errors import AzxferError, IntegrityError, RetryableError
 from azxfer.models import ContentProps
 from azxfer.transport.pool import Body
 
@@ -88,3 +88,18 @@ def read_headers(start: int, end: int, etag: str | None, whole: bool) -> dict[st
 def check_etag(got: str | None, want: str | None, what: str) -> None:
     if want and got != want:
         raise IntegrityError(f"{what} changed during the transfer")
+
+
+def short_answer(
+    what: str, got: int, asked: int, end: int, content_range: str | None, ranged: bool
+) -> AzxferError:
+    """The error of a complete answer that brought `got` of the `asked` bytes before `end`.
+
+    When the object itself ends sooner (the total of the answer's Content-Range; or, for a
+    request without a range, the whole object came) no retry can bring the rest: it fails at
+    once, as the SDK path and local files do. Otherwise the answer was cut short: retried.
+    """
+    total = content_range.rpartition("/")[2] if content_range else ""
+    if (total.isdigit() and int(total) < end) or (not ranged and not content_range):
+        return IntegrityError(f"{what} returned {got} of {asked} bytes")
+    return RetryableError(f"{what}: got {got} of {asked} bytes")
