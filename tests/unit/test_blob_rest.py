@@ -33,7 +33,7 @@ from azxfer.errors import (
 )
 from azxfer.models import ContentProps
 from azxfer.transport.classify import ErrorAnswer, classify_answer
-from azxfer.transport.connection import Headers
+from azxfer.transport.headers import Headers
 from azxfer.transport.pool import CertificateError, ConnectError, ConnectionLost
 from azxfer.transport.retry import RetryPolicy
 

@@ -12,8 +12,8 @@ from xml.etree import ElementTree
 from msgspec import Struct
 
 from azxfer.models import ContentProps
-from azxfer.transport.connection import Headers
 from azxfer.transport.dates import parse_http_date
+from azxfer.transport.headers import Headers
 
 
 class ListedBlob(Struct, frozen=True):
