@@ -1,7 +1,7 @@
 """The listings a job will certainly ask for, started as the process starts.
 
 A job's first request waits for the interpreter to load click, asyncio and the engine; the
-listings it will need can go out before that (see `endpoints.early_listing`). Which ones it
+listings it will need can go out before that (see `endpoints.blob.early_listing`). Which ones it
 will need is the job's knowledge, kept here next to nothing else: `sync` lists each Blob side
 under its path, and `copy --recursive` lists a Blob source the same way. Anything uncertain
 (a wildcard, a snapshot, another service, a credential that needs `azxfer login`, a proxy)
@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from azxfer.credentials import Side, resolve_credential
-from azxfer.endpoints.blob_requests import RequestSigner
-from azxfer.endpoints.early_listing import EarlyListing, EarlyListings
+from azxfer.endpoints.blob.early_listing import EarlyListing, EarlyListings
+from azxfer.endpoints.blob.requests import RequestSigner
 from azxfer.errors import UsageError
 from azxfer.locations import Location, Service, parse_location
 from azxfer.transport.proxy import proxy_settings

@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 
 from msgspec import Struct
 
-from azxfer.endpoints.early_listing import EarlyListings
+from azxfer.endpoints.blob.early_listing import EarlyListings
 from azxfer.endpoints.factory import JobConnections
 from azxfer.engine.job import JobRunner
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError

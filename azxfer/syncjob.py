@@ -43,9 +43,10 @@ from collections.abc import AsyncIterator
 from msgspec.structs import replace
 
 from azxfer.endpoints.base import Endpoint, Selection, SelectionKind
-from azxfer.endpoints.blob import BlobEndpoint
+from azxfer.endpoints.blob.endpoint import BlobEndpoint
 from azxfer.endpoints.factory import JobConnections, endpoint_for
-from azxfer.endpoints.local import LocalEndpoint, threaded
+from azxfer.endpoints.local.endpoint import LocalEndpoint
+from azxfer.endpoints.local.walker import threaded
 from azxfer.engine.job import JobRunner
 from azxfer.engine.movers import mover_for
 from azxfer.errors import LocationError, NotFoundError, UsageError

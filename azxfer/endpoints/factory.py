@@ -12,15 +12,16 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
-from azxfer.endpoints.early_listing import EarlyListings
-from azxfer.endpoints.local import LocalEndpoint
+from azxfer.endpoints.blob.connections import BlobConnections
+from azxfer.endpoints.blob.early_listing import EarlyListings
+from azxfer.endpoints.blob.endpoint import BlobEndpoint
+from azxfer.endpoints.local.endpoint import LocalEndpoint
 from azxfer.locations import Location, Service
 from azxfer.transport.http import needs_tls
 from azxfer.transport.proxy import NO_PROXIES, ProxySettings, proxy_settings
 
 if TYPE_CHECKING:  # imported when a web source is used (start-up is part of every job's time)
-    from azxfer.endpoints.web import WebEndpoint
+    from azxfer.endpoints.web.endpoint import WebEndpoint
 
 # Told of every request sent again: (what, attempt, wait in seconds, why).
 OnRetry = Callable[[str, int, float, str], None]
@@ -90,7 +91,7 @@ def endpoint_for(
     if location.is_local:
         return LocalEndpoint(location.local_path, location.pattern, f"azxfer-{job_id[:8]}")
     if location.service is Service.WEB:
-        from azxfer.endpoints.web import WebEndpoint
+        from azxfer.endpoints.web.endpoint import WebEndpoint
 
         http = connections.http
         return WebEndpoint(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import enum
 
-from azxfer.endpoints.blob_copy import MAX_PUT_FROM_URL, MAX_SYNC_COPY
+from azxfer.endpoints.blob.copy import MAX_PUT_FROM_URL, MAX_SYNC_COPY
 from azxfer.models import BlobType, Entry
 from azxfer.options import S2SMode
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from azxfer.endpoints.base import Endpoint
-from azxfer.endpoints.blob import BlobEndpoint
-from azxfer.endpoints.local import LocalEndpoint
+from azxfer.endpoints.blob.endpoint import BlobEndpoint
+from azxfer.endpoints.local.endpoint import LocalEndpoint
 from azxfer.engine.job import Mover, StreamMover
 from azxfer.options import ServerCopySettings
 
@@ -16,7 +16,7 @@ def mover_for(source: Endpoint, dest: Endpoint, settings: ServerCopySettings) ->
         return stream
     # Imported only by jobs that may copy server side (the web driver imports aiohttp):
     # start-up is part of every job's time.
-    from azxfer.endpoints.web import WebEndpoint
+    from azxfer.endpoints.web.endpoint import WebEndpoint
     from azxfer.engine.server_copy import ServerSideMover
 
     if isinstance(source, BlobEndpoint | WebEndpoint):

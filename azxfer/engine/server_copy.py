@@ -29,16 +29,12 @@ from collections.abc import Awaitable, Callable
 
 from msgspec.structs import replace
 
-from azxfer.endpoints.blob import BlobEndpoint, BlockBlobWriter, PageBlobWriter
-from azxfer.endpoints.blob_copy import (
-    CopySource,
-    CopyState,
-    SourceAuthority,
-    SourceBlobs,
-    UrlWrites,
-)
-from azxfer.endpoints.blob_rest_copy import ServerErrorAttempts
-from azxfer.endpoints.web import WebEndpoint
+from azxfer.endpoints.blob.copy import CopySource, CopyState, SourceAuthority, UrlWrites
+from azxfer.endpoints.blob.copy_rest import ServerErrorAttempts
+from azxfer.endpoints.blob.copy_sources import SourceBlobs
+from azxfer.endpoints.blob.endpoint import BlobEndpoint
+from azxfer.endpoints.blob.writers import BlockBlobWriter, PageBlobWriter
+from azxfer.endpoints.web.endpoint import WebEndpoint
 from azxfer.engine.copy_methods import UNPROVEN_FAILURES, Method, MethodTrust, ladder
 from azxfer.engine.job import Recorder, StreamMover
 from azxfer.engine.transfer import Interrupted, TransferContext, first_cause

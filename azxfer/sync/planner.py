@@ -22,8 +22,8 @@ from collections.abc import AsyncIterator
 from msgspec.structs import replace
 
 from azxfer.endpoints.base import Selection
-from azxfer.endpoints.blob import BlobEndpoint
-from azxfer.endpoints.local import LocalEndpoint
+from azxfer.endpoints.blob.endpoint import BlobEndpoint
+from azxfer.endpoints.local.endpoint import LocalEndpoint
 from azxfer.events import EventSink, Notice
 from azxfer.journal.codec import entry_from_json, entry_to_json, props_to_json
 from azxfer.journal.hashcache import HashCache

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from msgspec.structs import replace
 
-from azxfer.endpoints.local import Walker
+from azxfer.endpoints.local.walker import Walker
 from azxfer.journal.hashcache import HashCache, stat_key
 from azxfer.models import Entry, Skipped
 from azxfer.plan.filters import EntryFilter

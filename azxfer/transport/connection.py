@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import collections.abc
 
 import httptools
+
+from azxfer.transport.failures import ConnectionLost, ResponseTimeout
+from azxfer.transport.headers import Headers
 
 # The socket is paused once this much body is waiting for its reader.
 _PAUSE_AT = 1024 * 1024
@@ -31,79 +33,6 @@ RECV_SIZE = 256 * 1024
 # Receive buffers per connection: one is filled while the reader writes out the other; with
 # both holding body the reader has not taken, the socket is paused.
 _RECV_BUFFERS = 2
-
-
-class HttpError(Exception):
-    """A request that failed below HTTP: no connection, a broken one, or a silent one."""
-
-
-class ConnectError(HttpError):
-    """No connection could be made (refused, unknown host, unreachable)."""
-
-    def __init__(self, host: str, port: int, os_error: BaseException, proxy: bool = False) -> None:
-        what = "the proxy at " if proxy else ""
-        super().__init__(f"cannot connect to {what}{host}:{port} ({os_error})")
-        self.host = host
-        self.port = port
-        self.os_error = os_error
-
-
-class CertificateError(HttpError):
-    """The server's TLS certificate did not verify, or the TLS handshake failed."""
-
-
-class ConnectionLost(HttpError):
-    """The connection broke, or the server sent something that is not HTTP, mid-request."""
-
-
-class ProxyRefused(HttpError):
-    """The proxy would not pass requests on: a CONNECT answered with something other than 2xx,
-    or a 407 to a request it was to forward (it wants credentials, or other ones)."""
-
-    def __init__(self, proxy_address: str, destination: str, status: str) -> None:
-        hint = ""
-        if status.startswith("407"):
-            hint = "; give its user and password in the proxy URL (http://user:password@host:port)"
-        super().__init__(
-            f"the proxy at {proxy_address} refused to connect to {destination}: {status}{hint}"
-        )
-
-
-class ResponseTimeout(HttpError, TimeoutError):
-    """Nothing arrived (or could be sent) for the idle timeout."""
-
-
-class Headers:
-    """Response headers, looked up case-insensitively; repeated headers joined with ", "."""
-
-    __slots__ = ("_cased", "_values")
-
-    def __init__(self, values: dict[str, str], cased: dict[str, str] | None = None) -> None:
-        self._values = values  # lower-cased names
-        self._cased = cased or {}  # lower-cased name -> the name as sent, where they differ
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        return self._values.get(name.lower(), default)
-
-    def __getitem__(self, name: str) -> str:
-        return self._values[name.lower()]
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._values
-
-    def items(self) -> collections.abc.ItemsView[str, str]:
-        return self._values.items()
-
-    def with_prefix(self, prefix: str) -> dict[str, str]:
-        """The headers named `prefix...`, keyed by the rest of the name as the server sent it
-        (Azure's `x-ms-meta-` names keep their case)."""
-        prefix = prefix.lower()
-        cut = len(prefix)
-        return {
-            self._cased.get(name, name)[cut:]: value
-            for name, value in self._values.items()
-            if name.startswith(prefix)
-        }
 
 
 class Connection(asyncio.BufferedProtocol):

@@ -25,7 +25,7 @@ from typing import Any
 
 from azxfer.errors import AzxferError, RetryableError, UnreachableError
 from azxfer.locations import Location, Service
-from azxfer.transport.connection import CertificateError, ConnectError, ProxyRefused
+from azxfer.transport.failures import CertificateError, ConnectError, ProxyRefused
 from azxfer.transport.pool import NotTlsError, speaks_no_tls
 
 _CA_VARIABLES = {"SSL_CERT_FILE": os.devnull, "SSL_CERT_DIR": os.devnull}

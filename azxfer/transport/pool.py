@@ -20,16 +20,16 @@ import time
 from collections.abc import AsyncIterable
 from types import TracebackType
 
-from azxfer.transport.connection import (
+from azxfer.transport.connection import Connection
+from azxfer.transport.failures import (
     CertificateError,
     ConnectError,
-    Connection,
     ConnectionLost,
-    Headers,
     HttpError,
     ProxyRefused,
     ResponseTimeout,
 )
+from azxfer.transport.headers import Headers
 from azxfer.transport.proxy import NO_PROXIES, Proxy, ProxySettings
 from azxfer.transport.request import Body, Origin, request_head, split_url
 

@@ -25,7 +25,7 @@ REGISTRY: tuple[Driver, ...] = (
             | {Can.WRITE, Can.ATOMIC_COMMIT, Can.WRITE_MTIME, Can.RESUME}
         ),
     ),
-    Driver("blob", BlobHarness, _BLOB),
+    Driver("blob", BlobHarness, _BLOB | {Can.BOUNDED_READ}),
     Driver("blob-sdk", blob_sdk, _BLOB | {Can.BOUNDED_READ}),
     # Append and page writers: the writing half only (sources are the same as "blob").
     Driver("blob-append", append_blob, frozenset(_WRITES)),

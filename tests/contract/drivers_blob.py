@@ -10,7 +10,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from msgspec.structs import replace
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.blob import BlobConnections, BlobEndpoint
+from azxfer.endpoints.blob.connections import BlobConnections
+from azxfer.endpoints.blob.endpoint import BlobEndpoint
 from azxfer.locations import parse_location
 from azxfer.models import BlobType, ContentProps, WriteProps
 

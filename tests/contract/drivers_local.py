@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import pytest
 
-from azxfer.endpoints.local import LocalEndpoint
+from azxfer.endpoints.local.endpoint import LocalEndpoint
 from azxfer.errors import AzxferError, LocationError
 from azxfer.models import WriteProps
 

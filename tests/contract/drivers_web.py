@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from webfiles import serve_files
 
-from azxfer.endpoints.web import WebEndpoint
+from azxfer.endpoints.web.endpoint import WebEndpoint
 from azxfer.locations import Service, parse_location
 from azxfer.transport.aio import aiohttp
 from azxfer.transport.retry import RetryPolicy

@@ -113,6 +113,38 @@ def test_a_read_past_the_end_is_the_tail_or_a_final_error(driver):
     assert (isinstance(got, AzxferError) and not got.retryable) or got == data[-10:], got
 
 
+@requires(Can.STAT, Can.READ, Can.BOUNDED_READ)
+def test_a_streamed_read_past_the_end_is_the_tail_or_a_final_error(driver):
+    """As above, for a reader that hands a range over piece by piece (`read_to`)."""
+    data = data_for(NAME, SIZE)
+    driver.put(NAME, data)
+
+    async def body(h: DriverHarness) -> bytes | AzxferError | None:
+        endpoint = await h.single(NAME)
+        entry = await endpoint.stat(h.ref(NAME))
+        assert entry is not None
+        reader = await endpoint.open_reader(entry)
+        if not hasattr(reader, "read_to"):
+            return None
+        pieces: list[bytes] = []
+
+        async def consume(position: int, piece: bytes) -> None:
+            pieces.append(bytes(piece))
+
+        try:
+            await reader.read_to(SIZE - 10, 100, consume)
+        except AzxferError as exc:
+            return exc
+        finally:
+            await reader.close()
+        return b"".join(pieces)
+
+    got = drive(driver, body)
+    if got is None:
+        pytest.skip("the reader does not stream")
+    assert (isinstance(got, AzxferError) and not got.retryable) or got == data[-10:], got
+
+
 @requires(Can.STAT, Can.READ, Can.DETECT_CHANGE)
 def test_a_source_rewritten_while_read_fails_as_changed(driver):
     before = data_for("before", SIZE)

@@ -1,4 +1,4 @@
-"""Listings started before the job is built (azxfer/early.py, endpoints/early_listing.py),
+"""Listings started before the job is built (azxfer/early.py, endpoints/blob/early_listing.py),
 against Azurite: the job's listing takes their pages and goes on from the last, and any
 listing they cannot serve (a failure, a budget spent, another request) is the job's own."""
 
@@ -13,10 +13,10 @@ import pytest
 
 from azxfer.credentials import Credential
 from azxfer.early import start_listings
-from azxfer.endpoints import early_listing
-from azxfer.endpoints.blob_requests import RequestSigner
-from azxfer.endpoints.blob_rest import RestBlobClient
-from azxfer.endpoints.early_listing import EarlyListing, EarlyListings
+from azxfer.endpoints.blob import early_listing
+from azxfer.endpoints.blob.early_listing import EarlyListing, EarlyListings
+from azxfer.endpoints.blob.requests import RequestSigner
+from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.transport.pool import HttpPool
 from azxfer.transport.retry import RetryPolicy
 

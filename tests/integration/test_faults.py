@@ -270,7 +270,7 @@ def _targets(job: Job, container: str) -> dict[str, dict[str, Any]]:
 
 
 # A recursive download's listing is first requested before the job is built (see
-# azxfer/endpoints/early_listing.py), and that early listing gives up at its first fault,
+# azxfer/endpoints/blob/early_listing.py), and that early listing gives up at its first fault,
 # leaving the request to the job: a listing's fault fires once more, to reach the job's.
 _EARLY = {"list": 1}
 

@@ -20,7 +20,7 @@ import trustme
 from conftest import Azurite, start_azurite
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.blob_rest import RestBlobClient
+from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.errors import CredentialError
 from azxfer.models import ContentProps
 from azxfer.transport.pool import HttpPool

@@ -1,4 +1,4 @@
-"""Unit tests for azxfer.endpoints.blob_rest: name quoting, SharedKey signing, status mapping.
+"""Unit tests for azxfer.endpoints.blob.rest: name quoting, SharedKey signing, status mapping.
 
 The SharedKey expectations are computed here independently from Microsoft's documented
 algorithm ("Authorize with Shared Key", Blob service, version 2015-02-21 and later), not from
@@ -16,21 +16,24 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.blob_requests import API_VERSION
-from azxfer.endpoints.blob_requests import quote_name as _quote_name
-from azxfer.endpoints.blob_rest import RestBlobClient, classify_status
+from azxfer.endpoints.blob.errors import BLOB_ERRORS
+from azxfer.endpoints.blob.requests import API_VERSION
+from azxfer.endpoints.blob.requests import quote_name as _quote_name
+from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.errors import (
     AzxferError,
     ContainerMissing,
     CredentialError,
     IntegrityError,
     NotFoundError,
+    NotSupportedError,
     RetryableError,
     ServerError,
     TransferError,
 )
 from azxfer.models import ContentProps
-from azxfer.transport.connection import Headers
+from azxfer.transport.classify import ErrorAnswer, classify_answer
+from azxfer.transport.headers import Headers
 from azxfer.transport.pool import CertificateError, ConnectError, ConnectionLost
 from azxfer.transport.retry import RetryPolicy
 
@@ -319,7 +322,7 @@ class TokenStub:
         raise AssertionError("not called: no request is sent")
 
 
-# --- classify_status ---------------------------------------------------------------------
+# --- classify_answer with Blob's codes ----------------------------------------------------
 
 
 @pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504])
@@ -327,7 +330,7 @@ class TokenStub:
     ("header", "seconds"), [("7", 7.0), ("0.5", 0.5), (None, None), ("soon", None)]
 )
 def test_retryable_statuses(status: int, header: str | None, seconds: float | None) -> None:
-    err = classify_status(status, "ServerBusy", "blob 'x'", header)
+    err = classify_answer(ErrorAnswer(status, "ServerBusy", "blob 'x'", header), BLOB_ERRORS)
     # 5xx keep their status: the copy engine judges a 5xx to a method it does not yet trust
     assert type(err) is (ServerError if status >= 500 else RetryableError)
     assert getattr(err, "status", status) == status
@@ -353,11 +356,24 @@ def test_retryable_statuses(status: int, header: str | None, seconds: float | No
         (412, "", IntegrityError, "blob 'x' changed during the transfer"),
         (400, "InvalidHeaderValue", TransferError, "blob 'x': 400 InvalidHeaderValue"),
         (409, "", TransferError, "blob 'x': 409"),
-        (501, "NotImplemented", TransferError, "blob 'x': 501 NotImplemented"),
+        # as the SDK path has always said (one classifier for both since issue 22)
+        (
+            501,
+            "NotImplemented",
+            NotSupportedError,
+            "blob 'x': the service does not support this operation",
+        ),
+        (
+            409,
+            "InvalidBlobType",
+            TransferError,
+            "blob 'x' exists as another blob type: delete it first, or pick its type with "
+            "--blob-type",
+        ),
     ],
 )
 def test_other_statuses(status: int, code: str, kind: type, message: str) -> None:
-    err = classify_status(status, code, "blob 'x'", "30")
+    err = classify_answer(ErrorAnswer(status, code, "blob 'x'", "30"), BLOB_ERRORS)
     assert type(err) is kind
     assert isinstance(err, AzxferError)
     assert err.retryable is False
@@ -899,7 +915,7 @@ def test_listing_follows_markers_and_asks_for_the_next_page_before_yielding() ->
 
 
 def test_the_next_page_is_asked_for_before_this_page_is_parsed(monkeypatch) -> None:
-    from azxfer.endpoints import blob_rest
+    from azxfer.endpoints.blob import rest as blob_rest
 
     session = FakeSession(
         FakeResponse(200, listing_page(["a"], marker="m1")),
@@ -945,7 +961,7 @@ def test_a_marker_read_early_that_the_parsed_page_denies_is_not_followed() -> No
     ],
 )
 def test_next_marker_is_read_from_the_tail_of_the_page(tail: str, marker: str) -> None:
-    from azxfer.endpoints.blob_requests import next_marker as _next_marker
+    from azxfer.endpoints.blob.requests import next_marker as _next_marker
 
     # A blob name that spells the tag is escaped in the page, so it cannot be mistaken for it.
     page = (

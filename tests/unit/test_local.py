@@ -8,7 +8,8 @@ import random
 
 import pytest
 
-from azxfer.endpoints.local import LocalEndpoint, LocalWriter
+from azxfer.endpoints.local.endpoint import LocalEndpoint
+from azxfer.endpoints.local.files import LocalWriter
 from azxfer.errors import IntegrityError
 from azxfer.models import Chunk, Entry, Transfer, WriteProps
 

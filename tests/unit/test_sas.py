@@ -1,4 +1,4 @@
-"""Container SAS tokens minted by azxfer.endpoints.sas, checked against the storage SDK's own
+"""Container SAS tokens minted by azxfer.endpoints.blob.sas, checked against the storage SDK's own
 (`BlobSharedAccessSignature`, the code behind `generate_container_sas`), field by field."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl
 import pytest
 from azure.storage.blob._shared_access_signature import BlobSharedAccessSignature
 
-from azxfer.endpoints.blob_requests import API_VERSION
-from azxfer.endpoints.sas import container_sas
+from azxfer.endpoints.blob.requests import API_VERSION
+from azxfer.endpoints.blob.sas import container_sas
 
 ACCOUNT = "myacct"
 KEY = base64.b64encode(b"0123456789abcdef0123456789abcdef-not-a-real-key-000").decode()

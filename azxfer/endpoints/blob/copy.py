@@ -9,10 +9,8 @@ requests to use for a blob and falls back when the service does not implement on
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -20,21 +18,15 @@ from urllib.parse import quote, urlencode
 from msgspec import Struct
 
 from azxfer.credentials import Credential
-from azxfer.endpoints import blob_rest_copy as rest_copy
-from azxfer.endpoints.blob import (
-    AppendBlobWriter,
-    BlobEndpoint,
-    BlockBlobWriter,
-    FastPath,
-    PageBlobWriter,
-)
-from azxfer.endpoints.sas import container_sas
-from azxfer.errors import TransferError
+from azxfer.endpoints.blob import copy_rest
+from azxfer.endpoints.blob.handles import FastPath
+from azxfer.endpoints.blob.sas import container_sas
+from azxfer.endpoints.blob.writers import AppendBlobWriter, BlockBlobWriter, PageBlobWriter
 from azxfer.locations import Location, Service
 from azxfer.models import Chunk, Entry
 
-if TYPE_CHECKING:  # the SDK is imported only when a copy needs it (see endpoints.blob)
-    from azure.storage.blob.aio import BlobClient, BlobLeaseClient
+if TYPE_CHECKING:  # the SDK is imported only when a copy needs it (see `connections`)
+    from azure.storage.blob.aio import BlobClient
 
 # Minted SAS tokens live this long, and are replaced when half of that has passed.
 SAS_LIFETIME = timedelta(hours=4)
@@ -42,9 +34,6 @@ SAS_LIFETIME = timedelta(hours=4)
 MAX_SYNC_COPY = 256 * 1024 * 1024
 # Put Blob From URL takes sources up to this size.
 MAX_PUT_FROM_URL = 5000 * 1024 * 1024
-# A leased source is renewed this often (leases last 60 s).
-LEASE_SECONDS = 60
-LEASE_RENEW_EVERY = 40
 
 
 class CopySource(Struct, frozen=True):
@@ -132,7 +121,7 @@ class UrlWrites:
         self,
         writer: BlockBlobWriter | PageBlobWriter | AppendBlobWriter,
         fast: FastPath | None = None,
-        server_error_attempts: rest_copy.ServerErrorAttempts | None = None,
+        server_error_attempts: copy_rest.ServerErrorAttempts | None = None,
     ) -> None:
         self.writer = writer
         self.fast = fast
@@ -165,7 +154,7 @@ class UrlWrites:
         props, entry = self.writer.props, source.entry
         if self.fast is not None:
             try:
-                await rest_copy.put_blob_from_url(
+                await copy_rest.put_blob_from_url(
                     self.fast.rest,
                     self.fast.container,
                     self.writer.blob.name,
@@ -203,7 +192,7 @@ class UrlWrites:
         if self.fast is not None:
             props = self.writer.props
             try:
-                copy_id, status = await rest_copy.copy_blob(
+                copy_id, status = await copy_rest.copy_blob(
                     self.fast.rest,
                     self.fast.container,
                     self.writer.blob.name,
@@ -274,7 +263,7 @@ class UrlWrites:
         block_id = writer.block_id(chunk.index)
         if self.fast is not None:
             try:
-                await rest_copy.put_block_from_url(
+                await copy_rest.put_block_from_url(
                     self.fast.rest,
                     self.fast.container,
                     writer.blob.name,
@@ -346,70 +335,3 @@ def _source_condition(source: CopySource) -> dict[str, Any]:
     from azure.core import MatchConditions  # the SDK path only (azure.core costs start-up)
 
     return {"source_etag": etag, "source_match_condition": MatchConditions.IfNotModified}
-
-
-class SourceBlobs:
-    """Source-side helpers of a server-side copy: page ranges, tags, leases."""
-
-    def __init__(
-        self,
-        endpoint: BlobEndpoint,
-        classify_error: Callable[[BaseException, str], Exception],
-    ) -> None:
-        self.endpoint = endpoint  # its SDK client is built only if these helpers are used
-        self.classify = classify_error
-
-    def _blob(self, entry: Entry) -> BlobClient:
-        return self.endpoint.container.get_blob_client(entry.ref, snapshot=entry.snapshot)
-
-    async def page_ranges(self, entry: Entry) -> list[tuple[int, int]]:
-        """The written (non-empty) ranges of a page blob as (offset, length)."""
-        ranges: list[tuple[int, int]] = []
-        try:
-            async for page in self._blob(entry).list_page_ranges():
-                if not page.cleared:
-                    ranges.append((page.start, page.end - page.start + 1))
-        except Exception as exc:
-            raise self.classify(exc, f"blob '{entry.ref}'") from None
-        return ranges
-
-    async def tags(self, entry: Entry) -> dict[str, str]:
-        """The blob's index tags."""
-        try:
-            return dict(await self._blob(entry).get_blob_tags(version_id=entry.version_id))
-        except Exception as exc:
-            raise self.classify(exc, f"tags of blob '{entry.ref}'") from None
-
-    @contextlib.asynccontextmanager
-    async def leased(self, entry: Entry) -> AsyncIterator[None]:
-        """Hold a lease on the source blob for the body (renewed as it runs), then release.
-
-        Nobody else can change or delete the blob meanwhile; reads need no lease ID.
-        """
-        if entry.snapshot or entry.version_id:
-            yield  # snapshots and versions are read-only already
-            return
-        from azure.storage.blob.aio import BlobLeaseClient
-
-        lease = BlobLeaseClient(self._blob(entry))
-        try:
-            await lease.acquire(lease_duration=LEASE_SECONDS)
-        except Exception as exc:
-            err = self.classify(exc, f"blob '{entry.ref}'")
-            raise TransferError(f"cannot lease the source: {err}") from None
-        renewing = asyncio.create_task(_renew(lease))
-        try:
-            yield
-        finally:
-            renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await renewing
-            with contextlib.suppress(Exception):
-                await lease.release()
-
-
-async def _renew(lease: BlobLeaseClient) -> None:
-    while True:
-        await asyncio.sleep(LEASE_RENEW_EVERY)
-        with contextlib.suppress(Exception):
-            await lease.renew()

@@ -4,7 +4,7 @@ Before a job sends its first request, the interpreter spends 100–150 ms of CPU
 asyncio and the engine (benchmarks/README.md, session 8), and the service, which has to build
 the listing, sits idle meanwhile. A command line that will certainly list a container starts
 that listing before any of it is loaded (`cli.entry`): on a thread, over one blocking socket,
-with requests built exactly as `blob_rest` builds them (`blob_requests`). The job's listing
+with requests built exactly as `rest` builds them (`requests`). The job's listing
 (`RestBlobClient.list_blobs`) then takes the pages fetched so far and goes on from the last.
 
 It is only ever a head start:
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import httptools
 
-from azxfer.endpoints.blob_requests import (
+from azxfer.endpoints.blob.requests import (
     FIRST_PAGE,
     RequestSigner,
     list_query,

@@ -4,10 +4,11 @@ A blob-to-blob copy of many small blobs costs one request per blob, so, as for u
 SDK's per-request client CPU would be most of the job's: Put Blob From URL, Copy Blob (both
 forms) and Put Block From URL go straight to our connection pool here, signed by
 `RestBlobClient`.
-Answers are classified like the SDK path's, including "not implemented" (for the fallback)
-and "cannot read the copy source". Each may take `server_error_attempts`, asked on a 5xx answer
-how often to try the request in all (None: the retry policy's): few while the copy engine does
-not trust the method yet, asked each time as that may change while the request runs.
+Answers are classified as the SDK path's are (`transport.classify` with Blob's codes),
+including "not implemented" (for the fallback) and "cannot read the copy source". Each may
+take `server_error_attempts`, asked on a 5xx answer how often to try the request in all
+(None: the retry policy's): few while the copy engine does not trust the method yet, asked
+each time as that may change while the request runs.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 
-from azxfer.endpoints.blob_errors import classify_code
-from azxfer.endpoints.blob_rest import RestBlobClient, answer_error, blob_headers
-from azxfer.errors import AzxferError, ServerError
+from azxfer.endpoints.blob.rest import RestBlobClient, answer_error
+from azxfer.endpoints.blob.wire import blob_headers
+from azxfer.errors import ServerError
 from azxfer.models import ContentProps
 from azxfer.transport.http import connection_failure
-from azxfer.transport.pool import HttpError, HttpResponse
+from azxfer.transport.pool import HttpError
 from azxfer.transport.retry import with_retries
 
 ServerErrorAttempts = Callable[[], int | None]
@@ -132,7 +133,7 @@ async def _send(
             async with rest.pool.request(method, url, request_headers) as response:
                 await response.read()
                 if response.status >= 300:
-                    err = _classify(response, what)
+                    err = answer_error(response, what)
                     if server_error_attempts is not None and isinstance(err, ServerError):
                         err.attempts = server_error_attempts()
                     raise err
@@ -142,13 +143,3 @@ async def _send(
 
     request = rest.request_of(method, container, name)
     return await with_retries(attempt, rest.retry, what, request=request)
-
-
-def _classify(response: HttpResponse, what: str) -> AzxferError:
-    code = response.headers.get("x-ms-error-code", "")
-    source_status = response.headers.get("x-ms-copy-source-status-code", "")
-    detail = f"it answered {source_status}" if source_status else ""
-    by_code = classify_code(response.status, code, what, detail)
-    if by_code is not None:
-        return by_code
-    return answer_error(response, what)

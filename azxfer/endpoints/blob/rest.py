@@ -5,9 +5,9 @@ Every small file costs one of these requests, and the SDK's pipeline spends more
 per request than the request itself (client objects, policy chain, tracing wrappers). On a
 machine whose cores are shared with the service that CPU is wall time, so these operations go
 straight to azxfer's own connection pool (`transport.pool`), addressed and authorized (SharedKey,
-a SAS, or an Entra ID token) by `blob_requests`. Everything else (Put Block List, page and
-append blobs, leases) stays on the SDK. Retries follow `transport.retry` and classified
-errors.
+a SAS, or an Entra ID token) by `requests`. Everything else (Put Block List, page and
+append blobs, leases) stays on the SDK. Retries follow `transport.retry`; answers of status
+300 or more are classified by `transport.classify` with Blob's codes (`answer_error`).
 
 URLs are sent exactly as encoded here, so blob names are never normalised on the way: a
 name with `.` or `..` segments reaches the service as it is.
@@ -20,50 +20,37 @@ block is computed in a worker thread, off the event loop.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import functools
-import hashlib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from urllib.parse import quote, unquote
 from xml.etree import ElementTree
 
-from msgspec import Struct
-
 from azxfer.credentials import Credential
-from azxfer.endpoints.blob_errors import container_not_found
-from azxfer.endpoints.blob_requests import (
+from azxfer.endpoints.blob.early_listing import EarlyListings
+from azxfer.endpoints.blob.errors import BLOB_ERRORS
+from azxfer.endpoints.blob.listed import ListedBlob, described_blob, listed_blob
+from azxfer.endpoints.blob.requests import (
     FIRST_PAGE,
     RequestSigner,
     list_query,
     next_marker,
     next_page_size,
 )
-from azxfer.endpoints.early_listing import EarlyListings
-from azxfer.errors import (
-    AzxferError,
-    CredentialError,
-    IntegrityError,
-    NotFoundError,
-    RetryableError,
-    ServerError,
-    TransferError,
+from azxfer.endpoints.blob.wire import (
+    b64,
+    blob_headers,
+    body_of,
+    check_etag,
+    md5_of,
+    read_headers,
+    short_answer,
 )
+from azxfer.errors import AzxferError, RetryableError
 from azxfer.models import ContentProps
-from azxfer.transport.connection import Headers
-from azxfer.transport.dates import parse_http_date
+from azxfer.transport.classify import BUSY_STATUS, ErrorAnswer, classify_answer
 from azxfer.transport.http import connection_failure
-from azxfer.transport.pool import Body, HttpError, HttpPool, HttpResponse
+from azxfer.transport.pool import HttpError, HttpPool, HttpResponse
 from azxfer.transport.retry import RetryPolicy, with_retries
 
-_RETRY_STATUS = {408, 429, 500, 502, 503, 504}
-# Hashing a body this large on the event loop would stall every other request.
-_THREAD_MD5 = 1024 * 1024
-# A larger body is sent as slices of this size, each written once the socket has room: given
-# whole, the event loop's transport would copy all it cannot send at once into its buffer.
-_BODY_PIECE = 256 * 1024
-
-# Takes (offset in the blob, piece of the body); awaited before the next piece is read.
 Consumer = Callable[[int, bytes], Awaitable[None]]
 
 
@@ -101,16 +88,16 @@ class RestBlobClient:
         tier: str | None,
     ) -> None:
         """Put Blob (BlockBlob) with content properties, metadata, tags, tier and MD5."""
-        headers = {"x-ms-blob-type": "BlockBlob", "Content-MD5": _b64(md5)}
+        headers = {"x-ms-blob-type": "BlockBlob", "Content-MD5": b64(md5)}
         headers.update(blob_headers(content, md5, metadata, tags, tier))
         await self._send("PUT", container, name, {}, headers, data, f"blob '{name}'")
 
     async def put_block(self, container: str, name: str, block_id: str, data: bytes) -> None:
         """Put Block with a transactional MD5, so corruption on the wire is refused."""
-        headers = {"Content-MD5": _b64(await md5_of(data))}
+        headers = {"Content-MD5": b64(await md5_of(data))}
         # The SDK base64-encodes block IDs once more on the wire (and decodes them in Get Block
         # List); doing the same keeps IDs interchangeable with its Put Block List.
-        wire_id = _b64(block_id.encode())
+        wire_id = b64(block_id.encode())
         await self._send(
             "PUT",
             container,
@@ -133,16 +120,17 @@ class RestBlobClient:
         """Get Blob for bytes [offset, offset+length), conditional on the ETag if given.
 
         `whole`: the range is the entire blob, so it is asked for without a range or a
-        condition, and the answer's ETag is checked instead (see `_read_headers`)."""
+        condition, and the answer's ETag is checked instead (see `read_headers`)."""
         return await self._send(
             "GET",
             container,
             name,
             {},
-            _read_headers(offset, offset + length, etag, whole),
+            read_headers(offset, offset + length, etag, whole),
             None,
             f"blob '{name}'",
             expect=length,
+            expect_end=offset + length,
             expect_etag=etag if whole else None,
         )
 
@@ -169,8 +157,9 @@ class RestBlobClient:
 
         async def attempt() -> None:
             nonlocal position
+            content_range: str | None = None
             unranged = whole and position == offset
-            headers = _read_headers(position, end, etag, unranged)
+            headers = read_headers(position, end, etag, unranged)
             url, request_headers = await self.signer.signed(
                 "GET", container, name, {}, headers, None
             )
@@ -180,7 +169,8 @@ class RestBlobClient:
                         await response.read()
                         raise answer_error(response, what, self._where(container))
                     if unranged:
-                        _check_etag(response.headers.get("ETag"), etag, what)
+                        check_etag(response.headers.get("ETag"), etag, what)
+                    content_range = response.headers.get("Content-Range")
                     while position < end:
                         piece = await response.readany()
                         if not piece:
@@ -192,7 +182,9 @@ class RestBlobClient:
             except (HttpError, TimeoutError) as exc:
                 raise connection_failure(exc, what) from None
             if position < end:
-                raise RetryableError(f"{what}: got {position - offset} of {length} bytes")
+                raise short_answer(
+                    what, position - offset, length, end, content_range, not unranged
+                )
 
         request = self.request_of("GET", container, name)
         await with_retries(attempt, self.retry, what, request=request)
@@ -209,12 +201,9 @@ class RestBlobClient:
             try:
                 async with self.pool.request(method, url, headers) as response:
                     await response.read()
-                    code = response.headers.get("x-ms-error-code", "")
-                    if response.status in _RETRY_STATUS:
-                        raise classify_status(
-                            response.status, code, what, response.headers.get("Retry-After")
-                        )
-                    return response.status, code
+                    if response.status in BUSY_STATUS:
+                        raise answer_error(response, what)
+                    return response.status, response.headers.get("x-ms-error-code", "")
             except (HttpError, TimeoutError) as exc:
                 raise connection_failure(exc, what) from None
 
@@ -235,7 +224,7 @@ class RestBlobClient:
                         return None
                     if response.status >= 300:
                         raise answer_error(response, what)
-                    return _described(name, response.headers)
+                    return described_blob(name, response.headers)
             except (HttpError, TimeoutError) as exc:
                 raise connection_failure(exc, what) from None
 
@@ -253,7 +242,7 @@ class RestBlobClient:
         """List Blobs (with metadata) page by page; with a delimiter, sub-folders are skipped."""
         async for raw in self._pages(container, prefix, delimiter):
             for item in ElementTree.fromstring(raw).iter("Blob"):
-                yield _listed(item)
+                yield listed_blob(item)
 
     async def _pages(
         self, container: str, prefix: str, delimiter: str | None
@@ -263,7 +252,7 @@ class RestBlobClient:
 
         The next page is requested as soon as a page's marker is known, so the service builds
         it while this one is turned into entries. Pages start small and double (see
-        `blob_requests.FIRST_PAGE`): the first entries come sooner, and little is left after
+        `requests.FIRST_PAGE`): the first entries come sooner, and little is left after
         the last.
         """
         early = self.early.take(self.signer, container, prefix, delimiter) if self.early else None
@@ -339,20 +328,22 @@ class RestBlobClient:
         body: bytes | None,
         what: str,
         expect: int | None = None,
+        expect_end: int = 0,
         expect_etag: str | None = None,
     ) -> bytes:
         async def attempt() -> bytes:
             url, request_headers = await self.signer.signed(
                 method, container, name, query, headers, body
             )
-            data = _body(body)
+            data = body_of(body)
             try:
                 async with self.pool.request(method, url, request_headers, data) as response:
                     payload = await response.read()
+                    content_range = response.headers.get("Content-Range")
                     if response.status >= 300:
                         raise answer_error(response, what, self._where(container))
                     if expect_etag:
-                        _check_etag(response.headers.get("ETag"), expect_etag, what)
+                        check_etag(response.headers.get("ETag"), expect_etag, what)
             except (HttpError, TimeoutError) as exc:
                 raise connection_failure(exc, what) from None
             finally:
@@ -360,220 +351,27 @@ class RestBlobClient:
                     # Closed now: left to the garbage collector, a sliced body keeps the whole
                     # chunk it views alive after the request (memory beyond the job's budget).
                     await data.aclose()
-            if expect is not None and len(payload) != expect:
+            if expect is not None and len(payload) > expect:
                 raise RetryableError(f"{what}: got {len(payload)} of {expect} bytes")
+            if expect is not None and len(payload) < expect:
+                ranged = "x-ms-range" in headers
+                raise short_answer(what, len(payload), expect, expect_end, content_range, ranged)
             return payload
 
         request = self.request_of(method, container, name)
         return await with_retries(attempt, self.retry, what, request=request)
 
 
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _body(data: bytes | None) -> Body:
-    """What is sent for `data`: small bodies as they are, larger ones slice by slice
-    (Content-Length is always set, so this is never chunked encoding)."""
-    if data is None or len(data) <= _BODY_PIECE:
-        return data
-    return _slices(memoryview(data))
-
-
-async def _slices(view: memoryview) -> AsyncGenerator[memoryview, None]:
-    for start in range(0, len(view), _BODY_PIECE):
-        yield view[start : start + _BODY_PIECE]
-
-
-async def md5_of(data: bytes) -> bytes:
-    """The MD5 digest of `data`; a large body is hashed in a worker thread (hashlib releases
-    the GIL), so the event loop keeps serving the other requests meanwhile."""
-    if len(data) >= _THREAD_MD5:
-        return await asyncio.to_thread(lambda: hashlib.md5(data).digest())
-    return hashlib.md5(data).digest()
-
-
-def blob_headers(
-    content: ContentProps,
-    md5: bytes,
-    metadata: dict[str, str] | None,
-    tags: dict[str, str] | None,
-    tier: str | None,
-) -> dict[str, str]:
-    headers = {"x-ms-blob-content-md5": _b64(md5)}
-    for header, value in (
-        ("x-ms-blob-content-type", content.content_type),
-        ("x-ms-blob-content-encoding", content.content_encoding),
-        ("x-ms-blob-content-language", content.content_language),
-        ("x-ms-blob-content-disposition", content.content_disposition),
-        ("x-ms-blob-cache-control", content.cache_control),
-        ("x-ms-access-tier", tier),
-    ):
-        if value:
-            headers[header] = value
-    for key, value in (metadata or {}).items():
-        headers[f"x-ms-meta-{key}"] = value
-    if tags:
-        headers["x-ms-tags"] = "&".join(
-            f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in tags.items()
-        )
-    return headers
-
-
-def _read_headers(start: int, end: int, etag: str | None, whole: bool) -> dict[str, str]:
-    """The headers of a read of bytes [start, end). A read of the whole blob asks for neither
-    a range nor an If-Match: the service does measurably less work for a plain GET (about a
-    tenth of its CPU per small blob on the emulator), and the answer's ETag, checked by
-    `_check_etag`, refuses a blob that changed just as the condition would have."""
-    if whole:
-        return {}
-    headers = {"x-ms-range": f"bytes={start}-{end - 1}"}
-    if etag:
-        headers["If-Match"] = etag
-    return headers
-
-
-def _check_etag(got: str | None, want: str | None, what: str) -> None:
-    if want and got != want:
-        raise IntegrityError(f"{what} changed during the transfer")
-
-
 def answer_error(response: HttpResponse, what: str, container: str = "") -> AzxferError:
-    """The error an answer of status 300 or more stands for (see `classify_status`)."""
+    """The error an answer of status 300 or more stands for; `container` ("'c' at URL") names
+    the request's container, for a missing one."""
     headers = response.headers
-    return classify_status(
+    answer = ErrorAnswer(
         response.status,
         headers.get("x-ms-error-code", ""),
         what,
         headers.get("Retry-After"),
-        container,
+        parent=container,
+        copy_source_status=headers.get("x-ms-copy-source-status-code", ""),
     )
-
-
-def classify_status(
-    status: int, code: str, what: str, retry_after: str | None, container: str = ""
-) -> AzxferError:
-    """`container` ("'c' at URL") names the container of the request, for a missing one."""
-    if status in _RETRY_STATUS:
-        message = f"{what}: service busy ({status} {code}) after retries"
-        err = ServerError(message, status) if status >= 500 else RetryableError(message)
-        err.retry_after = _seconds(retry_after)  # type: ignore[attr-defined]
-        return err
-    if status == 412:
-        return IntegrityError(f"{what} changed during the transfer")
-    if code == "ContainerNotFound":
-        return container_not_found(what, container)
-    if status == 404:
-        return NotFoundError(f"{what} not found")
-    if status == 403:
-        return CredentialError(f"access to {what} denied ({code or 'forbidden'})")
-    return TransferError(f"{what}: {status} {code}".rstrip())
-
-
-def _seconds(value: str | None) -> float | None:
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
-
-
-class ListedBlob(Struct, frozen=True):
-    """One blob of a listing, as the service described it."""
-
-    name: str
-    size: int
-    last_modified: float | None
-    etag: str | None
-    md5: bytes | None
-    blob_type: str | None
-    content: ContentProps
-    metadata: dict[str, str]
-    tier: str | None = None  # only when set on the blob (an inferred tier is the account's)
-
-
-def _listed(item: ElementTree.Element) -> ListedBlob:
-    # One pass over the children into dicts: a findtext per field rescans them (a listing of
-    # thousands of blobs spent a tenth of a no-op sync in this function).
-    fields = {child.tag: child for child in item}
-    props_node = fields.get("Properties")
-    props = {child.tag: child.text for child in props_node} if props_node is not None else {}
-    metadata_node = fields.get("Metadata")
-    name_node = fields.get("Name")
-    name = (name_node.text if name_node is not None else None) or ""
-    if name_node is not None and name_node.get("Encoded") == "true":
-        # A name holding characters XML 1.0 cannot carry is sent percent-encoded.
-        name = unquote(name)
-    metadata = (
-        {child.tag: child.text or "" for child in metadata_node}
-        if metadata_node is not None
-        else {}
-    )
-    return _blob(name, props.get, _LISTING_FIELDS, metadata)
-
-
-# Where a blob's fields are found: the children of a listed blob's Properties, and the headers
-# of Get Blob Properties, in the order `_blob` takes them.
-_LISTING_FIELDS = (
-    "Content-Length", "Last-Modified", "Etag", "Content-MD5", "BlobType", "Content-Type",
-    "Content-Encoding", "Content-Language", "Content-Disposition", "Cache-Control",
-    "AccessTierInferred", "AccessTier",
-)  # fmt: skip
-_HEADER_FIELDS = (
-    "Content-Length", "Last-Modified", "ETag", "Content-MD5", "x-ms-blob-type", "Content-Type",
-    "Content-Encoding", "Content-Language", "Content-Disposition", "Cache-Control",
-    "x-ms-access-tier-inferred", "x-ms-access-tier",
-)  # fmt: skip
-
-
-def _described(name: str, headers: Headers) -> ListedBlob:
-    """A blob from the headers of Get Blob Properties (the fields a listing gives)."""
-    return _blob(name, headers.get, _HEADER_FIELDS, headers.with_prefix("x-ms-meta-"))
-
-
-def _blob(
-    name: str,
-    get: Callable[[str], str | None],
-    fields: tuple[str, ...],
-    metadata: dict[str, str],
-) -> ListedBlob:
-    (length, modified_at, etag, md5_at, blob_type, content_type, encoding, language,
-     disposition, cache_control, tier_inferred, tier) = fields  # fmt: skip
-    md5 = get(md5_at)
-    modified = get(modified_at)
-    return ListedBlob(
-        name=name,
-        size=int(get(length) or 0),
-        last_modified=http_date_seconds(modified) if modified else None,
-        etag=get(etag),
-        md5=base64.b64decode(md5) if md5 else None,
-        blob_type=get(blob_type),
-        content=_content_props(
-            get(content_type) or None,
-            get(encoding) or None,
-            get(language) or None,
-            get(disposition) or None,
-            get(cache_control) or None,
-        ),
-        metadata=metadata,
-        # An inferred tier is the account's default, not the blob's own.
-        tier=None if get(tier_inferred) == "true" else (get(tier) or None),
-    )
-
-
-@functools.lru_cache(maxsize=256)
-def _content_props(
-    content_type: str | None,
-    encoding: str | None,
-    language: str | None,
-    disposition: str | None,
-    cache_control: str | None,
-) -> ContentProps:
-    """Blobs of a listing mostly share their content properties: one (immutable) object each."""
-    return ContentProps(content_type, encoding, language, disposition, cache_control)
-
-
-@functools.lru_cache(maxsize=1024)
-def http_date_seconds(value: str) -> float:
-    """An HTTP date (RFC 1123) as POSIX seconds; cached, since listed blobs written in the
-    same second share it and parsing one costs more than everything else about the blob."""
-    return parse_http_date(value)
+    return classify_answer(answer, BLOB_ERRORS)

@@ -15,7 +15,7 @@ import hmac
 from datetime import datetime
 from urllib.parse import quote
 
-from azxfer.endpoints.blob_requests import API_VERSION
+from azxfer.endpoints.blob.requests import API_VERSION
 
 
 def container_sas(

@@ -1,8 +1,8 @@
 """How a Blob REST request is addressed and authorized, and how a listing is paged.
 
-Sans-IO and light on imports (the standard library only): besides `blob_rest`, the listing
+Sans-IO and light on imports (the standard library only): besides `rest`, the listing
 started at process start (`early_listing`) builds its requests here before the engine, the
-event loop or the SDK are loaded, and they must be exactly the requests `blob_rest` sends.
+event loop or the SDK are loaded, and they must be exactly the requests `rest` sends.
 """
 
 from __future__ import annotations

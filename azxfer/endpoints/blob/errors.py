@@ -1,4 +1,5 @@
-"""Classifying Azure SDK errors into azxfer errors, once, at the driver boundary."""
+"""Blob storage's errors: its own error codes (`BLOB_ERRORS`, for `transport.classify`), and
+SDK exceptions classified, once, at the driver boundary, by the same classifier."""
 
 from __future__ import annotations
 
@@ -10,13 +11,11 @@ from azxfer.errors import (
     ContainerMissing,
     CopySourceError,
     CredentialError,
-    NotFoundError,
-    NotSupportedError,
     RetryableError,
-    ServerError,
     TransferError,
     UnreachableError,
 )
+from azxfer.transport.classify import ErrorAnswer, ErrorTable, classify_answer, first_line
 
 
 def error_code(exc: BaseException) -> str:
@@ -91,56 +90,56 @@ def _classify(exc: BaseException, what: str, host: str, container: str) -> Azxfe
         ServiceResponseError,
     )
 
-    code = error_code(exc)
-    status = getattr(exc, "status_code", None)
     if isinstance(exc, ServiceRequestError):
         reason = _root_reason(exc)
         return UnreachableError(f"cannot reach {host or 'the service'}: {reason}")
     if isinstance(exc, ServiceResponseError):
         return RetryableError(f"{what}: connection failed: {_root_reason(exc)}")
-    by_code = classify_code(status or 0, code, what, _service_message(exc))
-    if by_code is not None:
-        return by_code
-    if code == "ContainerNotFound":
-        return container_not_found(what, container)
-    if isinstance(exc, ResourceNotFoundError) or status == 404:
-        return NotFoundError(f"{what} not found")
-    if isinstance(exc, ClientAuthenticationError) or status == 403:
+    if not isinstance(exc, HttpResponseError):
+        return TransferError(f"{what}: {type(exc).__name__}: {first_line(str(exc))}")
+    code = error_code(exc)
+    status = exc.status_code or 0
+    if isinstance(exc, ResourceNotFoundError) and not status:
+        status = 404
+    if isinstance(exc, ClientAuthenticationError) and status not in (401, 403):
+        status = 403
+    message = str(getattr(exc, "message", None) or exc)
+    err = classify_answer(ErrorAnswer(status, code, what, None, message, container), BLOB_ERRORS)
+    if isinstance(err, CredentialError):
         return CredentialError(_auth_message(code, what, str(exc)))
-    if isinstance(exc, HttpResponseError):
-        if status in (408, 429, 500, 502, 503, 504):
-            message = f"{what}: service busy ({status} {code}) after retries"
-            return ServerError(message, status) if status >= 500 else RetryableError(message)
-        return TransferError(f"{what}: {status} {code or _first_line(str(exc))}")
-    return TransferError(f"{what}: {type(exc).__name__}: {_first_line(str(exc))}")
+    return err
 
 
-_UNSUPPORTED_CODES = {"NotImplemented", "APINotImplemented", "FeatureNotSupported"}
+def _copy_source_unreadable(answer: ErrorAnswer) -> AzxferError:
+    """CannotVerifyCopySource, with what the source answered the service when it says so,
+    else the service's own words."""
+    if answer.copy_source_status:
+        detail = f"it answered {answer.copy_source_status}"
+    elif answer.message:
+        detail = f"{answer.status}: {first_line(answer.message).removesuffix('.')}"
+    else:
+        detail = ""
+    return CopySourceError(
+        f"{answer.what}: the service could not read the copy source"
+        + (f" ({detail})" if detail else "")
+    )
 
 
-def classify_code(status: int, code: str, what: str, detail: str = "") -> AzxferError | None:
-    """Errors told by the service's status and error code alone (shared with the REST path):
-    an operation it does not implement, a copy source it cannot read, a blob-type clash."""
-    if status == 501 or code in _UNSUPPORTED_CODES:
-        return NotSupportedError(f"{what}: the service does not support this operation", code)
-    if code == "CannotVerifyCopySource":
-        return CopySourceError(
-            f"{what}: the service could not read the copy source"
-            + (f" ({detail})" if detail else "")
-        )
-    if code == "InvalidBlobType":
-        return TransferError(
-            f"{what} exists as another blob type: delete it first, or pick its type with "
-            "--blob-type"
-        )
-    return None
+def _other_blob_type(answer: ErrorAnswer) -> AzxferError:
+    return TransferError(
+        f"{answer.what} exists as another blob type: delete it first, or pick its type with "
+        "--blob-type"
+    )
 
 
-def _service_message(exc: BaseException) -> str:
-    """The status and first line of the service's own message (no request IDs or times)."""
-    message = getattr(exc, "message", None) or str(exc)
-    status = getattr(exc, "status_code", None)
-    return f"{status}: {_first_line(str(message)).removesuffix('.')}"
+# Blob storage's own error codes (the statuses' common meaning is `transport.classify`'s).
+BLOB_ERRORS = ErrorTable(
+    rules={
+        "CannotVerifyCopySource": _copy_source_unreadable,
+        "InvalidBlobType": _other_blob_type,
+        "ContainerNotFound": lambda answer: container_not_found(answer.what, answer.parent),
+    }
+)
 
 
 def _auth_message(code: str, what: str, text: str) -> str:
@@ -167,8 +166,4 @@ def _root_reason(exc: BaseException) -> str:
     while inner is not None and inner.__cause__ is not None:
         inner = inner.__cause__
     text = str(inner) if inner is not None else str(exc)
-    return _first_line(text) or type(inner).__name__
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0][:300] if text.strip() else ""
+    return first_line(text) or type(inner).__name__

@@ -1,0 +1,367 @@
+"""The Blob storage driver: one container (and a path in it) as a source or a destination.
+
+Listing, reads and block blob writes go through the REST fast path (`rest`) when the
+credential allows it; everything else through the storage SDK, built on first use
+(`connections`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
+
+from msgspec.structs import replace
+
+from azxfer.credentials import Credential
+from azxfer.endpoints.base import NameFilter, Selection, SelectionKind
+from azxfer.endpoints.blob.errors import BLOB_ERRORS, classify, error_code
+from azxfer.endpoints.blob.handles import FastPath, LazyBlob
+from azxfer.endpoints.blob.listing import (
+    entry_from_listing,
+    entry_from_properties,
+    is_folder_marker,
+    one_entry,
+    snapshot_name,
+)
+from azxfer.endpoints.blob.reader import BlobReader
+from azxfer.endpoints.blob.rest import RestBlobClient
+from azxfer.endpoints.blob.writers import AppendBlobWriter, BlockBlobWriter, PageBlobWriter
+from azxfer.errors import LocationError, NotFoundError, TransferError
+from azxfer.locations import Location
+from azxfer.models import BlobType, Entry, Skipped, Transfer, WriteProps
+from azxfer.transport.classify import ErrorAnswer, classify_answer
+
+if TYPE_CHECKING:
+    # The storage SDK takes a third of a second to import; jobs that never need it (the REST
+    # fast path serves listing, reads and writes of block blobs) never import it.
+    from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClient
+
+_WILDCARD_CHARS = "*?["
+
+
+class BlobEndpoint:
+    """A driver for one container (and optional path inside it)."""
+
+    def __init__(
+        self,
+        location: Location,
+        service: Callable[[], BlobServiceClient],
+        credential: Credential | None = None,
+        job_tag: str = "azx",
+        rest: RestBlobClient | None = None,
+        include_snapshots: bool = False,
+    ) -> None:
+        self.location = location
+        self.credential = credential
+        self.job_tag = job_tag
+        self.rest = rest
+        self.include_snapshots = include_snapshots
+        self._service = service
+        self._container: ContainerClient | None = None
+        self.where = f"'{location.container}' at {location.endpoint}"
+
+    @property
+    def container(self) -> ContainerClient:
+        """The SDK's client for the container (built on first use)."""
+        if self._container is None:
+            self._container = self._service().get_container_client(self.location.container)
+        return self._container
+
+    def _blob(self, name: str) -> BlobClient:
+        return self.container.get_blob_client(name)
+
+    def _blob_factory(self, name: str) -> LazyBlob:
+        """The blob's SDK client is built only if an operation needs it (the fast path
+        does not, and building one costs about a millisecond)."""
+        return LazyBlob(name, lambda: self.container.get_blob_client(name))
+
+    def fast_path(self) -> FastPath | None:
+        """The REST client for the hot operations, when the credential allows it."""
+        return FastPath(self.rest, self.location.container) if self.rest else None
+
+    def classify(self, exc: BaseException, what: str) -> Exception:
+        return classify(exc, what, self.location.endpoint, self.credential, self.where)
+
+    # -- source side -------------------------------------------------------------------------
+
+    async def select(
+        self, recursive: bool, filters: NameFilter, follow_symlinks: bool
+    ) -> Selection:
+        """Resolve the URL: the container, a blob, a virtual directory, a wildcard or a prefix."""
+        path = self.location.path
+        if self.location.snapshot or self.location.version_id:
+            return await self._select_version(path)
+        if any(c in path for c in _WILDCARD_CHARS):
+            folder, _, pattern = path.rpartition("/")
+            if any(c in folder for c in _WILDCARD_CHARS):
+                raise LocationError("wildcards are allowed only in the last part of a blob path")
+            base = f"{folder}/" if folder else ""
+            items = self.list_entries(base, recursive, filters, name_pattern=pattern)
+            return Selection(SelectionKind.PATTERN, "", items)
+        if not path:
+            await self._require_listable()
+            return Selection(
+                SelectionKind.DIRECTORY,
+                self.location.container,
+                self.list_entries("", recursive, filters),
+            )
+        if path.endswith("/"):
+            await self._require_listable()
+            name = path.rstrip("/").rpartition("/")[2]
+            return Selection(
+                SelectionKind.DIRECTORY, name, self.list_entries(path, recursive, filters)
+            )
+        single = await self.stat(path)
+        if single is not None:
+            entry = replace(single, rel_path=path.rpartition("/")[2])
+            return Selection(SelectionKind.SINGLE, "", one_entry(entry))
+        await self._require_container()
+        if await self._has_any(path + "/"):
+            name = path.rpartition("/")[2]
+            return Selection(
+                SelectionKind.DIRECTORY, name, self.list_entries(path + "/", recursive, filters)
+            )
+        # Neither a blob nor a folder: a name prefix, as AzCopy v8's /Pattern.
+        folder = path.rpartition("/")[0]
+        base = f"{folder}/" if folder else ""
+        leaf = path[len(base) :]
+        return Selection(
+            SelectionKind.PATTERN, "", self.list_entries(base, recursive, filters, name_prefix=leaf)
+        )
+
+    async def _select_version(self, path: str) -> Selection:
+        """A snapshot or version URL names exactly one blob as it was then."""
+        location = self.location
+        wanted = Entry(path, path, 0, snapshot=location.snapshot, version_id=location.version_id)
+        found = await self.stat_version(wanted)
+        if found is None:
+            which = f"snapshot {location.snapshot}" if location.snapshot else "version"
+            raise NotFoundError(f"blob '{path}' has no {which} in {self.where}")
+        entry = replace(found, rel_path=path.rpartition("/")[2])
+        return Selection(SelectionKind.SINGLE, "", one_entry(entry))
+
+    async def _require_listable(self) -> None:
+        """Before a selection that is a listing: on the REST path the listing's own first
+        answer tells a missing container (`ContainerNotFound`), so no request is spent on
+        asking first; the job's first request then reaches the service a round trip sooner."""
+        if self.rest is None:
+            await self._require_container()
+
+    async def _require_container(self) -> None:
+        if self.rest is not None:
+            status = await self._container_request("HEAD")
+            if status == 404:
+                raise NotFoundError(f"container {self.where} does not exist")
+            return
+        from azure.core.exceptions import HttpResponseError  # the SDK path only (start-up)
+
+        try:
+            await self.container.get_container_properties()
+        except HttpResponseError as exc:
+            if exc.status_code == 403 and error_code(exc) != "AuthenticationFailed":
+                return  # a SAS scoped below the container may not read its properties
+            raise self.classify(exc, f"container {self.where}") from None
+        except Exception as exc:
+            raise self.classify(exc, f"container {self.where}") from None
+
+    async def _container_request(self, method: str) -> int:
+        """A container request on the REST path: its status, once a 403 that is an
+        authentication failure has been raised (a SAS scoped below the container may be
+        refused the container itself but still read and write its blobs)."""
+        assert self.rest is not None
+        where = f"container {self.where}"
+        try:
+            status, code = await self.rest.container_request(method, self.location.container)
+        except Exception as exc:
+            raise self.classify(exc, where) from None
+        if (status == 403 and code in ("AuthenticationFailed", "")) or status == 401:
+            denied = classify_answer(ErrorAnswer(403, code, where), BLOB_ERRORS)
+            raise self.classify(denied, where)
+        return 200 if status == 403 else status
+
+    async def _has_any(self, prefix: str) -> bool:
+        if self.rest is not None:
+            return await self.rest.has_blobs(self.location.container, prefix)
+        try:
+            async for _ in self.container.list_blobs(name_starts_with=prefix, results_per_page=1):
+                return True
+        except Exception as exc:
+            raise self.classify(exc, f"container {self.where}") from None
+        return False
+
+    async def list_entries(
+        self,
+        base: str,
+        recursive: bool,
+        filters: NameFilter,
+        name_pattern: str | None = None,
+        name_prefix: str | None = None,
+    ) -> AsyncIterator[Entry | Skipped]:
+        """Blobs under `base`, rel_path relative to it, filtered; flat or one level."""
+        start = base + (name_prefix or "")
+        previous_snapshot = ("", "")  # (blob, second) of the last snapshot listed
+        try:
+            async for entry, marker in self._listing(start, recursive, len(base)):
+                rel = entry.rel_path
+                if name_pattern is not None and not fnmatch.fnmatchcase(
+                    rel.partition("/")[0], name_pattern
+                ):
+                    continue
+                if rel.partition("/")[2] and name_pattern is not None and not recursive:
+                    continue
+                if marker or (entry.size == 0 and entry.ref.endswith("/")):
+                    continue  # a folder marker; a '/'-ending blob with data is a file
+                if filters.accepts(rel, entry.mtime):
+                    if entry.snapshot:
+                        # Snapshots of a blob list oldest first: one taken in the same second
+                        # as the one before it keeps its fraction of a second in its name.
+                        second = (entry.ref, entry.snapshot[:19])
+                        rel = snapshot_name(rel, entry.snapshot, second == previous_snapshot)
+                        previous_snapshot = second
+                        entry = replace(entry, rel_path=rel)
+                    yield entry
+        except Exception as exc:
+            raise self.classify(exc, f"listing container {self.where}") from None
+
+    async def _listing(
+        self, start: str, recursive: bool, base_length: int
+    ) -> AsyncIterator[tuple[Entry, bool]]:
+        """(entry, is a folder marker) for blobs under `start`, one level unless recursive;
+        each entry's rel_path is its name without the first `base_length` characters."""
+        delimiter = None if recursive else "/"
+        if self.rest is not None and not self.include_snapshots:
+            async for listed in self.rest.list_blobs(self.location.container, start, delimiter):
+                marker = listed.size == 0 and listed.metadata.get("hdi_isfolder") == "true"
+                yield entry_from_listing(listed, listed.name[base_length:]), marker
+            return
+        include = ["metadata", "snapshots"] if self.include_snapshots else ["metadata"]
+        if recursive:
+            listing = self.container.list_blobs(name_starts_with=start, include=include)
+        else:
+            listing = self.container.walk_blobs(
+                name_starts_with=start, delimiter="/", include=include
+            )
+        async for props in listing:
+            if hasattr(props, "size"):  # not a BlobPrefix (a sub-folder) from walk_blobs
+                yield (
+                    entry_from_properties(props, props.name[base_length:]),
+                    is_folder_marker(props),
+                )
+
+    async def stat(self, ref: str) -> Entry | None:
+        """The blob named `ref`, or None if it does not exist."""
+        if self.rest is not None:
+            listed = await self.rest.get_properties(self.location.container, ref)
+            return entry_from_listing(listed, ref) if listed is not None else None
+        try:
+            props = await self._blob(ref).get_blob_properties()
+        except Exception as exc:
+            err = self.classify(exc, f"blob '{ref}'")
+            if isinstance(err, NotFoundError):
+                return None
+            raise err from None
+        return entry_from_properties(props, ref)
+
+    async def stat_version(self, entry: Entry) -> Entry | None:
+        """The snapshot or version of a blob that `entry` names, or None if there is none."""
+        blob = self.container.get_blob_client(entry.ref, snapshot=entry.snapshot)
+        try:
+            props = await blob.get_blob_properties(version_id=entry.version_id)
+        except Exception as exc:
+            err = self.classify(exc, f"blob '{entry.ref}'")
+            if isinstance(err, NotFoundError):
+                return None
+            raise err from None
+        return replace(
+            entry_from_properties(props, entry.ref),
+            snapshot=entry.snapshot,
+            version_id=entry.version_id,
+        )
+
+    async def open_reader(self, entry: Entry) -> BlobReader:
+        """A ranged reader that fails if the blob changes while it is read."""
+        if entry.snapshot or entry.version_id:
+            # Snapshots and versions are read through the SDK, which addresses them.
+            snapshot = functools.partial(
+                self.container.get_blob_client, entry.ref, snapshot=entry.snapshot
+            )
+            return BlobReader(LazyBlob(entry.ref, snapshot), entry, self.classify, None)
+        return BlobReader(self._blob_factory(entry.ref), entry, self.classify, self.fast_path())
+
+    # -- destination side --------------------------------------------------------------------
+
+    def check_writable(self) -> None:
+        """Refuse a destination that can never be written (the read-only secondary)."""
+        if self.location.read_only:
+            raise LocationError("the RA-GRS secondary endpoint is read-only")
+
+    async def prepare_destination(self, multiple: bool) -> None:
+        """Create the container if it is missing (tolerating SAS tokens that may not)."""
+        self.check_writable()
+        if self.rest is not None:
+            status = await self._container_request("PUT")
+            if status >= 300 and status != 409:  # 409: it exists already
+                raise self.classify(TransferError(f"container {self.where}: {status}"), self.where)
+            return
+        from azure.core.exceptions import HttpResponseError, ResourceExistsError
+
+        try:
+            await self.container.create_container()
+        except ResourceExistsError:
+            return
+        except HttpResponseError as exc:
+            if exc.status_code == 403 and error_code(exc) != "AuthenticationFailed":
+                return  # may write blobs without the right to create containers
+            raise self.classify(exc, f"container {self.where}") from None
+        except Exception as exc:
+            raise self.classify(exc, f"container {self.where}") from None
+
+    async def target_for_single(self, source_name: str) -> str:
+        """The blob name for a single source: inside a folder-like path, else the path itself."""
+        path = self.location.path
+        if not path or path.endswith("/"):
+            return path + source_name
+        if await self._has_any(path + "/"):
+            return f"{path}/{source_name}"
+        return path
+
+    def join(self, rel_path: str) -> str:
+        """The blob name for a path relative to the destination prefix."""
+        prefix = self.location.path.rstrip("/")
+        return f"{prefix}/{rel_path}" if prefix else rel_path
+
+    async def open_writer(
+        self, transfer: Transfer, size: int, props: WriteProps, block_size: int
+    ) -> BlockBlobWriter | PageBlobWriter | AppendBlobWriter:
+        """A writer for the blob type asked for."""
+        blob = self._blob_factory(transfer.dest_ref)
+        what = f"blob '{transfer.dest_ref}'"
+        if props.blob_type is BlobType.PAGE:
+            return PageBlobWriter(blob, size, props, what, self.classify)
+        if props.blob_type is BlobType.APPEND:
+            return AppendBlobWriter(blob, size, props, block_size, what, self.classify)
+        writer = BlockBlobWriter(
+            blob,
+            size,
+            props,
+            block_size,
+            what,
+            self.classify,
+            f"{self.job_tag}-{transfer.id:012d}",
+        )
+        writer.fast = self.fast_path()
+        return writer
+
+    async def delete(self, ref: str) -> None:
+        """Delete a blob (and its snapshots)."""
+        try:
+            await self._blob(ref).delete_blob(delete_snapshots="include")
+        except Exception as exc:
+            err = self.classify(exc, f"blob '{ref}'")
+            if not isinstance(err, NotFoundError):
+                raise err from None
+
+    async def close(self) -> None:
+        """Clients are closed by BlobConnections."""

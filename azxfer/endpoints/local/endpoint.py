@@ -1,0 +1,125 @@
+"""The local file system driver: walks folders, reads with pread, writes atomically.
+
+Downloads go to a hidden temporary file beside the final one and are renamed into place only
+on commit, so an interrupted or failed download never leaves a file under the final name
+(`files`); folders are walked in a thread (`walker`).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat as stat_mod
+from collections.abc import AsyncIterator
+
+from azxfer.endpoints.base import NameFilter, Selection, SelectionKind
+from azxfer.endpoints.local.files import LocalReader, LocalWriter
+from azxfer.endpoints.local.walker import Walker, file_entry, threaded
+from azxfer.errors import LocationError, TransferError
+from azxfer.models import Entry, Skipped, Transfer, WriteProps
+
+
+class LocalEndpoint:
+    """A driver for one local path (file, folder, or wildcard in the last component)."""
+
+    def __init__(self, path: str, pattern: str | None = None, temp_tag: str = "azxfer") -> None:
+        self.path = path
+        self.pattern = pattern
+        self.temp_tag = temp_tag
+
+    # -- source side -------------------------------------------------------------------------
+
+    async def select(
+        self, recursive: bool, filters: NameFilter, follow_symlinks: bool
+    ) -> Selection:
+        """Resolve the local location into a selection; a missing path is a LocationError."""
+        walker = Walker(filters, recursive, follow_symlinks)
+        if self.pattern is not None:
+            if not os.path.isdir(self.path):
+                raise LocationError(f"local folder '{self.path}' does not exist")
+            return Selection(
+                SelectionKind.PATTERN, "", threaded(walker.walk_pattern(self.path, self.pattern))
+            )
+        try:
+            st = os.stat(self.path) if follow_symlinks else os.lstat(self.path)
+        except OSError:
+            raise LocationError(f"local path '{self.path}' does not exist") from None
+        if stat_mod.S_ISLNK(st.st_mode):
+            try:
+                st = os.stat(self.path)  # a symlink named on the command line is followed
+            except OSError as exc:
+                reason = (
+                    "a symbolic link loop"
+                    if exc.errno == errno.ELOOP
+                    else ("a symbolic link to nothing")
+                )
+                raise LocationError(f"local path '{self.path}' is {reason}") from None
+        if stat_mod.S_ISDIR(st.st_mode):
+            name = os.path.basename(os.path.abspath(self.path))
+            return Selection(
+                SelectionKind.DIRECTORY, name, threaded(walker.walk_dir(self.path, ""))
+            )
+        if not stat_mod.S_ISREG(st.st_mode):
+            raise LocationError(f"'{self.path}' is not a regular file or folder")
+        entry = file_entry(os.path.abspath(self.path), os.path.basename(self.path), st)
+        return Selection(SelectionKind.SINGLE, "", _single(entry))
+
+    async def open_reader(self, entry: Entry) -> LocalReader:
+        """A pread-based reader that notices if the file changes while it is read."""
+        try:
+            fd = os.open(entry.ref, os.O_RDONLY)
+        except OSError as exc:
+            raise TransferError(f"cannot open {entry.ref}: {exc.strerror}") from None
+        return LocalReader(fd, entry)
+
+    # -- destination side --------------------------------------------------------------------
+
+    async def prepare_destination(self, multiple: bool) -> None:
+        """Create the destination folder for a multi-object copy; refuse a file there."""
+        if multiple:
+            if os.path.exists(self.path) and not os.path.isdir(self.path):
+                raise LocationError(f"destination '{self.path}' is a file, not a folder")
+            try:
+                os.makedirs(self.path, exist_ok=True)
+            except OSError as exc:
+                raise LocationError(f"cannot create folder '{self.path}': {exc.strerror}") from None
+
+    async def target_for_single(self, source_name: str) -> str:
+        """Where a single object goes: inside an existing folder, else at the path itself."""
+        if os.path.isdir(self.path) or self.path.endswith(os.sep):
+            return os.path.join(self.path, source_name)
+        return self.path
+
+    def join(self, rel_path: str) -> str:
+        """The local path of a '/'-separated path relative to the destination folder."""
+        return os.path.join(self.path, *rel_path.split("/"))
+
+    async def stat(self, ref: str) -> Entry | None:
+        """The file at `ref`, or None."""
+        try:
+            st = os.stat(ref)
+        except OSError:
+            return None
+        return file_entry(ref, os.path.basename(ref), st)
+
+    async def open_writer(
+        self, transfer: Transfer, size: int, props: WriteProps, block_size: int
+    ) -> LocalWriter:
+        """A writer to a temporary file renamed over `transfer.dest_ref` on commit."""
+        return LocalWriter(transfer.dest_ref, size, props, block_size, self.temp_tag, transfer.id)
+
+    async def delete(self, ref: str) -> None:
+        """Remove a local file."""
+        try:
+            os.unlink(ref)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise TransferError(f"cannot delete {ref}: {exc.strerror}") from None
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
+async def _single(entry: Entry) -> AsyncIterator[Entry | Skipped]:
+    yield entry

@@ -1,0 +1,1 @@
+"""The web driver: a plain HTTP(S) URL as a read-only source (`endpoint`)."""
