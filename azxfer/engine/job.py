@@ -280,18 +280,9 @@ class JobRunner:
         self._done(transfer, Outcome.FAILED, str(exc))
 
     def _interrupted(self, transfer: Transfer) -> None:
-        self.totals.files_interrupted += 1
+        """A transfer stopped part-way: the journal keeps it resumable from its chunks."""
         self.recorder.interrupted(transfer)
-        self.sink.emit(
-            TransferDone(
-                transfer.id,
-                transfer.source.ref,
-                transfer.dest_display,
-                Outcome.INTERRUPTED.value,
-                transfer.source.size,
-                "interrupted (resumable)",
-            )
-        )
+        self._left_for_resume(transfer)
 
     def _done(self, transfer: Transfer, outcome: Outcome, reason: str | None) -> None:
         totals = self.totals
