@@ -44,13 +44,14 @@ class ContentProps(Struct, frozen=True):
 
 
 class BlobProps(Struct, frozen=True, tag="blob", omit_defaults=True):
-    """What only Blob Storage knows of an object: its type, tier and tags, and for an entry
-    found by listing the snapshot or version it is (None: not set, or not known).
+    """What only Blob Storage knows of an object: its type, tier and tags, and, for an entry,
+    which snapshot or version of the blob it is (None: not set, or not known).
 
-    One variant of the service properties `Entry` and `WriteProps` carry opaquely (the engine
-    and the journal pass them through; only the planner and the Blob package read them). It
-    is tagged so the journal stores it as `{"type": "blob", ...}` and the next variant (Azure
-    Files' SMB properties) decodes through the same union.
+    One variant of the service properties `Entry` and `WriteProps` carry opaquely: the engine
+    and the journal pass them through; the planner, the Blob package and the server-side copy
+    ladder read them (through `blob_props`, which is safe for any variant). It is tagged so
+    the journal stores it as `{"type": "blob", ...}` and the next variant (Azure Files' SMB
+    properties) decodes through the same union.
     """
 
     blob_type: BlobType | None = None
@@ -99,19 +100,17 @@ class Entry(Struct, frozen=True):
     def is_point_in_time(self) -> bool:
         """Whether the entry is a snapshot or version: immutable, addressed by its base name
         (`ref`) plus the snapshot or version id."""
-        service = self.service
-        return service is not None and bool(service.snapshot or service.version_id)
+        point = blob_props(self)
+        return bool(point.snapshot or point.version_id)
 
     @property
     def key(self) -> str:
         """What identifies the entry within its job: the ref, plus the snapshot or version."""
-        service = self.service
-        if service is None:
-            return self.ref
-        if service.snapshot:
-            return f"{self.ref}?snapshot={service.snapshot}"
-        if service.version_id:
-            return f"{self.ref}?versionid={service.version_id}"
+        point = blob_props(self)
+        if point.snapshot:
+            return f"{self.ref}?snapshot={point.snapshot}"
+        if point.version_id:
+            return f"{self.ref}?versionid={point.version_id}"
         return self.ref
 
 
