@@ -43,6 +43,41 @@ class ContentProps(Struct, frozen=True):
     cache_control: str | None = None
 
 
+class BlobProps(Struct, frozen=True, tag="blob", omit_defaults=True):
+    """What only Blob Storage knows of an object: its type, tier and tags, and, for an entry,
+    which snapshot or version of the blob it is (None: not set, or not known).
+
+    One variant of the service properties `Entry` and `WriteProps` carry opaquely: the engine
+    and the journal pass them through; the planner, the Blob package and the server-side copy
+    ladder read them (through `blob_props`, which is safe for any variant). It is tagged so
+    the journal stores it as `{"type": "blob", ...}` and the next variant (Azure Files' SMB
+    properties) decodes through the same union.
+    """
+
+    blob_type: BlobType | None = None
+    tier: str | None = None
+    tags: dict[str, str] | None = None
+    snapshot: str | None = None
+    version_id: str | None = None
+
+
+# The union of every service's properties; a new service adds its tagged Struct here.
+ServiceProps = BlobProps
+
+NO_BLOB_PROPS = BlobProps()
+
+
+def blob_props(item: Entry | WriteProps) -> BlobProps:
+    """The Blob properties an entry or a write carries (all None where it carries none)."""
+    service = item.service
+    return service if isinstance(service, BlobProps) else NO_BLOB_PROPS
+
+
+def blob_type_to_write(props: WriteProps) -> BlobType:
+    """The blob type a writer creates: a block blob unless the Blob properties say otherwise."""
+    return blob_props(props).blob_type or BlobType.BLOCK
+
+
 class Entry(Struct, frozen=True):
     """One object found by enumerating a source or looked up at a destination.
 
@@ -57,21 +92,25 @@ class Entry(Struct, frozen=True):
     mtime: float | None = None
     md5: bytes | None = None
     etag: str | None = None
-    blob_type: BlobType | None = None
     content: ContentProps | None = None
     metadata: dict[str, str] | None = None
-    tier: str | None = None
-    # A blob snapshot or version is addressed by its base name (`ref`) plus one of these.
-    snapshot: str | None = None
-    version_id: str | None = None
+    service: ServiceProps | None = None
+
+    @property
+    def is_point_in_time(self) -> bool:
+        """Whether the entry is a snapshot or version: immutable, addressed by its base name
+        (`ref`) plus the snapshot or version id."""
+        point = blob_props(self)
+        return bool(point.snapshot or point.version_id)
 
     @property
     def key(self) -> str:
         """What identifies the entry within its job: the ref, plus the snapshot or version."""
-        if self.snapshot:
-            return f"{self.ref}?snapshot={self.snapshot}"
-        if self.version_id:
-            return f"{self.ref}?versionid={self.version_id}"
+        point = blob_props(self)
+        if point.snapshot:
+            return f"{self.ref}?snapshot={point.snapshot}"
+        if point.version_id:
+            return f"{self.ref}?versionid={point.version_id}"
         return self.ref
 
 
@@ -97,14 +136,13 @@ class Transfer(Struct, frozen=True):
 
 
 class WriteProps(Struct, frozen=True):
-    """Properties a writer sets on the object it creates."""
+    """Properties a writer sets on the object it creates (`service`: the destination service's
+    own, None where it has none to set)."""
 
-    blob_type: BlobType = BlobType.BLOCK
     content: ContentProps = ContentProps()
     metadata: dict[str, str] | None = None
-    tags: dict[str, str] | None = None
-    tier: str | None = None
     mtime: float | None = None
+    service: ServiceProps | None = None
 
 
 class Chunk(Struct, frozen=True):

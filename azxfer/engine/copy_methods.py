@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 
 from azxfer.endpoints.blob.copy import MAX_PUT_FROM_URL, MAX_SYNC_COPY
-from azxfer.models import BlobType, Entry
+from azxfer.models import BlobType, Entry, blob_props
 from azxfer.options import S2SMode
 
 # While a method has not worked in the job, a request of it is tried this often on 5xx
@@ -48,7 +48,7 @@ def ladder(
     Copy Blob (in both forms) and page ranges need a storage source; the other From-URL
     APIs read any URL the service can reach.
     """
-    source_type = entry.blob_type or BlobType.BLOCK
+    source_type = blob_props(entry).blob_type or BlobType.BLOCK
     same_type = source_is_blob and source_type is dest_type
     size = entry.size
     methods: list[Method] = []

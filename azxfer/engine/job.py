@@ -18,7 +18,7 @@ from azxfer.engine.transfer import (
 )
 from azxfer.errors import AzxferError, ContainerMissing, CredentialError, UnreachableError
 from azxfer.events import EnumerationDone, EventSink, TransferDone, TransferQueued
-from azxfer.models import Chunk, JobTotals, Outcome, Planned, Transfer
+from azxfer.models import Chunk, JobTotals, Outcome, Planned, Transfer, blob_type_to_write
 from azxfer.options import block_size_for, check_block_count
 
 log = logging.getLogger("azxfer.engine")
@@ -247,7 +247,7 @@ class JobRunner:
         try:
             block = item.chunk_size or block_size_for(size, self.block_size)
             # Refused before any request: the service would reject block 50,001 after hours.
-            check_block_count(size, block, item.props.blob_type)
+            check_block_count(size, block, blob_type_to_write(item.props))
             await self.mover.move(self.ctx, item, block, self.recorder)
             self.recorder.committed(transfer.id)
             if self.after_transfer is not None:

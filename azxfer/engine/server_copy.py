@@ -46,7 +46,7 @@ from azxfer.errors import (
     TransferError,
 )
 from azxfer.events import Notice, Progress, TransferResumed
-from azxfer.models import Chunk, Entry, Planned, Transfer
+from azxfer.models import Chunk, Entry, Planned, Transfer, blob_props, blob_type_to_write
 from azxfer.options import ServerCopySettings
 
 log = logging.getLogger("azxfer.s2s")
@@ -93,9 +93,11 @@ class ServerSideMover:
             else contextlib.nullcontext()
         )
         async with lease:
-            if blobs is not None and self.settings.preserve_tags and not item.props.tags:
+            planned = blob_props(item.props)
+            if blobs is not None and self.settings.preserve_tags and not planned.tags:
                 tags = await blobs.tags(item.transfer.source)
-                item = replace(item, props=replace(item.props, tags=tags or None))
+                service = replace(planned, tags=tags or None)
+                item = replace(item, props=replace(item.props, service=service))
             await self._down_the_ladder(ctx, item, block_size, recorder)
 
     async def _down_the_ladder(
@@ -114,7 +116,7 @@ class ServerSideMover:
             )
         methods = ladder(
             item.transfer.source,
-            item.props.blob_type,
+            blob_type_to_write(item.props),
             block_size,
             self.settings.mode,
             readable,
@@ -340,7 +342,7 @@ class ServerSideMover:
     async def _check_unchanged(self, entry: Entry) -> None:
         """Copies made of several requests read the source several times: make sure it was
         one version throughout (a single request is conditional on the ETag already)."""
-        if entry.snapshot or entry.version_id or not entry.etag:
+        if entry.is_point_in_time or not entry.etag:
             return
         current = await self.source.stat(entry.ref)
         if current is None or current.etag != entry.etag:
@@ -355,11 +357,12 @@ class ServerSideMover:
             # Copy Blob would replace a blob of another type on some services and fail on
             # others; either way the user should hear it from us first.
             existing = await self.dest.stat(transfer.dest_ref)
-            wanted = urls.writer.props.blob_type
-            if existing is not None and existing.blob_type not in (None, wanted):
+            wanted = blob_type_to_write(urls.writer.props)
+            existing_type = blob_props(existing).blob_type if existing is not None else None
+            if existing_type is not None and existing_type is not wanted:
                 raise TransferError(
                     f"blob '{transfer.dest_ref}' exists as another blob type "
-                    f"({existing.blob_type.value}, the copy would be a {wanted.value}): delete "
+                    f"({existing_type.value}, the copy would be a {wanted.value}): delete "
                     "it first, or pick its type with --blob-type"
                 )
             state = await urls.copy_blob(source, synchronous=False)

@@ -12,6 +12,7 @@ from azxfer.endpoints.base import Selection, SelectionKind
 from azxfer.events import EventSink, Notice
 from azxfer.locations import redact
 from azxfer.models import (
+    BlobProps,
     BlobType,
     ContentProps,
     Entry,
@@ -19,6 +20,7 @@ from azxfer.models import (
     Skipped,
     Transfer,
     WriteProps,
+    blob_props,
     type_for_name,
 )
 from azxfer.options import CopyOptions
@@ -177,14 +179,18 @@ class CopyPlanner:
         s2s = self.options.s2s
         from_blob = not self.options.source.is_local
         keep = not from_blob or s2s.preserve_properties
-        blob_type = upload.blob_type or entry.blob_type or type_for_name(entry.rel_path)
-        tier = upload.tier or (entry.tier if from_blob and s2s.preserve_tier else None)
-        return WriteProps(
+        listed = blob_props(entry)
+        blob_type = upload.blob_type or listed.blob_type or type_for_name(entry.rel_path)
+        tier = upload.tier or (listed.tier if from_blob and s2s.preserve_tier else None)
+        blob = BlobProps(
             blob_type=blob_type,
+            tier=tier if blob_type is BlobType.BLOCK else None,
+            tags=upload.tags or None,
+        )
+        return WriteProps(
             content=self._content(entry, keep),
             metadata=upload.metadata or (entry.metadata if keep else None) or None,
-            tags=upload.tags or None,
-            tier=tier if blob_type is BlobType.BLOCK else None,
+            service=blob,
         )
 
     def _content(self, entry: Entry, keep_source: bool) -> ContentProps:

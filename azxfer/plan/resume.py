@@ -38,7 +38,7 @@ async def _resumed(
     props = props_from_json(row.props)
     if not row.dest_ref:  # planned as failed: another source has its destination
         return Planned(transfer, props, resume=(), fail_reason=row.reason or "not transferred")
-    if entry.snapshot or entry.version_id:  # immutable: cannot have changed
+    if entry.is_point_in_time:  # immutable: cannot have changed
         chunks = tuple(journal.chunks(row.id))
         return Planned(transfer, props, resume=chunks, chunk_size=row.chunk_size)
     current = await source.stat(entry.ref)

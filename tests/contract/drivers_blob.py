@@ -13,7 +13,7 @@ from azxfer.credentials import Credential
 from azxfer.endpoints.blob.connections import BlobConnections
 from azxfer.endpoints.blob.endpoint import BlobEndpoint
 from azxfer.locations import parse_location
-from azxfer.models import BlobType, ContentProps, WriteProps
+from azxfer.models import BlobProps, BlobType, ContentProps, WriteProps
 
 from .harness import DriverHarness
 
@@ -86,9 +86,13 @@ def blob_sdk(request: pytest.FixtureRequest) -> BlobHarness:
 
 def append_blob(request: pytest.FixtureRequest) -> BlobHarness:
     """Writers create append blobs (sequential chunks)."""
-    return BlobHarness(request, props=replace(BLOCK_PROPS, blob_type=BlobType.APPEND))
+    return BlobHarness(
+        request, props=replace(BLOCK_PROPS, service=BlobProps(blob_type=BlobType.APPEND))
+    )
 
 
 def page_blob(request: pytest.FixtureRequest) -> BlobHarness:
     """Writers create page blobs (sizes padded to 512 bytes)."""
-    return BlobHarness(request, props=replace(BLOCK_PROPS, blob_type=BlobType.PAGE))
+    return BlobHarness(
+        request, props=replace(BLOCK_PROPS, service=BlobProps(blob_type=BlobType.PAGE))
+    )

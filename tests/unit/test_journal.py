@@ -12,6 +12,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from azxfer.errors import UsageError
@@ -32,7 +33,15 @@ from azxfer.journal.jobs import (
     remove_job,
 )
 from azxfer.journal.store import SUFFIX, Journal, TransferRow, TransferState, journal_path
-from azxfer.models import BlobType, Chunk, ContentProps, Entry, WriteProps
+from azxfer.models import (
+    BlobProps,
+    BlobType,
+    Chunk,
+    ContentProps,
+    Entry,
+    WriteProps,
+    blob_type_to_write,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DAY = 86400.0
@@ -487,18 +496,39 @@ FULL_ENTRY = Entry(
     mtime=1700000000.25,
     md5=bytes(range(16)),
     etag='"0x8DC"',
-    blob_type=BlobType.APPEND,
     content=ContentProps("text/plain", "gzip", "en", "attachment", "no-cache"),
     metadata={"k": "v", "Other": ""},
+    service=BlobProps(blob_type=BlobType.APPEND, tier="Cool"),
 )
+SNAPSHOT_ENTRY = Entry(
+    "b", "b", 7, service=BlobProps(blob_type=BlobType.BLOCK, snapshot="2026-01-01T00:00:00Z")
+)
+VERSION_ENTRY = Entry("v", "v", 7, service=BlobProps(version_id="2026-02-02T00:00:00Z"))
+CONTENT = {
+    "content_type": "text/plain",
+    "content_encoding": "gzip",
+    "content_language": "en",
+    "content_disposition": "attachment",
+    "cache_control": "no-cache",
+}
+NO_CONTENT = dict.fromkeys(CONTENT)
 
 
 @pytest.mark.parametrize(
-    "entry", [FULL_ENTRY, Entry("r", "r", 0), Entry("p", "p", 5, content=ContentProps())]
+    "entry",
+    [
+        FULL_ENTRY,
+        SNAPSHOT_ENTRY,
+        VERSION_ENTRY,
+        Entry("r", "r", 0),
+        Entry("p", "p", 5, content=ContentProps()),
+    ],
 )
 def test_entry_round_trip_through_json(entry: Entry) -> None:
     data = json.loads(json.dumps(entry_to_json(entry)))
-    assert entry_from_json(data) == entry
+    decoded = entry_from_json(data)
+    assert decoded == entry
+    assert decoded.key == entry.key
 
 
 def test_entry_to_json_exact() -> None:
@@ -509,30 +539,71 @@ def test_entry_to_json_exact() -> None:
         "mtime": 1700000000.25,
         "md5": "000102030405060708090a0b0c0d0e0f",
         "etag": '"0x8DC"',
-        "blob_type": "AppendBlob",
-        "content": {
-            "content_type": "text/plain",
-            "content_encoding": "gzip",
-            "content_language": "en",
-            "content_disposition": "attachment",
-            "cache_control": "no-cache",
-        },
+        "content": CONTENT,
         "metadata": {"k": "v", "Other": ""},
+        "service": {"type": "blob", "blob_type": "AppendBlob", "tier": "Cool"},
     }
     assert entry_to_json(Entry("r", "r", 1))["md5"] is None
+    assert "service" not in entry_to_json(Entry("r", "r", 1))
+
+
+def test_entry_key_names_the_snapshot_or_version() -> None:
+    assert SNAPSHOT_ENTRY.key == "b?snapshot=2026-01-01T00:00:00Z"
+    assert VERSION_ENTRY.key == "v?versionid=2026-02-02T00:00:00Z"
+    assert FULL_ENTRY.key == FULL_ENTRY.ref
+    assert SNAPSHOT_ENTRY.is_point_in_time and VERSION_ENTRY.is_point_in_time
+    assert not FULL_ENTRY.is_point_in_time and not Entry("r", "r", 1).is_point_in_time
+
+
+def test_entry_from_json_reads_the_old_layout() -> None:
+    """Journals written before the service properties moved kept the Blob fields at the top
+    level of the entry: their jobs still resume, snapshots and versions still keyed."""
+    old_snapshot = {
+        "ref": "dir/a.bin",
+        "rel_path": "a.bin",
+        "size": 3,
+        "mtime": 1700000000.5,
+        "md5": "000102030405060708090a0b0c0d0e0f",
+        "etag": '"0x1"',
+        "blob_type": "PageBlob",
+        "content": CONTENT,
+        "metadata": {"k": "v"},
+        "tier": "Hot",
+        "snapshot": "2026-01-01T00:00:00.1234567Z",
+    }
+    entry = entry_from_json(old_snapshot)
+    assert entry == Entry(
+        ref="dir/a.bin",
+        rel_path="a.bin",
+        size=3,
+        mtime=1700000000.5,
+        md5=bytes(range(16)),
+        etag='"0x1"',
+        content=ContentProps(**CONTENT),
+        metadata={"k": "v"},
+        service=BlobProps(
+            blob_type=BlobType.PAGE, tier="Hot", snapshot="2026-01-01T00:00:00.1234567Z"
+        ),
+    )
+    assert entry.key == "dir/a.bin?snapshot=2026-01-01T00:00:00.1234567Z"
+    old_version = {**old_snapshot, "version_id": "2026-03-03T00:00:00Z"}
+    del old_version["snapshot"]
+    assert entry_from_json(old_version).key == "dir/a.bin?versionid=2026-03-03T00:00:00Z"
+    old_local = {"ref": "/src/f", "rel_path": "f", "size": 1, "mtime": 1.0, "md5": None}
+    old_local |= {"etag": None, "blob_type": None, "content": None, "metadata": None}
+    assert entry_from_json(old_local) == Entry("/src/f", "f", 1, mtime=1.0)
 
 
 @pytest.mark.parametrize(
     "props",
     [
         WriteProps(),
+        WriteProps(mtime=3.0),
         WriteProps(
-            blob_type=BlobType.PAGE,
             content=ContentProps(content_type="image/png", cache_control="max-age=1"),
             metadata={"a": "1"},
-            tags={"t": "x y"},
-            tier="Cool",
             mtime=12.5,
+            service=BlobProps(blob_type=BlobType.PAGE, tags={"t": "x y"}, tier="Cool"),
         ),
     ],
 )
@@ -542,20 +613,38 @@ def test_props_round_trip_through_json(props: WriteProps) -> None:
 
 
 def test_props_to_json_exact() -> None:
-    assert props_to_json(WriteProps(tier="Hot")) == {
-        "blob_type": "BlockBlob",
-        "content": {
-            "content_type": None,
-            "content_encoding": None,
-            "content_language": None,
-            "content_disposition": None,
-            "cache_control": None,
-        },
+    blob = BlobProps(blob_type=BlobType.BLOCK, tier="Hot")
+    assert props_to_json(WriteProps(service=blob)) == {
+        "content": NO_CONTENT,
         "metadata": None,
-        "tags": None,
-        "tier": "Hot",
+        "mtime": None,
+        "service": {"type": "blob", "blob_type": "BlockBlob", "tier": "Hot"},
+    }
+    assert props_to_json(WriteProps(mtime=2.0))["service"] is None
+
+
+def test_props_from_json_reads_the_old_layout() -> None:
+    """Write properties journaled before the move had the Blob fields at the top level."""
+    old = {
+        "blob_type": "AppendBlob",
+        "content": CONTENT,
+        "metadata": {"a": "1"},
+        "tags": {"team": "blue"},
+        "tier": None,
         "mtime": None,
     }
+    props = props_from_json(old)
+    assert props == WriteProps(
+        content=ContentProps(**CONTENT),
+        metadata={"a": "1"},
+        service=BlobProps(blob_type=BlobType.APPEND, tags={"team": "blue"}),
+    )
+    assert blob_type_to_write(props) is BlobType.APPEND
+
+
+def test_service_props_of_an_unknown_service_are_refused() -> None:
+    with pytest.raises(msgspec.ValidationError):
+        props_from_json({"content": NO_CONTENT, "service": {"type": "nfs"}})
 
 
 # --- crash hook ---------------------------------------------------------------------------

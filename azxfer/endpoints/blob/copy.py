@@ -23,7 +23,7 @@ from azxfer.endpoints.blob.handles import FastPath
 from azxfer.endpoints.blob.sas import container_sas
 from azxfer.endpoints.blob.writers import AppendBlobWriter, BlockBlobWriter, PageBlobWriter
 from azxfer.locations import Location, Service
-from azxfer.models import Chunk, Entry
+from azxfer.models import Chunk, Entry, blob_props
 
 if TYPE_CHECKING:  # the SDK is imported only when a copy needs it (see `connections`)
     from azure.storage.blob.aio import BlobClient
@@ -78,10 +78,11 @@ class SourceAuthority:
             return CopySource(location.web_url, entry)
         name = quote(entry.ref, safe="/~")
         query: list[tuple[str, str]] = []
-        if entry.snapshot:
-            query.append(("snapshot", entry.snapshot))
-        if entry.version_id:
-            query.append(("versionid", entry.version_id))
+        point = blob_props(entry)
+        if point.snapshot:
+            query.append(("snapshot", point.snapshot))
+        if point.version_id:
+            query.append(("versionid", point.version_id))
         url = f"{location.endpoint}/{location.container}/{name}"
         if query:
             url += "?" + urlencode(query)
@@ -138,15 +139,16 @@ class UrlWrites:
 
     def _options(self) -> dict[str, Any]:
         props = self.writer.props
+        blob = blob_props(props)
         options: dict[str, Any] = {}
         if props.metadata:
             options["metadata"] = props.metadata
-        if props.tags:
-            options["tags"] = props.tags
-        if props.tier:
+        if blob.tags:
+            options["tags"] = blob.tags
+        if blob.tier:
             from azure.storage.blob import StandardBlobTier
 
-            options["standard_blob_tier"] = StandardBlobTier(props.tier)
+            options["standard_blob_tier"] = StandardBlobTier(blob.tier)
         return options
 
     async def put_blob_from_url(self, source: CopySource) -> None:
@@ -162,8 +164,8 @@ class UrlWrites:
                     entry.md5,
                     props.content,
                     props.metadata,
-                    props.tags,
-                    props.tier,
+                    blob_props(props).tags,
+                    blob_props(props).tier,
                     _source_etag(source),
                     self.attempts,
                 )
@@ -198,8 +200,8 @@ class UrlWrites:
                     self.writer.blob.name,
                     source.url,
                     props.metadata,
-                    props.tags,
-                    props.tier,
+                    blob_props(props).tags,
+                    blob_props(props).tier,
                     _source_etag(source),
                     synchronous,
                     self.attempts,
@@ -325,7 +327,7 @@ def _source_etag(source: CopySource) -> str | None:
     """The ETag a copy is conditional on: only the version enumerated is copied (snapshots
     and versions cannot change, and their ETag is not the base blob's)."""
     entry = source.entry
-    return None if entry.snapshot or entry.version_id else entry.etag
+    return None if entry.is_point_in_time else entry.etag
 
 
 def _source_condition(source: CopySource) -> dict[str, Any]:

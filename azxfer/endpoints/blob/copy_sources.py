@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from azxfer.endpoints.blob.endpoint import BlobEndpoint
 from azxfer.errors import TransferError
-from azxfer.models import Entry
+from azxfer.models import Entry, blob_props
 
 if TYPE_CHECKING:  # the SDK is imported only when a copy needs it (see `connections`)
     from azure.storage.blob.aio import BlobClient, BlobLeaseClient
@@ -31,7 +31,9 @@ class SourceBlobs:
         self.classify = classify_error
 
     def _blob(self, entry: Entry) -> BlobClient:
-        return self.endpoint.container.get_blob_client(entry.ref, snapshot=entry.snapshot)
+        return self.endpoint.container.get_blob_client(
+            entry.ref, snapshot=blob_props(entry).snapshot
+        )
 
     async def page_ranges(self, entry: Entry) -> list[tuple[int, int]]:
         """The written (non-empty) ranges of a page blob as (offset, length)."""
@@ -47,7 +49,9 @@ class SourceBlobs:
     async def tags(self, entry: Entry) -> dict[str, str]:
         """The blob's index tags."""
         try:
-            return dict(await self._blob(entry).get_blob_tags(version_id=entry.version_id))
+            return dict(
+                await self._blob(entry).get_blob_tags(version_id=blob_props(entry).version_id)
+            )
         except Exception as exc:
             raise self.classify(exc, f"tags of blob '{entry.ref}'") from None
 
@@ -57,7 +61,7 @@ class SourceBlobs:
 
         Nobody else can change or delete the blob meanwhile; reads need no lease ID.
         """
-        if entry.snapshot or entry.version_id:
+        if entry.is_point_in_time:
             yield  # snapshots and versions are read-only already
             return
         from azure.storage.blob.aio import BlobLeaseClient

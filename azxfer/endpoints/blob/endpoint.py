@@ -30,7 +30,16 @@ from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.endpoints.blob.writers import AppendBlobWriter, BlockBlobWriter, PageBlobWriter
 from azxfer.errors import LocationError, NotFoundError, TransferError
 from azxfer.locations import Location
-from azxfer.models import BlobType, Entry, Skipped, Transfer, WriteProps
+from azxfer.models import (
+    BlobProps,
+    BlobType,
+    Entry,
+    Skipped,
+    Transfer,
+    WriteProps,
+    blob_props,
+    blob_type_to_write,
+)
 from azxfer.transport.classify import ErrorAnswer, classify_answer
 
 if TYPE_CHECKING:
@@ -134,7 +143,8 @@ class BlobEndpoint:
     async def _select_version(self, path: str) -> Selection:
         """A snapshot or version URL names exactly one blob as it was then."""
         location = self.location
-        wanted = Entry(path, path, 0, snapshot=location.snapshot, version_id=location.version_id)
+        point = BlobProps(snapshot=location.snapshot, version_id=location.version_id)
+        wanted = Entry(path, path, 0, service=point)
         found = await self.stat_version(wanted)
         if found is None:
             which = f"snapshot {location.snapshot}" if location.snapshot else "version"
@@ -214,11 +224,12 @@ class BlobEndpoint:
                 if marker or (entry.size == 0 and entry.ref.endswith("/")):
                     continue  # a folder marker; a '/'-ending blob with data is a file
                 if filters.accepts(rel, entry.mtime):
-                    if entry.snapshot:
+                    snapshot = blob_props(entry).snapshot
+                    if snapshot:
                         # Snapshots of a blob list oldest first: one taken in the same second
                         # as the one before it keeps its fraction of a second in its name.
-                        second = (entry.ref, entry.snapshot[:19])
-                        rel = snapshot_name(rel, entry.snapshot, second == previous_snapshot)
+                        second = (entry.ref, snapshot[:19])
+                        rel = snapshot_name(rel, snapshot, second == previous_snapshot)
                         previous_snapshot = second
                         entry = replace(entry, rel_path=rel)
                     yield entry
@@ -266,26 +277,25 @@ class BlobEndpoint:
 
     async def stat_version(self, entry: Entry) -> Entry | None:
         """The snapshot or version of a blob that `entry` names, or None if there is none."""
-        blob = self.container.get_blob_client(entry.ref, snapshot=entry.snapshot)
+        point = blob_props(entry)
+        blob = self.container.get_blob_client(entry.ref, snapshot=point.snapshot)
         try:
-            props = await blob.get_blob_properties(version_id=entry.version_id)
+            props = await blob.get_blob_properties(version_id=point.version_id)
         except Exception as exc:
             err = self.classify(exc, f"blob '{entry.ref}'")
             if isinstance(err, NotFoundError):
                 return None
             raise err from None
-        return replace(
-            entry_from_properties(props, entry.ref),
-            snapshot=entry.snapshot,
-            version_id=entry.version_id,
-        )
+        found = entry_from_properties(props, entry.ref)
+        service = replace(blob_props(found), snapshot=point.snapshot, version_id=point.version_id)
+        return replace(found, service=service)
 
     async def open_reader(self, entry: Entry) -> BlobReader:
         """A ranged reader that fails if the blob changes while it is read."""
-        if entry.snapshot or entry.version_id:
+        if entry.is_point_in_time:
             # Snapshots and versions are read through the SDK, which addresses them.
             snapshot = functools.partial(
-                self.container.get_blob_client, entry.ref, snapshot=entry.snapshot
+                self.container.get_blob_client, entry.ref, snapshot=blob_props(entry).snapshot
             )
             return BlobReader(LazyBlob(entry.ref, snapshot), entry, self.classify, None)
         return BlobReader(self._blob_factory(entry.ref), entry, self.classify, self.fast_path())
@@ -338,9 +348,10 @@ class BlobEndpoint:
         """A writer for the blob type asked for."""
         blob = self._blob_factory(transfer.dest_ref)
         what = f"blob '{transfer.dest_ref}'"
-        if props.blob_type is BlobType.PAGE:
+        blob_type = blob_type_to_write(props)
+        if blob_type is BlobType.PAGE:
             return PageBlobWriter(blob, size, props, what, self.classify)
-        if props.blob_type is BlobType.APPEND:
+        if blob_type is BlobType.APPEND:
             return AppendBlobWriter(blob, size, props, block_size, what, self.classify)
         writer = BlockBlobWriter(
             blob,

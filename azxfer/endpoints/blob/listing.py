@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from azxfer.endpoints.blob.listed import ListedBlob
-from azxfer.models import BlobType, ContentProps, Entry, Skipped
+from azxfer.models import BlobProps, BlobType, ContentProps, Entry, Skipped
 
 
 def quoted_etag(etag: str | None) -> str | None:
@@ -25,10 +25,12 @@ def entry_from_listing(listed: ListedBlob, rel: str) -> Entry:
         mtime=listed.last_modified,
         md5=listed.md5,
         etag=quoted_etag(listed.etag),
-        blob_type=BlobType(listed.blob_type) if listed.blob_type else None,
         content=listed.content,
         metadata=listed.metadata or None,
-        tier=listed.tier,
+        service=BlobProps(
+            blob_type=BlobType(listed.blob_type) if listed.blob_type else None,
+            tier=listed.tier,
+        ),
     )
 
 
@@ -48,7 +50,6 @@ def entry_from_properties(props: Any, rel: str) -> Entry:
         mtime=props.last_modified.timestamp() if props.last_modified else None,
         md5=bytes(md5) if md5 else None,
         etag=quoted_etag(props.etag),
-        blob_type=BlobType(getattr(blob_type, "value", blob_type)) if blob_type else None,
         content=ContentProps(
             content_type=settings.content_type,
             content_encoding=settings.content_encoding,
@@ -57,9 +58,14 @@ def entry_from_properties(props: Any, rel: str) -> Entry:
             cache_control=settings.cache_control,
         ),
         metadata=dict(props.metadata) if props.metadata else None,
-        # An inferred tier is the account's default: the copy should get its own account's.
-        tier=None if getattr(props, "blob_tier_inferred", False) else _tier_name(props.blob_tier),
-        snapshot=getattr(props, "snapshot", None) or None,
+        service=BlobProps(
+            blob_type=BlobType(getattr(blob_type, "value", blob_type)) if blob_type else None,
+            # An inferred tier is the account's default: the copy should get its own account's.
+            tier=None
+            if getattr(props, "blob_tier_inferred", False)
+            else _tier_name(props.blob_tier),
+            snapshot=getattr(props, "snapshot", None) or None,
+        ),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from azxfer.endpoints.blob.handles import FastPath, LazyBlob
 from azxfer.errors import IntegrityError
-from azxfer.models import Entry
+from azxfer.models import Entry, blob_props
 
 
 class BlobReader:
@@ -46,8 +46,9 @@ class BlobReader:
         condition: dict[str, Any] = {}
         if self.entry.etag:
             condition = {"etag": self.entry.etag, "match_condition": MatchConditions.IfNotModified}
-        if self.entry.version_id:
-            condition["version_id"] = self.entry.version_id
+        version_id = blob_props(self.entry).version_id
+        if version_id:
+            condition["version_id"] = version_id
         try:
             stream = await self.blob.client.download_blob(offset=offset, length=length, **condition)
             data = await stream.readall()

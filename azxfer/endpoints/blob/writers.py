@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from azxfer.endpoints.blob.handles import FastPath, LazyBlob
 from azxfer.errors import NotFoundError
-from azxfer.models import Chunk, WriteProps
+from azxfer.models import Chunk, WriteProps, blob_props
 
 if TYPE_CHECKING:  # the SDK is imported only when an operation needs it (see `connections`)
     from azure.storage.blob import ContentSettings
@@ -38,6 +38,7 @@ class _BlobWriterBase:
         self.size = size
         self.padded_size = size
         self.props = props
+        self.blob_props = blob_props(props)  # tags and tier, read once per blob
         self.what = what
         self.created = False
 
@@ -103,7 +104,11 @@ class BlockBlobWriter(_BlobWriterBase):
     def _tier(self) -> dict[str, Any]:
         from azure.storage.blob import StandardBlobTier
 
-        return {"standard_blob_tier": StandardBlobTier(self.props.tier)} if self.props.tier else {}
+        return (
+            {"standard_blob_tier": StandardBlobTier(self.blob_props.tier)}
+            if self.blob_props.tier
+            else {}
+        )
 
     def block_id(self, index: int) -> str:
         """Deterministic per job, transfer and index; equal length for every block of a blob."""
@@ -145,8 +150,8 @@ class BlockBlobWriter(_BlobWriterBase):
                     md5,
                     props.content,
                     props.metadata,
-                    props.tags,
-                    props.tier,
+                    self.blob_props.tags,
+                    self.blob_props.tier,
                 )
             except Exception as exc:
                 raise self.fail(exc) from None
@@ -159,7 +164,7 @@ class BlockBlobWriter(_BlobWriterBase):
                 overwrite=True,
                 content_settings=self.content_settings(md5),
                 metadata=self.props.metadata or None,
-                tags=self.props.tags or None,
+                tags=self.blob_props.tags or None,
                 max_concurrency=1,
                 **self._tier(),
             )
@@ -192,7 +197,7 @@ class BlockBlobWriter(_BlobWriterBase):
                 block_list,
                 content_settings=self.content_settings(md5),
                 metadata=self.props.metadata or None,
-                tags=self.props.tags or None,
+                tags=self.blob_props.tags or None,
                 **self._tier(),
             )
         except Exception as exc:
@@ -226,7 +231,7 @@ class PageBlobWriter(_BlobWriterBase):
                 self.padded_size,
                 content_settings=self.content_settings(md5),
                 metadata=self.props.metadata or None,
-                tags=self.props.tags or None,
+                tags=self.blob_props.tags or None,
             )
         except Exception as exc:
             raise self.fail(exc) from None
@@ -290,7 +295,7 @@ class AppendBlobWriter(_BlobWriterBase):
             await self.blob.client.create_append_blob(
                 content_settings=self.content_settings(md5),
                 metadata=self.props.metadata or None,
-                tags=self.props.tags or None,
+                tags=self.blob_props.tags or None,
             )
         except Exception as exc:
             raise self.fail(exc) from None
