@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from azxfer.engine.copy_methods import UNPROVEN_ATTEMPTS, UNPROVEN_FAILURES, Method, MethodTrust
+from azxfer.engine.copy_methods import UNPROVEN_ATTEMPTS, UNPROVEN_FAILURES, MethodTrust
 
-PUT = Method.PUT_BLOB_FROM_URL
+PUT = "Put Blob From URL"
 
 
 def test_an_unproven_method_with_a_fallback_gets_few_attempts() -> None:
