@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 from msgspec import Struct
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.base import CopySource
+from azxfer.endpoints.base import CopySource, ServerErrorAttempts
 from azxfer.endpoints.blob import copy_rest
 from azxfer.endpoints.blob.handles import FastPath
 from azxfer.endpoints.blob.sas import container_sas
@@ -112,7 +112,7 @@ class UrlWrites:
         self,
         writer: BlockBlobWriter | PageBlobWriter | AppendBlobWriter,
         fast: FastPath | None = None,
-        server_error_attempts: copy_rest.ServerErrorAttempts | None = None,
+        server_error_attempts: ServerErrorAttempts | None = None,
     ) -> None:
         self.writer = writer
         self.fast = fast
