@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from azxfer.endpoints.base import Endpoint, Selection, SelectionKind
+from azxfer.endpoints.base import Endpoint, Selection, SelectionKind, as_destination
 from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.engine.job import JobRunner
 from azxfer.engine.movers import mover_for
@@ -62,8 +62,10 @@ class CopyJob(JobRun):
             self.spec.job_id,
             options.s2s.include_snapshots,
         )
-        dest = endpoint_for(
-            options.destination, options.dest_credential, connections, self.spec.job_id
+        dest = as_destination(
+            endpoint_for(
+                options.destination, options.dest_credential, connections, self.spec.job_id
+            )
         )
         planner = CopyPlanner(
             options, dest, OverwritePolicy(options.overwrite, self.ask), self.sink

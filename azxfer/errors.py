@@ -88,7 +88,23 @@ class CopySourceError(TransferError):
     unreachable from the service, or the source's authorization was refused."""
 
 
+class Interrupted(AzxferError):
+    """The job is stopping; this transfer stopped between chunks and can be resumed."""
+
+
 class Cancelled(AzxferError):
     """The user interrupted the job."""
 
     exit_code = 130
+
+
+def first_cause(group: BaseExceptionGroup) -> BaseException:
+    """The first real failure inside a task group (cancellations are consequences)."""
+    import asyncio  # loaded by then; not at import (the early listing starts without it)
+
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            return first_cause(exc)
+        if not isinstance(exc, asyncio.CancelledError):
+            return exc
+    return group.exceptions[0]

@@ -42,10 +42,16 @@ from collections.abc import AsyncIterator
 
 from msgspec.structs import replace
 
-from azxfer.endpoints.base import Endpoint, Selection, SelectionKind
-from azxfer.endpoints.blob.endpoint import BlobEndpoint
+from azxfer.endpoints.base import (
+    DestinationEndpoint,
+    Endpoint,
+    LocalFiles,
+    Selection,
+    SelectionKind,
+    SortedListing,
+    as_destination,
+)
 from azxfer.endpoints.factory import JobConnections, endpoint_for
-from azxfer.endpoints.local.endpoint import LocalEndpoint
 from azxfer.endpoints.local.walker import threaded
 from azxfer.engine.job import JobRunner
 from azxfer.engine.movers import mover_for
@@ -102,15 +108,17 @@ class SyncJob(JobRun):
         self.started_ns = time.time_ns()
         check_sync_apart(options.source, options.destination)
         source = endpoint_for(options.source, options.source_credential, connections, job_id)
-        dest = endpoint_for(options.destination, options.dest_credential, connections, job_id)
+        dest = as_destination(
+            endpoint_for(options.destination, options.dest_credential, connections, job_id)
+        )
         self.hashes = await self._open_hash_cache()
         try:
             selection = await self._select_source(source)
-            if isinstance(dest, BlobEndpoint):
-                # The listing is the first request: a missing container is created when the
-                # listing finds it missing (see _list_destination), one round trip less.
-                dest.check_writable()
-            elif not options.dry_run:
+            dest.check_writable()
+            if isinstance(dest, LocalFiles) and not options.dry_run:
+                # A folder is made before it is walked. A service's listing is the first
+                # request: it finds a missing container itself (see _list_destination), which
+                # is then created, one round trip less.
                 await dest.prepare_destination(True)
             self.extra = ExtraTable()
             plan = self._planner(dest, self.extra).plan(selection, self._list_destination(dest))
@@ -145,7 +153,7 @@ class SyncJob(JobRun):
             return None
         return await asyncio.to_thread(HashCache.open, self.spec.job_dir)
 
-    def _planner(self, dest: LocalEndpoint | BlobEndpoint, extra: ExtraTable) -> SyncPlanner:
+    def _planner(self, dest: DestinationEndpoint, extra: ExtraTable) -> SyncPlanner:
         resumed = self.journal if self.spec.resume else None
         return SyncPlanner(self.sync, dest, self.sink, extra, self.stats, resumed, self.hashes)
 
@@ -153,7 +161,7 @@ class SyncJob(JobRun):
         options = self.options
         md5 = Md5Policy(options, self.sink)
         verify = md5.verify
-        if self.hashes is not None and isinstance(source, LocalEndpoint):
+        if self.hashes is not None and isinstance(source, LocalFiles):
             self.uploads = uploads = UploadHashes(self.hashes, self.started_ns, options)
 
             def verify(transfer: Transfer, digest: bytes) -> None:
@@ -180,10 +188,10 @@ class SyncJob(JobRun):
         spec = replace(self.options.filters, include_after=None, include_before=None)
         return EntryFilter(spec)
 
-    async def _select_source(self, source: LocalEndpoint | BlobEndpoint) -> Selection:
+    async def _select_source(self, source: Endpoint) -> Selection:
         options = self.options
         needs = "azxfer sync needs a folder, a container or a virtual directory as its source"
-        if isinstance(source, LocalEndpoint):
+        if isinstance(source, LocalFiles):  # walked here: sorted, with the hash cache
             if source.pattern is not None:
                 raise UsageError(f"{needs}, not a wildcard")
             if not os.path.isdir(source.path):
@@ -202,11 +210,9 @@ class SyncJob(JobRun):
             )
         return selection
 
-    async def _list_destination(
-        self, dest: LocalEndpoint | BlobEndpoint
-    ) -> AsyncIterator[Entry | Skipped]:
+    async def _list_destination(self, dest: DestinationEndpoint) -> AsyncIterator[Entry | Skipped]:
         """Destination entries and skipped items, in sync_key order."""
-        if isinstance(dest, LocalEndpoint):
+        if isinstance(dest, LocalFiles):  # walked here: sorted, with the hash cache
             if not os.path.exists(dest.path):
                 return
             if not os.path.isdir(dest.path):
@@ -217,9 +223,9 @@ class SyncJob(JobRun):
             async for item in threaded(walker.walk_dir(dest.path, "")):
                 yield item
             return
-        prefix = dest.location.path.rstrip("/")
-        base = f"{prefix}/" if prefix else ""
-        listing = dest.list_entries(base, True, self._name_filter())
+        if not isinstance(dest, SortedListing):
+            raise UsageError("azxfer sync cannot list this destination")
+        listing = dest.sorted_entries(self._name_filter())
         listed = False
         try:
             async for item in listing:

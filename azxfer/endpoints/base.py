@@ -1,19 +1,30 @@
 """The contract every endpoint driver implements, and the plain data it exchanges.
 
 A driver enumerates a selection of entries, looks one up, opens a ranged reader on a source
-entry, opens a chunk writer for a destination object, and deletes. The engine owns ordering,
-hashing, concurrency and memory; a driver only moves bytes for one request at a time.
+entry, opens a chunk writer for a destination object, and deletes (`Endpoint`). The engine
+owns ordering, hashing, concurrency and memory; a driver only moves bytes for one request at a
+time.
+
+What a driver may offer beyond that is a capability, a small Protocol of its own (below
+`Endpoint`): being a destination, a sorted listing, zero-copy streaming, URLs another service
+can read, copies from such URLs, local files. Callers choose by capability, never by the
+driver's class; the ones checked at run time (once per job, never per chunk) are
+`runtime_checkable`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import enum
-from collections.abc import AsyncIterator
-from typing import Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol, runtime_checkable
 
 from msgspec import Struct
 
-from azxfer.models import Chunk, Entry, Skipped, Transfer, WriteProps
+from azxfer.errors import UsageError
+from azxfer.events import EventSink
+from azxfer.models import Chunk, Entry, Planned, Skipped, Transfer, WriteProps
 
 
 class NameFilter(Protocol):
@@ -108,3 +119,170 @@ class Endpoint(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+
+
+# -- capabilities -----------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Destination(Protocol):
+    """A location objects can be written to: made ready once, and naming what it receives."""
+
+    def check_writable(self) -> None:
+        """Raise LocationError if the location can never be written (nothing is sent)."""
+
+    async def prepare_destination(self, multiple: bool) -> None:
+        """Make the location ready for one object, or for `multiple` (a folder, a container)."""
+
+    async def target_for_single(self, source_name: str) -> str:
+        """The ref a single source object named `source_name` is written to."""
+
+    def join(self, rel_path: str) -> str:
+        """The ref of a '/'-separated path relative to the location."""
+
+
+class DestinationEndpoint(Endpoint, Destination, Protocol):
+    """A driver that can be a destination."""
+
+
+def as_destination(endpoint: Endpoint) -> DestinationEndpoint:
+    """`endpoint` as a destination (the job's pair of services was checked before, so a driver
+    that cannot be written is a usage error here only if that check missed it)."""
+    if not isinstance(endpoint, Destination):
+        raise UsageError("the destination cannot be written to")
+    return endpoint  # type: ignore[return-value]
+
+
+@runtime_checkable
+class SortedListing(Protocol):
+    """A recursive listing in `sync_key` order, as sync's merge join needs it."""
+
+    def sorted_entries(self, filters: NameFilter) -> AsyncIterator[Entry | Skipped]:
+        """Every selected object under the location (NotFoundError: there is no location)."""
+
+
+@runtime_checkable
+class LocalFiles(Protocol):
+    """Files of this machine, which sync walks itself (sorted, with the job's hash cache)."""
+
+    path: str  # the folder or file
+    pattern: str | None  # a wildcard in the last component
+
+
+# `write_at(position, piece)`: write a piece of a chunk at its position in the object.
+WriteAt = Callable[[int, bytes], Awaitable[None]]
+
+
+class StreamingReader(Protocol):
+    """A reader that hands a range on piece by piece, never holding it whole."""
+
+    async def read_to(self, offset: int, length: int, consume: WriteAt) -> None:
+        """Await `consume(position, piece)` for every piece of the range, in order."""
+
+
+class PositionalWriter(Protocol):
+    """A writer taking pieces at any position (and so able to read back every chunk)."""
+
+    async def write_at(self, position: int, piece: bytes) -> None:
+        """Write `piece` at `position`."""
+
+
+class CopySource(Struct, frozen=True):
+    """An object as another service will read it: `url` carries read authorization (a
+    secret: it is never shown, logged or journaled)."""
+
+    url: str
+    entry: Entry
+
+    def __repr__(self) -> str:
+        return f"CopySource({self.entry.key!r})"
+
+
+@runtime_checkable
+class UrlSource(Protocol):
+    """A source whose objects another service can read by URL."""
+
+    def url_unreadable(self) -> str | None:
+        """None if other services can read this source's URLs, else why not (a notice)."""
+
+    def copy_source(self, entry: Entry) -> CopySource:
+        """`entry` (its snapshot or version included) as a URL with read authorization."""
+
+
+@runtime_checkable
+class SourceLeases(Protocol):
+    """A source that can keep an object from changing while it is copied."""
+
+    def leased(self, entry: Entry) -> AbstractAsyncContextManager[None]:
+        """Hold `entry` unchanged by others for the body, then let go."""
+
+
+@runtime_checkable
+class SourceTags(Protocol):
+    """A source storing index tags with its objects."""
+
+    async def tags(self, entry: Entry) -> dict[str, str]:
+        """The tags of `entry`."""
+
+
+class CopyKind(enum.Enum):
+    """How a copy method moves data, as --s2s-mode names it."""
+
+    URL = "url"  # synchronous requests that read the source's URL
+    ASYNC = "async"  # the service copies on its own, polled until done
+
+
+class RequestSlot(Protocol):
+    """One of the job's request slots, held for the body of an `async with`."""
+
+    async def __aenter__(self) -> None: ...
+
+    async def __aexit__(self, *exc: object) -> None: ...
+
+
+class CopyContext(Protocol):
+    """What a copy method uses of the job: request slots, stop, events, the chunk journal."""
+
+    requests: RequestSlot
+    sink: EventSink
+    stop: asyncio.Event
+    record_chunk: Callable[[int, Chunk], None]
+
+
+class CopyRecorder(Protocol):
+    """Where a copy method records that its transfer started (the job journal)."""
+
+    def started(self, transfer: Transfer, chunk_size: int) -> None:
+        """The transfer starts writing chunks of `chunk_size`."""
+
+
+# Asked on a 5xx answer how often to try a request in all (None: the retry policy's).
+ServerErrorAttempts = Callable[[], int | None]
+
+
+class CopyMethod(Protocol):
+    """One way a destination's service copies an object from a URL."""
+
+    name: str  # as the service's documentation names it (said in notices and errors)
+    kind: CopyKind
+
+    async def run(
+        self,
+        ctx: CopyContext,
+        item: Planned,
+        block_size: int,
+        recorder: CopyRecorder,
+        attempts: ServerErrorAttempts,
+    ) -> None:
+        """Copy `item` (raising NotSupportedError if the service lacks the method,
+        CopySourceError if it cannot read the source, Interrupted when the job stops)."""
+
+
+@runtime_checkable
+class UrlTarget(Protocol):
+    """A destination whose service can write an object from a URL it reads itself."""
+
+    def copy_methods(
+        self, source: UrlSource, item: Planned, block_size: int
+    ) -> Sequence[CopyMethod]:
+        """The methods that can copy `item` from `source`, best first (none: stream it)."""

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from azxfer.endpoints.base import Endpoint
-from azxfer.endpoints.blob.endpoint import BlobEndpoint
-from azxfer.endpoints.local.endpoint import LocalEndpoint
+from azxfer.endpoints.base import Endpoint, UrlSource, UrlTarget
 from azxfer.engine.job import Mover, StreamMover
 from azxfer.options import ServerCopySettings
 
 
 def mover_for(source: Endpoint, dest: Endpoint, settings: ServerCopySettings) -> Mover:
-    """Copies into Blob storage from a URL go server side where they can; the rest stream."""
+    """Copies into a destination that can copy from the source's URLs go server side where
+    they can; the rest stream."""
     stream = StreamMover(source, dest)
-    if not isinstance(dest, BlobEndpoint) or isinstance(source, LocalEndpoint):
+    if not (isinstance(source, UrlSource) and isinstance(dest, UrlTarget)):
         return stream
-    # Imported only by jobs that may copy server side (the web driver imports aiohttp):
-    # start-up is part of every job's time.
-    from azxfer.endpoints.web.endpoint import WebEndpoint
+    # Imported only by jobs that may copy server side: start-up is part of every job's time.
     from azxfer.engine.server_copy import ServerSideMover
 
-    if isinstance(source, BlobEndpoint | WebEndpoint):
-        return ServerSideMover(source, dest, settings, stream)
-    return stream
+    return ServerSideMover(source, dest, settings, stream)

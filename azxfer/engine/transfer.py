@@ -26,10 +26,10 @@ from contextlib import asynccontextmanager
 
 from msgspec import Struct, field
 
-from azxfer.endpoints.base import Reader, Writer
+from azxfer.endpoints.base import Reader, WriteAt, Writer
 from azxfer.engine.budget import MemoryBudget
 from azxfer.engine.hashing import OrderedHasher, finish_md5, hash_back, update_md5
-from azxfer.errors import AzxferError
+from azxfer.errors import Interrupted, first_cause
 from azxfer.events import EventSink, Progress, TransferResumed
 from azxfer.models import Chunk, Transfer
 
@@ -47,10 +47,6 @@ STREAMS_PER_FILE = 4
 # Called with the transfer and the MD5 computed from the bytes moved; raises IntegrityError.
 Verifier = Callable[[Transfer, bytes], None]
 ChunkRecorder = Callable[[int, Chunk], None]
-
-
-class Interrupted(AzxferError):
-    """The job is stopping; this transfer stopped between chunks and can be resumed."""
 
 
 class RequestSlots:
@@ -101,7 +97,6 @@ class OrderedGate:
             self._changed.notify_all()
 
 
-WriteAt = Callable[[int, bytes], Awaitable[None]]
 ReadTo = Callable[[int, int, WriteAt], Awaitable[None]]
 
 
@@ -113,9 +108,11 @@ def stream_pair(reader: Reader, writer: Writer) -> tuple[ReadTo, WriteAt] | None
     the range, in order; `write_at(position, piece)` writes it. A writer offering `write_at`
     can also read back every chunk written (`read_back` never returns None).
     """
-    read_to = getattr(reader, "read_to", None)
-    write_at = getattr(writer, "write_at", None)
-    if writer.sequential or not callable(read_to) or not callable(write_at):
+    # The capabilities `StreamingReader` and `PositionalWriter` (endpoints.base), looked up
+    # once per file by getattr: far cheaper than isinstance against a runtime Protocol.
+    read_to: ReadTo | None = getattr(reader, "read_to", None)
+    write_at: WriteAt | None = getattr(writer, "write_at", None)
+    if writer.sequential or read_to is None or write_at is None:
         return None
     return read_to, write_at
 
@@ -337,13 +334,3 @@ async def _chunked(
     await reader.finish()
     async with ctx.requests:
         await writer.commit(digest)
-
-
-def first_cause(group: BaseExceptionGroup) -> BaseException:
-    """The first real failure inside a task group (cancellations are consequences)."""
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            return first_cause(exc)
-        if not isinstance(exc, asyncio.CancelledError):
-            return exc
-    return group.exceptions[0]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from msgspec.structs import replace
 
-from azxfer.endpoints.base import Selection, SelectionKind
+from azxfer.endpoints.base import Destination, Selection, SelectionKind
 from azxfer.events import EventSink, Notice
 from azxfer.locations import redact
 from azxfer.models import (
@@ -42,7 +42,7 @@ class CopyPlanner:
     """Turns a source selection into Planned transfers for one destination endpoint."""
 
     def __init__(
-        self, options: CopyOptions, dest: object, policy: OverwritePolicy, sink: EventSink
+        self, options: CopyOptions, dest: Destination, policy: OverwritePolicy, sink: EventSink
     ) -> None:
         self.options = options
         self.dest = dest

@@ -21,9 +21,7 @@ from collections.abc import AsyncIterator
 
 from msgspec.structs import replace
 
-from azxfer.endpoints.base import Selection
-from azxfer.endpoints.blob.endpoint import BlobEndpoint
-from azxfer.endpoints.local.endpoint import LocalEndpoint
+from azxfer.endpoints.base import DestinationEndpoint, Selection
 from azxfer.events import EventSink, Notice
 from azxfer.journal.codec import entry_from_json, entry_to_json, props_to_json
 from azxfer.journal.hashcache import HashCache
@@ -52,7 +50,7 @@ class SyncPlanner:
     def __init__(
         self,
         options: SyncOptions,
-        dest: LocalEndpoint | BlobEndpoint,
+        dest: DestinationEndpoint,
         sink: EventSink,
         extra: ExtraTable,
         stats: SyncStats,

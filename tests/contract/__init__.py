@@ -16,8 +16,11 @@ How a new driver opts in (about 15 lines):
    means: its SDK, the filesystem, the server's files) and `names()` (every object under the
    root, by the same means). `start()`/`stop()` open and close connections inside the test's
    event loop; `__init__` takes the pytest `request`, to use fixtures such as `azurite`.
-2. Add a `Driver(id, factory, capabilities)` to `REGISTRY` in `drivers.py`, claiming only what
-   the driver does (`Can.LIST`, `Can.READ`, ...). `factory(request)` makes the harness.
+2. Add a `Driver(id, factory, claims, endpoint)` to `REGISTRY` in `drivers.py`, claiming only
+   what the driver does (`Can.LIST`, `Can.READ`, ...); what it offers as a capability Protocol
+   of `endpoints.base` (a sorted listing, a destination, URLs, copies from URLs) is derived
+   from its `endpoint` class (`harness.OFFERED`), never claimed. `factory(request)` makes the
+   harness.
 
 Then `pytest tests/contract -k <id>` runs the suite for it.
 """

@@ -1,6 +1,11 @@
-"""The drivers that run the contract suite, and what each claims (see __init__)."""
+"""The drivers that run the contract suite, what each claims, and its endpoint class (what it
+offers as capability Protocols is derived from that; see __init__)."""
 
 from __future__ import annotations
+
+from azxfer.endpoints.blob.endpoint import BlobEndpoint
+from azxfer.endpoints.local.endpoint import LocalEndpoint
+from azxfer.endpoints.web.endpoint import WebEndpoint
 
 from .drivers_blob import BlobHarness, append_blob, blob_sdk, page_blob
 from .drivers_local import LocalHarness
@@ -10,7 +15,7 @@ from .harness import Can, Driver
 _WRITES = {Can.WRITE, Can.WRITE_MD5, Can.WRITE_CONTENT}
 _ATOMIC = {Can.ATOMIC_COMMIT}  # page and append blobs exist from their first write
 _BLOB = frozenset(
-    {Can.LIST, Can.LIST_SORTED, Can.STAT, Can.MD5, Can.READ, Can.DETECT_CHANGE, Can.DELETE}
+    {Can.LIST, Can.STAT, Can.MD5, Can.READ, Can.DETECT_CHANGE, Can.DELETE}
     | _WRITES
     | _ATOMIC
     | {Can.RESUME}
@@ -24,11 +29,13 @@ REGISTRY: tuple[Driver, ...] = (
             {Can.LIST, Can.STAT, Can.READ, Can.BOUNDED_READ, Can.DETECT_CHANGE, Can.DELETE}
             | {Can.WRITE, Can.ATOMIC_COMMIT, Can.WRITE_MTIME, Can.RESUME}
         ),
+        LocalEndpoint,
     ),
-    Driver("blob", BlobHarness, _BLOB | {Can.BOUNDED_READ}),
-    Driver("blob-sdk", blob_sdk, _BLOB | {Can.BOUNDED_READ}),
-    # Append and page writers: the writing half only (sources are the same as "blob").
-    Driver("blob-append", append_blob, frozenset(_WRITES)),
-    Driver("blob-page", page_blob, frozenset(_WRITES | {Can.RESUME})),
-    Driver("web", WebHarness, frozenset({Can.STAT, Can.READ, Can.DETECT_CHANGE})),
+    Driver("blob", BlobHarness, _BLOB | {Can.BOUNDED_READ}, BlobEndpoint),
+    Driver("blob-sdk", blob_sdk, _BLOB | {Can.BOUNDED_READ}, BlobEndpoint),
+    # Append and page writers: the writing half, and stat for copies into them (sources are
+    # the same as "blob").
+    Driver("blob-append", append_blob, frozenset(_WRITES | {Can.STAT}), BlobEndpoint),
+    Driver("blob-page", page_blob, frozenset(_WRITES | {Can.RESUME, Can.STAT}), BlobEndpoint),
+    Driver("web", WebHarness, frozenset({Can.STAT, Can.READ, Can.DETECT_CHANGE}), WebEndpoint),
 )

@@ -12,7 +12,14 @@ from typing import Any, ClassVar
 
 import pytest
 
-from azxfer.endpoints.base import Endpoint, Writer
+from azxfer.endpoints.base import (
+    Destination,
+    Endpoint,
+    SortedListing,
+    UrlSource,
+    UrlTarget,
+    Writer,
+)
 from azxfer.errors import AzxferError, NotFoundError
 from azxfer.models import Chunk, Entry, Skipped, Transfer, WriteProps
 from azxfer.plan.filters import EntryFilter, FilterSpec
@@ -23,10 +30,16 @@ NO_FILTER = EntryFilter(FilterSpec())
 
 
 class Can(enum.StrEnum):
-    """A part of the contract a driver claims; a test that needs one it lacks is skipped."""
+    """A part of the contract a driver claims, or offers as a capability Protocol of
+    endpoints.base (`OFFERED`); a test that needs one it lacks is skipped."""
 
     LIST = "list"  # select() of a folder-like root enumerates it, recursively or one level
-    LIST_SORTED = "list_sorted"  # recursive listings come in sync_key order (sync's merge)
+    # Offered (SortedListing): recursive listings, select()'s and sorted_entries(), come in
+    # sync_key order (sync's merge).
+    LIST_SORTED = "list_sorted"
+    DESTINATION = "destination"  # offered (Destination): prepared, names what it receives
+    URL_SOURCE = "url_source"  # offered (UrlSource): URLs another service can read
+    URL_TARGET = "url_target"  # offered (UrlTarget): copies from another service's URLs
     STAT = "stat"  # stat(ref) gives the object's entry, None if there is none
     MD5 = "md5"  # stat and listings report the MD5 the service stores with an object
     READ = "read"  # ranged reads
@@ -41,6 +54,27 @@ class Can(enum.StrEnum):
     WRITE_MTIME = "write_mtime"  # WriteProps.mtime becomes the object's modification time
     RESUME = "resume"  # chunks written before suspend() are found again by a new writer
     DELETE = "delete"  # delete(ref) removes an object; deleting a missing one is no error
+
+
+# The capabilities a driver's class shows by implementing a Protocol: derived, never claimed.
+OFFERED: dict[Can, type] = {
+    Can.LIST_SORTED: SortedListing,
+    Can.DESTINATION: Destination,
+    Can.URL_SOURCE: UrlSource,
+    Can.URL_TARGET: UrlTarget,
+}
+
+
+def offers(endpoint_type: type, protocol: type) -> bool:
+    """Whether `endpoint_type` has every method of the capability Protocol `protocol` (as
+    isinstance checks an instance of it: test_capabilities checks they agree)."""
+    members = {name for name in vars(protocol) if not name.startswith("_")}
+    return all(callable(getattr(endpoint_type, name, None)) for name in members)
+
+
+def offered(endpoint_type: type) -> frozenset[Can]:
+    """The capabilities `endpoint_type` offers by its Protocols."""
+    return frozenset(can for can, protocol in OFFERED.items() if offers(endpoint_type, protocol))
 
 
 def requires(*capabilities: Can) -> pytest.MarkDecorator:
@@ -102,11 +136,19 @@ class DriverHarness(ABC):
 
 @dataclass(frozen=True)
 class Driver:
-    """One registered driver: its test id, how to make its harness, what it claims."""
+    """One registered driver: its test id, how to make its harness, what it claims, and its
+    endpoint class (which tells what it offers)."""
 
     id: str
     factory: Callable[[pytest.FixtureRequest], DriverHarness]
-    capabilities: frozenset[Can]
+    claims: frozenset[Can]
+    endpoint: type
+
+    @property
+    def capabilities(self) -> frozenset[Can]:
+        """What it claims and what its class offers."""
+        assert not self.claims & OFFERED.keys(), "offered capabilities are derived"
+        return self.claims | offered(self.endpoint)
 
 
 def drive(harness: DriverHarness, body: Callable[[DriverHarness], Awaitable[Any]]) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import data_for
 
-from azxfer.endpoints.base import SelectionKind
+from azxfer.endpoints.base import SelectionKind, SortedListing
 from azxfer.models import Entry
 from azxfer.plan.filters import EntryFilter, FilterSpec
 from azxfer.plan.sync import sync_key
@@ -156,15 +156,19 @@ ORDER_TREE = {"a/x": 1, "a-b": 1, "a.txt": 1, "a0": 1, "B": 1, "b": 1, "é": 1, 
 
 @requires(Can.LIST_SORTED)
 def test_recursive_listing_comes_in_sync_key_order(driver):
-    """sync's merge-join (plan/sync.py) streams the destination listing and refuses one out of
-    sync_key order; a driver claiming sorted listings must give exactly that order."""
+    """sync's merge-join (plan/sync.py) streams both listings (a source's selection, a
+    destination's sorted_entries) and refuses one out of sync_key order; a driver offering
+    sorted listings must give exactly that order, both ways."""
     seed(driver, ORDER_TREE)
 
-    async def body(h: DriverHarness) -> list[str]:
-        return [e.rel_path for e in await listed(await h.root())]
+    async def body(h: DriverHarness) -> tuple[list[str], list[str]]:
+        root = await h.root()
+        assert isinstance(root, SortedListing)
+        sorted_listing = [item async for item in root.sorted_entries(NO_FILTER)]
+        return [e.rel_path for e in await listed(root)], [e.rel_path for e in sorted_listing]
 
-    names = drive(driver, body)
-    assert names == sorted(ORDER_TREE, key=sync_key)
+    selected, destination = drive(driver, body)
+    assert selected == destination == sorted(ORDER_TREE, key=sync_key)
 
 
 # No wildcard characters: Blob takes '?', '*' and '[' in a path as a pattern (its selection

@@ -3,8 +3,8 @@
 The service reads the source itself, so the bytes never pass through this machine. Every
 request needs a source URL the destination's service may read: the source's own SAS, a
 short-lived read-only SAS minted here from the source's account key (never logged), or no
-query at all for a public container. The engine (`engine.server_copy`) decides which of these
-requests to use for a blob and falls back when the service does not implement one.
+query at all for a public container. Which of these requests copy a blob is `copy_methods`'
+choice; the engine (`engine.server_copy`) falls back when the service does not implement one.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 from msgspec import Struct
 
 from azxfer.credentials import Credential
+from azxfer.endpoints.base import CopySource, ServerErrorAttempts
 from azxfer.endpoints.blob import copy_rest
 from azxfer.endpoints.blob.handles import FastPath
 from azxfer.endpoints.blob.sas import container_sas
@@ -34,16 +35,6 @@ SAS_LIFETIME = timedelta(hours=4)
 MAX_SYNC_COPY = 256 * 1024 * 1024
 # Put Blob From URL takes sources up to this size.
 MAX_PUT_FROM_URL = 5000 * 1024 * 1024
-
-
-class CopySource(Struct, frozen=True):
-    """A source blob as the destination's service will read it. `url` may carry a secret."""
-
-    url: str
-    entry: Entry
-
-    def __repr__(self) -> str:
-        return f"CopySource({self.entry.key!r})"
 
 
 class CopyState(Struct, frozen=True):
@@ -122,7 +113,7 @@ class UrlWrites:
         self,
         writer: BlockBlobWriter | PageBlobWriter | AppendBlobWriter,
         fast: FastPath | None = None,
-        server_error_attempts: copy_rest.ServerErrorAttempts | None = None,
+        server_error_attempts: ServerErrorAttempts | None = None,
     ) -> None:
         self.writer = writer
         self.fast = fast

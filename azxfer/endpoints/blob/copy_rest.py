@@ -14,8 +14,8 @@ each time as that may change while the request runs.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 
+from azxfer.endpoints.base import ServerErrorAttempts
 from azxfer.endpoints.blob.rest import RestBlobClient, answer_error
 from azxfer.endpoints.blob.wire import blob_headers
 from azxfer.errors import ServerError
@@ -23,8 +23,6 @@ from azxfer.models import ContentProps
 from azxfer.transport.http import connection_failure
 from azxfer.transport.pool import HttpError
 from azxfer.transport.retry import with_retries
-
-ServerErrorAttempts = Callable[[], int | None]
 
 
 async def put_blob_from_url(

@@ -27,6 +27,7 @@ from azxfer.endpoints.blob.listing import (
 )
 from azxfer.endpoints.blob.reader import BlobReader
 from azxfer.endpoints.blob.rest import RestBlobClient
+from azxfer.endpoints.blob.url_copies import BlobUrlCopies
 from azxfer.endpoints.blob.writers import AppendBlobWriter, BlockBlobWriter, PageBlobWriter
 from azxfer.errors import LocationError, NotFoundError, TransferError
 from azxfer.locations import Location
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 _WILDCARD_CHARS = "*?["
 
 
-class BlobEndpoint:
+class BlobEndpoint(BlobUrlCopies):
     """A driver for one container (and optional path inside it)."""
 
     def __init__(
@@ -70,6 +71,7 @@ class BlobEndpoint:
         self._service = service
         self._container: ContainerClient | None = None
         self.where = f"'{location.container}' at {location.endpoint}"
+        self._init_url_copies()
 
     @property
     def container(self) -> ContainerClient:
@@ -235,6 +237,11 @@ class BlobEndpoint:
                     yield entry
         except Exception as exc:
             raise self.classify(exc, f"listing container {self.where}") from None
+
+    def sorted_entries(self, filters: NameFilter) -> AsyncIterator[Entry | Skipped]:
+        """Every blob under the path, recursively, in name order (which is sync_key order)."""
+        prefix = self.location.path.rstrip("/")
+        return self.list_entries(f"{prefix}/" if prefix else "", True, filters)
 
     async def _listing(
         self, start: str, recursive: bool, base_length: int

@@ -74,6 +74,9 @@ class LocalEndpoint:
 
     # -- destination side --------------------------------------------------------------------
 
+    def check_writable(self) -> None:
+        """Whether a folder can be written shows only when it is (prepare_destination)."""
+
     async def prepare_destination(self, multiple: bool) -> None:
         """Create the destination folder for a multi-object copy; refuse a file there."""
         if multiple:

@@ -14,7 +14,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote
 
-from azxfer.endpoints.base import NameFilter, Selection, SelectionKind
+from azxfer.endpoints.base import CopySource, NameFilter, Selection, SelectionKind
 from azxfer.errors import (
     CredentialError,
     IntegrityError,
@@ -84,6 +84,14 @@ class WebEndpoint:
     async def open_reader(self, entry: Entry) -> WebReader:
         """Ranged reads of the object."""
         return WebReader(self, entry)
+
+    def url_unreadable(self) -> str | None:
+        """A web URL is read by the destination's service as it is."""
+        return None
+
+    def copy_source(self, entry: Entry) -> CopySource:
+        """The web URL itself."""
+        return CopySource(self.location.web_url, entry)
 
     async def open_writer(self, *args: object, **kwargs: object) -> None:
         """Web objects are sources only."""
