@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from azxfer.endpoints.blob.copy_methods import ladder
 from azxfer.engine.copy_methods import UNPROVEN_ATTEMPTS, UNPROVEN_FAILURES, MethodTrust
-from azxfer.models import BlobType, Entry
+from azxfer.models import BlobProps, BlobType, Entry
 
 PUT = "Put Blob From URL"
 
@@ -31,7 +31,7 @@ def test_once_it_worked_a_method_keeps_the_full_retries_and_is_never_dropped() -
 
 
 def _names(size: int, dest: BlobType, source: BlobType | None, source_is_blob: bool) -> list[str]:
-    entry = Entry("a", "a", size, blob_type=source)
+    entry = Entry("a", "a", size, service=BlobProps(blob_type=source) if source else None)
     return [m.value for m in ladder(entry, dest, 1024, source_is_blob)]
 
 
