@@ -862,7 +862,7 @@ def test_container_request_retries_a_truncated_answer() -> None:
         def __init__(self) -> None:
             self.calls = 0
 
-        def request(self, method, url, headers, **kw):
+        def request(self, method, url, headers, body=None):  # as HttpPool.request
             self.calls += 1
             if self.calls == 1:
                 raise ConnectionLost("the connection was closed mid-response")

@@ -2,8 +2,8 @@
 
 A blob-to-blob copy of many small blobs costs one request per blob, so, as for uploads, the
 SDK's per-request client CPU would be most of the job's: Put Blob From URL, Copy Blob (both
-forms) and Put Block From URL go straight to our connection pool here, signed by
-`RestBlobClient`.
+forms) and Put Block From URL go straight to our connection pool here, sent by
+`RestBlobClient`'s `transport.rest` client.
 Answers are classified as the SDK path's are (`transport.classify` with Blob's codes),
 including "not implemented" (for the fallback) and "cannot read the copy source". Each may
 take `server_error_attempts`, asked on a 5xx answer how often to try the request in all
@@ -16,13 +16,10 @@ from __future__ import annotations
 import base64
 
 from azxfer.endpoints.base import ServerErrorAttempts
-from azxfer.endpoints.blob.rest import RestBlobClient, answer_error
+from azxfer.endpoints.blob.requests import blob_path
+from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.endpoints.blob.wire import blob_headers
-from azxfer.errors import ServerError
 from azxfer.models import ContentProps
-from azxfer.transport.http import connection_failure
-from azxfer.transport.pool import HttpError
-from azxfer.transport.retry import with_retries
 
 
 async def put_blob_from_url(
@@ -122,22 +119,8 @@ async def _send(
     server_error_attempts: ServerErrorAttempts | None = None,
 ) -> dict[str, str]:
     """Send a body-less request with our retries; the response headers on success."""
-
-    async def attempt() -> dict[str, str]:
-        url, request_headers = await rest.signer.signed(
-            method, container, name, query, headers, None
-        )
-        try:
-            async with rest.pool.request(method, url, request_headers) as response:
-                await response.read()
-                if response.status >= 300:
-                    err = answer_error(response, what)
-                    if server_error_attempts is not None and isinstance(err, ServerError):
-                        err.attempts = server_error_attempts()
-                    raise err
-                return {k.lower(): v for k, v in response.headers.items()}
-        except (HttpError, TimeoutError) as exc:
-            raise connection_failure(exc, what) from None
-
-    request = rest.request_of(method, container, name)
-    return await with_retries(attempt, rest.retry, what, request=request)
+    path = blob_path(container, name)
+    _, answer, _ = await rest.rest.send(
+        method, path, query, headers, None, what, server_error_attempts=server_error_attempts
+    )
+    return {k.lower(): v for k, v in answer.items()}

@@ -1,4 +1,5 @@
-"""How a Blob REST request is addressed and authorized, and how a listing is paged.
+"""How a Blob REST request is addressed (a container and a blob name as a service path) and
+authorized, and how a listing is paged.
 
 Sans-IO and light on imports (the standard library only): besides `rest`, the listing
 started at process start (`early_listing`) builds its requests here before the engine, the
@@ -7,13 +8,11 @@ event loop or the SDK are loaded, and they must be exactly the requests `rest` s
 
 from __future__ import annotations
 
-import functools
-import time
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from xml.etree import ElementTree
 
-from azxfer.transport.dates import format_http_date
+from azxfer.transport.signer import Signer
 from azxfer.transport.signing import Authorizer, authorizer_for
 
 if TYPE_CHECKING:
@@ -29,31 +28,17 @@ MAX_PAGE = 5000
 
 
 class RequestSigner:
-    """Builds the URL and the signed headers of requests to one account with one credential
-    (`auth`: SharedKey, a SAS, a Bearer token, or none)."""
+    """Builds the URL and the signed headers of Blob requests to one account with one
+    credential (`auth`: SharedKey, a SAS, a Bearer token, or none): a container and a blob
+    name become a path (`blob_path`), the rest is `transport.signer`'s."""
 
     def __init__(self, endpoint: str, account: str, credential: Credential | None) -> None:
-        self.endpoint = endpoint.rstrip("/")
-        url = urlsplit(self.endpoint)
-        # Parsed once: every request's URL and signature start with these.
-        self.base_path = url.path.rstrip("/")
-        self.origin = f"{url.scheme}://{url.netloc}"
+        self.requests = Signer(endpoint, authorizer_for(credential), API_VERSION)
+        self.endpoint = self.requests.endpoint
+        self.origin = self.requests.origin
+        self.auth: Authorizer = self.requests.auth
         self.account = account
         self.credential = credential
-        self.auth: Authorizer = authorizer_for(credential)
-
-    async def signed(
-        self,
-        method: str,
-        container: str,
-        name: str,
-        query: dict[str, str],
-        headers: dict[str, str],
-        body: bytes | None,
-    ) -> tuple[str, dict[str, str]]:
-        """`prepare`, once the authorizer is ready (a Bearer token fetched or renewed)."""
-        await self.auth.ready()
-        return self.prepare(method, container, name, query, headers, body)
 
     def prepare(
         self,
@@ -65,22 +50,12 @@ class RequestSigner:
         body: bytes | None,
     ) -> tuple[str, dict[str, str]]:
         """The URL and the signed headers of one attempt (each attempt is dated anew)."""
-        path = f"{self.base_path}/{container}"
-        if name:
-            path += f"/{quote_name(name)}"
-        request_headers = dict(headers)
-        request_headers["x-ms-version"] = API_VERSION
-        request_headers["x-ms-date"] = _request_date(int(time.time()))
-        request_headers["Content-Length"] = str(len(body) if body else 0)
-        if body is not None:
-            # Signed, as the service expects the Content-Type it receives to be.
-            request_headers["Content-Type"] = "application/octet-stream"
-        query_string = "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
-        extra = self.auth.apply(method, path, query, request_headers)
-        if extra:
-            query_string = f"{query_string}&{extra}" if query_string else extra
-        url = f"{self.origin}{path}{'?' + query_string if query_string else ''}"
-        return url, request_headers
+        return self.requests.prepare(method, blob_path(container, name), query, headers, body)
+
+
+def blob_path(container: str, name: str) -> str:
+    """The service path of a container (no name) or of a blob in it."""
+    return f"/{container}/{quote_name(name)}" if name else f"/{container}"
 
 
 def list_query(prefix: str, delimiter: str | None, marker: str, size: int) -> dict[str, str]:
@@ -140,9 +115,3 @@ def quote_name(name: str) -> str:
         else:
             segments.append(quote(segment, safe="~"))
     return "/".join(segments)
-
-
-@functools.lru_cache(maxsize=2)
-def _request_date(second: int) -> str:
-    """x-ms-date for requests sent in this second (formatted once per second, not per request)."""
-    return format_http_date(second)

@@ -6,8 +6,9 @@ per request than the request itself (client objects, policy chain, tracing wrapp
 machine whose cores are shared with the service that CPU is wall time, so these operations go
 straight to azxfer's own connection pool (`transport.pool`), addressed and authorized (SharedKey,
 a SAS, or an Entra ID token) by `requests`. Everything else (Put Block List, page and
-append blobs, leases) stays on the SDK. Retries follow `transport.retry`; answers of status
-300 or more are classified by `transport.classify` with Blob's codes (`answer_error`).
+append blobs, leases) stays on the SDK. Sending, retries and the classification of answers
+(with Blob's codes) are the service-neutral `transport.rest`'s; this is the Blob layer over
+it: which path, query and headers each operation sends, and what its answer means.
 
 URLs are sent exactly as encoded here, so blob names are never normalised on the way: a
 name with `.` or `..` segments reaches the service as it is.
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from xml.etree import ElementTree
 
 from azxfer.credentials import Credential
@@ -31,27 +32,17 @@ from azxfer.endpoints.blob.listed import ListedBlob, described_blob, listed_blob
 from azxfer.endpoints.blob.requests import (
     FIRST_PAGE,
     RequestSigner,
+    blob_path,
     list_query,
     next_marker,
     next_page_size,
 )
-from azxfer.endpoints.blob.wire import (
-    b64,
-    blob_headers,
-    body_of,
-    check_etag,
-    md5_of,
-    read_headers,
-    short_answer,
-)
-from azxfer.errors import AzxferError, RetryableError
+from azxfer.endpoints.blob.wire import b64, blob_headers, md5_of
 from azxfer.models import ContentProps
-from azxfer.transport.classify import BUSY_STATUS, ErrorAnswer, classify_answer
-from azxfer.transport.http import connection_failure
-from azxfer.transport.pool import HttpError, HttpPool, HttpResponse
-from azxfer.transport.retry import RetryPolicy, with_retries
-
-Consumer = Callable[[int, bytes], Awaitable[None]]
+from azxfer.transport.pool import HttpPool
+from azxfer.transport.rest import ALL_BUT_BUSY, Consumer, StorageRestClient
+from azxfer.transport.retry import RetryPolicy
+from azxfer.transport.wire import read_headers
 
 
 class RestBlobClient:
@@ -68,6 +59,7 @@ class RestBlobClient:
     ) -> None:
         self.pool = pool
         self.signer = RequestSigner(endpoint, account, credential)
+        self.rest = StorageRestClient(pool, self.signer.requests, retry, BLOB_ERRORS)
         self.endpoint = self.signer.endpoint
         self.account = account
         self.credential = credential
@@ -90,23 +82,17 @@ class RestBlobClient:
         """Put Blob (BlockBlob) with content properties, metadata, tags, tier and MD5."""
         headers = {"x-ms-blob-type": "BlockBlob", "Content-MD5": b64(md5)}
         headers.update(blob_headers(content, md5, metadata, tags, tier))
-        await self._send("PUT", container, name, {}, headers, data, f"blob '{name}'")
+        path = blob_path(container, name)
+        await self.rest.send("PUT", path, {}, headers, data, f"blob '{name}'", parent=container)
 
     async def put_block(self, container: str, name: str, block_id: str, data: bytes) -> None:
         """Put Block with a transactional MD5, so corruption on the wire is refused."""
         headers = {"Content-MD5": b64(await md5_of(data))}
         # The SDK base64-encodes block IDs once more on the wire (and decodes them in Get Block
         # List); doing the same keeps IDs interchangeable with its Put Block List.
-        wire_id = b64(block_id.encode())
-        await self._send(
-            "PUT",
-            container,
-            name,
-            {"comp": "block", "blockid": wire_id},
-            headers,
-            data,
-            f"blob '{name}'",
-        )
+        query = {"comp": "block", "blockid": b64(block_id.encode())}
+        path = blob_path(container, name)
+        await self.rest.send("PUT", path, query, headers, data, f"blob '{name}'", parent=container)
 
     async def get_range(
         self,
@@ -121,18 +107,19 @@ class RestBlobClient:
 
         `whole`: the range is the entire blob, so it is asked for without a range or a
         condition, and the answer's ETag is checked instead (see `read_headers`)."""
-        return await self._send(
+        answer = await self.rest.send(
             "GET",
-            container,
-            name,
+            blob_path(container, name),
             {},
             read_headers(offset, offset + length, etag, whole),
             None,
             f"blob '{name}'",
+            parent=container,
             expect=length,
             expect_end=offset + length,
             expect_etag=etag if whole else None,
         )
+        return answer[2]
 
     async def get_range_to(
         self,
@@ -151,85 +138,32 @@ class RestBlobClient:
         byte is consumed exactly once and in order. Errors raised by `consume` end the call.
         `whole` as for `get_range` (a retry that resumes mid-blob asks for a range again).
         """
+        path = blob_path(container, name)
         what = f"blob '{name}'"
-        end = offset + length
-        position = offset
-
-        async def attempt() -> None:
-            nonlocal position
-            content_range: str | None = None
-            unranged = whole and position == offset
-            headers = read_headers(position, end, etag, unranged)
-            url, request_headers = await self.signer.signed(
-                "GET", container, name, {}, headers, None
-            )
-            try:
-                async with self.pool.request("GET", url, request_headers) as response:
-                    if response.status >= 300:
-                        await response.read()
-                        raise answer_error(response, what, self._where(container))
-                    if unranged:
-                        check_etag(response.headers.get("ETag"), etag, what)
-                    content_range = response.headers.get("Content-Range")
-                    while position < end:
-                        piece = await response.readany()
-                        if not piece:
-                            break
-                        if len(piece) > end - position:
-                            raise RetryableError(f"{what}: got more than the {length} bytes asked")
-                        await consume(position, piece)
-                        position += len(piece)
-            except (HttpError, TimeoutError) as exc:
-                raise connection_failure(exc, what) from None
-            if position < end:
-                raise short_answer(
-                    what, position - offset, length, end, content_range, not unranged
-                )
-
-        request = self.request_of("GET", container, name)
-        await with_retries(attempt, self.retry, what, request=request)
+        await self.rest.get_range_to(path, offset, length, etag, consume, what, whole, container)
 
     async def container_request(self, method: str, container: str) -> tuple[int, str]:
         """Get Container Properties (HEAD) or Create Container (PUT): (status, error code).
         Answers are the caller's to judge; busy answers and broken connections are retried."""
-        what = f"container '{container}'"
-
-        async def attempt() -> tuple[int, str]:
-            url, headers = await self.signer.signed(
-                method, container, "", {"restype": "container"}, {}, None
-            )
-            try:
-                async with self.pool.request(method, url, headers) as response:
-                    await response.read()
-                    if response.status in BUSY_STATUS:
-                        raise answer_error(response, what)
-                    return response.status, response.headers.get("x-ms-error-code", "")
-            except (HttpError, TimeoutError) as exc:
-                raise connection_failure(exc, what) from None
-
-        request = self.request_of(method, container, "")
-        return await with_retries(attempt, self.retry, what, request=request)
+        status, headers, _ = await self.rest.send(
+            method,
+            blob_path(container, ""),
+            {"restype": "container"},
+            {},
+            None,
+            f"container '{container}'",
+            keep=ALL_BUT_BUSY,
+        )
+        return status, headers.get("x-ms-error-code", "")
 
     async def get_properties(self, container: str, name: str) -> ListedBlob | None:
         """Get Blob Properties (HEAD): the blob as a listing describes it, or None when the
         service answers 404 (no such blob, or no such container)."""
-        what = f"blob '{name}'"
-
-        async def attempt() -> ListedBlob | None:
-            url, headers = await self.signer.signed("HEAD", container, name, {}, {}, None)
-            try:
-                async with self.pool.request("HEAD", url, headers) as response:
-                    await response.read()
-                    if response.status == 404:
-                        return None
-                    if response.status >= 300:
-                        raise answer_error(response, what)
-                    return described_blob(name, response.headers)
-            except (HttpError, TimeoutError) as exc:
-                raise connection_failure(exc, what) from None
-
-        request = self.request_of("HEAD", container, name)
-        return await with_retries(attempt, self.retry, what, request=request)
+        path = blob_path(container, name)
+        status, headers, _ = await self.rest.send(
+            "HEAD", path, {}, {}, None, f"blob '{name}'", keep=_MISSING
+        )
+        return None if status == 404 else described_blob(name, headers)
 
     async def has_blobs(self, container: str, prefix: str) -> bool:
         """Whether any blob's name starts with `prefix` (one listing of one entry)."""
@@ -300,78 +234,10 @@ class RestBlobClient:
     ) -> bytes:
         query = list_query(prefix, delimiter, marker, size)
         what = f"listing container '{container}' at {self.signer.endpoint}"
-        return await self._send("GET", container, "", query, {}, None, what)
-
-    # -- plumbing ----------------------------------------------------------------------------
-
-    def request_of(self, method: str, container: str, name: str) -> Callable[[], str]:
-        """What a retry of this request is named: its method and URL without the query
-        (built only when asked, on a retry)."""
-
-        def described() -> str:
-            url = self.signer.prepare(method, container, name, {}, {}, None)[0]
-            return f"{method} {url.partition('?')[0]}"
-
-        return described
-
-    def _where(self, container: str) -> str:
-        """A container as error messages name it (the endpoint has no SAS)."""
-        return f"'{container}' at {self.signer.endpoint}"
-
-    async def _send(
-        self,
-        method: str,
-        container: str,
-        name: str,
-        query: dict[str, str],
-        headers: dict[str, str],
-        body: bytes | None,
-        what: str,
-        expect: int | None = None,
-        expect_end: int = 0,
-        expect_etag: str | None = None,
-    ) -> bytes:
-        async def attempt() -> bytes:
-            url, request_headers = await self.signer.signed(
-                method, container, name, query, headers, body
-            )
-            data = body_of(body)
-            try:
-                async with self.pool.request(method, url, request_headers, data) as response:
-                    payload = await response.read()
-                    content_range = response.headers.get("Content-Range")
-                    if response.status >= 300:
-                        raise answer_error(response, what, self._where(container))
-                    if expect_etag:
-                        check_etag(response.headers.get("ETag"), expect_etag, what)
-            except (HttpError, TimeoutError) as exc:
-                raise connection_failure(exc, what) from None
-            finally:
-                if isinstance(data, AsyncGenerator):
-                    # Closed now: left to the garbage collector, a sliced body keeps the whole
-                    # chunk it views alive after the request (memory beyond the job's budget).
-                    await data.aclose()
-            if expect is not None and len(payload) > expect:
-                raise RetryableError(f"{what}: got {len(payload)} of {expect} bytes")
-            if expect is not None and len(payload) < expect:
-                ranged = "x-ms-range" in headers
-                raise short_answer(what, len(payload), expect, expect_end, content_range, ranged)
-            return payload
-
-        request = self.request_of(method, container, name)
-        return await with_retries(attempt, self.retry, what, request=request)
+        path = blob_path(container, "")
+        answer = await self.rest.send("GET", path, query, {}, None, what, parent=container)
+        return answer[2]
 
 
-def answer_error(response: HttpResponse, what: str, container: str = "") -> AzxferError:
-    """The error an answer of status 300 or more stands for; `container` ("'c' at URL") names
-    the request's container, for a missing one."""
-    headers = response.headers
-    answer = ErrorAnswer(
-        response.status,
-        headers.get("x-ms-error-code", ""),
-        what,
-        headers.get("Retry-After"),
-        parent=container,
-        copy_source_status=headers.get("x-ms-copy-source-status-code", ""),
-    )
-    return classify_answer(answer, BLOB_ERRORS)
+# Get Blob Properties: a missing blob is an answer, not an error.
+_MISSING = frozenset({404})

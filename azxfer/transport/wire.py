@@ -1,0 +1,61 @@
+"""What any storage REST request puts on the wire besides its request line and signature:
+bodies sent in slices, the headers of ranged reads, and what an answer that brought less
+than asked for means. The same in the Blob and File services (both read ranges with
+x-ms-range and If-Match)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+from azxfer.errors import AzxferError, IntegrityError, RetryableError
+from azxfer.transport.request import Body
+
+# A larger body is sent as slices of this size, each written once the socket has room: given
+# whole, the event loop's transport would copy all it cannot send at once into its buffer.
+_BODY_PIECE = 256 * 1024
+
+
+def body_of(data: bytes | None) -> Body:
+    """What is sent for `data`: small bodies as they are, larger ones slice by slice
+    (Content-Length is always set, so this is never chunked encoding)."""
+    if data is None or len(data) <= _BODY_PIECE:
+        return data
+    return _slices(memoryview(data))
+
+
+async def _slices(view: memoryview) -> AsyncGenerator[memoryview, None]:
+    for start in range(0, len(view), _BODY_PIECE):
+        yield view[start : start + _BODY_PIECE]
+
+
+def read_headers(start: int, end: int, etag: str | None, whole: bool) -> dict[str, str]:
+    """The headers of a read of bytes [start, end). A read of the whole object asks for neither
+    a range nor an If-Match: the service does measurably less work for a plain GET (about a
+    tenth of its CPU per small blob on the emulator), and the answer's ETag, checked by
+    `check_etag`, refuses an object that changed just as the condition would have."""
+    if whole:
+        return {}
+    headers = {"x-ms-range": f"bytes={start}-{end - 1}"}
+    if etag:
+        headers["If-Match"] = etag
+    return headers
+
+
+def check_etag(got: str | None, want: str | None, what: str) -> None:
+    if want and got != want:
+        raise IntegrityError(f"{what} changed during the transfer")
+
+
+def short_answer(
+    what: str, got: int, asked: int, end: int, content_range: str | None, ranged: bool
+) -> AzxferError:
+    """The error of a complete answer that brought `got` of the `asked` bytes before `end`.
+
+    When the object itself ends sooner (the total of the answer's Content-Range; or, for a
+    request without a range, the whole object came) no retry can bring the rest: it fails at
+    once, as the SDK path and local files do. Otherwise the answer was cut short: retried.
+    """
+    total = content_range.rpartition("/")[2] if content_range else ""
+    if (total.isdigit() and int(total) < end) or (not ranged and not content_range):
+        return IntegrityError(f"{what} returned {got} of {asked} bytes")
+    return RetryableError(f"{what}: got {got} of {asked} bytes")
