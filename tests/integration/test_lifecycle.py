@@ -203,7 +203,9 @@ def test_one_interrupt_counts_unfinished_files_as_interrupted_not_failed(
     assert counted == done["files_total"], done
 
 
-def test_a_job_whose_only_file_failed_is_failed(tmp_path, azurite, fault_proxy, container):
+def test_a_job_whose_only_file_failed_is_failed(
+    tmp_path, azurite, fault_proxy, container, run_azxfer
+):
     src = make_tree(tmp_path / "src", {"only.bin": 64})
     fault_proxy.add(
         Rule(
@@ -217,24 +219,16 @@ def test_a_job_whose_only_file_failed_is_failed(tmp_path, azurite, fault_proxy, 
         )
     )
     url = fault_proxy.url(azurite.account, container)
-    argv = ["copy", src / "only.bin", url, "--output-type", "json"]
-    proc = subprocess.run(
-        [sys.executable, "-m", "azxfer", *map(str, argv)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=_env(azurite, tmp_path),
-        cwd=str(tmp_path),
-        timeout=60,
-    )
-    result = CliResult(argv, proc.returncode, proc.stdout, proc.stderr)
+    result = run_azxfer("copy", src / "only.bin", url, "--output-type", "json", timeout=60)
     result.assert_exit(1)
     done = result.finished()
     assert (done["files_completed"], done["files_failed"]) == (0, 1), result.describe()
     assert done["status"] == "Failed", result.describe()
 
 
-def test_the_resume_hint_of_a_sas_job_asks_for_the_sas(tmp_path, azurite, fault_proxy, container):
+def test_the_resume_hint_of_a_sas_job_asks_for_the_sas(
+    tmp_path, azurite, fault_proxy, container, run_azxfer
+):
     src = make_tree(tmp_path / "src", {"good.bin": 64, "bad.bin": 64})
     fault_proxy.add(
         Rule("status", method="PUT", path="bad.bin", status=400, error_code="InvalidHeaderValue",
@@ -242,24 +236,16 @@ def test_the_resume_hint_of_a_sas_job_asks_for_the_sas(tmp_path, azurite, fault_
     )  # fmt: skip
     sas = _sas(azurite, container)
     url = f"{fault_proxy.url(azurite.account, container)}?{sas}"
-    env = _env(azurite, tmp_path)
-    env.pop("AZXFER_DEST_KEY")
-    proc = subprocess.run(
-        [sys.executable, "-m", "azxfer", "copy", str(src), url, "-r"],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=str(tmp_path),
-        timeout=60,
-    )
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    [line] = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    result = run_azxfer("copy", src, url, "-r", env={"AZXFER_DEST_KEY": None}, timeout=60)
+    result.assert_exit(1)
+    [line] = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert line.endswith("--dest-sas '<SAS>')"), line
     assert "--source-sas" not in line and sas.split("sig=")[1].split("&")[0] not in line
 
 
-def test_more_failures_than_listed_point_at_jobs_show(tmp_path, azurite, fault_proxy, container):
+def test_more_failures_than_listed_point_at_jobs_show(
+    tmp_path, azurite, fault_proxy, container, run_azxfer
+):
     src = make_tree(tmp_path / "src", {f"f{i:03}.bin": 16 for i in range(60)})
     fault_proxy.add(
         Rule(
@@ -273,19 +259,10 @@ def test_more_failures_than_listed_point_at_jobs_show(tmp_path, azurite, fault_p
         )
     )
     url = fault_proxy.url(azurite.account, container)
-    proc = subprocess.run(
-        [sys.executable, "-m", "azxfer", "copy", str(src), url, "-r"],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=_env(azurite, tmp_path),
-        cwd=str(tmp_path),
-        timeout=120,
-    )
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "… and 10 more failed" in proc.stdout, proc.stdout[-2000:]
-    assert "--log-file" not in proc.stdout
-    assert "azxfer jobs show" in proc.stdout
+    result = run_azxfer("copy", src, url, "-r", timeout=120).assert_exit(1)
+    assert "… and 10 more failed" in result.stdout, result.describe()
+    assert "--log-file" not in result.stdout
+    assert "azxfer jobs show" in result.stdout
 
 
 def test_dry_run_summary_counts_what_it_lists(tmp_path, container_url, run_azxfer):
@@ -338,23 +315,16 @@ def test_debug_log_shows_the_sdk_paths_requests_redacted(tmp_path, azurite, cont
     assert "Request URL" not in quiet.read_text(), "requests are logged at DEBUG only"
 
 
-def test_retry_event_names_method_and_url_without_query(tmp_path, azurite, fault_proxy, container):
+def test_retry_event_names_method_and_url_without_query(
+    tmp_path, azurite, fault_proxy, container, run_azxfer
+):
     src = make_tree(tmp_path / "src", {"one.bin": 100})
     fault_proxy.add(Rule("status", method="PUT", path="one.bin", status=503, retry_after=0.1))
     sas = _sas(azurite, container)
     url = f"{fault_proxy.url(azurite.account, container)}?{sas}"
-    argv = ["copy", src / "one.bin", url, "--output-type", "json"]
-    env = _env(azurite, tmp_path)
-    env.pop("AZXFER_DEST_KEY")
-    proc = subprocess.run(
-        [sys.executable, "-m", "azxfer", *map(str, argv)],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=str(tmp_path),
-        timeout=60,
-    )
-    result = CliResult(argv, proc.returncode, proc.stdout, proc.stderr).assert_ok()
+    result = run_azxfer(
+        "copy", src / "one.bin", url, "--output-type", "json",
+        env={"AZXFER_DEST_KEY": None}, timeout=60,
+    ).assert_ok()  # fmt: skip
     [retry] = result.events_of("retry")
     assert retry["what"] == f"PUT {fault_proxy.url(azurite.account, container, 'one.bin')}", retry
