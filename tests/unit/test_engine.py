@@ -10,8 +10,8 @@ import pytest
 
 from azxfer.engine import transfer as transfer_mod
 from azxfer.engine.budget import MemoryBudget
-from azxfer.engine.transfer import Interrupted, OrderedGate, TransferContext, move_bytes
-from azxfer.errors import IntegrityError, NotFoundError, RetryableError, TransferError
+from azxfer.engine.transfer import OrderedGate, TransferContext, move_bytes
+from azxfer.errors import IntegrityError, Interrupted, NotFoundError, RetryableError, TransferError
 from azxfer.events import CollectingSink, Progress, TransferResumed
 from azxfer.models import Chunk, Entry, Transfer
 from azxfer.transport.retry import RetryPolicy, with_retries
