@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from azxfer.errors import CredentialError
 from azxfer.locations import Location, Service
@@ -180,6 +180,35 @@ def connection_string_problem(text: str) -> str | None:
         if not value:
             return f"{_CONNECTION_STRING_NAMES[name.lower()]} is empty"
     return None if parts else "it holds no settings"
+
+
+_ENDPOINT_SERVICES = {
+    "BlobEndpoint": Service.BLOB,
+    "FileEndpoint": Service.FILE,
+    "TableEndpoint": Service.TABLE,
+}
+
+
+def path_style_services(env: Mapping[str, str]) -> dict[str, Service]:
+    """The service of each endpoint `AZURE_STORAGE_CONNECTION_STRING` names, by lowercase
+    "host:port": an emulator's path-style URLs all look alike, and only the connection string
+    says that port 10004 (say) serves Azure Files. Empty when there is none (or it is
+    malformed: resolving the credential reports that)."""
+    text = env.get(CONNECTION_STRING_ENV)
+    if not text or connection_string_problem(text) is not None:
+        return {}
+    services: dict[str, Service] = {}
+    for name, value in parse_connection_string(text).items():
+        service = _ENDPOINT_SERVICES.get(name)
+        if service is None:
+            continue
+        try:
+            netloc = urlsplit(value).netloc.rsplit("@", 1)[-1].lower()
+        except ValueError:
+            continue
+        if netloc:
+            services[netloc] = service
+    return services
 
 
 def _from_connection_string(text: str | None, account: str) -> Credential | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from azxfer.credentials import Side, resolve_credential
+from azxfer.credentials import Side, path_style_services, resolve_credential
 from azxfer.endpoints.blob.early_listing import EarlyListing, EarlyListings
 from azxfer.endpoints.blob.requests import RequestSigner
 from azxfer.errors import UsageError
@@ -50,7 +50,7 @@ def start_listings(
 def _listing(
     text: str, side: Side, key_file: Path | None, env: Mapping[str, str]
 ) -> EarlyListing | None:
-    location = parse_location(text)
+    location = parse_location(text, path_style=path_style_services(env))
     if not _listable(location):
         return None
     if _proxied(location, env):

@@ -2,9 +2,12 @@
 
 Recognised without hints: local paths (with an optional wildcard in the last component),
 `https://ACCOUNT.blob.core.windows.net/CONTAINER[/PATH][?SAS]` (any Azure cloud suffix),
+`https://ACCOUNT.file.core.windows.net/SHARE[/PATH][?SAS]` (Azure Files),
 `https://ACCOUNT-secondary.blob…` (RA-GRS secondary, read-only), and path-style emulator URLs
-`http://HOST:PORT/ACCOUNT/CONTAINER[/PATH]` where HOST is an IP address or `localhost`.
-A custom domain needs the service named by the caller (`--from-to`, `--source-type`, …).
+`http://HOST:PORT/ACCOUNT/CONTAINER[/PATH]` where HOST is an IP address or `localhost`: Blob,
+unless the caller names another service for that HOST:PORT (a connection string's
+`FileEndpoint`, say: `path_style`). A custom domain needs the service named by the caller
+(`--from-to`, `--source-type`, …).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import enum
 import ipaddress
 import os
 import re
+from collections.abc import Mapping
 from typing import NamedTuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
@@ -40,6 +44,10 @@ _WILDCARD = re.compile(r"[*?\[]")
 # Query parameters that address a blob version rather than authorize the request.
 _ADDRESSING_PARAMS = {"snapshot", "versionid"}
 MAX_BLOB_NAME = 1024
+MAX_FILE_PATH = 2048  # Azure Files: a path's characters
+MAX_FILE_COMPONENT = 255  # Azure Files: one directory or file name's characters
+# Which service a path-style endpoint (lowercase "host:port") serves, when it is not Blob.
+PathStyleServices = Mapping[str, Service]
 
 
 class Location(NamedTuple):
@@ -90,11 +98,17 @@ def redact(text: str) -> str:
 _SECRET_QUERY = re.compile(r"(?i)\b(sig|signature|se?k|accountkey|token)=([^&\s;\"']+)")
 
 
-def parse_location(text: str, service: Service | None = None, allow_web: bool = False) -> Location:
+def parse_location(
+    text: str,
+    service: Service | None = None,
+    allow_web: bool = False,
+    path_style: PathStyleServices | None = None,
+) -> Location:
     """Parse a user-typed location; `service` overrides detection (for custom domains).
 
     With `allow_web`, an http(s) URL that is no storage endpoint is a plain web object (a
     public file, a presigned URL of another cloud); its whole query is treated as a secret.
+    `path_style`: the service of path-style endpoints that do not serve Blob, by "host:port".
     """
     if not text:
         raise LocationError("a location may not be empty")
@@ -103,7 +117,7 @@ def parse_location(text: str, service: Service | None = None, allow_web: bool = 
             web = _parse_web(text, forced=service is Service.WEB)
             if web is not None:
                 return web
-        return _parse_url(text, service)
+        return _parse_url(text, service, path_style or {})
     if service not in (None, Service.LOCAL):
         raise LocationError(f"'{text}' is not a URL, but {service.value} was named for it")
     return _parse_local(text)
@@ -118,7 +132,7 @@ def _parse_local(text: str) -> Location:
     return Location(Service.LOCAL, text, local_path=text)
 
 
-def _parse_url(text: str, service: Service | None) -> Location:
+def _parse_url(text: str, service: Service | None, path_style: PathStyleServices) -> Location:
     display = redact(text)
     try:
         parts = urlsplit(text)
@@ -145,7 +159,7 @@ def _parse_url(text: str, service: Service | None) -> Location:
             raise LocationError(f"'{display}': an emulator URL needs /ACCOUNT/CONTAINER")
         account = segments.pop(0)
         endpoint = f"{parts.scheme}://{netloc}/{account}"
-        detected, read_only = Service.BLOB, False
+        detected, read_only = path_style.get(netloc.lower(), Service.BLOB), False
     elif service is not None:
         endpoint = f"{parts.scheme}://{netloc}"
         account, detected, read_only = host.split(".")[0], service, False
@@ -181,6 +195,8 @@ def _parse_url(text: str, service: Service | None) -> Location:
     )
     if chosen is Service.BLOB:
         validate_blob_location(location)
+    elif chosen is Service.FILE:
+        validate_file_location(location)
     return location
 
 
@@ -240,6 +256,31 @@ def validate_blob_location(location: Location) -> None:
         raise LocationError(
             f"'{location.display}': blob names are at most {MAX_BLOB_NAME} characters"
         )
+
+
+def validate_file_location(location: Location) -> None:
+    """Raise LocationError if the share or path cannot exist in Azure Files (the characters
+    Files forbids in names are the planner's to translate, not a location error)."""
+    share = location.container
+    if not share:
+        raise LocationError(f"'{location.display}': a share name is required")
+    if not _CONTAINER_NAME.match(share):
+        raise LocationError(
+            f"'{share}' is not a valid share name: use 3-63 lowercase letters, digits and "
+            "single hyphens, starting and ending with a letter or digit"
+        )
+    path = location.path.rstrip("/")
+    if len(path) > MAX_FILE_PATH:
+        raise LocationError(
+            f"'{location.display}': Azure Files paths are at most {MAX_FILE_PATH} characters"
+        )
+    if any(len(part) > MAX_FILE_COMPONENT for part in path.split("/")):
+        raise LocationError(
+            f"'{location.display}': Azure Files names are at most {MAX_FILE_COMPONENT} "
+            "characters each"
+        )
+    if location.snapshot or location.version_id:
+        raise LocationError(f"'{location.display}': share snapshots are not supported")
 
 
 def container_name_error(name: str) -> str | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from azxfer.credentials import Credential
+from azxfer.credentials import Credential, path_style_services
 from azxfer.errors import UsageError
 from azxfer.locations import Location, Service, parse_location
 from azxfer.options import DEFAULT_MAX_MEMORY
@@ -20,8 +20,18 @@ FROM_TO = {
     "BlobBlob": (Service.BLOB, Service.BLOB),
     "WebBlob": (Service.WEB, Service.BLOB),
     "WebLocal": (Service.WEB, Service.LOCAL),
+    "LocalFile": (Service.LOCAL, Service.FILE),
+    "FileLocal": (Service.FILE, Service.LOCAL),
+    "FileFile": (Service.FILE, Service.FILE),
+    "FileBlob": (Service.FILE, Service.BLOB),
+    "BlobFile": (Service.BLOB, Service.FILE),
 }
-SERVICE_NAMES = {"Local": Service.LOCAL, "Blob": Service.BLOB, "Web": Service.WEB}
+SERVICE_NAMES = {
+    "Local": Service.LOCAL,
+    "Blob": Service.BLOB,
+    "File": Service.FILE,
+    "Web": Service.WEB,
+}
 
 
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,7 +64,9 @@ def endpoint_options(func: Callable[..., Any]) -> Callable[..., Any]:
             click.option(
                 "--from-to",
                 type=click.Choice(sorted(FROM_TO)),
-                help="Name both services; needed only for custom domain names.",
+                help="Name both services: needed for custom domain names, and for an "
+                "emulator's path-style Azure Files URL (LocalFile, FileLocal, ...) unless "
+                "AZURE_STORAGE_CONNECTION_STRING's FileEndpoint names its host and port.",
             ),
             click.option(
                 "--source-type",
@@ -98,9 +110,10 @@ def parse_endpoints(
         src_service, dst_service = FROM_TO[from_to]
     if dst_service is Service.WEB:
         raise UsageError("a web URL can only be a source")
+    path_style = path_style_services(environment())
     return (
-        parse_location(source, src_service, allow_web=True),
-        parse_location(destination, dst_service),
+        parse_location(source, src_service, allow_web=True, path_style=path_style),
+        parse_location(destination, dst_service, path_style=path_style),
     )
 
 

@@ -13,11 +13,12 @@ from azxfer.credentials import (
     CONNECTION_STRING_ENV,
     Credential,
     parse_connection_string,
+    path_style_services,
     resolve_credential,
     resolve_credentials,
 )
 from azxfer.errors import CredentialError
-from azxfer.locations import parse_location
+from azxfer.locations import Service, parse_location
 
 KEY_A = base64.b64encode(b"key-a-0123456789abcdef0123456789").decode()
 KEY_B = base64.b64encode(b"key-b-fedcba9876543210fedcba9876").decode()
@@ -390,3 +391,20 @@ def test_connection_string_names_are_case_insensitive() -> None:
     env = {CONNECTION_STRING_ENV: f"accountname=myacct;ACCOUNTKEY={KEY_C}"}
     cred = resolve_credential(loc(), "source", env)
     assert (cred.kind, cred.key) == ("shared_key", KEY_C)
+
+
+def test_path_style_services_from_the_connection_string() -> None:
+    text = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+        "BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;"
+        "FileEndpoint=http://LOCALHOST:10004/devstoreaccount1;"
+    )
+    env = {"AZURE_STORAGE_CONNECTION_STRING": text}
+    assert path_style_services(env) == {
+        "127.0.0.1:10000": Service.BLOB,
+        "localhost:10004": Service.FILE,
+    }
+    url = "http://localhost:10004/devstoreaccount1/share/f"
+    assert parse_location(url, path_style=path_style_services(env)).service is Service.FILE
+    assert path_style_services({}) == {}
+    assert path_style_services({"AZURE_STORAGE_CONNECTION_STRING": "garbage"}) == {}

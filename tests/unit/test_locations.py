@@ -353,9 +353,44 @@ def test_invalid_container_names(name: str) -> None:
     assert container_name_error(name) == f"'{name}' is not a valid container name"
 
 
-def test_container_name_validation_only_applies_to_blob() -> None:
-    loc = parse_location("https://acct123.file.core.windows.net/Share_Name/x")
-    assert loc.container == "Share_Name"
+@pytest.mark.parametrize("name", ["Share_Name", "ab", "-share", "a--b"])
+def test_share_names_follow_the_files_rules(name: str) -> None:
+    with pytest.raises(LocationError, match=f"'{name}' is not a valid share name"):
+        parse_location(f"https://acct123.file.core.windows.net/{name}/x")
+
+
+def test_file_url_needs_a_share() -> None:
+    with pytest.raises(LocationError, match="a share name is required"):
+        parse_location("https://acct123.file.core.windows.net/")
+
+
+def test_file_path_and_component_lengths() -> None:
+    base = "https://acct123.file.core.windows.net/share/"
+    assert parse_location(base + "d/" + "x" * 255).path == "d/" + "x" * 255
+    with pytest.raises(LocationError, match="at most 255 characters each"):
+        parse_location(base + "x" * 256)
+    with pytest.raises(LocationError, match="at most 2048 characters"):
+        parse_location(base + "/".join(["y" * 200] * 11))
+
+
+def test_path_style_file_endpoint_named_by_service_or_by_endpoint() -> None:
+    url = "http://127.0.0.1:10004/devstoreaccount1/share/dir/f.txt"
+    assert parse_location(url).service is Service.BLOB
+    named = parse_location(url, Service.FILE)
+    by_endpoint = parse_location(url, path_style={"127.0.0.1:10004": Service.FILE})
+    assert named == by_endpoint
+    assert (named.service, named.account, named.container, named.path, named.endpoint) == (
+        Service.FILE,
+        "devstoreaccount1",
+        "share",
+        "dir/f.txt",
+        "http://127.0.0.1:10004/devstoreaccount1",
+    )
+    other_port = parse_location(
+        "http://127.0.0.1:10000/devstoreaccount1/box/x",
+        path_style={"127.0.0.1:10004": Service.FILE},
+    )
+    assert other_port.service is Service.BLOB
 
 
 def test_blob_name_length_limit() -> None:
