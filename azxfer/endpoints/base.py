@@ -6,10 +6,10 @@ owns ordering, hashing, concurrency and memory; a driver only moves bytes for on
 time.
 
 What a driver may offer beyond that is a capability, a small Protocol of its own (below
-`Endpoint`): being a destination, a sorted listing, zero-copy streaming, URLs another service
-can read, copies from such URLs, local files. Callers choose by capability, never by the
-driver's class; the ones checked at run time (once per job, never per chunk) are
-`runtime_checkable`.
+`Endpoint`): being a destination, names its service stores differently, a sorted listing,
+zero-copy streaming, URLs another service can read, copies from such URLs, local files.
+Callers choose by capability, never by the driver's class; the ones checked at run time (once
+per job, never per chunk) are `runtime_checkable`.
 """
 
 from __future__ import annotations
@@ -139,6 +139,40 @@ class Destination(Protocol):
 
     def join(self, rel_path: str) -> str:
         """The ref of a '/'-separated path relative to the location."""
+
+
+class NameRules(Struct, frozen=True):
+    """What names a destination's service stores as given: plain data, so the planner builds
+    the namer that applies them (`azxfer.plan.namers.namer_for`). Lengths count UTF-16 code
+    units; 0 means no limit."""
+
+    separators: str = ""  # characters the service stores as '/' (Blob: '\\')
+    forbidden: str = ""  # characters refused in a name (besides control characters)
+    no_controls: bool = False  # U+0000-U+001F and U+007F refused
+    no_trailing: str = ""  # characters no path component may end with
+    case_insensitive: bool = False  # names differing only in case are one name
+    max_component: int = 0
+    max_path: int = 0
+
+
+# Azure Files (SMB) names: case-insensitive, case-preserving; the documented limits of the
+# File service ("Naming and referencing shares, directories, files, and metadata").
+SMB_NAME_RULES = NameRules(
+    forbidden='"\\:|<>*?',
+    no_controls=True,
+    no_trailing=". ",
+    case_insensitive=True,
+    max_component=255,
+    max_path=2048,
+)
+
+
+@runtime_checkable
+class DestinationNames(Protocol):
+    """A destination whose service cannot store every name as it is given."""
+
+    def name_rules(self) -> NameRules:
+        """The rules its names follow (the planner translates and checks names by them)."""
 
 
 class DestinationEndpoint(Endpoint, Destination, Protocol):

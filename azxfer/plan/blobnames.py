@@ -24,19 +24,14 @@ from __future__ import annotations
 import os
 import stat
 
-from msgspec import Struct
-
 from azxfer.models import Entry
 from azxfer.plan.filters import EntryFilter
+from azxfer.plan.namers import StoredName
 
 BACKSLASH_REASON = "the Blob service stores '\\' as '/'"
 
-
-class BlobName(Struct, frozen=True):
-    """The relative blob name a local file gets, and why it cannot be uploaded (if so)."""
-
-    rel: str
-    conflict: str | None = None
+# The relative blob name a local file gets, and why it cannot be uploaded (if so).
+BlobName = StoredName
 
 
 class BlobNamer:
@@ -61,6 +56,18 @@ class BlobNamer:
             return BlobName(stored, _conflict(stored, other))
         self._taken[stored] = entry.ref
         return BlobName(stored)
+
+    def stored(self, path: str) -> str:
+        """`path` as the Blob service stores it: every '\\' becomes '/'."""
+        return path.replace("\\", "/")
+
+    def reason(self, source: str) -> str:
+        """Why `source` is stored under another name."""
+        return BACKSLASH_REASON
+
+    def refusal(self, dest_ref: str) -> str | None:
+        """None: the service takes every name that reaches it."""
+        return None
 
     def _plain_source(self, entry: Entry, rel: str) -> str | None:
         """The source file the walk selects as `rel` (relative to `entry`'s root), if any."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from msgspec.structs import replace
 
-from azxfer.endpoints.base import Destination, Selection, SelectionKind
+from azxfer.endpoints.base import Destination, DestinationNames, Selection, SelectionKind
 from azxfer.events import EventSink, Notice
 from azxfer.locations import redact
 from azxfer.models import (
@@ -24,9 +24,11 @@ from azxfer.models import (
     type_for_name,
 )
 from azxfer.options import CopyOptions
-from azxfer.plan.blobnames import BACKSLASH_REASON, BlobNamer
+from azxfer.plan.blobnames import BlobNamer
 from azxfer.plan.compare import OverwritePolicy
+from azxfer.plan.filenames import FileNamer, restricts
 from azxfer.plan.filters import EntryFilter
+from azxfer.plan.namers import Namer
 from azxfer.plan.naming import LocalNameMapper
 from azxfer.plan.overlap import (
     check_not_into_itself,
@@ -52,11 +54,12 @@ class CopyPlanner:
         self.mapper = (
             LocalNameMapper(Path(options.destination.local_path)) if self.to_local else None
         )
-        uploads = options.source.is_local and not self.to_local
-        self.namer = (
-            BlobNamer(EntryFilter(options.filters), options.recursive, options.follow_symlinks)
-            if uploads
-            else None
+        self.namer = namer_for(
+            dest,
+            options.source.is_local,
+            EntryFilter(options.filters),
+            options.recursive,
+            options.follow_symlinks,
         )
         self.next_id = 0
         source = options.source
@@ -118,22 +121,27 @@ class CopyPlanner:
         source has that destination; None when it maps to nothing."""
         if selection.kind is SelectionKind.SINGLE:
             target = await self.dest.target_for_single(entry.rel_path)
-            return (self.stored(entry.rel_path, target) if self.namer else target), None
+            if self.namer is None:
+                return target, None
+            target = self.stored(entry.rel_path, target)
+            return target, self.namer.refusal(target)
         rel = entry.rel_path
         conflict = None
         if self.namer is not None:
             named = self.namer.name(entry)
             conflict = named.conflict
             if named.rel != rel and conflict is None:
-                self.sink.emit(
-                    Notice("warning", f"'{rel}' stored as '{named.rel}': {BACKSLASH_REASON}")
-                )
+                reason = self.namer.reason(rel)
+                self.sink.emit(Notice("warning", f"'{rel}' stored as '{named.rel}': {reason}"))
             rel = named.rel
         if self._in_subdir(selection):
             root = selection.root_name
-            rel = f"{_as_stored(root) if self.namer else root}/{rel}"
+            rel = f"{self.namer.stored(root) if self.namer else root}/{rel}"
         if self.mapper is None:
-            return self.dest.join(rel), conflict
+            dest_ref = self.dest.join(rel)
+            if conflict is None and self.namer is not None:
+                conflict = self.namer.refusal(dest_ref)
+            return dest_ref, conflict
         mapped = self.mapper.map(rel)
         if mapped is None:
             return None
@@ -143,22 +151,24 @@ class CopyPlanner:
             )
         return self.dest.join(mapped.local_rel), None
 
-    def stored(self, source: str, blob_name: str) -> str:
-        """`blob_name` as the Blob service stores it (said if that differs)."""
-        if "\\" not in blob_name:
-            return blob_name
-        stored = _as_stored(blob_name)
-        self.sink.emit(Notice("warning", f"'{source}' stored as '{stored}': {BACKSLASH_REASON}"))
+    def stored(self, source: str, name: str) -> str:
+        """`name`, given whole, as the destination stores it (said if that differs)."""
+        assert self.namer is not None
+        stored = self.namer.stored(name)
+        if stored != name:
+            reason = self.namer.reason(name)
+            self.sink.emit(Notice("warning", f"'{source}' stored as '{stored}': {reason}"))
         return stored
 
     def _report_stored_root(self, selection: Selection) -> None:
-        """Say once that an uploaded folder's own name is stored with '/' for '\\'."""
+        """Say once that a copied folder's own name is stored under another name."""
         root = selection.root_name
-        if self.namer is not None and self._in_subdir(selection) and "\\" in root:
-            stored = _as_stored(root)
-            self.sink.emit(
-                Notice("warning", f"folder '{root}' stored as '{stored}/': {BACKSLASH_REASON}")
-            )
+        if self.namer is None or not self._in_subdir(selection):
+            return
+        stored = self.namer.stored(root)
+        if stored != root:
+            reason = self.namer.reason(root)
+            self.sink.emit(Notice("warning", f"folder '{root}' stored as '{stored}/': {reason}"))
 
     def _in_subdir(self, selection: Selection) -> bool:
         return selection.kind is SelectionKind.DIRECTORY and self.options.as_subdir
@@ -211,6 +221,16 @@ class CopyPlanner:
         )
 
 
-def _as_stored(name: str) -> str:
-    """`name` as the Blob service stores it: every '\\' becomes '/'."""
-    return name.replace("\\", "/")
+def namer_for(
+    dest: Destination, from_local: bool, filters: EntryFilter, recursive: bool, follow: bool
+) -> Namer | None:
+    """The namer `dest`'s name rules call for (None: it stores names as they are given).
+    `filters`, `recursive` and `follow` are the source walk's."""
+    if not isinstance(dest, DestinationNames):
+        return None
+    rules = dest.name_rules()
+    if rules.separators:
+        # Only local names can hold a separator the service rewrites: stored object names
+        # never do. (No service has both separator and character rules.)
+        return BlobNamer(filters, recursive, follow) if from_local else None
+    return FileNamer(rules) if restricts(rules) else None

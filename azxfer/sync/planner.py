@@ -8,9 +8,12 @@ Resumed (the journal of an earlier run given), a source file with an unfinished 
 transfer that still differs continues it with the same transfer ID, unless the source changed
 since (then it starts over).
 
-Uploads use the blob names the service really stores (see `azxfer.plan.blobnames`): a file
-'a\\b' is compared with blob 'a/b' and that blob is protected from deletes; a file whose
-stored name another source file has fails instead of overwriting it.
+Entries are compared under the names the destination really stores (the destination's namer:
+`azxfer.plan.blobnames`, `azxfer.plan.filenames`): a file 'a\\b' is compared with blob 'a/b'
+and that blob is protected from deletes; a file whose stored name another source file has
+fails instead of overwriting it. On a case-insensitive destination a destination-only entry
+whose name differs from a source entry's only in case is the same object to the service: it
+is never deleted (`CaseTwins`).
 """
 
 from __future__ import annotations
@@ -21,17 +24,17 @@ from collections.abc import AsyncIterator
 
 from msgspec.structs import replace
 
-from azxfer.endpoints.base import DestinationEndpoint, Selection
+from azxfer.endpoints.base import DestinationEndpoint, DestinationNames, Selection
 from azxfer.events import EventSink, Notice
 from azxfer.journal.codec import entry_from_json, entry_to_json, props_to_json
 from azxfer.journal.hashcache import HashCache
 from azxfer.journal.store import Journal, TransferRow, TransferState
 from azxfer.locations import redact
 from azxfer.models import Entry, Planned, Skipped, Transfer, WriteProps
-from azxfer.plan.blobnames import BACKSLASH_REASON, BlobNamer
 from azxfer.plan.compare import Decision, OverwritePolicy
+from azxfer.plan.filenames import CaseTwins
 from azxfer.plan.filters import EntryFilter
-from azxfer.plan.planner import CopyPlanner
+from azxfer.plan.planner import CopyPlanner, namer_for
 from azxfer.plan.resume import source_changed
 from azxfer.plan.sync import IDENTICAL, Pair, merge_join, strategy_for, sync_key
 from azxfer.sync.extra import ExtraTable
@@ -76,7 +79,10 @@ class SyncPlanner:
             # As the sync's own walk selects: recursive, name filters only (a file the time
             # filters leave out is still present, and its blob stays).
             names = replace(copy.filters, include_after=None, include_before=None)
-            self.planner.namer = BlobNamer(EntryFilter(names), True, copy.follow_symlinks)
+            self.planner.namer = namer_for(
+                dest, copy.source.is_local, EntryFilter(names), True, copy.follow_symlinks
+            )
+        self.twins = _case_twins(dest)
         if journal is not None:
             self.planner.next_id = journal.max_transfer_id()
 
@@ -126,7 +132,9 @@ class SyncPlanner:
         if src is None:
             assert dst is not None
             self.extra.add(pair.key, dst.ref, self.planner.display(dst.ref))
+            self._protect_twins(dst.rel_path, from_source=False)
             return None
+        self._protect_twins(src.rel_path, from_source=True)
         if self.has_times and not self.time_filter.accepts(src.rel_path, src.mtime):
             return None  # not selected for copying, but present: its destination stays
         dest_rel = src.rel_path
@@ -135,8 +143,8 @@ class SyncPlanner:
             if local is None:
                 return None
             dest_rel, dst = local
-        elif self.planner.namer is not None and "\\" in dest_rel:
-            stored = await self._stored_name(src)
+        elif self.planner.namer is not None:
+            stored = await self._stored_name(src, dst)
             if isinstance(stored, Planned):
                 return stored
             dest_rel, dst = stored
@@ -160,22 +168,32 @@ class SyncPlanner:
         self.extra.protect(sync_key(mapped.local_rel))
         return mapped.local_rel, await self.dest.stat(self.dest.join(mapped.local_rel))
 
-    async def _stored_name(self, src: Entry) -> tuple[str, Entry | None] | Planned:
-        """The blob name the service stores `src` under, and that blob (said, and protected
-        from deletes); a failed transfer if another source file has that name."""
+    def _protect_twins(self, rel_path: str, from_source: bool) -> None:
+        if self.twins is not None:
+            for twin in self.twins.add(rel_path, from_source):
+                self.extra.protect(sync_key(twin))
+
+    async def _stored_name(
+        self, src: Entry, dst: Entry | None
+    ) -> tuple[str, Entry | None] | Planned:
+        """The name the destination stores `src` under, and what is there (a translated name
+        is said, and protected from deletes); a failed transfer if another source file has
+        that name or it cannot be stored."""
         namer = self.planner.namer
         assert namer is not None
         named = namer.name(src)
         dest_ref = self.dest.join(named.rel)
-        if named.conflict is not None:
+        refused = named.conflict or namer.refusal(dest_ref)
+        if refused is not None:
             row = self.journal.transfer_for_source(src.ref) if self.journal else None
             if row is None:
-                return self.planner.conflict(self.planner.new_id(), src, dest_ref, named.conflict)
-            failed = self.planner.conflict(row.id, src, dest_ref, named.conflict)
+                return self.planner.conflict(self.planner.new_id(), src, dest_ref, refused)
+            failed = self.planner.conflict(row.id, src, dest_ref, refused)
             return replace(failed, resume=())  # journaled already: only its outcome is new
-        self.sink.emit(
-            Notice("warning", f"'{src.rel_path}' stored as '{named.rel}': {BACKSLASH_REASON}")
-        )
+        if named.rel == src.rel_path:
+            return named.rel, dst
+        reason = namer.reason(src.rel_path)
+        self.sink.emit(Notice("warning", f"'{src.rel_path}' stored as '{named.rel}': {reason}"))
         self.extra.protect(sync_key(named.rel))
         return named.rel, await self.dest.stat(dest_ref)
 
@@ -255,3 +273,12 @@ class SyncPlanner:
             )
         )
         return Planned(transfer, props)  # resume=None: a fresh start; old blocks not trusted
+
+
+def _case_twins(dest: DestinationEndpoint) -> CaseTwins | None:
+    """A case-twin tracker if `dest` holds names case-insensitively."""
+    if isinstance(dest, DestinationNames):
+        rules = dest.name_rules()
+        if rules.case_insensitive:
+            return CaseTwins(rules)
+    return None

@@ -77,3 +77,9 @@ def test_links_count_only_when_followed(tmp_path: Path, follow: bool) -> None:
     os.symlink(tmp_path / "real", tmp_path / "a")
     conflict = namer(follow=follow).name(entry(tmp_path, "a\\b")).conflict
     assert (conflict is not None) == follow
+
+
+def test_a_name_given_whole_is_stored_with_slashes_and_never_refused() -> None:
+    names = namer()
+    assert names.stored("a\\b/c\\d") == "a/b/c/d"
+    assert "'\\'" in names.reason("a\\b") and names.refusal("x" * 5000) is None

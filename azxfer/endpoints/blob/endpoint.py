@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from msgspec.structs import replace
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.base import NameFilter, Selection, SelectionKind
+from azxfer.endpoints.base import NameFilter, NameRules, Selection, SelectionKind
 from azxfer.endpoints.blob.errors import BLOB_ERRORS, classify, error_code
 from azxfer.endpoints.blob.handles import FastPath, LazyBlob
 from azxfer.endpoints.blob.listing import (
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClient
 
 _WILDCARD_CHARS = "*?["
+_BLOB_NAME_RULES = NameRules(separators="\\")
 
 
 class BlobEndpoint(BlobUrlCopies):
@@ -348,6 +349,10 @@ class BlobEndpoint(BlobUrlCopies):
         """The blob name for a path relative to the destination prefix."""
         prefix = self.location.path.rstrip("/")
         return f"{prefix}/{rel_path}" if prefix else rel_path
+
+    def name_rules(self) -> NameRules:
+        """The Blob service stores every '\\' in a name as '/' (`DestinationNames`)."""
+        return _BLOB_NAME_RULES
 
     async def open_writer(
         self, transfer: Transfer, size: int, props: WriteProps, block_size: int
