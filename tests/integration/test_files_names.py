@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 import pytest
 from helpers import make_tree
 
-pytestmark = pytest.mark.skip(reason="needs the Files driver")
 
 J = ("--output-type", "json")
 LOCAL_FILE = ("--from-to", "LocalFile")
@@ -136,6 +135,7 @@ def sync_summary(result) -> dict:
     return event
 
 
+@pytest.mark.skip(reason="Files sync needs the sorted share listing (in progress)")
 def test_sync_never_deletes_a_destination_file_that_differs_only_in_case(
     tmp_path, run_azxfer, share_url, share_client
 ):
@@ -151,6 +151,7 @@ def test_sync_never_deletes_a_destination_file_that_differs_only_in_case(
     assert next(iter(contents)).casefold() == "docs/report.txt"
 
 
+@pytest.mark.skip(reason="Files sync needs the sorted share listing (in progress)")
 def test_sync_of_translated_names_is_idempotent_and_deletes_nothing(
     tmp_path, run_azxfer, share_url, share_client
 ):
@@ -165,6 +166,7 @@ def test_sync_of_translated_names_is_idempotent_and_deletes_nothing(
     assert share_contents(share_client) == {"a\uff1ab.txt": b"AB", "c\uff0e": b"C"}
 
 
+@pytest.mark.skip(reason="Files sync needs the sorted share listing (in progress)")
 def test_sync_fails_a_case_twin_and_then_deletes_nothing(
     tmp_path, run_azxfer, share_url, share_client
 ):

@@ -10,7 +10,7 @@ from typing import TypeVar
 from msgspec.structs import replace
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.base import NameFilter, Selection, SelectionKind
+from azxfer.endpoints.base import SMB_NAME_RULES, NameFilter, NameRules, Selection, SelectionKind
 from azxfer.endpoints.files.directories import DirectoryMaker
 from azxfer.endpoints.files.errors import FILE_ERRORS, explain
 from azxfer.endpoints.files.listing import described_entry, walk
@@ -146,6 +146,10 @@ class FilesEndpoint:
             self.directories.known(path)
             return f"{path}/{source_name}"
         return path
+
+    def name_rules(self) -> NameRules:
+        """Azure Files names: SMB's forbidden characters, case-insensitive (DestinationNames)."""
+        return SMB_NAME_RULES
 
     def join(self, rel_path: str) -> str:
         """The file path for a path relative to the destination directory."""
