@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from . import directories, files, leases, shares
+from . import copies, directories, files, leases, shares
 from .call import Call
 from .service import Service
 
@@ -50,6 +50,9 @@ ROUTES: dict[str, Route] = {
     "DeleteFile": Route(files.delete, "d", "o"),
     "ListRanges": Route(files.list_ranges, "r", "o"),
     "LeaseFile": Route(leases.lease, "w", "o"),
+    "CopyFile": Route(copies.copy_file, "cw", "o", creates=True),
+    "AbortCopyFile": Route(copies.abort_copy, "w", "o"),
+    "PutRangeFromURL": Route(copies.put_range_from_url, "w", "o"),
 }
 
 

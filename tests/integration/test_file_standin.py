@@ -6,11 +6,16 @@ one group of operations and checks what the stand-in stored and answered.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import http.client
 import os
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from email.utils import formatdate
+from pathlib import Path
 
 import pytest
 from azure.core.exceptions import (
@@ -437,3 +442,25 @@ def test_versions_older_than_2019_02_02_are_refused(file_standin):
     assert file_standin.service.store.shares[WELL_KNOWN_ACCOUNT] == {}
     newer = _raw(file_standin, "PUT", "/new?restype=share", {"x-ms-version": "2031-01-01"})
     assert newer.status == 201
+
+
+def test_standalone_command_serves_and_stops_on_sigterm(tmp_path):
+    tests_dir = Path(__file__).resolve().parents[1]
+    key = base64.b64encode(b"standalone-account-key").decode()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "file_standin", "--account", f"solo:{key}"],
+        env={**os.environ, "PYTHONPATH": str(tests_dir)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        endpoint = process.stdout.readline().split()[-1]
+        connection_string = process.stdout.readline().split(": ", 1)[1].strip()
+        assert f"FileEndpoint={endpoint}/solo;" in connection_string
+        service = ShareServiceClient.from_connection_string(connection_string)
+        service.create_share("solo-share").get_file_client("f").upload_file(b"standalone")
+        assert [s.name for s in service.list_shares()] == ["solo-share"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(15) == 0
