@@ -232,7 +232,7 @@ def test_malformed_emulator_url(path, src_tree, azurite, run_azxfer):
     [
         pytest.param("http://127.0.0.1:{port}/", id="no-account"),
         pytest.param("https://acct.queue.core.windows.net/q", id="queue-service"),
-        pytest.param("https://acct.file.core.windows.net/share", id="file-service-unsupported"),
+        pytest.param("https://acct.table.core.windows.net/tbl", id="table-service-not-for-copy"),
         pytest.param("https://acct.dfs.core.windows.net/fs", id="dfs-service"),
         pytest.param("s3://bucket/key", id="s3-scheme"),
         pytest.param("http://127.0.0.1:99999/devstoreaccount1/cont", id="port-out-of-range"),

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 import pytest
 from helpers import make_tree
 
-
 J = ("--output-type", "json")
 LOCAL_FILE = ("--from-to", "LocalFile")
 
