@@ -61,6 +61,7 @@ class CopyJob(JobRun):
             connections,
             self.spec.job_id,
             options.s2s.include_snapshots,
+            source_properties=not options.destination.is_local,
         )
         dest = as_destination(
             endpoint_for(

@@ -372,11 +372,12 @@ class Md5Policy:
         self.checks = self.download and self.mode is not CheckMd5.NO_CHECK
         self.sink = sink
 
-    def wants(self, transfer: Transfer) -> bool:
-        """Uploads record the MD5; a download needs it only to check a stored Content-MD5."""
+    def wants(self, transfer: Transfer, learns: bool = False) -> bool:
+        """Uploads record the MD5; a download needs it only to check a stored Content-MD5,
+        listed with the source or (`learns`) reported by the service while it is read."""
         if not self.download:
             return True
-        return self.checks and transfer.source.md5 is not None
+        return self.checks and (learns or transfer.source.md5 is not None)
 
     def verify(self, transfer: Transfer, digest: bytes) -> None:
         """Raise IntegrityError when the data does not match the blob's Content-MD5."""

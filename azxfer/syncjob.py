@@ -107,7 +107,13 @@ class SyncJob(JobRun):
         job_id = self.spec.job_id
         self.started_ns = time.time_ns()
         check_sync_apart(options.source, options.destination)
-        source = endpoint_for(options.source, options.source_credential, connections, job_id)
+        source = endpoint_for(
+            options.source,
+            options.source_credential,
+            connections,
+            job_id,
+            source_properties=not options.destination.is_local,
+        )
         dest = as_destination(
             endpoint_for(options.destination, options.dest_credential, connections, job_id)
         )

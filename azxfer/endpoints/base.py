@@ -214,6 +214,14 @@ class StreamingReader(Protocol):
         """Await `consume(position, piece)` for every piece of the range, in order."""
 
 
+class StoredDigest(Protocol):
+    """A reader that learns, from the service's answers, the MD5 it stores for the whole
+    object (Azure Files reports it on every read; its listing does not). Looked up by
+    getattr, once per file."""
+
+    stored_md5: bytes | None  # None until an answer reported one
+
+
 class PositionalWriter(Protocol):
     """A writer taking pieces at any position (and so able to read back every chunk)."""
 

@@ -109,12 +109,14 @@ def endpoint_for(
     connections: JobConnections,
     job_id: str,
     include_snapshots: bool = False,
-    source_md5: bool = True,
+    source_properties: bool = False,
 ) -> LocalEndpoint | BlobEndpoint | WebEndpoint | FilesEndpoint:
     """The driver for `location`, tagged with the job (its temporary and staged names).
 
-    `source_md5`: a source's entries should carry their Content-MD5 (a download checks it);
-    an Azure Files listing lacks it, so each listed file's properties are then asked too."""
+    `source_properties`: a source's entries should carry every property the service stores
+    (content headers, metadata, Content-MD5), as a copy to another service keeps them; an
+    Azure Files listing lacks them, so each listed file's properties are then asked too. A
+    download needs none of them: its Content-MD5 arrives with the data (`StoredDigest`)."""
     if location.is_local:
         return LocalEndpoint(location.local_path, location.pattern, f"azxfer-{job_id[:8]}")
     if location.service is Service.WEB:
@@ -131,7 +133,7 @@ def endpoint_for(
         from azxfer.endpoints.files.endpoint import FilesEndpoint
 
         rest = connections.files_rest(location, credential)
-        return FilesEndpoint(location, rest, credential, listed_md5=source_md5)
+        return FilesEndpoint(location, rest, credential, listed_md5=source_properties)
     http = connections.http
     return BlobEndpoint(
         location,

@@ -24,7 +24,7 @@ from azxfer.errors import (
     UnreachableError,
 )
 from azxfer.events import EnumerationDone, EventSink, TransferDone, TransferQueued
-from azxfer.models import Chunk, JobTotals, Outcome, Planned, Transfer, blob_type_to_write
+from azxfer.models import Chunk, JobTotals, Outcome, Planned, Transfer, blob_props
 from azxfer.options import block_size_for, check_block_count
 
 log = logging.getLogger("azxfer.engine")
@@ -136,7 +136,7 @@ class JobRunner:
         verify: Verifier,
         after_transfer: AfterTransfer | None = None,
         recorder: Recorder | None = None,
-        wants_md5: Callable[[Transfer], bool] | None = None,
+        wants_md5: Callable[[Transfer, bool], bool] | None = None,
         mover: Mover | None = None,
     ) -> None:
         self.mover: Mover = mover or StreamMover(source, dest)
@@ -150,7 +150,7 @@ class JobRunner:
             sink,
             verify,
             self.recorder.chunk,
-            wants_md5=wants_md5 or (lambda _transfer: True),
+            wants_md5=wants_md5 or (lambda _transfer, _learns: True),
         )
         # Enough files in flight to keep every request slot busy with small files.
         self.max_active = max(2 * concurrency, 16)
@@ -253,7 +253,7 @@ class JobRunner:
         try:
             block = item.chunk_size or block_size_for(size, self.block_size)
             # Refused before any request: the service would reject block 50,001 after hours.
-            check_block_count(size, block, blob_type_to_write(item.props))
+            check_block_count(size, block, blob_props(item.props).blob_type)
             await self.mover.move(self.ctx, item, block, self.recorder)
             self.recorder.committed(transfer.id)
             if self.after_transfer is not None:

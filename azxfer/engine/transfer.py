@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from msgspec import Struct, field
+from msgspec.structs import replace
 
 from azxfer.endpoints.base import Reader, WriteAt, Writer
 from azxfer.engine.budget import MemoryBudget
@@ -74,8 +75,9 @@ class TransferContext(Struct):
     verify: Verifier
     record_chunk: ChunkRecorder = lambda _tid, _chunk: None
     # Whether a transfer's MD5 is worth computing: uploads record it; a download needs it
-    # only when there is a Content-MD5 to check (hashing costs ~2 s of CPU per GiB).
-    wants_md5: Callable[[Transfer], bool] = lambda _transfer: True
+    # only when there is a Content-MD5 to check (hashing costs ~2 s of CPU per GiB): listed,
+    # or learned while reading (the flag: the reader is a `StoredDigest`).
+    wants_md5: Callable[[Transfer, bool], bool] = lambda _transfer, _learns: True
     stop: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -163,11 +165,11 @@ async def _whole(
             async with ctx.requests:
                 _check_stop(ctx, transfer)
                 await read_to(0, size, write_at)
-            md5 = hashlib.md5() if ctx.wants_md5(transfer) else None
+            md5 = hashlib.md5() if _wants_md5(ctx, transfer, reader) else None
             if md5 is not None:
                 await hash_back(md5, writer.read_back, Chunk(0, 0, size))
             digest = finish_md5(md5, padding) if md5 is not None else b""
-            ctx.verify(transfer, digest)
+            ctx.verify(_as_stored(transfer, reader), digest)
             await reader.finish()
             async with ctx.requests:
                 await writer.commit(digest)
@@ -176,15 +178,38 @@ async def _whole(
             _check_stop(ctx, transfer)
             data = await reader.read(0, size) if size else b""
             digest = b""
-            if ctx.wants_md5(transfer):
+            if _wants_md5(ctx, transfer, reader):
                 md5 = hashlib.md5()
                 await update_md5(md5, data)
                 digest = finish_md5(md5, padding)
-            ctx.verify(transfer, digest)
+            ctx.verify(_as_stored(transfer, reader), digest)
             await reader.finish()
             await writer.put_whole(data, digest)
     finally:
         ctx.memory.release(held)
+
+
+EMPTY_MD5 = hashlib.md5(b"").digest()
+
+
+def _wants_md5(ctx: TransferContext, transfer: Transfer, reader: Reader) -> bool:
+    """Whether to hash `transfer`'s bytes: `reader` may learn the stored MD5 as it reads."""
+    return ctx.wants_md5(transfer, hasattr(reader, "stored_md5"))
+
+
+def _as_stored(transfer: Transfer, reader: Reader) -> Transfer:
+    """`transfer` with the source's MD5 as the service reported it while it was read (the
+    capability `StoredDigest`: Azure Files reports it on every read; its listing does not)."""
+    if transfer.source.md5 is not None:
+        return transfer
+    if not hasattr(reader, "stored_md5"):
+        return transfer
+    stored: bytes | None = reader.stored_md5  # type: ignore[attr-defined]
+    if stored is None and transfer.source.size == 0:
+        stored = EMPTY_MD5  # nothing was read, so nothing reported: and nothing to differ
+    if stored is None:
+        return transfer
+    return replace(transfer, source=replace(transfer.source, md5=stored))
 
 
 def _check_stop(ctx: TransferContext, transfer: Transfer) -> None:
@@ -211,7 +236,7 @@ async def _chunked(
     streaming = pair is not None
     hasher = OrderedHasher(
         ctx.memory,
-        enabled=ctx.wants_md5(transfer),
+        enabled=_wants_md5(ctx, transfer, reader),
         read_back=writer.read_back if streaming else None,
     )
     gate = OrderedGate()
@@ -330,7 +355,7 @@ async def _chunked(
         first = min([*skipped, stopped_at if stopped_at is not None else size])
         raise Interrupted(f"stopped before chunk {first} of {transfer.source.ref}")
     digest = hasher.digest(padding)
-    ctx.verify(transfer, digest)
+    ctx.verify(_as_stored(transfer, reader), digest)
     await reader.finish()
     async with ctx.requests:
         await writer.commit(digest)

@@ -10,7 +10,7 @@ from msgspec.structs import replace
 
 from azxfer.endpoints.base import Destination, DestinationNames, Selection, SelectionKind
 from azxfer.events import EventSink, Notice
-from azxfer.locations import redact
+from azxfer.locations import Service, redact
 from azxfer.models import (
     BlobProps,
     BlobType,
@@ -183,8 +183,20 @@ class CopyPlanner:
     def props_for(self, entry: Entry) -> WriteProps:
         """What to write with `entry` at the destination (blob type, content, tier; mtime)."""
         if self.to_local:
-            keep_mtime = self.options.preserve_last_modified_time
+            # A share file's last-write time is the file's own (SMB), kept as AzCopy keeps it;
+            # a blob's Last-Modified is only when it was stored, kept only when asked.
+            keep_mtime = (
+                self.options.preserve_last_modified_time
+                or self.options.source.service is Service.FILE
+            )
             return WriteProps(mtime=entry.mtime if keep_mtime else None)
+        if self.options.destination.service is not Service.BLOB:
+            # Files: content and metadata; the writer keeps the source's mtime itself.
+            keep = self.options.source.is_local or self.options.s2s.preserve_properties
+            return WriteProps(
+                content=self._content(entry, keep),
+                metadata=self.options.upload.metadata or (entry.metadata if keep else None) or None,
+            )
         upload = self.options.upload
         s2s = self.options.s2s
         from_blob = not self.options.source.is_local

@@ -115,6 +115,7 @@ class StorageRestClient:
         whole: bool = False,
         parent: str = "",
         etag_in_answer: bool = False,
+        on_headers: Callable[[Headers], None] | None = None,
     ) -> None:
         """GET bytes [offset, offset+length) of `path`, streamed: each piece of the body goes
         to `consume(position, piece)` as it arrives, so the range is never held in memory.
@@ -124,7 +125,8 @@ class StorageRestClient:
         (see `read_headers`). `etag_in_answer`: the service takes no If-Match on reads (Azure
         Files), so every answer's ETag is checked instead. A connection lost mid-body is
         retried from the first byte not yet consumed (asking for a range again), so every
-        byte is consumed exactly once and in order. Errors raised by `consume` end the call."""
+        byte is consumed exactly once and in order. Errors raised by `consume` end the call.
+        `on_headers` sees the headers of every successful answer, before its body."""
         end = offset + length
         position = offset
 
@@ -141,6 +143,8 @@ class StorageRestClient:
                         raise self._error(response, what, parent)
                     if unranged or etag_in_answer:
                         check_etag(response.headers.get("ETag"), etag, what)
+                    if on_headers is not None:
+                        on_headers(response.headers)
                     content_range = response.headers.get("Content-Range")
                     while position < end:
                         piece = await response.readany()

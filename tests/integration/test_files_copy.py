@@ -113,7 +113,7 @@ def test_edge_tree_round_trip_is_byte_identical_with_mtimes_kept(
 
     dst = tmp_path / "back"
     down = run_azxfer(
-        "copy", share_url("data"), dst, "-r", *FILE_LOCAL, "--preserve-last-modified-time",
+        "copy", share_url("data"), dst, "-r", *FILE_LOCAL,
         "--check-md5", "FailIfDifferentOrMissing", "--output-type", "json",
     )  # fmt: skip
     down.assert_ok()
@@ -246,3 +246,30 @@ def test_a_missing_share_is_one_job_error_naming_it(
     lines = [ln for ln in down.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "'nosuchshare'" in lines[0], down.describe()
     assert not (tmp_path / "dst").exists() or not any((tmp_path / "dst").iterdir())
+
+
+def test_download_checks_the_stored_md5_without_asking_each_files_properties(
+    tmp_path, make_tree, run_azxfer, share_url, share_client, file_standin
+):
+    from azure.storage.fileshare import ContentSettings
+
+    src = make_tree(tmp_path / "src", {"good.txt": 100, "bad.txt": 200, "big.bin": 9 * MiB})
+    run_azxfer("copy", src, share_url(), "-r", *LOCAL_FILE).assert_ok()
+    # The stored MD5 of one file no longer matches its data (as after a corrupting writer).
+    bad = share_client.get_file_client("src/bad.txt")
+    wrong = ContentSettings(content_type="text/plain", content_md5=bytearray(md5(b"other")))
+    bad.set_http_headers(content_settings=wrong)
+    file_standin.clear()
+
+    down = run_azxfer(
+        "copy", share_url("src"), tmp_path / "out", "-r", *FILE_LOCAL, "--output-type", "json"
+    )
+    assert down.returncode == 1, down.describe()
+    done = {e["source"]: e for e in down.events_of("transfer_done")}
+    assert done["src/bad.txt"]["outcome"] == "failed"
+    assert "MD5 mismatch" in done["src/bad.txt"]["reason"]
+    assert done["src/good.txt"]["outcome"] == done["src/big.bin"]["outcome"] == "completed"
+    # The MD5 came with the data: no Get File Properties per listed file (one tells that
+    # the source is a directory).
+    asked = [r.path.rsplit("/", 1)[-1] for r in file_standin.requests_of("GetFileProperties")]
+    assert asked == ["src"]

@@ -823,7 +823,7 @@ def test_streamed_chunks_go_piece_by_piece_and_hash_in_order(hashing: bool) -> N
     async def main():
         h = Harness(memory=64 << 20, requests=n)
         h.ctx.memory = h.memory = PeakBudget(64 << 20)
-        h.ctx.wants_md5 = lambda _t: hashing
+        h.ctx.wants_md5 = lambda _t, _learns: hashing
         reader = StreamingReader(data, piece=64 * 1024, delays=delays)
         writer = StreamingWriter(step, size)
         await move_bytes(h.ctx, transfer_of(size), reader, writer)
@@ -950,7 +950,7 @@ def test_single_chunk_above_the_stream_hold_is_streamed(hashing: bool) -> None:
     async def main():
         h = Harness(memory=64 << 20)
         h.ctx.memory = h.memory = PeakBudget(64 << 20)
-        h.ctx.wants_md5 = lambda _t: hashing
+        h.ctx.wants_md5 = lambda _t, _learns: hashing
         reader = StreamingReader(data, piece=100_000)
         writer = StreamingWriter(size, size)
         await move_bytes(h.ctx, transfer_of(size), reader, writer)

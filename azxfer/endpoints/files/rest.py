@@ -5,7 +5,7 @@ has, and what its answer means. Sending, signing, retries and the classification
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.files.errors import FILE_ERRORS
@@ -173,8 +173,11 @@ class FileRestClient:
         )
         return self._found(status, headers, f"file '{path}'")
 
-    async def get_range(self, path: str, offset: int, length: int, etag: str | None) -> bytes:
-        """Get File for bytes [offset, offset+length); the answer must carry `etag`."""
+    async def get_range(
+        self, path: str, offset: int, length: int, etag: str | None
+    ) -> tuple[bytes, Headers]:
+        """Get File for bytes [offset, offset+length) and the answer's headers; the answer
+        must carry `etag`."""
         headers = read_headers(offset, offset + length, None, False)
         if self.base:
             headers.update(self.base)
@@ -191,13 +194,20 @@ class FileRestClient:
             expect_end=offset + length,
             expect_etag=etag,
         )
-        return answer[2]
+        return answer[2], answer[1]
 
     async def get_range_to(
-        self, path: str, offset: int, length: int, etag: str | None, consume: Consumer
+        self,
+        path: str,
+        offset: int,
+        length: int,
+        etag: str | None,
+        consume: Consumer,
+        on_headers: Callable[[Headers], None] | None = None,
     ) -> None:
         """Get File for bytes [offset, offset+length), streamed to `consume`; every answer
-        must carry `etag` (the service takes no If-Match on reads)."""
+        must carry `etag` (the service takes no If-Match on reads); `on_headers` sees each
+        answer's headers."""
         await self.rest.get_range_to(
             file_path(self.share, path),
             offset,
@@ -207,6 +217,7 @@ class FileRestClient:
             f"file '{path}'",
             parent=self.where,
             etag_in_answer=True,
+            on_headers=on_headers,
         )
 
     def _found(self, status: int, headers: Headers, what: str) -> bool:
