@@ -168,3 +168,24 @@ def test_sync_download_makes_empty_folders_once(
     again = run_azxfer("sync", container_url(), dest, "--output-type", "json").assert_ok()
     assert again.finished()["folders_completed"] == 0
     assert again.finished()["files_completed"] == 0
+
+
+def test_resume_makes_the_folders_a_killed_job_had_not_reached(
+    tmp_path, run_azxfer, container_url, container_client
+):
+    """Folders are not journaled: a job killed before its listing ended enumerates again on
+    resume, and makes (here: writes the markers of) the folders it had not made."""
+    src = make_tree(tmp_path / "data", {"a.txt": 1, "b.txt": 2})
+    (src / "z-empty").mkdir()  # walked after both files
+    args = ("copy", src, container_url(), "-r", "--include-directory-stub")
+    killed = run_azxfer(*args, "--output-type", "json", env={"AZXFER_TEST_CRASH": "enumerated:1"})
+    assert killed.returncode == -9, killed.describe()
+    assert "data/z-empty" not in blob_names(container_client)
+    job_id = next(e["job_id"] for e in killed.events_of("job_started"))
+
+    resumed = run_azxfer("resume", job_id, "--output-type", "json").assert_ok()
+    assert resumed.finished()["status"] == "Completed", resumed.describe()
+    assert resumed.finished()["folders_completed"] == 1
+    marker = container_client.get_blob_client("data/z-empty").get_blob_properties()
+    assert marker.metadata == MARKER and marker.size == 0
+    assert blob_names(container_client) == {"data/a.txt", "data/b.txt", "data/z-empty"}
