@@ -94,31 +94,28 @@ class Walker:
                 return
             inside = self._scan(item.path, rel, ancestors | {key})
             if self.folders:
-                inside = _after_folder(item.path, rel, st, inside)
+                # The folder's entry comes first; whether it is empty is known at its first
+                # selected entry (only the skipped items before that one are held, never a
+                # subtree). Done in this frame: a wrapping generator would cost every entry
+                # below one more generator step per level.
+                held: list[Skipped] = []
+                for found in inside:
+                    if type(found) is Entry:
+                        yield folder_entry(item.path, rel, st, empty=False)
+                        yield from held
+                        yield found
+                        break
+                    held.append(found)
+                else:
+                    yield folder_entry(item.path, rel, st, empty=True)
+                    yield from held
+                    return
             yield from inside
         elif stat_mod.S_ISREG(st.st_mode):
             if self.filters.accepts(rel, st.st_mtime):
                 yield file_entry(item.path, rel, st)
         else:
             yield Skipped(item.path, rel, "not a regular file (FIFO, socket or device)")
-
-
-def _after_folder(
-    ref: str, rel: str, st: os.stat_result, inside: Iterator[Entry | Skipped]
-) -> Iterator[Entry | Skipped]:
-    """The folder's entry, then what lies under it. Whether it is empty is known at its first
-    selected entry: only the skipped items before that one are held (never a subtree)."""
-    held: list[Entry | Skipped] = []
-    for found in inside:
-        if type(found) is Entry:
-            yield folder_entry(ref, rel, st, empty=False)
-            yield from held
-            yield found
-            yield from inside
-            return
-        held.append(found)
-    yield folder_entry(ref, rel, st, empty=True)
-    yield from held
 
 
 def _dir_key(st: os.stat_result) -> tuple[int, int]:
