@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterator
 import pytest
 from helpers import make_tree, tree_contents
 
-pytestmark = pytest.mark.skip(reason="needs the Files driver's make_directory")
-
 LOCAL_FILE = ("--from-to", "LocalFile")
 FILE_LOCAL = ("--from-to", "FileLocal")
 
@@ -92,6 +90,7 @@ def test_empty_folders_travel_local_to_share_and_back(
         assert os.listdir(out / "data" / folder) == [], folder
 
 
+@pytest.mark.skip(reason="Files sync needs the sorted share listing (in progress)")
 def test_sync_to_a_share_makes_empty_folders_once(tmp_path, run_azxfer, share_url, share_client):
     src = make_tree(tmp_path / "data", {"f.txt": 1})
     (src / "e" / "deeper").mkdir(parents=True)

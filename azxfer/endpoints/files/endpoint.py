@@ -47,6 +47,7 @@ class FilesEndpoint:
         self.rest = rest
         self.credential = credential
         self.listed_md5 = listed_md5
+        self.lists_folders = False  # FolderSource: the job asks for folders
         self.share = location.container
         self.where = rest.where
         self.directories = DirectoryMaker(rest.create_directory)
@@ -89,7 +90,14 @@ class FilesEndpoint:
     ) -> AsyncIterator[Entry | Skipped]:
         """Files under directory `base` ('' : the share root), rel_path relative to it."""
         what = f"listing share {self.where}"
-        found = walk(self.rest.list_page, base, recursive, filters, name_pattern)
+        found = walk(
+            self.rest.list_page,
+            base,
+            recursive,
+            filters,
+            name_pattern,
+            folders=self.lists_folders and recursive,
+        )
         try:
             if not self.listed_md5:
                 async for entry in found:
@@ -102,6 +110,8 @@ class FilesEndpoint:
 
     async def _described(self, listed: Entry) -> Entry:
         """A listed file completed by its properties (as listed if it is gone meanwhile)."""
+        if listed.is_folder:
+            return listed
         headers = await self.rest.file_properties(listed.ref)
         if headers is None:
             return listed
@@ -146,6 +156,12 @@ class FilesEndpoint:
             self.directories.known(path)
             return f"{path}/{source_name}"
         return path
+
+    async def make_directory(self, ref: str, entry: Entry) -> None:
+        """Make the directory `ref` and its missing parents, once per job (`Directories`)."""
+        path = ref.strip("/")
+        if path:
+            await self._call(self.directories.ensure(path), f"directory '{path}'")
 
     def name_rules(self) -> NameRules:
         """Azure Files names: SMB's forbidden characters, case-insensitive (DestinationNames)."""

@@ -16,7 +16,7 @@ from msgspec import Struct
 
 from azxfer.endpoints.base import NameFilter
 from azxfer.endpoints.files.requests import parse_file_time
-from azxfer.models import ContentProps, Entry, FileProps
+from azxfer.models import ContentProps, Entry, EntryKind, FileProps
 from azxfer.transport.headers import Headers
 from azxfer.transport.wire import quoted_etag
 
@@ -126,12 +126,18 @@ async def walk(
     filters: NameFilter,
     name_pattern: str | None = None,
     width: int = WALK_WIDTH,
+    folders: bool = False,
 ) -> AsyncIterator[Entry]:
     """Every selected file under directory `base` of the share ('' : the root), rel_path
     relative to it, streamed as listed: up to `width` directories are listed at once, each
     page by page. Only names matching `name_pattern` are taken at the top level (files, and
     directories to descend into when recursive); filters apply while listing, so a directory
-    no filter can select is never listed."""
+    no filter can select is never listed.
+
+    `folders` (recursive walks): each directory below `base` is an entry too, yielded before
+    anything under it, once its first page is read: `EMPTY_FOLDER` when that page is the only
+    one and selects nothing, else `FOLDER` (folders are selected by path, as the local walk
+    selects them)."""
     found: asyncio.Queue[object] = asyncio.Queue(WALK_AHEAD)
     todo: asyncio.Queue[str] = asyncio.Queue()
     todo.put_nowait("")
@@ -139,22 +145,34 @@ async def walk(
     async def list_directory(rel_dir: str) -> None:
         path = f"{base}/{rel_dir}".strip("/") if rel_dir else base
         marker = ""
+        first = True
         while True:
             page = parse_page(await list_page(path, marker))
+            selected: list[Entry] = []
             for name, size, smb, etag in page.files:
                 if not rel_dir and name_pattern and not fnmatch.fnmatchcase(name, name_pattern):
                     continue
                 rel = f"{rel_dir}/{name}" if rel_dir else name
                 entry = listed_entry(f"{path}/{name}" if path else name, rel, size, smb, etag)
                 if filters.accepts(rel, entry.mtime):
-                    await found.put(entry)
+                    selected.append(entry)
+            below: list[str] = []
             if recursive:
                 for name in page.directories:
                     if not rel_dir and name_pattern and not fnmatch.fnmatchcase(name, name_pattern):
                         continue
                     rel = f"{rel_dir}/{name}" if rel_dir else name
                     if filters.may_descend(rel):
-                        todo.put_nowait(rel)
+                        below.append(rel)
+            if first and folders and rel_dir:
+                empty = not selected and not below and not page.next_marker
+                kind = EntryKind.EMPTY_FOLDER if empty else EntryKind.FOLDER
+                await found.put(Entry(path, rel_dir, 0, kind=kind))
+            first = False
+            for entry in selected:
+                await found.put(entry)
+            for rel in below:
+                todo.put_nowait(rel)
             marker = page.next_marker
             if not marker:
                 return
