@@ -41,6 +41,12 @@ class ContainerMissing(NotFoundError):
     so the job stops once (resumable) instead of failing every file."""
 
 
+class DestinationFull(AzxferError):
+    """The destination has no room left (an Azure Files share's quota is reached): no transfer
+    of the job can succeed until it is raised, so the job stops once (resumable) instead of
+    failing every file."""
+
+
 class TransferError(AzxferError):
     """One transfer failed; the job records it and goes on with the others."""
 

@@ -49,6 +49,8 @@ SUPPORTED_PAIRS = {
     (Service.BLOB, Service.BLOB),
     (Service.WEB, Service.BLOB),
     (Service.WEB, Service.LOCAL),
+    (Service.LOCAL, Service.FILE),
+    (Service.FILE, Service.LOCAL),
 }
 
 

@@ -61,8 +61,25 @@ class BlobProps(Struct, frozen=True, tag="blob", omit_defaults=True):
     version_id: str | None = None
 
 
+class FileProps(Struct, frozen=True, tag="file", omit_defaults=True):
+    """What only Azure Files knows of a file: its SMB properties, as the service writes them
+    (None: not known). Times are kept as the service's own ISO 8601 text with 100 ns ticks
+    ("2024-05-01T10:00:00.1234567Z"), which a float of seconds cannot hold exactly, so a
+    share-to-share copy can set them again unchanged; `attributes` is the service's
+    '|'-separated list ("ReadOnly|Archive"); `permission_key` names the file's security
+    descriptor in its share (Get/Create Permission)."""
+
+    attributes: str | None = None
+    creation_time: str | None = None
+    last_write_time: str | None = None
+    change_time: str | None = None
+    permission_key: str | None = None
+
+
 # The union of every service's properties; a new service adds its tagged Struct here.
-ServiceProps = BlobProps
+ServiceProps = BlobProps | FileProps
+
+NO_FILE_PROPS = FileProps()
 
 NO_BLOB_PROPS = BlobProps()
 
@@ -71,6 +88,12 @@ def blob_props(item: Entry | WriteProps) -> BlobProps:
     """The Blob properties an entry or a write carries (all None where it carries none)."""
     service = item.service
     return service if isinstance(service, BlobProps) else NO_BLOB_PROPS
+
+
+def file_props(item: Entry | WriteProps) -> FileProps:
+    """The Files properties an entry or a write carries (all None where it carries none)."""
+    service = item.service
+    return service if isinstance(service, FileProps) else NO_FILE_PROPS
 
 
 def blob_type_to_write(props: WriteProps) -> BlobType:

@@ -1,9 +1,10 @@
-"""Which driver serves a location (local path, web URL or Blob storage), and the connection
-state a job's drivers share.
+"""Which driver serves a location (local path, web URL, Blob storage or Azure Files), and the
+connection state a job's drivers share.
 
 A job makes one `JobConnections` and asks `endpoint_for` for each side's driver; neither it
 nor the job names a service. A new service plugs in here only: its case in `endpoint_for`, and
-its connection state in `JobConnections`, made on first use and closed in `close`.
+its connection state in `JobConnections`, made on first use and closed in `close`. Every
+service's REST requests share the job's one connection pool (`pool`).
 """
 
 from __future__ import annotations
@@ -12,15 +13,19 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.blob.connections import BlobConnections
+from azxfer.endpoints.blob.connections import BlobConnections, job_pool
 from azxfer.endpoints.blob.early_listing import EarlyListings
 from azxfer.endpoints.blob.endpoint import BlobEndpoint
 from azxfer.endpoints.local.endpoint import LocalEndpoint
 from azxfer.locations import Location, Service
 from azxfer.transport.http import needs_tls
+from azxfer.transport.pool import HttpPool
 from azxfer.transport.proxy import NO_PROXIES, ProxySettings, proxy_settings
+from azxfer.transport.retry import RetryPolicy
 
-if TYPE_CHECKING:  # imported when a web source is used (start-up is part of every job's time)
+if TYPE_CHECKING:  # imported when used (start-up is part of every job's time)
+    from azxfer.endpoints.files.endpoint import FilesEndpoint
+    from azxfer.endpoints.files.rest import FileRestClient
     from azxfer.endpoints.web.endpoint import WebEndpoint
 
 # Told of every request sent again: (what, attempt, wait in seconds, why).
@@ -46,6 +51,7 @@ class JobConnections:
         self._tls = tls
         self._early = early
         self._proxies = proxies
+        self._pool: HttpPool | None = None
         self._http: BlobConnections | None = None
 
     @classmethod
@@ -62,8 +68,15 @@ class JobConnections:
         return cls(concurrency, on_retry, needs_tls(*locations), early, proxy_settings(env))
 
     @property
+    def pool(self) -> HttpPool:
+        """The REST connection pool every service's drivers share."""
+        if self._pool is None:
+            self._pool = job_pool(self._concurrency, self._tls, self._proxies)
+        return self._pool
+
+    @property
     def http(self) -> BlobConnections:
-        """The pool, aiohttp session and SDK clients that Blob and web drivers share."""
+        """The aiohttp session and SDK clients that Blob and web drivers share."""
         if self._http is None:
             self._http = BlobConnections(
                 self._concurrency,
@@ -71,13 +84,23 @@ class JobConnections:
                 tls=self._tls,
                 early=self._early,
                 proxies=self._proxies,
+                pool=self.pool,
             )
         return self._http
+
+    def files_rest(self, location: Location, credential: Credential | None) -> FileRestClient:
+        """The REST client of a share of Azure Files, on the job's pool."""
+        from azxfer.endpoints.files.rest import FileRestClient
+
+        retry = RetryPolicy(on_retry=self._on_retry)
+        return FileRestClient(self.pool, location.endpoint, location.container, credential, retry)
 
     async def close(self) -> None:
         """Close whatever was opened."""
         if self._http is not None:
             await self._http.close()
+        if self._pool is not None:
+            await self._pool.close()
 
 
 def endpoint_for(
@@ -86,8 +109,12 @@ def endpoint_for(
     connections: JobConnections,
     job_id: str,
     include_snapshots: bool = False,
-) -> LocalEndpoint | BlobEndpoint | WebEndpoint:
-    """The driver for `location`, tagged with the job (its temporary and staged names)."""
+    source_md5: bool = True,
+) -> LocalEndpoint | BlobEndpoint | WebEndpoint | FilesEndpoint:
+    """The driver for `location`, tagged with the job (its temporary and staged names).
+
+    `source_md5`: a source's entries should carry their Content-MD5 (a download checks it);
+    an Azure Files listing lacks it, so each listed file's properties are then asked too."""
     if location.is_local:
         return LocalEndpoint(location.local_path, location.pattern, f"azxfer-{job_id[:8]}")
     if location.service is Service.WEB:
@@ -100,6 +127,11 @@ def endpoint_for(
             http.retry_policy(),
             http.proxies.for_aiohttp(location.web_url),
         )
+    if location.service is Service.FILE:
+        from azxfer.endpoints.files.endpoint import FilesEndpoint
+
+        rest = connections.files_rest(location, credential)
+        return FilesEndpoint(location, rest, credential, listed_md5=source_md5)
     http = connections.http
     return BlobEndpoint(
         location,

@@ -16,7 +16,13 @@ from azxfer.engine.transfer import (
     Verifier,
     move_bytes,
 )
-from azxfer.errors import AzxferError, ContainerMissing, CredentialError, UnreachableError
+from azxfer.errors import (
+    AzxferError,
+    ContainerMissing,
+    CredentialError,
+    DestinationFull,
+    UnreachableError,
+)
 from azxfer.events import EnumerationDone, EventSink, TransferDone, TransferQueued
 from azxfer.models import Chunk, JobTotals, Outcome, Planned, Transfer, blob_type_to_write
 from azxfer.options import block_size_for, check_block_count
@@ -28,7 +34,7 @@ log = logging.getLogger("azxfer.engine")
 BACKLOG = 10_000
 
 # Errors after which no further transfer can succeed: stop scheduling instead of failing each.
-_FATAL = (CredentialError, UnreachableError, ContainerMissing)
+_FATAL = (CredentialError, UnreachableError, ContainerMissing, DestinationFull)
 
 
 class Recorder(Protocol):

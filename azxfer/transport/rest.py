@@ -114,15 +114,17 @@ class StorageRestClient:
         what: str,
         whole: bool = False,
         parent: str = "",
+        etag_in_answer: bool = False,
     ) -> None:
         """GET bytes [offset, offset+length) of `path`, streamed: each piece of the body goes
         to `consume(position, piece)` as it arrives, so the range is never held in memory.
 
         Conditional on `etag` if given. `whole`: the range is the entire object, so it is
         asked for without a range or a condition, and the answer's ETag is checked instead
-        (see `read_headers`). A connection lost mid-body is retried from the first byte not
-        yet consumed (asking for a range again), so every byte is consumed exactly once and
-        in order. Errors raised by `consume` end the call."""
+        (see `read_headers`). `etag_in_answer`: the service takes no If-Match on reads (Azure
+        Files), so every answer's ETag is checked instead. A connection lost mid-body is
+        retried from the first byte not yet consumed (asking for a range again), so every
+        byte is consumed exactly once and in order. Errors raised by `consume` end the call."""
         end = offset + length
         position = offset
 
@@ -130,14 +132,14 @@ class StorageRestClient:
             nonlocal position
             content_range: str | None = None
             unranged = whole and position == offset
-            headers = read_headers(position, end, etag, unranged)
+            headers = read_headers(position, end, None if etag_in_answer else etag, unranged)
             url, request_headers = await self.signer.signed("GET", path, {}, headers, None)
             try:
                 async with self.pool.request("GET", url, request_headers) as response:
                     if response.status >= 300:
                         await response.read()
                         raise self._error(response, what, parent)
-                    if unranged:
+                    if unranged or etag_in_answer:
                         check_etag(response.headers.get("ETag"), etag, what)
                     content_range = response.headers.get("Content-Range")
                     while position < end:

@@ -1,10 +1,14 @@
 """What any storage REST request puts on the wire besides its request line and signature:
-bodies sent in slices, the headers of ranged reads, and what an answer that brought less
-than asked for means. The same in the Blob and File services (both read ranges with
-x-ms-range and If-Match)."""
+bodies sent in slices, MD5s hashed off the event loop, the headers of ranged reads, and what
+an answer that brought less than asked for means. The same in the Blob and File services
+(both read ranges with x-ms-range; Files takes no If-Match, so its answers' ETags are
+checked)."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
 from collections.abc import AsyncGenerator
 
 from azxfer.errors import AzxferError, IntegrityError, RetryableError
@@ -13,6 +17,21 @@ from azxfer.transport.request import Body
 # A larger body is sent as slices of this size, each written once the socket has room: given
 # whole, the event loop's transport would copy all it cannot send at once into its buffer.
 _BODY_PIECE = 256 * 1024
+# Hashing a body this large on the event loop would stall every other request.
+_THREAD_MD5 = 1024 * 1024
+
+
+def b64(data: bytes) -> str:
+    """`data` in base64, as headers carry MD5s."""
+    return base64.b64encode(data).decode()
+
+
+async def md5_of(data: bytes) -> bytes:
+    """The MD5 digest of `data`; a large body is hashed in a worker thread (hashlib releases
+    the GIL), so the event loop keeps serving the other requests meanwhile."""
+    if len(data) >= _THREAD_MD5:
+        return await asyncio.to_thread(lambda: hashlib.md5(data).digest())
+    return hashlib.md5(data).digest()
 
 
 def body_of(data: bytes | None) -> Body:
@@ -39,6 +58,13 @@ def read_headers(start: int, end: int, etag: str | None, whole: bool) -> dict[st
     if etag:
         headers["If-Match"] = etag
     return headers
+
+
+def quoted_etag(etag: str | None) -> str | None:
+    """ETags in one form: listings give them bare, property headers quoted."""
+    if not etag:
+        return None
+    return etag if etag.startswith('"') else f'"{etag}"'
 
 
 def check_etag(got: str | None, want: str | None, what: str) -> None:

@@ -1,7 +1,8 @@
 """The connections of a job's blob endpoints, shared by all of them.
 
 The REST fast path of a job shares one connection pool (`transport.pool`, sized to the job's
-concurrency); the storage SDK's clients, built only for operations the fast path does not
+concurrency, and shared with the job's other services: see `endpoints.factory`); the storage
+SDK's clients, built only for operations the fast path does not
 carry, share one aiohttp session. Both, and the retry policy (`transport.sdk_retry`), are
 configured once in `BlobConnections`.
 """
@@ -41,17 +42,21 @@ class BlobConnections:
         tls: bool = True,
         early: EarlyListings | None = None,
         proxies: ProxySettings = NO_PROXIES,
+        pool: HttpPool | None = None,
     ) -> None:
         """`tls`: the job may open https connections (see `endpoints.http`); a job that talks
         plain http only (to an emulator) does not pay for loading the CA store. `early`: the
         listings its command line started (see `endpoints.blob.early_listing`). `proxies`: the
-        proxies of the job's environment (see `transport.proxy`)."""
+        proxies of the job's environment (see `transport.proxy`). `pool`: the job's pool,
+        shared with its other services' drivers and closed by its owner; without one, these
+        connections make their own and close it."""
         self._on_retry = on_retry
         self._early = early
         self._limit = concurrency + 8
         self._tls = tls
         self.proxies = proxies
-        self._pool = HttpPool(self._limit, tls_context() if tls else None, proxies=proxies)
+        self._owns_pool = pool is None
+        self._pool = pool or job_pool(concurrency, tls, proxies)
         self._session: aiohttp.ClientSession | None = None
         self._transport: AioHttpTransport | None = None
         self._clients: list[BlobServiceClient] = []
@@ -126,4 +131,11 @@ class BlobConnections:
             await client.close()
         if self._session is not None:
             await self._session.close()
-        await self._pool.close()
+        if self._owns_pool:
+            await self._pool.close()
+
+
+def job_pool(concurrency: int, tls: bool, proxies: ProxySettings) -> HttpPool:
+    """The REST connection pool of a job of `concurrency` requests in flight (a few more
+    connections than that: listings and commits run beside the transfers)."""
+    return HttpPool(concurrency + 8, tls_context() if tls else None, proxies=proxies)

@@ -3,9 +3,9 @@ SDK exceptions classified, once, at the driver boundary, by the same classifier.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from azxfer.credentials import Credential
+from azxfer.endpoints.denials import auth_message as _auth_message
+from azxfer.endpoints.denials import denied as _denied
 from azxfer.errors import (
     AzxferError,
     ContainerMissing,
@@ -62,21 +62,6 @@ def classify(
     if isinstance(err, CredentialError) and credential is not None:
         return CredentialError(_denied(err, what, credential))
     return err
-
-
-def _denied(err: CredentialError, what: str, credential: Credential) -> str:
-    if credential.kind == "sas":
-        expiry = credential.sas_expiry()
-        if expiry is not None and expiry <= datetime.now(UTC):
-            return f"access to {what} denied: the SAS token expired at {expiry:%Y-%m-%d %H:%M:%S}Z"
-    if credential.kind == "anonymous" and "no credentials" not in str(err):
-        return f"{err} (no credentials were given)"
-    if credential.kind != "anonymous" and "no credentials given" in str(err):
-        return (
-            f"access to {what} denied: the {credential.describe()} was rejected "
-            "(wrong key, or a SAS token that is invalid for this resource)"
-        )
-    return f"{err} [used {credential.describe()}]"
 
 
 def _classify(exc: BaseException, what: str, host: str, container: str) -> AzxferError:
@@ -140,25 +125,6 @@ BLOB_ERRORS = ErrorTable(
         "ContainerNotFound": lambda answer: container_not_found(answer.what, answer.parent),
     }
 )
-
-
-def _auth_message(code: str, what: str, text: str) -> str:
-    lowered = text.lower()
-    if "expir" in lowered or ("signed expiry" in lowered):
-        return f"access to {what} denied: the SAS token has expired"
-    if code == "AuthorizationPermissionMismatch" or "permission" in lowered:
-        return f"access to {what} denied: the SAS token lacks the permission for this operation"
-    if code == "AuthenticationFailed":
-        return (
-            f"access to {what} denied: authentication failed (wrong account key, or a "
-            "malformed or expired SAS token)"
-        )
-    if code in ("NoAuthenticationInformation", "AuthorizationFailure") or "anonymous" in lowered:
-        return (
-            f"access to {what} denied: no credentials given (set AZXFER_SOURCE_KEY/"
-            "AZXFER_DEST_KEY, a SAS token, or AZURE_STORAGE_CONNECTION_STRING)"
-        )
-    return f"access to {what} denied ({code or 'forbidden'})"
 
 
 def _root_reason(exc: BaseException) -> str:

@@ -8,13 +8,7 @@ from typing import Any
 
 from azxfer.endpoints.blob.listed import ListedBlob
 from azxfer.models import BlobProps, BlobType, ContentProps, Entry, Skipped
-
-
-def quoted_etag(etag: str | None) -> str | None:
-    """ETags in one form: List Blobs gives them bare, Get Blob Properties quoted."""
-    if not etag:
-        return None
-    return etag if etag.startswith('"') else f'"{etag}"'
+from azxfer.transport.wire import quoted_etag
 
 
 def entry_from_listing(listed: ListedBlob, rel: str) -> Entry:

@@ -1,29 +1,14 @@
-"""What the Blob REST path puts on the wire besides the request line: MD5s hashed off the
-event loop, and the headers of writes (bodies and ranged reads: `transport.wire`)."""
+"""What the Blob REST path puts on the wire besides the request line: the headers of writes
+(bodies, ranged reads and MD5s hashed off the event loop: `transport.wire`)."""
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import hashlib
 from urllib.parse import quote
 
 from azxfer.models import ContentProps
+from azxfer.transport.wire import b64, md5_of
 
-# Hashing a body this large on the event loop would stall every other request.
-_THREAD_MD5 = 1024 * 1024
-
-
-def b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-async def md5_of(data: bytes) -> bytes:
-    """The MD5 digest of `data`; a large body is hashed in a worker thread (hashlib releases
-    the GIL), so the event loop keeps serving the other requests meanwhile."""
-    if len(data) >= _THREAD_MD5:
-        return await asyncio.to_thread(lambda: hashlib.md5(data).digest())
-    return hashlib.md5(data).digest()
+__all__ = ["b64", "blob_headers", "md5_of"]
 
 
 def blob_headers(

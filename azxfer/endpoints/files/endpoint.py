@@ -1,0 +1,215 @@
+"""The Azure Files driver: one share (and a directory or file in it) as a source or a
+destination. Every request goes through the service-neutral REST client (`rest`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+from msgspec.structs import replace
+
+from azxfer.credentials import Credential
+from azxfer.endpoints.base import NameFilter, Selection, SelectionKind
+from azxfer.endpoints.files.directories import DirectoryMaker
+from azxfer.endpoints.files.errors import explain
+from azxfer.endpoints.files.listing import described_entry, walk
+from azxfer.endpoints.files.reader import FileReader
+from azxfer.endpoints.files.requests import MAX_FILE_SIZE
+from azxfer.endpoints.files.rest import FileRestClient
+from azxfer.endpoints.files.writer import FileWriter
+from azxfer.errors import ContainerMissing, LocationError, NotFoundError, TransferError
+from azxfer.locations import Location
+from azxfer.models import Entry, Skipped, Transfer, WriteProps
+
+T = TypeVar("T")
+_WILDCARD_CHARS = "*?["
+# Properties asked at once while a listing is completed with Content-MD5s (see `select`).
+_STAT_AHEAD = 16
+
+
+class FilesEndpoint:
+    """A driver for one share (and an optional directory or file path inside it).
+
+    `listed_md5`: complete each listed file with what only Get File Properties tells (its
+    Content-MD5, content headers and metadata), one request per file, so downloads can be
+    checked against the MD5 (List Directories and Files does not give it)."""
+
+    def __init__(
+        self,
+        location: Location,
+        rest: FileRestClient,
+        credential: Credential | None = None,
+        listed_md5: bool = False,
+    ) -> None:
+        self.location = location
+        self.rest = rest
+        self.credential = credential
+        self.listed_md5 = listed_md5
+        self.share = location.container
+        self.where = rest.where
+        self.directories = DirectoryMaker(rest.create_directory)
+
+    def explain(self, exc: BaseException, what: str) -> BaseException:
+        return explain(exc, what, self.credential)
+
+    # -- source side -------------------------------------------------------------------------
+
+    async def select(
+        self, recursive: bool, filters: NameFilter, follow_symlinks: bool
+    ) -> Selection:
+        """Resolve the location: the share, a directory, a file, or a wildcard last part."""
+        path = self.location.path
+        if any(c in path for c in _WILDCARD_CHARS):
+            folder, _, pattern = path.rpartition("/")
+            if any(c in folder for c in _WILDCARD_CHARS):
+                raise LocationError("wildcards are allowed only in the last part of a file path")
+            items = self.list_entries(folder, recursive, filters, pattern)
+            return Selection(SelectionKind.PATTERN, "", items)
+        if not path:
+            items = self.list_entries("", recursive, filters)
+            return Selection(SelectionKind.DIRECTORY, self.share, items)
+        path = path.rstrip("/")
+        name = path.rpartition("/")[2]
+        if not self.location.path.endswith("/"):
+            single = await self.stat(path)
+            if single is not None:
+                return Selection(SelectionKind.SINGLE, "", _one(replace(single, rel_path=name)))
+        if not await self._call(self.rest.directory_exists(path), f"directory '{path}'"):
+            raise NotFoundError(f"no file or directory '{path}' in share {self.where}")
+        return Selection(SelectionKind.DIRECTORY, name, self.list_entries(path, recursive, filters))
+
+    async def list_entries(
+        self,
+        base: str,
+        recursive: bool,
+        filters: NameFilter,
+        name_pattern: str | None = None,
+    ) -> AsyncIterator[Entry | Skipped]:
+        """Files under directory `base` ('' : the share root), rel_path relative to it."""
+        what = f"listing share {self.where}"
+        found = walk(self.rest.list_page, base, recursive, filters, name_pattern)
+        try:
+            if not self.listed_md5:
+                async for entry in found:
+                    yield entry
+                return
+            async for entry in _with_properties(found, self._described):
+                yield entry
+        except Exception as exc:
+            raise self.explain(exc, what) from None
+
+    async def _described(self, listed: Entry) -> Entry:
+        """A listed file completed by its properties (as listed if it is gone meanwhile)."""
+        headers = await self.rest.file_properties(listed.ref)
+        if headers is None:
+            return listed
+        return described_entry(listed.ref, listed.rel_path, headers)
+
+    async def stat(self, ref: str) -> Entry | None:
+        """The file at `ref`, or None if there is none."""
+        headers = await self._call(self.rest.file_properties(ref), f"file '{ref}'")
+        return described_entry(ref, ref, headers) if headers is not None else None
+
+    async def open_reader(self, entry: Entry) -> FileReader:
+        """A ranged reader that fails if the file changes while it is read."""
+        return FileReader(self.rest, entry, self.explain)
+
+    # -- destination side --------------------------------------------------------------------
+
+    def check_writable(self) -> None:
+        """A share can always be written (a share snapshot cannot, but is not addressed)."""
+
+    async def prepare_destination(self, multiple: bool) -> None:
+        """Check that the share exists (it is never created: a share is provisioned, with a
+        quota), and create the destination directory when it receives several files."""
+        status, code = await self._call(self.rest.share_status(), f"share {self.where}")
+        if status == 404 or code == "ShareNotFound":
+            raise ContainerMissing(f"share {self.where} does not exist")
+        if status in (401, 403) and code in ("AuthenticationFailed", ""):
+            err = TransferError(f"access to share {self.where} denied ({code or 'forbidden'})")
+            raise self.explain(err, f"share {self.where}")
+        # Any other answer (a SAS scoped below the share may not read its properties) lets
+        # the writes themselves tell.
+        path = self.location.path.strip("/")
+        if multiple and path:
+            await self._call(self.directories.ensure(path), f"directory '{path}'")
+
+    async def target_for_single(self, source_name: str) -> str:
+        """The file a single source is written to: inside the path if it is a directory,
+        else the path itself."""
+        path = self.location.path
+        if not path or path.endswith("/"):
+            return path + source_name
+        if await self._call(self.rest.directory_exists(path), f"directory '{path}'"):
+            self.directories.known(path)
+            return f"{path}/{source_name}"
+        return path
+
+    def join(self, rel_path: str) -> str:
+        """The file path for a path relative to the destination directory."""
+        prefix = self.location.path.strip("/")
+        return f"{prefix}/{rel_path}" if prefix else rel_path
+
+    async def open_writer(
+        self, transfer: Transfer, size: int, props: WriteProps, block_size: int
+    ) -> FileWriter:
+        """A writer of the file `transfer.dest_ref`, its directories created first."""
+        if size > MAX_FILE_SIZE:
+            raise TransferError(
+                f"'{transfer.source.ref}' is larger than a file share allows (4 TiB)"
+            )
+        parent = transfer.dest_ref.rpartition("/")[0]
+        return FileWriter(
+            self.rest,
+            transfer,
+            size,
+            props,
+            block_size,
+            lambda: self.directories.ensure(parent),
+            self.explain,
+        )
+
+    async def delete(self, ref: str) -> None:
+        """Delete a file (one already gone is fine)."""
+        await self._call(self.rest.delete_file(ref), f"file '{ref}'")
+
+    async def close(self) -> None:
+        """The pool is closed by the job's connections."""
+
+    async def _call(self, request: Awaitable[T], what: str) -> T:
+        try:
+            return await request
+        except Exception as exc:
+            raise self.explain(exc, what) from None
+
+
+async def _one(entry: Entry) -> AsyncIterator[Entry | Skipped]:
+    yield entry
+
+
+async def _with_properties(
+    found: AsyncIterator[Entry], describe: Callable[[Entry], Awaitable[Entry]]
+) -> AsyncIterator[Entry]:
+    """Each listed entry replaced by `describe(entry)`, up to `_STAT_AHEAD` asked at once,
+    in listing order."""
+    pending: asyncio.Queue[asyncio.Task[Entry] | None] = asyncio.Queue(_STAT_AHEAD)
+
+    async def ask() -> None:
+        try:
+            async for entry in found:
+                await pending.put(asyncio.ensure_future(describe(entry)))
+        finally:
+            await pending.put(None)
+
+    feeder = asyncio.ensure_future(ask())
+    try:
+        while (task := await pending.get()) is not None:
+            yield await task
+        await feeder  # the listing's own error
+    finally:
+        feeder.cancel()
+        while not pending.empty():
+            task = pending.get_nowait()
+            if task is not None:
+                task.cancel()
