@@ -96,7 +96,6 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import ipaddress
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
@@ -111,8 +110,16 @@ from xml.sax.saxutils import escape
 import aiohttp
 import pytest
 from aiohttp import web
-from azure.storage.blob._shared.authentication import _storage_header_sort
 from multidict import CIMultiDict, CIMultiDictProxy
+from storage_auth import (
+    account_sas_string_to_sign,
+    ip_allowed,
+    parse_query,
+    sas_time,
+    service_sas_string_to_sign,
+    shared_key_string_to_sign,
+    sign,
+)
 from yarl import URL
 
 LOOPBACK = "127.0.0.1"
@@ -139,19 +146,6 @@ HOP_BY_HOP = frozenset(
         "upgrade",
         "expect",
     }
-)
-SIGNED_HEADERS = (
-    "content-encoding",
-    "content-language",
-    "content-length",
-    "content-md5",
-    "content-type",
-    "date",
-    "if-modified-since",
-    "if-match",
-    "if-none-match",
-    "if-unmodified-since",
-    "range",
 )
 MAX_CLOCK_SKEW = timedelta(minutes=15)
 MAX_FROM_URL_PAGE = 4 * 1024 * 1024
@@ -298,88 +292,7 @@ class _Source:
     body: bytes
 
 
-# -- signing ------------------------------------------------------------------------------------
-
-
-def parse_query(raw_query: str) -> dict[str, list[str]]:
-    """Query parameters by lower-cased name, values percent-decoded (as the service signs them)."""
-    out: dict[str, list[str]] = {}
-    for part in raw_query.split("&"):
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        out.setdefault(unquote(name).lower(), []).append(unquote(value))
-    return out
-
-
-def shared_key_string_to_sign(
-    method: str,
-    headers: Mapping[str, str],
-    account: str,
-    raw_path: str,
-    query: Mapping[str, list[str]],
-) -> str:
-    """The blob service's SharedKey string-to-sign (version 2009-09-19 and later).
-
-    `headers` has lower-cased names; `raw_path` is the URL path as sent (path style, so it starts
-    with /account); `query` as from `parse_query`.
-    """
-    standard = []
-    for name in SIGNED_HEADERS:
-        value = headers.get(name, "")
-        if name == "content-length" and value == "0":
-            value = ""
-        standard.append(value)
-    x_ms = _storage_header_sort([(k, v) for k, v in headers.items() if k.startswith("x-ms-")])
-    canonical_headers = "".join(f"{k}:{v.strip()}\n" for k, v in x_ms)
-    resource = f"/{account}{raw_path or '/'}"
-    for name in sorted(query):
-        resource += f"\n{name}:{','.join(sorted(query[name]))}"
-    return f"{method.upper()}\n" + "\n".join(standard) + "\n" + canonical_headers + resource
-
-
-def sign(key_b64: str, string_to_sign: str) -> str:
-    digest = hmac.new(
-        base64.b64decode(key_b64), string_to_sign.encode("utf-8"), hashlib.sha256
-    ).digest()
-    return base64.b64encode(digest).decode()
-
-
-def _sas_time(value: str) -> datetime:
-    text = value.strip()
-    for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%MZ", "%Y-%m-%d"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(f"bad SAS time {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def service_sas_string_to_sign(fields: Mapping[str, str], canonical_resource: str) -> str:
-    """Service SAS string-to-sign, as azure-storage-blob 12.x produces it (sv 2015-04-05+)."""
-    sv = fields.get("sv", "")
-
-    def f(name: str) -> str:
-        return fields.get(name, "")
-
-    parts = [f("sp"), f("st"), f("se"), canonical_resource, f("si"), f("sip"), f("spr"), sv]
-    if sv >= "2018-11-09":
-        parts += [f("sr"), f("snapshot")]
-    if sv >= "2020-12-06":
-        parts.append(f("ses"))
-    parts += [f("rscc"), f("rscd"), f("rsce"), f("rscl"), f("rsct")]
-    return "\n".join(parts)
-
-
-def account_sas_string_to_sign(account: str, fields: Mapping[str, str]) -> str:
-    names = ["sp", "ss", "srt", "st", "se", "sip", "spr", "sv"]
-    if fields.get("sv", "") >= "2020-12-06":
-        names.append("ses")
-    return account + "\n" + "".join(fields.get(n, "") + "\n" for n in names)
+# -- parsing ------------------------------------------------------------------------------------
 
 
 def _parse_range(value: str | None, header: str) -> tuple[int, int] | None:
@@ -883,8 +796,8 @@ class BlobStandIn:
             sp, st, se = sp or policy.get("sp"), st or policy.get("st"), se or policy.get("se")
         now = _now()
         try:
-            start = _sas_time(st) if st else None
-            expiry = _sas_time(se) if se else None
+            start = sas_time(st) if st else None
+            expiry = sas_time(se) if se else None
         except ValueError as exc:
             raise self._auth_failed(str(exc)) from None
         if expiry is None or not sp:
@@ -900,7 +813,7 @@ class BlobStandIn:
                 "AuthorizationProtocolMismatch",
                 "This request is not authorized to perform this operation using this protocol.",
             )
-        if fields.get("sip") and not _ip_allowed(ctx.request.remote or "", fields["sip"]):
+        if fields.get("sip") and not ip_allowed(ctx.request.remote or "", fields["sip"]):
             raise StorageError(
                 403,
                 "AuthorizationSourceIPMismatch",
@@ -1618,17 +1531,6 @@ class BlobStandIn:
                 )
             self._finish(state, "aborted", None)
         return web.Response(status=204, headers=self._base_headers(ctx))
-
-
-def _ip_allowed(remote: str, sip: str) -> bool:
-    try:
-        address = ipaddress.ip_address(remote)
-        low, _, high = sip.partition("-")
-        first = ipaddress.ip_address(low)
-        last = ipaddress.ip_address(high) if high else first
-    except ValueError:
-        return False
-    return first <= address <= last
 
 
 @pytest.fixture(name="blob_standin")

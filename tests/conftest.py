@@ -8,6 +8,7 @@ container       a fresh container per test (deleted afterwards); yields its name
 container_url   callable: container_url(path="") -> "http://127.0.0.1:P/devstoreaccount1/<c>[/path]".
 run_azxfer      callable: run_azxfer(*args, env=None, input=None, timeout=300) -> CliResult.
 make_tree       callable: make_tree(root, {"rel/path": b"bytes" | size}) -> root.
+file_standin    a fresh, empty File REST stand-in (tests/file_standin) for one test.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from file_standin import FileStandIn
 from helpers import CliResult
 from helpers import make_tree as _make_tree
 
@@ -265,3 +267,14 @@ def run_azxfer(azurite: Azurite, tmp_path: Path) -> Callable[..., CliResult]:
 @pytest.fixture
 def make_tree() -> Callable[..., Path]:
     return _make_tree
+
+
+@pytest.fixture
+def file_standin() -> Iterator[FileStandIn]:
+    """A started, empty File stand-in (the well-known account), stopped after the test.
+
+    The test fails if a handler raised an unexpected exception (`standin.errors`).
+    """
+    with FileStandIn() as standin:
+        yield standin
+        assert not standin.errors, standin.errors
