@@ -4,10 +4,12 @@ offers as capability Protocols is derived from that; see __init__)."""
 from __future__ import annotations
 
 from azxfer.endpoints.blob.endpoint import BlobEndpoint
+from azxfer.endpoints.files.endpoint import FilesEndpoint
 from azxfer.endpoints.local.endpoint import LocalEndpoint
 from azxfer.endpoints.web.endpoint import WebEndpoint
 
 from .drivers_blob import BlobHarness, append_blob, blob_sdk, page_blob
+from .drivers_files import FilesHarness
 from .drivers_local import LocalHarness
 from .drivers_web import WebHarness
 from .harness import Can, Driver
@@ -37,5 +39,17 @@ REGISTRY: tuple[Driver, ...] = (
     # the same as "blob").
     Driver("blob-append", append_blob, frozenset(_WRITES | {Can.STAT}), BlobEndpoint),
     Driver("blob-page", page_blob, frozenset(_WRITES | {Can.RESUME, Can.STAT}), BlobEndpoint),
+    # Azure Files: a file exists from its Create File on (not atomic), listings carry MD5s
+    # because the harness asks for them (`listed_md5`), as downloads do.
+    Driver(
+        "files",
+        FilesHarness,
+        frozenset(
+            {Can.LIST, Can.STAT, Can.MD5, Can.READ, Can.DETECT_CHANGE, Can.DELETE}
+            | _WRITES
+            | {Can.WRITE_MTIME, Can.RESUME}
+        ),
+        FilesEndpoint,
+    ),
     Driver("web", WebHarness, frozenset({Can.STAT, Can.READ, Can.DETECT_CHANGE}), WebEndpoint),
 )

@@ -12,7 +12,7 @@ from msgspec.structs import replace
 from azxfer.credentials import Credential
 from azxfer.endpoints.base import NameFilter, Selection, SelectionKind
 from azxfer.endpoints.files.directories import DirectoryMaker
-from azxfer.endpoints.files.errors import explain
+from azxfer.endpoints.files.errors import FILE_ERRORS, explain
 from azxfer.endpoints.files.listing import described_entry, walk
 from azxfer.endpoints.files.reader import FileReader
 from azxfer.endpoints.files.requests import MAX_FILE_SIZE
@@ -21,6 +21,7 @@ from azxfer.endpoints.files.writer import FileWriter
 from azxfer.errors import ContainerMissing, LocationError, NotFoundError, TransferError
 from azxfer.locations import Location
 from azxfer.models import Entry, Skipped, Transfer, WriteProps
+from azxfer.transport.classify import ErrorAnswer, classify_answer
 
 T = TypeVar("T")
 _WILDCARD_CHARS = "*?["
@@ -126,9 +127,9 @@ class FilesEndpoint:
         status, code = await self._call(self.rest.share_status(), f"share {self.where}")
         if status == 404 or code == "ShareNotFound":
             raise ContainerMissing(f"share {self.where} does not exist")
-        if status in (401, 403) and code in ("AuthenticationFailed", ""):
-            err = TransferError(f"access to share {self.where} denied ({code or 'forbidden'})")
-            raise self.explain(err, f"share {self.where}")
+        if status == 401 or (status == 403 and code in ("AuthenticationFailed", "")):
+            what = f"share {self.where}"
+            raise self.explain(classify_answer(ErrorAnswer(403, code, what), FILE_ERRORS), what)
         # Any other answer (a SAS scoped below the share may not read its properties) lets
         # the writes themselves tell.
         path = self.location.path.strip("/")
