@@ -269,14 +269,15 @@ class Run:
     sys_s: float | None = None
     peak_rss_mb: float | None = None
     exit_code: int | None = None
-    # The server the tool talked to: "azurite" (Blob) or "file-standin" (Files); the
-    # emulator_* fields below are that server's, whichever it is.
+    # The server the tool talked to: "azurite" (Blob) or "file-standin" (Files), and the CPU
+    # seconds it spent during the run. (Results before the Files workloads called these
+    # fields emulator_*; they were Azurite's.)
     server: str = ""
-    emulator_cpu_s: float | None = None
+    server_cpu_s: float | None = None
     # Shares of the wall time the server's main thread ran, and waited for a core:
     # what is left of 100 % is the time it had nothing to do.
-    emulator_running: float | None = None
-    emulator_waiting: float | None = None
+    server_running: float | None = None
+    server_waiting: float | None = None
     files: int | None = None
     bytes: int | None = None
     detail: str = ""

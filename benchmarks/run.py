@@ -1,10 +1,11 @@
 """Side-by-side benchmark of azxfer against AzCopy v10, rclone and a bare-SDK script.
 
-Each workload gets a fresh in-memory Azurite; the tools run as subprocesses, alternating
+Each workload gets a fresh server: an in-memory Azurite for Blob, the File REST stand-in for
+the Azure Files workloads (files_workloads.py). The tools run as subprocesses, alternating
 (A B C D A B C D ...) for --reps repetitions, and every run starts from the same state. Each
-run is measured (wall time, child CPU user+sys and peak RSS from os.wait4, plus the emulator's
-CPU during the run and the shares of it that the emulator's JavaScript thread ran and waited
-for a core) and verified (file count and total bytes at the destination).
+run is measured (wall time, child CPU user+sys and peak RSS from os.wait4, plus the server's
+CPU during the run and the shares of it that the server's main thread ran and waited for a
+core) and verified (Blob: file count and total bytes; Files: every path, size and MD5).
 
 Run it through `bash benchmarks/run [options]` (it prepares .venv, node_modules and the peers).
 Results: a table on stdout and every raw run in benchmarks/results/bench-<timestamp>.json.
@@ -424,9 +425,9 @@ def execute(
         peak_rss_mb=m["peak_rss_mb"],
         exit_code=m["exit_code"],
         server=ctx.server.name,
-        emulator_cpu_s=emu,
-        emulator_running=(ran1 - ran0) / m["wall_s"],
-        emulator_waiting=(waited1 - waited0) / m["wall_s"],
+        server_cpu_s=emu,
+        server_running=(ran1 - ran0) / m["wall_s"],
+        server_waiting=(waited1 - waited0) / m["wall_s"],
         cmd=[redact(a) for a in cmd],
     )
     if m["timed_out"]:
@@ -463,8 +464,8 @@ def describe(run: Run) -> str:
     s = (
         f"{run.status:7s} wall {fmt(run.wall_s, '7.2f')}s  cpu {fmt(run.cpu_s, '6.2f')}s  "
         f"rss {fmt(run.peak_rss_mb, '6.0f')} MB  "
-        f"{run.server} cpu {fmt(run.emulator_cpu_s, '6.2f')}s  "
-        f"its thread ran {percent(run.emulator_running)}, waited {percent(run.emulator_waiting)}"
+        f"{run.server} cpu {fmt(run.server_cpu_s, '6.2f')}s  "
+        f"its thread ran {percent(run.server_running)}, waited {percent(run.server_waiting)}"
     )
     if run.status != "ok":
         s += f"\n      {run.detail[:400]}"
@@ -491,9 +492,9 @@ def summarize(runs: list[Run], workloads: list[str], tools: list[str]) -> list[d
                     wall_s=statistics.median(r.wall_s for r in ok),
                     cpu_s=statistics.median(r.cpu_s for r in ok),
                     peak_rss_mb=max(r.peak_rss_mb for r in ok),
-                    emulator_cpu_s=statistics.median(r.emulator_cpu_s for r in ok),
-                    emulator_running=statistics.median(r.emulator_running for r in ok),
-                    emulator_waiting=statistics.median(r.emulator_waiting for r in ok),
+                    server_cpu_s=statistics.median(r.server_cpu_s for r in ok),
+                    server_running=statistics.median(r.server_running for r in ok),
+                    server_waiting=statistics.median(r.server_waiting for r in ok),
                     mib_s=statistics.median((r.bytes or 0) / 2**20 / r.wall_s for r in ok),
                 )
                 bad = [r for r in mine if r.status != "ok"]
@@ -552,8 +553,8 @@ def render(rows: list[dict], rat: dict[str, dict], base_rat: dict[str, dict] | N
                 fmt(r["peak_rss_mb"], ".0f"),
                 fmt(r["mib_s"], ".1f"),
                 r["server"],
-                fmt(r["emulator_cpu_s"], ".2f"),
-                f"{percent(r['emulator_running'])} / {percent(r['emulator_waiting'])}",
+                fmt(r["server_cpu_s"], ".2f"),
+                f"{percent(r['server_running'])} / {percent(r['server_waiting'])}",
             ]
         else:
             cells = ["—"] * 7
