@@ -389,6 +389,8 @@ def tool_env(ctx: Ctx) -> dict[str, str]:
             "AZCOPY_DISABLE_SYSLOG": "true",
         }
     )
+    # A caller's connection string would change what the tools talk to: its FileEndpoint makes
+    # azxfer read a path-style URL on that host as Files, and its key would be used instead.
     for k in (
         "AZXFER_CONCURRENCY",
         "RCLONE_CONFIG",
