@@ -20,14 +20,11 @@ benchmarks/results/sync-scale-<UTC timestamp>.json.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import os
 import re
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,34 +45,7 @@ class Emulator(bench.Azurite):
     connections then) and a larger Node heap (200,000 blobs take > 1 GB of it)."""
 
     def __init__(self, work: Path, heap_mb: int = 8192) -> None:
-        self.port = p = bench.free_port_triple()
-        self.url = f"http://127.0.0.1:{p}/{bench.ACCOUNT}"
-        self.log = open(work / f"azurite-{p}.log", "wb")  # noqa: SIM115  (closed in stop)
-        env = dict(os.environ, NODE_OPTIONS=f"--max-old-space-size={heap_mb}")
-        self.proc = subprocess.Popen(
-            [
-                str(bench.AZURITE), "--silent", "--inMemoryPersistence", "--skipApiVersionCheck",
-                "--loose", "--disableTelemetry", "--blobHost", "127.0.0.1", "--blobPort", str(p),
-                "--queuePort", str(p + 1), "--tablePort", str(p + 2),
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=env,
-        )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"azurite exited with {self.proc.returncode}")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", p), 0.5):
-                break
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("azurite did not start within 60 s")
-            time.sleep(0.1)
-        self.svc = bench.BlobServiceClient(
-            self.url, credential={"account_name": bench.ACCOUNT, "account_key": bench.KEY}
-        )
+        super().__init__(work, env=dict(os.environ, NODE_OPTIONS=f"--max-old-space-size={heap_mb}"))
 
 
 def make_tree(root: Path, files: int) -> None:
