@@ -11,6 +11,7 @@ from typing import Any
 
 from azxfer.endpoints.base import Endpoint, Selection, SelectionKind, as_destination
 from azxfer.endpoints.factory import JobConnections, endpoint_for
+from azxfer.engine.folders import ask_for_folders
 from azxfer.engine.job import JobRunner
 from azxfer.engine.movers import mover_for
 from azxfer.errors import NotFoundError
@@ -70,6 +71,7 @@ class CopyJob(JobRun):
         planner = CopyPlanner(
             options, dest, OverwritePolicy(options.overwrite, self.ask), self.sink
         )
+        ask_for_folders(source, options.recursive)
         selection: Selection | None = None
 
         async def enumerate_all() -> AsyncIterator[Planned]:
@@ -112,6 +114,7 @@ class CopyJob(JobRun):
             return totals, "Cancelled"
         if (
             totals.files_total == 0
+            and not (totals.folders_completed or totals.folders_skipped or totals.folders_failed)
             and selection is not None
             and (selection.kind is SelectionKind.PATTERN)
         ):

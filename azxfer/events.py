@@ -84,6 +84,19 @@ class TransferDone(Event, frozen=True):
     reason: str | None = None
 
 
+class FolderDone(Event, frozen=True):
+    """A folder was made at the destination (or written as a marker blob): outcome completed;
+    or not made: skipped (a destination without folders) or failed, with the reason. A dry
+    run reports the folders it would make with outcome "planned". Folders are never counted
+    as files."""
+
+    kind: ClassVar[str] = "folder_done"
+    source: str
+    destination: str
+    outcome: str
+    reason: str | None = None
+
+
 class Retrying(Event, frozen=True):
     """A request failed transiently and will be sent again after `wait_seconds`."""
 
@@ -117,6 +130,10 @@ class JobFinished(Event, frozen=True):
     bytes_transferred: int
     elapsed_seconds: float
     failed: list[dict[str, str]]
+    # Folders, apart from files: made (or written as marker blobs), not made, failed.
+    folders_completed: int = 0
+    folders_skipped: int = 0
+    folders_failed: int = 0
 
 
 class EventSink(Protocol):

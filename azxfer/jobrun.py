@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, NoReturn
@@ -23,6 +24,7 @@ from msgspec import Struct
 
 from azxfer.endpoints.blob.early_listing import EarlyListings
 from azxfer.endpoints.factory import JobConnections
+from azxfer.engine.folders import dry_run_folder, is_folder, report_skips
 from azxfer.engine.job import JobRunner
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError
 from azxfer.events import (
@@ -202,7 +204,10 @@ class JobRun:
             self.journal.set_status(status)
             self.journal.close()
         unfinished = self.runner is not None and (
-            totals.files_interrupted or totals.files_failed or status in ("Cancelled", INTERRUPTED)
+            totals.files_interrupted
+            or totals.files_failed
+            or totals.folders_failed
+            or status in ("Cancelled", INTERRUPTED)
         )
         resume = resume_command(job_id, self.options)
         if unfinished and self.spec.job_dir is not None:
@@ -219,6 +224,9 @@ class JobRun:
                 totals.bytes_done,
                 round(elapsed, 3),
                 [{"name": name, "reason": reason} for name, reason in totals.failed],
+                totals.folders_completed,
+                totals.folders_skipped,
+                totals.folders_failed,
             )
         )
         if status == "Cancelled" and self.runner is None:
@@ -303,8 +311,12 @@ async def dry_run(plan: AsyncIterator[Planned], sink: EventSink) -> JobTotals:
     """Report what the plan would do (queued, skipped, or failed as planning found it must
     be), moving nothing."""
     totals = JobTotals()
+    folder_skips: Counter[str] = Counter()
     async for item in plan:
         transfer = item.transfer
+        if is_folder(item):
+            dry_run_folder(item, totals, sink, folder_skips)
+            continue
         totals.files_total += 1
         if item.skip_reason is not None:
             totals.files_skipped += 1
@@ -323,6 +335,7 @@ async def dry_run(plan: AsyncIterator[Planned], sink: EventSink) -> JobTotals:
                 transfer.id, transfer.source.ref, transfer.dest_display, transfer.source.size
             )
         )
+    report_skips(sink, folder_skips)
     sink.emit(EnumerationDone(totals.files_total, totals.bytes_total))
     return totals
 
@@ -356,8 +369,9 @@ def resume_command(job_id: str, options: CopyOptions) -> str:
 def job_status(totals: JobTotals) -> str:
     """The status of a job that ran to its end, from its totals: files failed and none
     completed is a failed job (AzCopy's rule), not one that completed with errors."""
-    if totals.files_failed:
-        return "CompletedWithErrors" if totals.files_completed else "Failed"
+    if totals.files_failed or totals.folders_failed:
+        done = totals.files_completed or totals.folders_completed
+        return "CompletedWithErrors" if done else "Failed"
     if totals.files_skipped:
         return "CompletedWithSkipped"
     return "Completed"

@@ -101,12 +101,34 @@ def blob_type_to_write(props: WriteProps) -> BlobType:
     return blob_props(props).blob_type or BlobType.BLOCK
 
 
+class EntryKind(enum.Enum):
+    """What an entry is: a file (an object with data), or a folder.
+
+    A folder is listed only when the job asked its source for folders (see
+    `endpoints.base.FolderSource`); it carries no data, and is counted apart from files.
+    `EMPTY_FOLDER` is one nothing selected lies under, which a destination without folders
+    (Blob storage) would lose: the job reports it, or writes a marker blob for it. `FOLDER` is
+    one with selected entries under it (they imply it anywhere), or whose contents the source
+    cannot tell while listing (a Blob marker).
+    """
+
+    FILE = "file"
+    FOLDER = "folder"
+    EMPTY_FOLDER = "empty_folder"
+
+
+# The metadata that marks a zero-byte blob as a folder (AzCopy's and Hadoop's convention):
+# written with --include-directory-stub, read back as a folder.
+FOLDER_MARKER_METADATA = {"hdi_isfolder": "true"}
+
+
 class Entry(Struct, frozen=True):
     """One object found by enumerating a source or looked up at a destination.
 
     `ref` is how its driver addresses it (an absolute local path, a blob name); `rel_path` is
     its '/'-separated path relative to the enumeration root, which the planner maps to the
-    destination.
+    destination. `kind` says whether it is a file or a folder (a folder's `size` is 0 and its
+    `rel_path` has no trailing '/'); only jobs that ask for folders ever see one.
     """
 
     ref: str
@@ -118,6 +140,12 @@ class Entry(Struct, frozen=True):
     content: ContentProps | None = None
     metadata: dict[str, str] | None = None
     service: ServiceProps | None = None
+    kind: EntryKind = EntryKind.FILE
+
+    @property
+    def is_folder(self) -> bool:
+        """Whether the entry is a folder (empty or not)."""
+        return self.kind is not EntryKind.FILE
 
     @property
     def is_point_in_time(self) -> bool:
@@ -187,6 +215,11 @@ class JobTotals(Struct):
     bytes_total: int = 0
     bytes_done: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
+    # Folders, counted apart from files: made (or written as marker blobs), not made (a
+    # destination without folders), or failed. Folders a sync finds present are not counted.
+    folders_completed: int = 0
+    folders_skipped: int = 0
+    folders_failed: int = 0
 
 
 class Skipped(Struct, frozen=True):

@@ -103,6 +103,8 @@ class CopyOptions(Struct, frozen=True):
     dry_run: bool = False
     follow_symlinks: bool = False
     s2s: ServerCopySettings = ServerCopySettings()
+    # Toward Blob storage (no folders): write each source folder as a marker blob.
+    include_directory_stub: bool = False
 
 
 def default_concurrency(env: dict[str, str] | None = None) -> int:

@@ -45,6 +45,7 @@ from msgspec.structs import replace
 from azxfer.endpoints.base import (
     DestinationEndpoint,
     Endpoint,
+    FolderSource,
     LocalFiles,
     Selection,
     SelectionKind,
@@ -53,6 +54,7 @@ from azxfer.endpoints.base import (
 )
 from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.endpoints.local.walker import threaded
+from azxfer.engine.folders import ask_for_folders
 from azxfer.engine.job import JobRunner
 from azxfer.engine.movers import mover_for
 from azxfer.errors import LocationError, NotFoundError, UsageError
@@ -101,6 +103,7 @@ class SyncJob(JobRun):
         self.hashes: HashCache | None = None
         self.uploads: UploadHashes | None = None
         self.started_ns = time.time_ns()
+        self.folders = False  # whether both listings include folders
 
     async def _execute(self, connections: JobConnections) -> tuple[JobTotals, str]:
         options = self.options
@@ -112,6 +115,10 @@ class SyncJob(JobRun):
             endpoint_for(options.destination, options.dest_credential, connections, job_id)
         )
         self.hashes = await self._open_hash_cache()
+        # Folders on both sides, so a folder the destination has pairs with the source's.
+        self.folders = ask_for_folders(source, True)
+        if self.folders and isinstance(dest, FolderSource):
+            dest.lists_folders = True
         try:
             selection = await self._select_source(source)
             dest.check_writable()
@@ -197,7 +204,11 @@ class SyncJob(JobRun):
             if not os.path.isdir(source.path):
                 raise LocationError(f"{needs}; '{source.path}' is not a folder")
             walker = SortedWalker(
-                self._name_filter(), True, options.follow_symlinks, hashes=self._lookups()
+                self._name_filter(),
+                True,
+                options.follow_symlinks,
+                hashes=self._lookups(),
+                folders=self.folders,
             )
             return Selection(
                 SelectionKind.DIRECTORY, "", threaded(walker.walk_dir(source.path, ""))
@@ -218,7 +229,12 @@ class SyncJob(JobRun):
             if not os.path.isdir(dest.path):
                 raise LocationError(f"destination '{dest.path}' is a file, not a folder")
             walker = SortedWalker(
-                self._name_filter(), True, False, skip_partials=True, hashes=self._lookups()
+                self._name_filter(),
+                True,
+                False,
+                skip_partials=True,
+                hashes=self._lookups(),
+                folders=self.folders,
             )
             async for item in threaded(walker.walk_dir(dest.path, "")):
                 yield item

@@ -110,6 +110,12 @@ BLOB_TYPES = {
     is_flag=True,
     help="Give downloaded files the blob's last-modified time.",
 )
+@click.option(
+    "--include-directory-stub",
+    is_flag=True,
+    help="Toward Blob storage: write each source folder as a zero-byte marker blob "
+    "(metadata hdi_isfolder=true), so empty folders are kept too.",
+)
 @click.option("--move", is_flag=True, help="Delete each source after its transfer is verified.")
 @click.option("--dry-run", is_flag=True, help="List what would be transferred; transfer nothing.")
 @click.option(
@@ -231,6 +237,7 @@ def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions
         dry_run=bool(opts["dry_run"]),
         follow_symlinks=bool(opts["follow_symlinks"]),
         s2s=s2s,
+        include_directory_stub=bool(opts.get("include_directory_stub")),
     )
 
 

@@ -100,6 +100,8 @@ class TextReporter:
             self._line(f"FAILED: {redact(event.source)}: {event.reason}")
         elif isinstance(event, ev.TransferDone) and event.outcome == "skipped" and self.dry_run:
             self.out.write(f"DRYRUN: skip {redact(event.source)}: {event.reason}\n")
+        elif isinstance(event, ev.FolderDone):
+            self._folder(event)
         elif isinstance(event, ev.Notice):
             self._line(f"{event.level}: {event.message}")
         elif isinstance(event, ev.JobFinished):
@@ -107,6 +109,14 @@ class TextReporter:
             self._summary(event)
             return
         self._refresh()
+
+    def _folder(self, event: ev.FolderDone) -> None:
+        """A folder to make (dry run) or one that failed; skipped folders are said once, by
+        the job's notice."""
+        if event.outcome == "planned":
+            self.out.write(f"DRYRUN: make folder {redact(event.source)} -> {event.destination}\n")
+        elif event.outcome == "failed":
+            self._line(f"FAILED: folder {redact(event.source)}: {event.reason}")
 
     def _line(self, text: str) -> None:
         """A report line: above the live display on a terminal, else on stdout.
@@ -176,6 +186,9 @@ class TextReporter:
             f"  Bytes:   {size_text(event.bytes_transferred)} transferred in "
             f"{event.elapsed_seconds:.2f} s ({size_text(rate)}/s)",
         ]
+        folders = _folders_line(event, self.dry_run)
+        if folders:
+            lines.insert(2, folders)
         lines += self._skipped_lines(event.job_id)
         lines += [f"  Failed:  {redact(f['name'])}: {f['reason']}" for f in event.failed[:50]]
         if len(event.failed) > 50:
@@ -218,6 +231,19 @@ def _dry_run_files(event: ev.JobFinished) -> str:
         f"{event.files_skipped} skipped (up to date or excluded)"
         + (f", {event.files_failed} failed" if event.files_failed else "")
     )
+
+
+def _folders_line(event: ev.JobFinished, dry_run: bool) -> str | None:
+    """The folders of the summary, counted apart from files (None if the job had none; a dry
+    run has listed those it would make)."""
+    made, skipped, failed = event.folders_completed, event.folders_skipped, event.folders_failed
+    if not (made or skipped or failed):
+        return None
+    parts = [] if dry_run else [f"{made} made"]
+    parts.append(f"{skipped} not copied")
+    if failed:
+        parts.append(f"{failed} failed")
+    return "  Folders: " + ", ".join(parts)
 
 
 def make_reporter(output_type: str, journaled: bool = True) -> JsonReporter | TextReporter:

@@ -84,6 +84,12 @@ _COPY_DEFAULTS: dict[str, Any] = {
     help="Refuse (exit 1) to delete more than N entries, or P% of the destination's.",
 )
 @click.option(
+    "--include-directory-stub",
+    is_flag=True,
+    help="Toward Blob storage: write each source folder as a zero-byte marker blob "
+    "(metadata hdi_isfolder=true), so empty folders are kept too.",
+)
+@click.option(
     "--dry-run", is_flag=True, help="List what would be copied and deleted; change nothing."
 )
 @engine_options

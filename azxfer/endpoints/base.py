@@ -188,6 +188,35 @@ def as_destination(endpoint: Endpoint) -> DestinationEndpoint:
 
 
 @runtime_checkable
+class Directories(Protocol):
+    """A destination with real folders (a local file system, an Azure file share), which a
+    job makes as things it moves: an empty source folder arrives empty.
+
+    `make_directory` must be idempotent (an existing folder is success: a resumed job makes
+    again the folders its earlier run may have made), make the missing parents of `ref`
+    itself (the job makes each folder once, as its listing finds it, and several at a time
+    across branches, so a child may come before its parent's request has finished), and
+    raise our errors (azxfer.errors), classified, like a writer. A file's writer must not
+    rely on the folder entry of its parent having been made first.
+    """
+
+    async def make_directory(self, ref: str, entry: Entry) -> None:
+        """Make the folder at `ref` (as `join` names it) for the source folder `entry`."""
+
+
+@runtime_checkable
+class FolderSource(Protocol):
+    """A source that can list its folders as entries (`EntryKind.FOLDER` / `EMPTY_FOLDER`).
+
+    A job sets `lists_folders` before it selects or lists: only then do folders come, each
+    before what lies under it, in the order of the listing (sorted listings: as `walk_sort_key`
+    orders a folder, as its name followed by '/'). Only recursive selections list folders.
+    """
+
+    lists_folders: bool
+
+
+@runtime_checkable
 class SortedListing(Protocol):
     """A recursive listing in `sync_key` order, as sync's merge join needs it."""
 

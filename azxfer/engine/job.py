@@ -9,6 +9,7 @@ from typing import Protocol
 
 from azxfer.endpoints.base import Endpoint
 from azxfer.engine.budget import MemoryBudget
+from azxfer.engine.folders import FolderRuns, is_folder
 from azxfer.engine.transfer import (
     Interrupted,
     RequestSlots,
@@ -157,6 +158,9 @@ class JobRunner:
         self.backlog = BACKLOG
         self.totals = JobTotals()
         self.fatal: AzxferError | None = None
+        self.folders = FolderRuns(
+            dest, sink, self.totals, self.ctx.requests, concurrency, _FATAL, self._stop_on
+        )
 
     def stop(self) -> None:
         """Stop scheduling: no new transfer or chunk starts; in-flight chunks finish."""
@@ -201,11 +205,16 @@ class JobRunner:
 
     async def _list(self, plan: AsyncIterator[Planned], backlog: _Backlog) -> None:
         """Count and journal each planned transfer, settle those planning decided, and hand
-        the rest to `run`; the end (or the stop) of the listing ends the backlog."""
+        the rest to `run`; the end (or the stop) of the listing ends the backlog. Folders are
+        made here, as they come (see `engine.folders`): the enumeration is journaled as done
+        only once every one is made."""
         try:
             async for item in plan:
                 if self.fatal is not None or self.stopping:
                     return
+                if is_folder(item):
+                    await self.folders.add(item)
+                    continue
                 self._queued(item.transfer)
                 if item.resume is None:
                     self.recorder.planned(item)
@@ -215,10 +224,18 @@ class JobRunner:
                     self._done(item.transfer, Outcome.FAILED, item.fail_reason)
                 else:
                     await backlog.put(item)
-            self.recorder.enumeration_done()
+            if await self.folders.finish() and self.fatal is None:
+                self.recorder.enumeration_done()
             self.sink.emit(EnumerationDone(self.totals.files_total, self.totals.bytes_total))
         finally:
             backlog.close()
+            await self.folders.cancel()
+
+    def _stop_on(self, exc: AzxferError) -> None:
+        """A folder met a failure no transfer can get past: it is the job's error."""
+        if self.fatal is None:
+            self.fatal = exc
+            self.stop()
 
     def _left_for_resume(self, transfer: Transfer) -> None:
         """A transfer planned but not started when the job stopped: it stays pending in the

@@ -12,7 +12,15 @@ from typing import Any
 
 import msgspec
 
-from azxfer.models import BlobProps, BlobType, ContentProps, Entry, ServiceProps, WriteProps
+from azxfer.models import (
+    BlobProps,
+    BlobType,
+    ContentProps,
+    Entry,
+    EntryKind,
+    ServiceProps,
+    WriteProps,
+)
 
 
 def entry_to_json(entry: Entry) -> dict[str, Any]:
@@ -29,6 +37,8 @@ def entry_to_json(entry: Entry) -> dict[str, Any]:
     }
     if entry.service is not None:
         data["service"] = service_to_json(entry.service)
+    if entry.kind is not EntryKind.FILE:  # files, nearly every entry, store no kind
+        data["kind"] = entry.kind.value
     return data
 
 
@@ -45,6 +55,7 @@ def entry_from_json(data: dict[str, Any]) -> Entry:
         content=ContentProps(**data["content"]) if data.get("content") else None,
         metadata=data.get("metadata"),
         service=service_from_json(service) if service else _old_entry_service(data),
+        kind=EntryKind(data["kind"]) if "kind" in data else EntryKind.FILE,
     )
 
 

@@ -202,6 +202,21 @@ class LocalNameMapper:
         local_rel = directory.child_rel(name)
         return MappedName(local_rel, "; ".join(dict.fromkeys(reasons)) if reasons else None)
 
+    def map_directory(self, remote_rel: str) -> MappedName | None:
+        """The local path of folder `remote_rel`: the one files under it map into (rules 2-6
+        apply to each segment as to a file's folders); None for ''."""
+        segments = [s for s in remote_rel.split("/") if s]
+        if not segments:
+            return None
+        reasons: list[str] = []
+        if len(segments) != remote_rel.count("/") + 1:
+            reasons.append("empty path segment dropped")
+        directory = self._root
+        for segment in segments:
+            directory = self._enter(directory, *self._translate(segment, reasons), reasons)
+        reason = "; ".join(dict.fromkeys(reasons)) if reasons else None
+        return MappedName(directory.rel, reason)
+
     def _translate(self, segment: str, reasons: list[str]) -> tuple[str, _Name | None]:
         """`segment` made a valid file name (rules 2 and 3), and its parts if it was shortened."""
         # Nearly every segment is valid as it is; keep that path cheap.

@@ -8,14 +8,20 @@ from pathlib import Path
 
 from msgspec.structs import replace
 
+<<<<<<< HEAD
 from azxfer.endpoints.base import Destination, DestinationNames, Selection, SelectionKind
+=======
+from azxfer.endpoints.base import Destination, Directories, Selection, SelectionKind
+>>>>>>> dirs
 from azxfer.events import EventSink, Notice
 from azxfer.locations import redact
 from azxfer.models import (
+    FOLDER_MARKER_METADATA,
     BlobProps,
     BlobType,
     ContentProps,
     Entry,
+    EntryKind,
     Planned,
     Skipped,
     Transfer,
@@ -38,6 +44,14 @@ from azxfer.plan.overlap import (
 )
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+# Why an empty folder does not arrive at a destination without folders (said once per job).
+NO_FOLDERS = "Blob storage has no folders; --include-directory-stub writes marker blobs"
+_MARKER_PROPS = WriteProps(
+    content=ContentProps(content_type=DEFAULT_CONTENT_TYPE),
+    metadata=FOLDER_MARKER_METADATA,
+    service=BlobProps(blob_type=BlobType.BLOCK),
+)
 
 
 class CopyPlanner:
@@ -83,6 +97,11 @@ class CopyPlanner:
                 yield planned
 
     async def _plan_entry(self, selection: Selection, entry: Entry) -> Planned | None:
+        if entry.is_folder:
+            rel = entry.rel_path
+            if self._in_subdir(selection):
+                rel = f"{selection.root_name}/{rel}"
+            return self.plan_folder(entry, rel)
         target = await self._dest_ref(selection, entry)
         if target is None:
             return None
@@ -99,6 +118,32 @@ class CopyPlanner:
             if not decision.transfer:
                 return Planned(transfer, props, decision.reason)
         return Planned(transfer, props)
+
+    def plan_folder(self, folder: Entry, rel: str) -> Planned | None:
+        """The plan for a source folder going to `rel` under the destination: make it where
+        the destination has folders, else write a marker blob (--include-directory-stub),
+        else skip an empty one (reported), and leave out one its files imply (None).
+        Folders are not journaled (transfer ID 0): see `engine.folders`."""
+        if self.mapper is not None:
+            mapped = self.mapper.map_directory(rel)
+            if mapped is None:
+                return None
+            if mapped.reason:
+                self.sink.emit(
+                    Notice("warning", f"'{rel}' saved as '{mapped.local_rel}': {mapped.reason}")
+                )
+            rel = mapped.local_rel
+        elif self.namer is not None:
+            rel = _as_stored(rel)
+        dest_ref = self.dest.join(rel)
+        transfer = Transfer(0, folder, dest_ref, redact(self.display(dest_ref)))
+        if isinstance(self.dest, Directories):
+            return Planned(transfer, WriteProps(mtime=folder.mtime))
+        if self.options.include_directory_stub:
+            return Planned(transfer, _MARKER_PROPS)
+        if folder.kind is EntryKind.EMPTY_FOLDER:
+            return Planned(transfer, WriteProps(), NO_FOLDERS)
+        return None
 
     def new_id(self) -> int:
         """The next transfer ID of this job."""

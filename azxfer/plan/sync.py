@@ -29,7 +29,7 @@ from msgspec import Struct
 
 from azxfer.errors import AzxferError, UsageError
 from azxfer.events import IDENTICAL
-from azxfer.models import Entry
+from azxfer.models import Entry, EntryKind
 from azxfer.plan.compare import Decision
 
 DEFAULT_SKEW_SECONDS = 2.0
@@ -111,12 +111,18 @@ class Pair(Struct, frozen=True):
 async def merge_join(
     src: AsyncIterator[Entry], dst: AsyncIterator[Entry], key: Callable[[str], bytes] = sync_key
 ) -> AsyncIterator[Pair]:
-    """Pair two listings sorted by key; O(1) memory. Raises OutOfOrderError on disorder."""
+    """Pair two listings sorted by key; O(1) memory. Raises OutOfOrderError on disorder.
+
+    A folder's key is its path's followed by '/', where `walk_sort_key` puts it (before what
+    lies under it), so a folder pairs only with a folder."""
+    file = EntryKind.FILE
 
     async def ordered(items: AsyncIterator[Entry], side: str) -> AsyncIterator[tuple[bytes, Entry]]:
         last: bytes | None = None
         async for entry in items:
             k = key(entry.rel_path)
+            if entry.kind is not file:
+                k += b"/"
             if last is not None and k <= last:
                 raise OutOfOrderError(
                     f"the {side} listing is not in name order ('{entry.rel_path}' came after "

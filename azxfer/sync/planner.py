@@ -117,7 +117,8 @@ class SyncPlanner:
             if isinstance(item, Skipped):
                 self._protect(item, "destination")
                 continue
-            self.stats.dest_total += 1
+            if not item.is_folder:  # --max-delete's share is of files
+                self.stats.dest_total += 1
             yield item
 
     def _protect(self, item: Skipped, side: str) -> None:
@@ -131,10 +132,14 @@ class SyncPlanner:
         src, dst = pair.src, pair.dst
         if src is None:
             assert dst is not None
+            if dst.is_folder:
+                return None  # a folder the source lacks stays (only files are deleted)
             self.extra.add(pair.key, dst.ref, self.planner.display(dst.ref))
             self._protect_twins(dst.rel_path, from_source=False)
             return None
         self._protect_twins(src.rel_path, from_source=True)
+        if src.is_folder:  # merged by key: `dst` is the same folder, or none
+            return None if dst is not None else self.planner.plan_folder(src, src.rel_path)
         if self.has_times and not self.time_filter.accepts(src.rel_path, src.mtime):
             return None  # not selected for copying, but present: its destination stays
         dest_rel = src.rel_path

@@ -31,8 +31,9 @@ class SortedWalker(Walker):
         follow_symlinks: bool,
         skip_partials: bool = False,
         hashes: HashCache | None = None,
+        folders: bool = False,
     ) -> None:
-        super().__init__(filters, recursive, follow_symlinks)
+        super().__init__(filters, recursive, follow_symlinks, folders)
         self.skip_partials = skip_partials
         self.hashes = hashes
 
@@ -61,7 +62,7 @@ class SortedWalker(Walker):
             yield from super()._visit(item, rel, ancestors)
             return
         for found in super()._visit(item, rel, ancestors):
-            if type(found) is Entry and found.ref == item.path:
+            if type(found) is Entry and found.ref == item.path and not found.is_folder:
                 try:
                     key = stat_key(item.stat())  # the walk's own (cached) stat
                 except OSError:

@@ -379,7 +379,7 @@ def test_a_blob_rewritten_after_listing_is_refused_when_read_whole(
     assert refused == b"blob 'f.bin' changed during the transfer"
 
 
-def test_a_blob_ending_in_slash_with_data_is_saved_escaped_and_markers_stay_skipped(
+def test_a_blob_ending_in_slash_with_data_is_saved_escaped_and_markers_become_folders(
     tmp_path, run_azxfer, container_url, container_client
 ):
     seed_blobs(container_client, {"d/": b"data in a slash name", "d/f.txt": b"f", "e/": b""})
@@ -390,7 +390,10 @@ def test_a_blob_ending_in_slash_with_data_is_saved_escaped_and_markers_stay_skip
     )
     result.assert_ok()
     assert tree_contents(out) == {"d%2F": b"data in a slash name", "d/f.txt": b"f"}
+    # The zero-byte 'e/' and the marker 'm/' are folders, not files: empty ones arrive empty.
+    assert os.listdir(out / "e") == [] and os.listdir(out / "m") == []
     finished = result.finished()
     assert (finished["files_total"], finished["files_completed"]) == (2, 2), result.describe()
+    assert finished["folders_completed"] == 2, result.describe()
     messages = [n.get("message", "") for n in result.events_of("notice")]
     assert any("'d/' saved as 'd%2F'" in m for m in messages), result.describe()

@@ -19,8 +19,10 @@ from azxfer.endpoints.base import NameFilter, NameRules, Selection, SelectionKin
 from azxfer.endpoints.blob.errors import BLOB_ERRORS, classify, error_code
 from azxfer.endpoints.blob.handles import FastPath, LazyBlob
 from azxfer.endpoints.blob.listing import (
+    FolderOrder,
     entry_from_listing,
     entry_from_properties,
+    folder_from_marker,
     is_folder_marker,
     one_entry,
     snapshot_name,
@@ -69,6 +71,8 @@ class BlobEndpoint(BlobUrlCopies):
         self.job_tag = job_tag
         self.rest = rest
         self.include_snapshots = include_snapshots
+        # FolderSource: marker blobs are listed as folders (recursive listings), not skipped.
+        self.lists_folders = False
         self._service = service
         self._container: ContainerClient | None = None
         self.where = f"'{location.container}' at {location.endpoint}"
@@ -212,9 +216,12 @@ class BlobEndpoint(BlobUrlCopies):
         name_pattern: str | None = None,
         name_prefix: str | None = None,
     ) -> AsyncIterator[Entry | Skipped]:
-        """Blobs under `base`, rel_path relative to it, filtered; flat or one level."""
+        """Blobs under `base`, rel_path relative to it, filtered; flat or one level. Marker
+        blobs are skipped, or, if the job asked for folders, listed as folders in walk order
+        (`FolderOrder`)."""
         start = base + (name_prefix or "")
         previous_snapshot = ("", "")  # (blob, second) of the last snapshot listed
+        folders = FolderOrder() if self.lists_folders and recursive else None
         try:
             async for entry, marker in self._listing(start, recursive, len(base)):
                 rel = entry.rel_path
@@ -225,7 +232,11 @@ class BlobEndpoint(BlobUrlCopies):
                 if rel.partition("/")[2] and name_pattern is not None and not recursive:
                     continue
                 if marker or (entry.size == 0 and entry.ref.endswith("/")):
-                    continue  # a folder marker; a '/'-ending blob with data is a file
+                    # A folder marker; a '/'-ending blob with data is a file.
+                    folder_rel = rel.rstrip("/")  # '' is the listed folder itself
+                    if folders is not None and folder_rel and filters.may_descend(folder_rel):
+                        folders.hold(folder_from_marker(entry))
+                    continue
                 if filters.accepts(rel, entry.mtime):
                     snapshot = blob_props(entry).snapshot
                     if snapshot:
@@ -235,7 +246,12 @@ class BlobEndpoint(BlobUrlCopies):
                         rel = snapshot_name(rel, snapshot, second == previous_snapshot)
                         previous_snapshot = second
                         entry = replace(entry, rel_path=rel)
+                    if folders is not None and folders.held:
+                        for folder in folders.before(entry):
+                            yield folder
                     yield entry
+            for folder in folders.rest() if folders is not None else ():
+                yield folder
         except Exception as exc:
             raise self.classify(exc, f"listing container {self.where}") from None
 

@@ -6,9 +6,22 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+from msgspec.structs import replace
+
 from azxfer.endpoints.blob.listed import ListedBlob
+<<<<<<< HEAD
 from azxfer.models import BlobProps, BlobType, ContentProps, Entry, Skipped
 from azxfer.transport.wire import quoted_etag
+=======
+from azxfer.models import BlobProps, BlobType, ContentProps, Entry, EntryKind, Skipped
+
+
+def quoted_etag(etag: str | None) -> str | None:
+    """ETags in one form: List Blobs gives them bare, Get Blob Properties quoted."""
+    if not etag:
+        return None
+    return etag if etag.startswith('"') else f'"{etag}"'
+>>>>>>> dirs
 
 
 def entry_from_listing(listed: ListedBlob, rel: str) -> Entry:
@@ -31,6 +44,56 @@ def entry_from_listing(listed: ListedBlob, rel: str) -> Entry:
 def is_folder_marker(props: Any) -> bool:
     metadata = getattr(props, "metadata", None) or {}
     return props.size == 0 and metadata.get("hdi_isfolder") == "true"
+
+
+def folder_from_marker(entry: Entry) -> Entry:
+    """The folder a marker blob stands for: 'a/b' with `hdi_isfolder=true`, or a zero-byte
+    'a/b/'. Whether anything lies under it is not known while listing."""
+    return replace(entry, rel_path=entry.rel_path.rstrip("/"), kind=EntryKind.FOLDER)
+
+
+class FolderOrder:
+    """Puts the folders of a name-ordered listing where a walk puts them (`walk_sort_key`:
+    a folder sorts as its name followed by '/'), so a sorted listing stays in merge order.
+
+    A marker 'a/b' is listed before 'a/b-c' and 'a/b.txt', which sort before 'a/b/': it is
+    held until the listing passes 'a/b/'. Only the folders listed but not yet passed are
+    held; a folder listed twice (a marker and a zero-byte 'a/b/') comes once.
+    """
+
+    def __init__(self) -> None:
+        self.held: list[tuple[bytes, Entry]] = []  # (key, folder) in key order
+
+    def hold(self, folder: Entry) -> None:
+        """Keep `folder` until the listing passes its place."""
+        key = _key(folder.rel_path) + b"/"
+        held = self.held
+        if any(k == key for k, _ in held):
+            return
+        held.append((key, folder))
+        held.sort(key=lambda pair: pair[0])
+
+    def before(self, entry: Entry) -> list[Entry]:
+        """The held folders that go before file `entry` (one of the same key is dropped:
+        the file 'a/b/' with data has the place of the folder 'a/b')."""
+        key = _key(entry.rel_path)
+        ready = []
+        while self.held and self.held[0][0] <= key:
+            held_key, folder = self.held.pop(0)
+            if held_key != key:
+                ready.append(folder)
+        return ready
+
+    def rest(self) -> list[Entry]:
+        """The folders still held when the listing ends."""
+        folders = [folder for _, folder in self.held]
+        self.held.clear()
+        return folders
+
+
+def _key(rel_path: str) -> bytes:
+    """The byte order Blob storage lists names in (that of `plan.sync.sync_key`)."""
+    return rel_path.encode("utf-8", "surrogatepass")
 
 
 def entry_from_properties(props: Any, rel: str) -> Entry:

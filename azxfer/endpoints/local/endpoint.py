@@ -26,6 +26,7 @@ class LocalEndpoint:
         self.path = path
         self.pattern = pattern
         self.temp_tag = temp_tag
+        self.lists_folders = False  # FolderSource: the job asks for folders
 
     # -- source side -------------------------------------------------------------------------
 
@@ -33,7 +34,7 @@ class LocalEndpoint:
         self, recursive: bool, filters: NameFilter, follow_symlinks: bool
     ) -> Selection:
         """Resolve the local location into a selection; a missing path is a LocationError."""
-        walker = Walker(filters, recursive, follow_symlinks)
+        walker = Walker(filters, recursive, follow_symlinks, self.lists_folders)
         if self.pattern is not None:
             if not os.path.isdir(self.path):
                 raise LocationError(f"local folder '{self.path}' does not exist")
@@ -110,6 +111,17 @@ class LocalEndpoint:
     ) -> LocalWriter:
         """A writer to a temporary file renamed over `transfer.dest_ref` on commit."""
         return LocalWriter(transfer.dest_ref, size, props, block_size, self.temp_tag, transfer.id)
+
+    async def make_directory(self, ref: str, entry: Entry) -> None:
+        """Make the folder `ref` and its missing parents (Directories); an existing one is
+        success. Its modification time is not set: files written into it later change it
+        anyway, and AzCopy v10 keeps no local folder times either."""
+        try:
+            os.makedirs(ref, exist_ok=True)
+        except FileExistsError:
+            raise TransferError(f"cannot create folder {ref}: a file has its name") from None
+        except OSError as exc:
+            raise TransferError(f"cannot create folder {ref}: {exc.strerror}") from None
 
     async def delete(self, ref: str) -> None:
         """Remove a local file."""

@@ -1,5 +1,13 @@
 """Walking local folders: a synchronous walk that applies filters and symlink rules, run in
-a thread and handed over to the event loop in batches."""
+a thread and handed over to the event loop in batches.
+
+Asked for folders (`folders=True`, recursive walks only), the walk yields each folder it
+descends into as an entry of its own, before what lies under it, and says whether anything
+selected lies under it (`EntryKind.EMPTY_FOLDER` if not). Folders are selected by paths only
+(`may_descend`: --include-path / --exclude-path); name patterns (--include-pattern,
+--exclude-pattern) and times select files, as AzCopy v10 applies them to files only, so a
+folder whose files a pattern leaves out still arrives, empty.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +19,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 
 from azxfer.endpoints.base import NameFilter
-from azxfer.models import Entry, Skipped
+from azxfer.models import Entry, EntryKind, Skipped
 
 _WALK_BATCH = 256
 _WALK_AHEAD = 8
@@ -22,13 +30,23 @@ def file_entry(ref: str, rel_path: str, st: os.stat_result) -> Entry:
     return Entry(ref=ref, rel_path=rel_path, size=st.st_size, mtime=st.st_mtime)
 
 
-class Walker:
-    """A synchronous directory walk (run in a thread) applying filters and symlink rules."""
+def folder_entry(ref: str, rel_path: str, st: os.stat_result, empty: bool) -> Entry:
+    """The entry of a local folder, from its stat."""
+    kind = EntryKind.EMPTY_FOLDER if empty else EntryKind.FOLDER
+    return Entry(ref=ref, rel_path=rel_path, size=0, mtime=st.st_mtime, kind=kind)
 
-    def __init__(self, filters: NameFilter, recursive: bool, follow_symlinks: bool) -> None:
+
+class Walker:
+    """A synchronous directory walk (run in a thread) applying filters and symlink rules;
+    with `folders`, the folders it descends into are entries too."""
+
+    def __init__(
+        self, filters: NameFilter, recursive: bool, follow_symlinks: bool, folders: bool = False
+    ) -> None:
         self.filters = filters
         self.recursive = recursive
         self.follow = follow_symlinks
+        self.folders = folders and recursive
 
     def walk_pattern(self, folder: str, pattern: str) -> Iterator[Entry | Skipped]:
         """Entries of `folder` whose names match `pattern`; matching folders if recursive."""
@@ -74,7 +92,25 @@ class Walker:
             if key in ancestors:
                 yield Skipped(item.path, rel, "symbolic link loop")
                 return
-            yield from self._scan(item.path, rel, ancestors | {key})
+            inside = self._scan(item.path, rel, ancestors | {key})
+            if self.folders:
+                # The folder's entry comes first; whether it is empty is known at its first
+                # selected entry (only the skipped items before that one are held, never a
+                # subtree). Done in this frame: a wrapping generator would cost every entry
+                # below one more generator step per level.
+                held: list[Skipped] = []
+                for found in inside:
+                    if type(found) is Entry:
+                        yield folder_entry(item.path, rel, st, empty=False)
+                        yield from held
+                        yield found
+                        break
+                    held.append(found)
+                else:
+                    yield folder_entry(item.path, rel, st, empty=True)
+                    yield from held
+                    return
+            yield from inside
         elif stat_mod.S_ISREG(st.st_mode):
             if self.filters.accepts(rel, st.st_mtime):
                 yield file_entry(item.path, rel, st)
