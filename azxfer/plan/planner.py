@@ -8,11 +8,13 @@ from pathlib import Path
 
 from msgspec.structs import replace
 
-<<<<<<< HEAD
-from azxfer.endpoints.base import Destination, DestinationNames, Selection, SelectionKind
-=======
-from azxfer.endpoints.base import Destination, Directories, Selection, SelectionKind
->>>>>>> dirs
+from azxfer.endpoints.base import (
+    Destination,
+    DestinationNames,
+    Directories,
+    Selection,
+    SelectionKind,
+)
 from azxfer.events import EventSink, Notice
 from azxfer.locations import redact
 from azxfer.models import (
@@ -134,7 +136,7 @@ class CopyPlanner:
                 )
             rel = mapped.local_rel
         elif self.namer is not None:
-            rel = _as_stored(rel)
+            rel = self.namer.stored(rel)
         dest_ref = self.dest.join(rel)
         transfer = Transfer(0, folder, dest_ref, redact(self.display(dest_ref)))
         if isinstance(self.dest, Directories):

@@ -9,19 +9,8 @@ from typing import Any
 from msgspec.structs import replace
 
 from azxfer.endpoints.blob.listed import ListedBlob
-<<<<<<< HEAD
-from azxfer.models import BlobProps, BlobType, ContentProps, Entry, Skipped
-from azxfer.transport.wire import quoted_etag
-=======
 from azxfer.models import BlobProps, BlobType, ContentProps, Entry, EntryKind, Skipped
-
-
-def quoted_etag(etag: str | None) -> str | None:
-    """ETags in one form: List Blobs gives them bare, Get Blob Properties quoted."""
-    if not etag:
-        return None
-    return etag if etag.startswith('"') else f'"{etag}"'
->>>>>>> dirs
+from azxfer.transport.wire import quoted_etag
 
 
 def entry_from_listing(listed: ListedBlob, rel: str) -> Entry:
