@@ -16,7 +16,7 @@ from msgspec import Struct
 
 from azxfer.endpoints.base import NameFilter
 from azxfer.endpoints.files.requests import parse_file_time
-from azxfer.models import ContentProps, Entry, FileProps
+from azxfer.models import ContentProps, Entry, EntryKind, FileProps
 from azxfer.transport.headers import Headers
 from azxfer.transport.wire import quoted_etag
 
@@ -126,12 +126,15 @@ async def walk(
     filters: NameFilter,
     name_pattern: str | None = None,
     width: int = WALK_WIDTH,
+    folders: bool = False,
 ) -> AsyncIterator[Entry]:
     """Every selected file under directory `base` of the share ('' : the root), rel_path
     relative to it, streamed as listed: up to `width` directories are listed at once, each
     page by page. Only names matching `name_pattern` are taken at the top level (files, and
     directories to descend into when recursive); filters apply while listing, so a directory
-    no filter can select is never listed."""
+    no filter can select is never listed. With `folders` (recursive only) each directory
+    descended into comes too, before what lies under it (as `EntryKind.FOLDER`: whether
+    anything selected lies under it is not known yet)."""
     found: asyncio.Queue[object] = asyncio.Queue(WALK_AHEAD)
     todo: asyncio.Queue[str] = asyncio.Queue()
     todo.put_nowait("")
@@ -154,6 +157,9 @@ async def walk(
                         continue
                     rel = f"{rel_dir}/{name}" if rel_dir else name
                     if filters.may_descend(rel):
+                        if folders:
+                            ref = f"{path}/{name}" if path else name
+                            await found.put(Entry(ref, rel, 0, kind=EntryKind.FOLDER))
                         todo.put_nowait(rel)
             marker = page.next_marker
             if not marker:
