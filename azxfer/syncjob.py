@@ -44,9 +44,11 @@ from msgspec.structs import replace
 
 from azxfer.endpoints.base import (
     DestinationEndpoint,
+    DestinationNames,
     Endpoint,
     FolderSource,
     LocalFiles,
+    OrderedListing,
     Selection,
     SelectionKind,
     SortedListing,
@@ -64,7 +66,7 @@ from azxfer.journal.hashcache import HashCache
 from azxfer.models import Entry, JobTotals, Skipped, Transfer
 from azxfer.plan.filters import EntryFilter
 from azxfer.plan.overlap import check_sync_apart
-from azxfer.plan.sync import parse_max_delete
+from azxfer.plan.sync import BYTE_ORDER, FOLDED_ORDER, MergeOrder, parse_max_delete
 from azxfer.sync.deletes import AskDelete, Deleted, ExtraDeletes
 from azxfer.sync.extra import ExtraTable
 from azxfer.sync.hashing import UploadHashes
@@ -104,6 +106,7 @@ class SyncJob(JobRun):
         self.uploads: UploadHashes | None = None
         self.started_ns = time.time_ns()
         self.folders = False  # whether both listings include folders
+        self.order = BYTE_ORDER  # the order both listings come in (see merge_order)
 
     async def _execute(self, connections: JobConnections) -> tuple[JobTotals, str]:
         options = self.options
@@ -115,11 +118,20 @@ class SyncJob(JobRun):
             options.source_credential,
             connections,
             job_id,
-            source_properties=not options.destination.is_local,
+            source_properties=not options.destination.is_local or self.sync.compares_md5,
         )
+        # A destination's listing carries MD5s only when they are compared (an Azure Files
+        # listing then asks every file's properties).
         dest = as_destination(
-            endpoint_for(options.destination, options.dest_credential, connections, job_id)
+            endpoint_for(
+                options.destination,
+                options.dest_credential,
+                connections,
+                job_id,
+                source_properties=self.sync.compares_md5,
+            )
         )
+        self.order = merge_order(source, dest)
         self.hashes = await self._open_hash_cache()
         # Folders on both sides, so a folder the destination has pairs with the source's.
         self.folders = ask_for_folders(source, True)
@@ -168,7 +180,9 @@ class SyncJob(JobRun):
 
     def _planner(self, dest: DestinationEndpoint, extra: ExtraTable) -> SyncPlanner:
         resumed = self.journal if self.spec.resume else None
-        return SyncPlanner(self.sync, dest, self.sink, extra, self.stats, resumed, self.hashes)
+        return SyncPlanner(
+            self.sync, dest, self.sink, extra, self.stats, resumed, self.hashes, self.order
+        )
 
     def _make_runner(self, source: Endpoint, dest: Endpoint) -> JobRunner:
         options = self.options
@@ -215,6 +229,7 @@ class SyncJob(JobRun):
                 options.follow_symlinks,
                 hashes=self._lookups(),
                 folders=self.folders,
+                walk_key=self.order.walk_key,
             )
             return Selection(
                 SelectionKind.DIRECTORY, "", threaded(walker.walk_dir(source.path, ""))
@@ -223,8 +238,11 @@ class SyncJob(JobRun):
         if selection.kind is not SelectionKind.DIRECTORY:
             raise UsageError(
                 f"{needs}; '{options.source.display}' selects "
-                + ("one blob" if selection.kind is SelectionKind.SINGLE else "nothing")
+                + ("one file" if selection.kind is SelectionKind.SINGLE else "nothing")
             )
+        if isinstance(source, OrderedListing):  # listed one directory at a time: sorted here
+            items = source.ordered_entries(self._name_filter(), self.order.walk_key)
+            return Selection(selection.kind, selection.root_name, items)
         return selection
 
     async def _list_destination(self, dest: DestinationEndpoint) -> AsyncIterator[Entry | Skipped]:
@@ -241,13 +259,17 @@ class SyncJob(JobRun):
                 skip_partials=True,
                 hashes=self._lookups(),
                 folders=self.folders,
+                walk_key=self.order.walk_key,
             )
             async for item in threaded(walker.walk_dir(dest.path, "")):
                 yield item
             return
-        if not isinstance(dest, SortedListing):
+        if isinstance(dest, OrderedListing):
+            listing = dest.ordered_entries(self._name_filter(), self.order.walk_key)
+        elif isinstance(dest, SortedListing):
+            listing = dest.sorted_entries(self._name_filter())
+        else:
             raise UsageError("azxfer sync cannot list this destination")
-        listing = dest.sorted_entries(self._name_filter())
         listed = False
         try:
             async for item in listing:
@@ -276,3 +298,16 @@ class SyncJob(JobRun):
     ) -> JobResult:
         self.sink.emit(self.stats.summary(totals))
         return super()._finish(status, error, totals, elapsed)
+
+
+def merge_order(source: Endpoint, dest: DestinationEndpoint) -> MergeOrder:
+    """The order both listings of a sync come in. Toward a case-insensitive destination (Azure
+    Files) names pair as that service compares them ('A.txt' there is the 'a.txt' of the
+    source), when both sides can be listed in that order: a local walk or a listing that sorts
+    each directory itself. A Blob source lists in its own byte order only; there `CaseTwins`
+    still keeps a twin from being deleted."""
+    if not isinstance(dest, DestinationNames) or not dest.name_rules().case_insensitive:
+        return BYTE_ORDER
+    if isinstance(source, (LocalFiles, OrderedListing)):
+        return FOLDED_ORDER
+    return BYTE_ORDER

@@ -216,12 +216,57 @@ class FolderSource(Protocol):
     lists_folders: bool
 
 
+def sync_key(rel_path: str) -> bytes:
+    """The merge key of a relative path: its UTF-8 bytes (undecodable local names keep their
+    original bytes through surrogateescape). Bytes compare as Blob storage orders names."""
+    try:
+        return rel_path.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return rel_path.encode("utf-8", "surrogatepass")
+
+
+def walk_sort_key(name: str, is_dir: bool) -> bytes:
+    """How a directory walk must order the entries of one folder so that the walk yields
+    relative paths in `sync_key` order: a folder sorts as its name followed by '/' (every path
+    under it starts so), a file as its name. Sorting by plain names would put 'a/x' before
+    'a-b' and 'a.txt', which Blob storage lists first ('-' and '.' are below '/')."""
+    return sync_key(name + "/" if is_dir else name)
+
+
+# The order of one folder's entries in a walk: (name, is a folder) -> sort key. A walk that
+# orders every folder so yields paths in the order of the matching path key (`walk_sort_key`
+# for `sync_key`; `plan.sync` has the case-folded pair).
+WalkKey = Callable[[str, bool], bytes]
+
+
 @runtime_checkable
 class SortedListing(Protocol):
     """A recursive listing in `sync_key` order, as sync's merge join needs it."""
 
     def sorted_entries(self, filters: NameFilter) -> AsyncIterator[Entry | Skipped]:
         """Every selected object under the location (NotFoundError: there is no location)."""
+
+
+@runtime_checkable
+class OrderedListing(Protocol):
+    """A recursive listing that orders each folder itself, by a key the caller gives (a
+    service listed one directory at a time, as Azure Files is): so a sync can merge it in the
+    order a case-insensitive destination compares names, not only in `sync_key` order."""
+
+    def ordered_entries(
+        self, filters: NameFilter, walk_key: WalkKey
+    ) -> AsyncIterator[Entry | Skipped]:
+        """As `sorted_entries`, each folder's entries ordered by `walk_key(name, is_dir)`."""
+
+
+@runtime_checkable
+class DirectoryDeletes(Protocol):
+    """A destination with real folders that can delete one (a sync's folders the source
+    lacks, after their files)."""
+
+    async def delete_directory(self, ref: str) -> bool:
+        """Delete the folder at `ref` if it is empty (one already gone is fine); False if
+        something is still in it (it stays)."""
 
 
 @runtime_checkable

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from azxfer.endpoints.base import Selection, SelectionKind
 from azxfer.errors import UsageError
 from azxfer.locations import Location, Service
+from azxfer.plan.sync import fold_case
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _WILDCARD_CHARS = "*?["
@@ -67,15 +68,26 @@ def check_sync_apart(source: Location, dest: Location) -> None:
     rclone refuses overlapping remotes): the destination inside the source would be synced
     into itself, and the source inside the destination would be, to the destination, files
     the source lacks, which --delete-destination deletes."""
-    if not same_container(source, dest):
+    if not same_container(source, dest) and not _same_share(source, dest):
         return
     src, dst = _folder(source.path), _folder(dest.path)
+    if source.service is Service.FILE:  # a share's names are case-insensitive
+        src, dst = fold_case(src), fold_case(dst)
     if src.startswith(dst) or dst.startswith(src):
         where = "the same folder" if src == dst else "folders of which one holds the other"
         raise UsageError(
-            f"'{source.display}' and '{dest.display}' are {where} of one container: sync "
+            f"'{source.display}' and '{dest.display}' are {where} of one container or share: sync "
             "between folders that do not overlap"
         )
+
+
+def _same_share(source: Location, dest: Location) -> bool:
+    """Whether both locations address the same file share of the same account."""
+    if source.service is not Service.FILE or dest.service is not Service.FILE:
+        return False
+    return (source.account, source.container) == (dest.account, dest.container) and _server(
+        source.endpoint
+    ) == _server(dest.endpoint)
 
 
 def _folder(path: str) -> str:

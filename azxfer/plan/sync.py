@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 
 from msgspec import Struct
 
+from azxfer.endpoints.base import WalkKey, sync_key, walk_sort_key
 from azxfer.errors import AzxferError, UsageError
 from azxfer.events import IDENTICAL
 from azxfer.models import Entry, EntryKind
@@ -79,21 +81,38 @@ def strategy_for(compare_hash: str | None, mirror: bool, skew: float) -> Strateg
 # -- ordering ---------------------------------------------------------------------------------
 
 
-def sync_key(rel_path: str) -> bytes:
-    """The merge key of a relative path: its UTF-8 bytes (undecodable local names keep their
-    original bytes through surrogateescape). Bytes compare as Blob storage orders names."""
-    try:
-        return rel_path.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return rel_path.encode("utf-8", "surrogatepass")
+def fold_case(name: str) -> str:
+    """`name` as a case-insensitive service (Azure Files, SMB) compares it: each character
+    upper-cased alone (a simple mapping, as NTFS's upcase table; 'ß' stays 'ß')."""
+    upper = name.upper()
+    if len(upper) == len(name):
+        return upper
+    return "".join(c if len(c.upper()) != 1 else c.upper() for c in name)
 
 
-def walk_sort_key(name: str, is_dir: bool) -> bytes:
-    """How a directory walk must order the entries of one folder so that the walk yields
-    relative paths in `sync_key` order: a folder sorts as its name followed by '/' (every path
-    under it starts so), a file as its name. Sorting by plain names would put 'a/x' before
-    'a-b' and 'a.txt', which Blob storage lists first ('-' and '.' are below '/')."""
-    return sync_key(name + "/" if is_dir else name)
+def folded_key(rel_path: str) -> bytes:
+    """`sync_key` of a path as a case-insensitive destination compares it."""
+    return sync_key(fold_case(rel_path))
+
+
+def folded_walk_key(name: str, is_dir: bool) -> bytes:
+    """`walk_sort_key` for `folded_key` order; names equal but for case (a case-insensitive
+    destination's twins) follow each other in byte order ('\0' is in no name)."""
+    return walk_sort_key(fold_case(name), is_dir) + b"\0" + sync_key(name)
+
+
+@dataclass(frozen=True)
+class MergeOrder:
+    """The order both listings of a sync come in, and by which keys the merge pairs them."""
+
+    key: Callable[[str], bytes]  # a path's merge key
+    walk_key: WalkKey  # how a walk orders one folder so that paths come in `key` order
+    folds_case: bool  # names equal but for case pair (and may follow each other)
+
+
+BYTE_ORDER = MergeOrder(sync_key, walk_sort_key, False)
+# Toward a case-insensitive destination: 'A.txt' and 'a.txt' are one name there.
+FOLDED_ORDER = MergeOrder(folded_key, folded_walk_key, True)
 
 
 class OutOfOrderError(AzxferError):
@@ -109,12 +128,17 @@ class Pair(Struct, frozen=True):
 
 
 async def merge_join(
-    src: AsyncIterator[Entry], dst: AsyncIterator[Entry], key: Callable[[str], bytes] = sync_key
+    src: AsyncIterator[Entry],
+    dst: AsyncIterator[Entry],
+    key: Callable[[str], bytes] = sync_key,
+    ties: bool = False,
 ) -> AsyncIterator[Pair]:
     """Pair two listings sorted by key; O(1) memory. Raises OutOfOrderError on disorder.
 
     A folder's key is its path's followed by '/', where `walk_sort_key` puts it (before what
-    lies under it), so a folder pairs only with a folder."""
+    lies under it), so a folder pairs only with a folder. With `ties` (a case-folding key) a
+    listing may hold several entries of one key (a source's 'A.txt' and 'a.txt'): the first
+    pairs with the other side's entry of that key, the next ones with none."""
     file = EntryKind.FILE
 
     async def ordered(items: AsyncIterator[Entry], side: str) -> AsyncIterator[tuple[bytes, Entry]]:
@@ -123,7 +147,7 @@ async def merge_join(
             k = key(entry.rel_path)
             if entry.kind is not file:
                 k += b"/"
-            if last is not None and k <= last:
+            if last is not None and (k < last or (k == last and not ties)):
                 raise OutOfOrderError(
                     f"the {side} listing is not in name order ('{entry.rel_path}' came after "
                     f"'{last.decode('utf-8', 'replace')}'); nothing was deleted"

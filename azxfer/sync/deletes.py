@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Callable
 from typing import ClassVar
 
-from azxfer.endpoints.base import Endpoint
+from azxfer.endpoints.base import DirectoryDeletes, Endpoint
 from azxfer.errors import AzxferError
 from azxfer.events import Event, EventSink, Notice
 from azxfer.models import JobTotals
@@ -32,6 +32,7 @@ class Deleted(Event, frozen=True):
     dry_run: bool
     outcome: str = "completed"  # or "failed"
     reason: str | None = None
+    folder: bool = False  # a folder the source lacks (deleted after its files)
 
 
 class ExtraDeletes:
@@ -51,12 +52,16 @@ class ExtraDeletes:
         self.stats.extra = count
         if self._allowed(count, totals):
             await self._delete_all(dest, extra)
+            if isinstance(dest, DirectoryDeletes):
+                await self._delete_folders(dest, extra)
 
     def _allowed(self, count: int, totals: JobTotals) -> bool:
         """Whether to delete `count` entries; if not, the reason is noted (and said when it
         is not what was asked for). More than --max-delete is an error."""
         stats = self.stats
         mode = self.options.delete_destination
+        if mode != "false" and count == 0 and not stats.incomplete and not totals.files_failed:
+            return mode == "true" or self.options.copy.dry_run  # folders only: no prompt
         if count == 0 or mode == "false":
             if count and mode == "false":
                 stats.note = f"{count} destination entries not in the source were kept"
@@ -124,3 +129,32 @@ class ExtraDeletes:
         if batch:
             await asyncio.gather(*batch)
         stats.deletes_done = not dry
+
+    async def _delete_folders(self, dest: DirectoryDeletes, extra: ExtraTable) -> None:
+        """Delete the folders the source lacks, deepest first, one at a time: a parent can go
+        only once its children are gone. One that still holds something (a file the
+        filters left out, a failed delete) stays, and is said."""
+        stats = self.stats
+        dry = self.options.copy.dry_run
+        for ref, display in extra.folder_candidates():
+            if dry:
+                self.sink.emit(Deleted(display, True, folder=True))
+                continue
+            try:
+                deleted = await dest.delete_directory(ref)
+            except AzxferError as exc:
+                stats.delete_failed += 1
+                self.sink.emit(Deleted(display, False, "failed", str(exc), folder=True))
+                continue
+            if deleted:
+                stats.folders_deleted += 1
+                self.sink.emit(Deleted(display, False, folder=True))
+            else:
+                stats.folders_kept += 1
+                self.sink.emit(
+                    Notice(
+                        "info",
+                        f"kept folder '{display}': it holds entries this sync does not "
+                        "select (or could not delete)",
+                    )
+                )

@@ -15,11 +15,21 @@ class ExtraTable:
         self.db = sqlite3.connect("")  # "" = a private temporary file, deleted on close
         self.db.execute("CREATE TABLE extra (key BLOB PRIMARY KEY, ref TEXT, display TEXT)")
         self.db.execute("CREATE TABLE protected (key BLOB PRIMARY KEY)")
+        self.db.execute(
+            "CREATE TABLE folders (key BLOB PRIMARY KEY, depth INTEGER, ref TEXT, display TEXT)"
+        )
 
     def add(self, key: bytes, ref: str, display: str) -> None:
         """A destination entry (by its `sync_key`) that no source entry matched."""
         self.db.execute(
             "INSERT OR REPLACE INTO extra VALUES (?, ?, ?)", (key, _text(ref), _text(display))
+        )
+
+    def add_folder(self, key: bytes, ref: str, display: str) -> None:
+        """A destination folder (by its key) that no source folder matched."""
+        self.db.execute(
+            "INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?)",
+            (key, key.count(b"/"), _text(ref), _text(display)),
         )
 
     def protect(self, key: bytes) -> None:
@@ -38,6 +48,17 @@ class ExtraTable:
     def candidates(self) -> Iterator[tuple[str, str]]:
         """(ref, display) of every unprotected extra entry, in key order."""
         cursor = self.db.execute("SELECT key, ref, display FROM extra ORDER BY key")
+        while rows := cursor.fetchmany(512):
+            for key, ref, display in rows:
+                if not self._protected(key):
+                    yield _untext(ref), _untext(display)
+
+    def folder_candidates(self) -> Iterator[tuple[str, str]]:
+        """(ref, display) of every unprotected extra folder, deepest first (a folder can be
+        deleted only once what was in it is gone)."""
+        cursor = self.db.execute(
+            "SELECT key, ref, display FROM folders ORDER BY depth DESC, key DESC"
+        )
         while rows := cursor.fetchmany(512):
             for key, ref, display in rows:
                 if not self._protected(key):

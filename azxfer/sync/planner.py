@@ -36,7 +36,7 @@ from azxfer.plan.filenames import CaseTwins
 from azxfer.plan.filters import EntryFilter
 from azxfer.plan.planner import CopyPlanner, namer_for
 from azxfer.plan.resume import source_changed
-from azxfer.plan.sync import IDENTICAL, Pair, merge_join, strategy_for, sync_key
+from azxfer.plan.sync import BYTE_ORDER, IDENTICAL, MergeOrder, Pair, merge_join, strategy_for
 from azxfer.sync.extra import ExtraTable
 from azxfer.sync.hashing import md5_and_cache
 from azxfer.sync.options import SyncOptions
@@ -59,9 +59,11 @@ class SyncPlanner:
         stats: SyncStats,
         journal: Journal | None,
         hashes: HashCache | None,
+        order: MergeOrder = BYTE_ORDER,
     ) -> None:
         """`journal` is the earlier run's when resuming (else None); `hashes` caches local
-        files' MD5s (when comparing MD5s)."""
+        files' MD5s (when comparing MD5s); `order` is the order both listings come in (names
+        pair as its key compares them: case-folded toward a case-insensitive destination)."""
         copy = options.copy
         self.options = options
         self.dest = dest
@@ -70,6 +72,8 @@ class SyncPlanner:
         self.stats = stats
         self.journal = journal
         self.hashes = hashes
+        self.order = order
+        self.key = order.key
         self.planner = CopyPlanner(copy, dest, OverwritePolicy(copy.overwrite, None), sink)
         self.compare = strategy_for(options.compare_hash, options.mirror, options.skew)
         self.time_filter = EntryFilter(copy.filters)
@@ -90,7 +94,12 @@ class SyncPlanner:
         self, selection: Selection, dest_items: AsyncIterator[Entry | Skipped]
     ) -> AsyncIterator[Planned]:
         """Merge the listings; yield a Planned transfer (or 'identical' skip) per source file."""
-        merged = merge_join(self._src_entries(selection), self._dst_entries(dest_items))
+        merged = merge_join(
+            self._src_entries(selection),
+            self._dst_entries(dest_items),
+            self.key,
+            ties=self.order.folds_case,
+        )
         async for pair in merged:
             while self.pending_skips:
                 yield self.pending_skips.pop(0)
@@ -124,7 +133,7 @@ class SyncPlanner:
     def _protect(self, item: Skipped, side: str) -> None:
         if item.reason.startswith("cannot"):
             self.stats.incomplete.append(f"{side} '{item.rel_path}': {item.reason}")
-        self.extra.protect(sync_key(item.rel_path))
+        self.extra.protect(self.key(item.rel_path))
 
     async def _plan_pair(self, pair: Pair) -> Planned | None:
         """The plan for one step of the merge: None for a destination-only entry (noted as
@@ -132,8 +141,9 @@ class SyncPlanner:
         src, dst = pair.src, pair.dst
         if src is None:
             assert dst is not None
-            if dst.is_folder:
-                return None  # a folder the source lacks stays (only files are deleted)
+            if dst.is_folder:  # deleted after the files, if it is empty then
+                self.extra.add_folder(pair.key, dst.ref, self.planner.display(dst.ref))
+                return None
             self.extra.add(pair.key, dst.ref, self.planner.display(dst.ref))
             self._protect_twins(dst.rel_path, from_source=False)
             return None
@@ -170,13 +180,13 @@ class SyncPlanner:
         self.sink.emit(
             Notice("warning", f"'{src.rel_path}' saved as '{mapped.local_rel}': {mapped.reason}")
         )
-        self.extra.protect(sync_key(mapped.local_rel))
+        self.extra.protect(self.key(mapped.local_rel))
         return mapped.local_rel, await self.dest.stat(self.dest.join(mapped.local_rel))
 
     def _protect_twins(self, rel_path: str, from_source: bool) -> None:
         if self.twins is not None:
             for twin in self.twins.add(rel_path, from_source):
-                self.extra.protect(sync_key(twin))
+                self.extra.protect(self.key(twin))
 
     async def _stored_name(
         self, src: Entry, dst: Entry | None
@@ -199,7 +209,7 @@ class SyncPlanner:
             return named.rel, dst
         reason = namer.reason(src.rel_path)
         self.sink.emit(Notice("warning", f"'{src.rel_path}' stored as '{named.rel}': {reason}"))
-        self.extra.protect(sync_key(named.rel))
+        self.extra.protect(self.key(named.rel))
         return named.rel, await self.dest.stat(dest_ref)
 
     async def _with_md5s(self, src: Entry, dst: Entry) -> tuple[Entry, Entry]:

@@ -24,6 +24,8 @@ class SyncSummary(Event, frozen=True):
     note: str | None = None
     hashed: int = 0
     hashes_cached: int = 0
+    folders_deleted: int = 0
+    folders_kept: int = 0  # folders the source lacks that still held something
 
 
 class SyncStats(Struct):
@@ -37,6 +39,8 @@ class SyncStats(Struct):
     deleted: int = 0
     delete_failed: int = 0
     deletes_done: bool = False
+    folders_deleted: int = 0
+    folders_kept: int = 0
     incomplete: list[str] = field(default_factory=list)
     note: str | None = None
 
@@ -53,4 +57,6 @@ class SyncStats(Struct):
             note=self.note,
             hashed=self.hashed,
             hashes_cached=self.hashes_cached,
+            folders_deleted=self.folders_deleted,
+            folders_kept=self.folders_kept,
         )

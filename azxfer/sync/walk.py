@@ -10,11 +10,11 @@ from collections.abc import Iterator
 
 from msgspec.structs import replace
 
+from azxfer.endpoints.base import WalkKey, walk_sort_key
 from azxfer.endpoints.local.walker import Walker
 from azxfer.journal.hashcache import HashCache, stat_key
 from azxfer.models import Entry, Skipped
 from azxfer.plan.filters import EntryFilter
-from azxfer.plan.sync import walk_sort_key
 
 # Partial downloads of any azxfer job (kept for its resume): never listed, never deleted.
 _PARTIAL = re.compile(r"^\..*\.azxfer-[0-9a-f]{8}-\d+\.part$")
@@ -32,10 +32,12 @@ class SortedWalker(Walker):
         skip_partials: bool = False,
         hashes: HashCache | None = None,
         folders: bool = False,
+        walk_key: WalkKey = walk_sort_key,
     ) -> None:
         super().__init__(filters, recursive, follow_symlinks, folders)
         self.skip_partials = skip_partials
         self.hashes = hashes
+        self.walk_key = walk_key  # each folder's order (case-folded toward Azure Files)
 
     def _scan(
         self, folder: str, prefix: str, ancestors: set[tuple[int, int]], top: bool = False
@@ -45,7 +47,8 @@ class SortedWalker(Walker):
         except OSError as exc:
             yield Skipped(folder, prefix, f"cannot list folder: {exc.strerror}")
             return
-        items.sort(key=lambda d: walk_sort_key(d.name, self._is_dir(d)))
+        walk_key = self.walk_key
+        items.sort(key=lambda d: walk_key(d.name, self._is_dir(d)))
         for item in items:
             if self.skip_partials and _PARTIAL.match(item.name):
                 continue

@@ -1,6 +1,6 @@
 """Empty folders travel local ↔ Azure Files through the real CLI (the File stand-in).
 
-Skipped until the Files driver (branch `files`) is merged and implements the `Directories`
+The Files driver implements the `Directories`
 capability (`async make_directory(ref, entry)`) and `FolderSource` (`lists_folders`, its
 directory listings yielding folder entries) from `azxfer.endpoints.base`.
 """

@@ -35,3 +35,29 @@ def test_same_container(a: str, b: str, same: bool) -> None:
 def test_a_local_path_is_never_the_same_container(tmp_path) -> None:
     local = parse_location(str(tmp_path))
     assert not same_container(local, parse_location(f"{AZ}/box"))
+
+
+FILES = "https://acct.file.core.windows.net"
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "refused"),
+    [
+        (f"{FILES}/share/Dir", f"{FILES}/share/dir/sub", True),  # a share's names ignore case
+        (f"{FILES}/share", f"{FILES}/share/x", True),
+        (f"{FILES}/share/a", f"{FILES}/share/b", False),
+        (f"{FILES}/share/a", f"{FILES}/other/a", False),
+        (f"{FILES}/share/a", "https://acct2.file.core.windows.net/share/a", False),
+    ],
+)
+def test_sync_between_overlapping_folders_of_a_share_is_refused(
+    a: str, b: str, refused: bool
+) -> None:
+    from azxfer.errors import UsageError
+    from azxfer.plan.overlap import check_sync_apart
+
+    if refused:
+        with pytest.raises(UsageError, match="one container or share"):
+            check_sync_apart(parse_location(a), parse_location(b))
+    else:
+        check_sync_apart(parse_location(a), parse_location(b))

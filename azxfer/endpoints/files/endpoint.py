@@ -10,10 +10,19 @@ from typing import TypeVar
 from msgspec.structs import replace
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.base import SMB_NAME_RULES, NameFilter, NameRules, Selection, SelectionKind
+from azxfer.endpoints.base import (
+    SMB_NAME_RULES,
+    NameFilter,
+    NameRules,
+    Selection,
+    SelectionKind,
+    WalkKey,
+    walk_sort_key,
+)
 from azxfer.endpoints.files.directories import DirectoryMaker
 from azxfer.endpoints.files.errors import FILE_ERRORS, explain
 from azxfer.endpoints.files.listing import described_entry, walk
+from azxfer.endpoints.files.ordered import ordered_walk
 from azxfer.endpoints.files.reader import FileReader
 from azxfer.endpoints.files.requests import MAX_FILE_SIZE
 from azxfer.endpoints.files.rest import FileRestClient
@@ -90,14 +99,31 @@ class FilesEndpoint:
     ) -> AsyncIterator[Entry | Skipped]:
         """Files under directory `base` ('' : the share root), rel_path relative to it."""
         what = f"listing share {self.where}"
-        found = walk(
-            self.rest.list_page,
-            base,
-            recursive,
-            filters,
-            name_pattern,
-            folders=self.lists_folders and recursive,
-        )
+        folders = self.lists_folders and recursive
+        found = walk(self.rest.list_page, base, recursive, filters, name_pattern, folders=folders)
+        try:
+            if not self.listed_md5:
+                async for entry in found:
+                    yield entry
+                return
+            async for entry in _with_properties(found, self._described):
+                yield entry
+        except Exception as exc:
+            raise self.explain(exc, what) from None
+
+    def sorted_entries(self, filters: NameFilter) -> AsyncIterator[Entry | Skipped]:
+        """Every selected file under the path in `sync_key` order (SortedListing)."""
+        return self.ordered_entries(filters, walk_sort_key)
+
+    async def ordered_entries(
+        self, filters: NameFilter, walk_key: WalkKey
+    ) -> AsyncIterator[Entry | Skipped]:
+        """Every selected file under the path (with `lists_folders`, its directories too),
+        each directory ordered by `walk_key` (OrderedListing); NotFoundError if the path is
+        not a directory of the share."""
+        base = self.location.path.strip("/")
+        what = f"listing share {self.where}"
+        found = ordered_walk(self.rest.list_page, base, filters, walk_key, self.lists_folders)
         try:
             if not self.listed_md5:
                 async for entry in found:
@@ -190,6 +216,10 @@ class FilesEndpoint:
             lambda: self.directories.ensure(parent),
             self.explain,
         )
+
+    async def delete_directory(self, ref: str) -> bool:
+        """Delete directory `ref` if it is empty (DirectoryDeletes)."""
+        return await self._call(self.rest.delete_directory(ref), f"directory '{ref}'")
 
     async def delete(self, ref: str) -> None:
         """Delete a file (one already gone is fine)."""

@@ -103,6 +103,23 @@ class FileRestClient:
         if status == 409 and code != "ResourceAlreadyExists":
             raise self._error(status, code, f"directory '{path}'")
 
+    async def delete_directory(self, path: str) -> bool:
+        """Delete Directory: False if something is still in it (409 DirectoryNotEmpty); one
+        already gone is fine."""
+        status, headers, _ = await self._send(
+            "DELETE",
+            path,
+            {"restype": "directory"},
+            {},
+            f"directory '{path}'",
+            keep=_MISSING | _EXISTS,
+        )
+        code = headers.get("x-ms-error-code", "")
+        if status == 409 and code != "DirectoryNotEmpty":
+            raise self._error(status, code, f"directory '{path}'")
+        self._found(status, headers, f"directory '{path}'")  # a missing share is an error
+        return status != 409
+
     async def list_page(self, path: str, marker: str, prefix: str = "") -> bytes:
         """One page of List Directories and Files of directory `path` ('' : the share root),
         with times, ETags and attributes."""
