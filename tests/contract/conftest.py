@@ -34,4 +34,5 @@ def driver(request: pytest.FixtureRequest) -> DriverHarness:
     """The harness of the driver this test runs for, bound to a fresh empty root."""
     harness: DriverHarness = request.param.factory(request)
     harness.capabilities = request.param.capabilities
+    harness.endpoint_type = request.param.endpoint
     return harness

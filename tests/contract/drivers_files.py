@@ -33,6 +33,7 @@ class FilesHarness(DriverHarness):
 
     # A missing share is the job's error (ContainerMissing is a NotFoundError).
     missing_root_error: ClassVar[type[AzxferError]] = ContainerMissing
+    case_insensitive: ClassVar[bool] = True
     write_props = WriteProps(
         content=ContentProps(content_type="text/x-contract"),
         metadata={"suite": "contract"},

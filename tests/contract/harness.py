@@ -90,8 +90,11 @@ class DriverHarness(ABC):
     missing_root_error: ClassVar[type[AzxferError]] = NotFoundError
     # What a writer made by this harness is asked to create.
     write_props: WriteProps = WriteProps()
+    # The service takes 'B' and 'b' for one name (Azure Files): trees hold only one of them.
+    case_insensitive: ClassVar[bool] = False
     # What its registration claims (set by the `driver` fixture).
     capabilities: frozenset[Can] = frozenset()
+    endpoint_type: type = object  # the driver's class (set by the `driver` fixture)
 
     async def start(self) -> None:
         """Open connections; runs inside the test's event loop (nothing to open here)."""
