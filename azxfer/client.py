@@ -9,7 +9,13 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from azxfer.endpoints.base import Endpoint, Selection, SelectionKind, as_destination
+from azxfer.endpoints.base import (
+    Endpoint,
+    SecurityDescriptors,
+    Selection,
+    SelectionKind,
+    as_destination,
+)
 from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.engine.folders import ask_for_folders
 from azxfer.engine.job import JobRunner
@@ -69,6 +75,12 @@ class CopyJob(JobRun):
                 options.destination, options.dest_credential, connections, self.spec.job_id
             )
         )
+        if (
+            options.s2s.preserve_permissions
+            and isinstance(source, SecurityDescriptors)
+            and isinstance(dest, SecurityDescriptors)
+        ):
+            dest.carry_permissions_from(source)
         planner = CopyPlanner(
             options, dest, OverwritePolicy(options.overwrite, self.ask), self.sink
         )
@@ -80,6 +92,7 @@ class CopyJob(JobRun):
             selection = await source.select(
                 options.recursive, EntryFilter(options.filters), options.follow_symlinks
             )
+            planner.check_overlap(selection)  # before the destination is made ready
             if not options.dry_run:
                 await dest.prepare_destination(selection.kind is not SelectionKind.SINGLE)
             async for item in planner.plan(selection):

@@ -53,6 +53,9 @@ SUPPORTED_PAIRS = {
     (Service.WEB, Service.LOCAL),
     (Service.LOCAL, Service.FILE),
     (Service.FILE, Service.LOCAL),
+    (Service.FILE, Service.FILE),
+    (Service.FILE, Service.BLOB),
+    (Service.BLOB, Service.FILE),
 }
 
 

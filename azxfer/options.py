@@ -66,7 +66,8 @@ class S2SMode(enum.Enum):
 
 
 class ServerCopySettings(Struct, frozen=True):
-    """Blob-to-blob copy: the mode, what is carried over, and whether sources are leased."""
+    """Copies between storage services (blob and share): the mode, what is carried over, and
+    whether sources are leased."""
 
     mode: S2SMode = S2SMode.AUTO
     preserve_properties: bool = True
@@ -74,6 +75,10 @@ class ServerCopySettings(Struct, frozen=True):
     preserve_tier: bool = True
     lease_source: bool = False
     include_snapshots: bool = False
+    # Share to share: SMB attributes and times kept (AzCopy's --preserve-smb-info), and the
+    # permission (security descriptor) carried over (--preserve-permissions).
+    preserve_smb_info: bool = True
+    preserve_permissions: bool = False
 
 
 class EngineSettings(Struct, frozen=True):

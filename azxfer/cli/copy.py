@@ -149,6 +149,19 @@ BLOB_TYPES = {
     "--s2s-preserve-blob-tags", is_flag=True, help="Blob-to-blob: copy the source's index tags."
 )
 @click.option(
+    "--preserve-smb-info",
+    type=click.BOOL,
+    default=True,
+    show_default=True,
+    help="Share-to-share: keep each file's SMB attributes and creation, last-write and "
+    "change times.",
+)
+@click.option(
+    "--preserve-permissions",
+    is_flag=True,
+    help="Share-to-share: give each file its source's permission (security descriptor).",
+)
+@click.option(
     "--lease-source",
     is_flag=True,
     help="Blob-to-blob: hold a lease on each source blob while it is copied.",
@@ -261,7 +274,8 @@ def _content_props(opts: dict) -> ContentProps:
 
 
 def _server_copy_settings(src: Location, dst: Location, opts: dict) -> ServerCopySettings:
-    """The blob-to-blob settings; flags that cannot apply to this pair are refused."""
+    """The settings of copies between storage services; flags that cannot apply to this
+    pair are refused."""
     settings = ServerCopySettings(
         mode=S2SMode(opts.get("s2s_mode") or S2SMode.AUTO.value),
         preserve_properties=bool(opts.get("s2s_preserve_properties", True)),
@@ -269,10 +283,18 @@ def _server_copy_settings(src: Location, dst: Location, opts: dict) -> ServerCop
         preserve_tier=bool(opts.get("s2s_preserve_access_tier", True)),
         lease_source=bool(opts.get("lease_source")),
         include_snapshots=bool(opts.get("include_snapshots")),
+        preserve_smb_info=bool(opts.get("preserve_smb_info", True)),
+        preserve_permissions=bool(opts.get("preserve_permissions")),
     )
+    storage = (Service.BLOB, Service.FILE)
+    between_storage = src.service in storage and dst.service in storage
+    if settings.mode is not S2SMode.AUTO and not between_storage:
+        raise UsageError("--s2s-mode applies only to copies between blob containers and shares")
+    share_to_share = src.service is Service.FILE and dst.service is Service.FILE
+    if settings.preserve_permissions and not share_to_share:
+        raise UsageError("--preserve-permissions applies only to share-to-share copies")
     blob_to_blob = src.service is Service.BLOB and dst.service is Service.BLOB
     only_b2b = {
-        "--s2s-mode": settings.mode is not S2SMode.AUTO,
         "--s2s-preserve-blob-tags": settings.preserve_tags,
         "--lease-source": settings.lease_source,
     }

@@ -61,6 +61,7 @@ VALUE_OPTIONS = {
         "--content-type",
         "--metadata",
         "--overwrite",
+        "--preserve-smb-info",
         "--s2s-mode",
         "--s2s-preserve-access-tier",
         "--s2s-preserve-properties",

@@ -334,6 +334,18 @@ class SourceLeases(Protocol):
 
 
 @runtime_checkable
+class SecurityDescriptors(Protocol):
+    """Storage whose files carry security descriptors (SDDL) that it names by its own keys
+    (an Azure Files share), so a copy between two of them can carry permissions over."""
+
+    async def permission(self, key: str) -> str:
+        """The security descriptor that `key` names here."""
+
+    def carry_permissions_from(self, source: SecurityDescriptors) -> None:
+        """Give each file written here the permission its source file has in `source`."""
+
+
+@runtime_checkable
 class SourceTags(Protocol):
     """A source storing index tags with its objects."""
 

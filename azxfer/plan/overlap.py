@@ -1,5 +1,5 @@
-"""Refusing a blob-to-blob copy onto itself, or into its own source, and a sync between
-overlapping folders, before any data moves.
+"""Refusing a blob-to-blob or share-to-share copy onto itself, or into its own source, and a
+sync between overlapping folders, before any data moves.
 
 A blob copied onto itself makes the service fail or throttle every attempt (a minute of
 retries for nothing); a recursive copy whose destination lies inside its source would list
@@ -22,12 +22,14 @@ from azxfer.locations import Location, Service
 from azxfer.plan.sync import fold_case
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_STORAGE = (Service.BLOB, Service.FILE)
 _WILDCARD_CHARS = "*?["
 
 
 def same_container(source: Location, dest: Location) -> bool:
-    """Whether both locations address the same blob container of the same account."""
-    if source.service is not Service.BLOB or dest.service is not Service.BLOB:
+    """Whether both locations address the same blob container, or the same file share, of
+    the same account."""
+    if source.service is not dest.service or source.service not in _STORAGE:
         return False
     return (source.account, source.container) == (dest.account, dest.container) and _server(
         source.endpoint

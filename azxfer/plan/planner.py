@@ -24,11 +24,13 @@ from azxfer.models import (
     ContentProps,
     Entry,
     EntryKind,
+    FileProps,
     Planned,
     Skipped,
     Transfer,
     WriteProps,
     blob_props,
+    file_props,
     type_for_name,
 )
 from azxfer.options import CopyOptions
@@ -87,9 +89,7 @@ class CopyPlanner:
     async def plan(self, selection: Selection) -> AsyncIterator[Planned]:
         """Planned transfers in enumeration order; enumeration skips come as skipped ones."""
         self._report_stored_root(selection)
-        if self.same_place:
-            base = self.dest.join(f"{selection.root_name}/" if self._in_subdir(selection) else "")
-            check_not_into_itself(self.options.source, base, selection, self.options.recursive)
+        self.check_overlap(selection)
         async for item in selection.items:
             if isinstance(item, Skipped):
                 yield Planned(self.skip_transfer(item), WriteProps(), item.reason)
@@ -97,6 +97,13 @@ class CopyPlanner:
             planned = await self._plan_entry(selection, item)
             if planned is not None:
                 yield planned
+
+    def check_overlap(self, selection: Selection) -> None:
+        """Refuse a recursive copy into its own source (UsageError), before anything is
+        written (a share's destination folder is made when it is made ready)."""
+        if self.same_place:
+            base = self.dest.join(f"{selection.root_name}/" if self._in_subdir(selection) else "")
+            check_not_into_itself(self.options.source, base, selection, self.options.recursive)
 
     async def _plan_entry(self, selection: Selection, entry: Entry) -> Planned | None:
         if entry.is_folder:
@@ -110,7 +117,7 @@ class CopyPlanner:
         dest_ref, conflict = target
         if conflict is not None:
             return self.conflict(self.new_id(), entry, dest_ref, conflict)
-        if self.same_place and dest_ref == entry.ref:
+        if self.same_place and self._same_name(dest_ref, entry.ref):
             raise onto_itself(self.options.source, redact(self.display(dest_ref)))
         transfer = Transfer(self.new_id(), entry, dest_ref, redact(self.display(dest_ref)))
         props = self.props_for(entry)
@@ -146,6 +153,13 @@ class CopyPlanner:
         if folder.kind is EntryKind.EMPTY_FOLDER:
             return Planned(transfer, WriteProps(), NO_FOLDERS)
         return None
+
+    def _same_name(self, dest_ref: str, source_ref: str) -> bool:
+        """Whether two names in one container or share are one object (a share's names are
+        case-insensitive)."""
+        if self.options.destination.service is Service.FILE:
+            return dest_ref.casefold() == source_ref.casefold()
+        return dest_ref == source_ref
 
     def new_id(self) -> int:
         """The next transfer ID of this job."""
@@ -237,16 +251,16 @@ class CopyPlanner:
                 or self.options.source.service is Service.FILE
             )
             return WriteProps(mtime=entry.mtime if keep_mtime else None)
-        if self.options.destination.service is not Service.BLOB:
-            # Files: content and metadata; the writer keeps the source's mtime itself.
-            keep = self.options.source.is_local or self.options.s2s.preserve_properties
-            return WriteProps(
-                content=self._content(entry, keep),
-                metadata=self.options.upload.metadata or (entry.metadata if keep else None) or None,
-            )
         upload = self.options.upload
         s2s = self.options.s2s
         from_blob = not self.options.source.is_local
+        if self.options.destination.service is Service.FILE:
+            keep = not from_blob or s2s.preserve_properties
+            return WriteProps(
+                content=self._content(entry, keep),
+                metadata=upload.metadata or (entry.metadata if keep else None) or None,
+                service=self._smb_for(entry),
+            )
         keep = not from_blob or s2s.preserve_properties
         listed = blob_props(entry)
         blob_type = upload.blob_type or listed.blob_type or type_for_name(entry.rel_path)
@@ -261,6 +275,22 @@ class CopyPlanner:
             metadata=upload.metadata or (entry.metadata if keep else None) or None,
             service=blob,
         )
+
+    def _smb_for(self, entry: Entry) -> FileProps | None:
+        """The SMB properties a share destination writes: share to share, the source file's
+        attributes and times (--preserve-smb-info), and its permission key, which the
+        destination maps to its own share (--preserve-permissions); without
+        --preserve-smb-info the file is as new as its copy. From elsewhere: None (the writer
+        keeps the source's mtime as the last-write time)."""
+        if self.options.source.service is not Service.FILE:
+            return None
+        s2s = self.options.s2s
+        if not s2s.preserve_smb_info:
+            return FileProps(last_write_time="now")
+        smb = file_props(entry)
+        if not s2s.preserve_permissions:
+            smb = replace(smb, permission_key=None)
+        return smb
 
     def _content(self, entry: Entry, keep_source: bool) -> ContentProps:
         given = self.options.upload.content

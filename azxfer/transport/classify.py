@@ -15,6 +15,7 @@ from msgspec import Struct
 
 from azxfer.errors import (
     AzxferError,
+    CopySourceError,
     CredentialError,
     IntegrityError,
     NotFoundError,
@@ -73,6 +74,22 @@ def classify_answer(answer: ErrorAnswer, table: ErrorTable) -> AzxferError:
     if status in (401, 403):
         return CredentialError(f"access to {what} denied ({code or 'forbidden'})")
     return TransferError(f"{what}: {status} {code or first_line(answer.message)}".rstrip())
+
+
+def copy_source_unreadable(answer: ErrorAnswer) -> AzxferError:
+    """CannotVerifyCopySource (a code Blob and Files share): the destination's service could
+    not read a server-side copy's source; with what the source answered it when it says so,
+    else the service's own words."""
+    if answer.copy_source_status:
+        detail = f"it answered {answer.copy_source_status}"
+    elif answer.message:
+        detail = f"{answer.status}: {first_line(answer.message).removesuffix('.')}"
+    else:
+        detail = ""
+    return CopySourceError(
+        f"{answer.what}: the service could not read the copy source"
+        + (f" ({detail})" if detail else "")
+    )
 
 
 def first_line(text: str) -> str:

@@ -10,8 +10,7 @@ choice; the engine (`engine.server_copy`) falls back when the service does not i
 from __future__ import annotations
 
 import contextlib
-import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -23,14 +22,13 @@ from azxfer.endpoints.blob import copy_rest
 from azxfer.endpoints.blob.handles import FastPath
 from azxfer.endpoints.blob.sas import container_sas
 from azxfer.endpoints.blob.writers import AppendBlobWriter, BlockBlobWriter, PageBlobWriter
+from azxfer.endpoints.service_sas import ReadGrant
 from azxfer.locations import Location, Service
 from azxfer.models import Chunk, Entry, blob_props
 
 if TYPE_CHECKING:  # the SDK is imported only when a copy needs it (see `connections`)
     from azure.storage.blob.aio import BlobClient
 
-# Minted SAS tokens live this long, and are replaced when half of that has passed.
-SAS_LIFETIME = timedelta(hours=4)
 # Copy Blob From URL (the synchronous Copy Blob) takes sources up to this size.
 MAX_SYNC_COPY = 256 * 1024 * 1024
 # Put Blob From URL takes sources up to this size.
@@ -52,15 +50,12 @@ class SourceAuthority:
 
     def __init__(self, location: Location, credential: Credential | None) -> None:
         self.location = location
-        self.credential = credential
-        self._minted: str | None = None
-        self._minted_at = 0.0
+        self.grant = ReadGrant(credential, self._mint)
 
     @property
     def server_readable(self) -> bool:
         """Whether a service elsewhere can be given a URL it may read (not for Entra tokens)."""
-        kind = self.credential.kind if self.credential else "anonymous"
-        return kind in ("sas", "shared_key", "anonymous")
+        return self.grant.server_readable
 
     def source(self, entry: Entry) -> CopySource:
         """The URL of `entry` (its snapshot or version included) with read authorization."""
@@ -77,29 +72,17 @@ class SourceAuthority:
         url = f"{location.endpoint}/{location.container}/{name}"
         if query:
             url += "?" + urlencode(query)
-        sas = self._sas()
+        sas = self.grant.query()
         if sas:
             url += ("&" if query else "?") + sas
         return CopySource(url, entry)
 
-    def _sas(self) -> str | None:
-        credential = self.credential
-        if credential is None or credential.kind == "anonymous":
-            return None
-        if credential.kind == "sas":
-            return credential.sas
-        if self._minted is None or time.monotonic() - self._minted_at > SAS_LIFETIME.seconds / 2:
-            now = datetime.now(UTC)
-            self._minted = container_sas(
-                credential.account,
-                credential.key or "",
-                self.location.container,
-                "r",
-                start=now - timedelta(minutes=15),  # tolerate clock skew at the service
-                expiry=now + SAS_LIFETIME,
-            )
-            self._minted_at = time.monotonic()
-        return self._minted
+    def _mint(self, start: datetime, expiry: datetime) -> str:
+        credential = self.grant.credential
+        assert credential is not None
+        return container_sas(
+            credential.account, credential.key or "", self.location.container, "r", start, expiry
+        )
 
 
 class UrlWrites:

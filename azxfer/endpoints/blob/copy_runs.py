@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
 
 from azxfer.endpoints.base import CopyContext, CopySource, Endpoint
 from azxfer.endpoints.blob.copy import CopyState, UrlWrites
 from azxfer.endpoints.blob.copy_sources import SourceBlobs
 from azxfer.endpoints.blob.writers import BlockBlobWriter, PageBlobWriter
-from azxfer.errors import IntegrityError, Interrupted, TransferError, first_cause
-from azxfer.events import Notice, Progress, TransferResumed
-from azxfer.models import Chunk, Entry, Planned, Transfer, blob_props, blob_type_to_write
+from azxfer.endpoints.url_chunks import check_unchanged, chunks_of, parallel_chunks
+from azxfer.errors import Interrupted, TransferError
+from azxfer.events import Notice, Progress
+from azxfer.models import Chunk, Entry, Planned, blob_props, blob_type_to_write
 
 MAX_APPEND_CHUNK = 4 * 1024 * 1024
 MAX_PAGE_CHUNK = 4 * 1024 * 1024
@@ -66,12 +66,10 @@ class BlobCopyRuns:
         writer = urls.writer
         assert isinstance(writer, BlockBlobWriter)
         size, step = transfer.source.size, writer.chunk_size
-        chunks = [
-            Chunk(i, off, min(step, size - off)) for i, off in enumerate(range(0, size, step))
-        ]
+        chunks = chunks_of(size, step)
         done = await writer.resumable_chunks(item.resume) if item.resume is not None else set()
         stage = urls.stage_block
-        await _parallel(ctx, transfer, chunks, lambda chunk: stage(chunk, source), done)
+        await parallel_chunks(ctx, transfer, chunks, lambda chunk: stage(chunk, source), done)
         if len(chunks) > 1:
             await self._check_unchanged(transfer.source)
         async with ctx.requests:
@@ -100,7 +98,7 @@ class BlobCopyRuns:
             ctx.sink.emit(Progress(transfer.id, empty))  # never-written pages read as zeros
         put = urls.put_pages
         try:
-            await _parallel(ctx, transfer, chunks, lambda chunk: put(chunk, source), done)
+            await parallel_chunks(ctx, transfer, chunks, lambda chunk: put(chunk, source), done)
             await self._check_unchanged(transfer.source)
         except Interrupted:
             raise
@@ -132,13 +130,7 @@ class BlobCopyRuns:
         await self._check_unchanged(transfer.source)
 
     async def _check_unchanged(self, entry: Entry) -> None:
-        """Copies made of several requests read the source several times: make sure it was
-        one version throughout (a single request is conditional on the ETag already)."""
-        if entry.is_point_in_time or not entry.etag:
-            return
-        current = await self.source.stat(entry.ref)
-        if current is None or current.etag != entry.etag:
-            raise IntegrityError(f"blob '{entry.ref}' changed while it was copied")
+        await check_unchanged(self.source, entry)
 
     # -- Copy Blob, asynchronous -----------------------------------------------------------
 
@@ -201,42 +193,3 @@ async def _poll(urls: UrlWrites, started: CopyState) -> CopyState:
     if state.copy_id and started.copy_id and state.copy_id != started.copy_id:
         raise TransferError("another copy to the same destination blob started meanwhile")
     return state
-
-
-async def _parallel(
-    ctx: CopyContext,
-    transfer: Transfer,
-    chunks: list[Chunk],
-    write: Callable[[Chunk], Awaitable[None]],
-    done: set[int],
-) -> None:
-    """Write chunks concurrently within the job's request slots; journal each; stop cleanly
-    (what is in flight finishes, the rest is left for a resume)."""
-    if done:
-        present = sum(c.length for c in chunks if c.index in done)
-        ctx.sink.emit(TransferResumed(transfer.id, len(done), present))
-        ctx.sink.emit(Progress(transfer.id, present))
-    left: list[int] = []
-
-    async def one(chunk: Chunk) -> None:
-        async with ctx.requests:
-            if ctx.stop.is_set():
-                left.append(chunk.index)
-                return
-            await write(chunk)
-        ctx.record_chunk(transfer.id, chunk)
-        ctx.sink.emit(Progress(transfer.id, chunk.length))
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            for chunk in chunks:
-                if chunk.index in done:
-                    continue
-                if ctx.stop.is_set():
-                    left.append(chunk.index)
-                    break
-                group.create_task(one(chunk))
-    except BaseExceptionGroup as group_error:
-        raise first_cause(group_error) from None
-    if left:
-        raise Interrupted(f"stopped before chunk {min(left)} of {transfer.source.ref}")

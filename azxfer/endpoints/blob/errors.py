@@ -9,13 +9,18 @@ from azxfer.endpoints.denials import denied as _denied
 from azxfer.errors import (
     AzxferError,
     ContainerMissing,
-    CopySourceError,
     CredentialError,
     RetryableError,
     TransferError,
     UnreachableError,
 )
-from azxfer.transport.classify import ErrorAnswer, ErrorTable, classify_answer, first_line
+from azxfer.transport.classify import (
+    ErrorAnswer,
+    ErrorTable,
+    classify_answer,
+    copy_source_unreadable,
+    first_line,
+)
 
 
 def error_code(exc: BaseException) -> str:
@@ -95,21 +100,6 @@ def _classify(exc: BaseException, what: str, host: str, container: str) -> Azxfe
     return err
 
 
-def _copy_source_unreadable(answer: ErrorAnswer) -> AzxferError:
-    """CannotVerifyCopySource, with what the source answered the service when it says so,
-    else the service's own words."""
-    if answer.copy_source_status:
-        detail = f"it answered {answer.copy_source_status}"
-    elif answer.message:
-        detail = f"{answer.status}: {first_line(answer.message).removesuffix('.')}"
-    else:
-        detail = ""
-    return CopySourceError(
-        f"{answer.what}: the service could not read the copy source"
-        + (f" ({detail})" if detail else "")
-    )
-
-
 def _other_blob_type(answer: ErrorAnswer) -> AzxferError:
     return TransferError(
         f"{answer.what} exists as another blob type: delete it first, or pick its type with "
@@ -120,7 +110,7 @@ def _other_blob_type(answer: ErrorAnswer) -> AzxferError:
 # Blob storage's own error codes (the statuses' common meaning is `transport.classify`'s).
 BLOB_ERRORS = ErrorTable(
     rules={
-        "CannotVerifyCopySource": _copy_source_unreadable,
+        "CannotVerifyCopySource": copy_source_unreadable,
         "InvalidBlobType": _other_blob_type,
         "ContainerNotFound": lambda answer: container_not_found(answer.what, answer.parent),
     }

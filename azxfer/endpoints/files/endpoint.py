@@ -19,6 +19,7 @@ from azxfer.endpoints.base import (
     WalkKey,
     walk_sort_key,
 )
+from azxfer.endpoints.files.copy import FilesUrlCopies
 from azxfer.endpoints.files.directories import DirectoryMaker
 from azxfer.endpoints.files.errors import FILE_ERRORS, explain
 from azxfer.endpoints.files.listing import described_entry, walk
@@ -29,7 +30,7 @@ from azxfer.endpoints.files.rest import FileRestClient
 from azxfer.endpoints.files.writer import FileWriter
 from azxfer.errors import ContainerMissing, LocationError, NotFoundError, TransferError
 from azxfer.locations import Location
-from azxfer.models import Entry, Skipped, Transfer, WriteProps
+from azxfer.models import Entry, Skipped, Transfer, WriteProps, file_props
 from azxfer.transport.classify import ErrorAnswer, classify_answer
 
 T = TypeVar("T")
@@ -38,7 +39,7 @@ _WILDCARD_CHARS = "*?["
 _STAT_AHEAD = 16
 
 
-class FilesEndpoint:
+class FilesEndpoint(FilesUrlCopies):
     """A driver for one share (and an optional directory or file path inside it).
 
     `listed_md5`: complete each listed file with what only Get File Properties tells (its
@@ -60,6 +61,7 @@ class FilesEndpoint:
         self.share = location.container
         self.where = rest.where
         self.directories = DirectoryMaker(rest.create_directory)
+        self._init_url_copies()
 
     def explain(self, exc: BaseException, what: str) -> BaseException:
         return explain(exc, what, self.credential)
@@ -207,6 +209,7 @@ class FilesEndpoint:
                 f"'{transfer.source.ref}' is larger than a file share allows (4 TiB)"
             )
         parent = transfer.dest_ref.rpartition("/")[0]
+        props = await self._with_permission(props)
         return FileWriter(
             self.rest,
             transfer,
@@ -220,6 +223,18 @@ class FilesEndpoint:
     async def delete_directory(self, ref: str) -> bool:
         """Delete directory `ref` if it is empty (DirectoryDeletes)."""
         return await self._call(self.rest.delete_directory(ref), f"directory '{ref}'")
+
+    async def _with_permission(self, props: WriteProps) -> WriteProps:
+        """`props` with the source file's permission key as this share's key (when permissions
+        are carried over), else with none: a key names a descriptor in one share only."""
+        smb = file_props(props)
+        if not smb.permission_key:
+            return props
+        key = None
+        if self._permissions is not None:
+            what = f"the permission of '{smb.permission_key}'"
+            key = await self._call(self._permissions.key_for(smb.permission_key), what)
+        return replace(props, service=replace(smb, permission_key=key))
 
     async def delete(self, ref: str) -> None:
         """Delete a file (one already gone is fine)."""

@@ -13,7 +13,7 @@ from azxfer.errors import (
     NotFoundError,
     TransferError,
 )
-from azxfer.transport.classify import ErrorAnswer, ErrorTable
+from azxfer.transport.classify import ErrorAnswer, ErrorTable, copy_source_unreadable
 
 
 def share_not_found(answer: ErrorAnswer) -> ContainerMissing:
@@ -35,6 +35,7 @@ def _share_full(answer: ErrorAnswer) -> DestinationFull:
 FILE_ERRORS = ErrorTable(
     rules={
         "ShareNotFound": share_not_found,
+        "CannotVerifyCopySource": copy_source_unreadable,
         "ShareSizeLimitReached": _share_full,
         "ParentNotFound": lambda a: NotFoundError(f"{a.what}: its parent directory does not exist"),
         "ResourceNotFound": lambda a: NotFoundError(f"{a.what} not found"),

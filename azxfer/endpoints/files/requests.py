@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from azxfer.models import ContentProps
+from azxfer.models import ContentProps, FileProps
 
 # Not older than 2023-11-03: Put Range takes `x-ms-file-last-write-time: preserve` and
 # Bearer tokens need `x-ms-file-request-intent`. The same version as the Blob fast path.
@@ -67,6 +67,21 @@ def content_headers(content: ContentProps, md5: str | None) -> dict[str, str]:
         ("x-ms-content-disposition", content.content_disposition),
         ("x-ms-cache-control", content.cache_control),
         ("x-ms-content-md5", md5),
+    ):
+        if value:
+            headers[header] = value
+    return headers
+
+
+def smb_headers(props: FileProps) -> dict[str, str]:
+    """The x-ms-file-* headers setting a file's SMB properties (those known; the last-write
+    time is the writer's, which marks a file unfinished until its commit)."""
+    headers: dict[str, str] = {}
+    for header, value in (
+        ("x-ms-file-attributes", props.attributes),
+        ("x-ms-file-creation-time", props.creation_time),
+        ("x-ms-file-change-time", props.change_time),
+        ("x-ms-file-permission-key", props.permission_key),
     ):
         if value:
             headers[header] = value

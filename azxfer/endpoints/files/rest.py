@@ -5,6 +5,7 @@ has, and what its answer means. Sending, signing, retries and the classification
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Container
 
 from azxfer.credentials import Credential
@@ -22,7 +23,12 @@ from azxfer.models import ContentProps
 from azxfer.transport.classify import ErrorAnswer, classify_answer
 from azxfer.transport.headers import Headers
 from azxfer.transport.pool import HttpPool
-from azxfer.transport.rest import ALL_BUT_BUSY, Consumer, StorageRestClient
+from azxfer.transport.rest import (
+    ALL_BUT_BUSY,
+    Consumer,
+    ServerErrorAttempts,
+    StorageRestClient,
+)
 from azxfer.transport.retry import RetryPolicy
 from azxfer.transport.signer import Signer
 from azxfer.transport.signing import authorizer_for
@@ -64,6 +70,7 @@ class FileRestClient:
         what: str,
         body: bytes | None = None,
         keep: Container[int] = (),
+        attempts: ServerErrorAttempts | None = None,
     ) -> tuple[int, Headers, bytes]:
         if self.base:
             headers = {**self.base, **headers}
@@ -76,6 +83,7 @@ class FileRestClient:
             what,
             parent=self.where,
             keep=keep,
+            server_error_attempts=attempts,
         )
 
     # -- shares and directories --------------------------------------------------------------
@@ -147,12 +155,15 @@ class FileRestClient:
         metadata: dict[str, str] | None,
         md5: bytes | None = None,
         last_write_time: str = UNFINISHED_TIME,
+        smb: dict[str, str] | None = None,
     ) -> None:
-        """Create File of `size` bytes (zeros until written) with its content headers and
-        metadata; its last-write time says it is unfinished unless told otherwise."""
+        """Create File of `size` bytes (zeros until written) with its content headers,
+        metadata and SMB headers (`smb_headers`); its last-write time says it is unfinished
+        unless told otherwise."""
         headers = {
             "x-ms-type": "file",
             "x-ms-content-length": str(size),
+            **(smb or {}),
             "x-ms-file-last-write-time": last_write_time,
         }
         headers.update(content_headers(content, b64(md5) if md5 is not None else None))
@@ -170,11 +181,17 @@ class FileRestClient:
         await self._send("PUT", path, {"comp": "range"}, headers, f"file '{path}'", data)
 
     async def set_properties(
-        self, path: str, content: ContentProps, md5: bytes, last_write_time: str
+        self,
+        path: str,
+        content: ContentProps,
+        md5: bytes | None,
+        last_write_time: str,
+        smb: dict[str, str] | None = None,
     ) -> None:
         """Set File Properties: the content headers (all of them: the call replaces them),
-        the whole-file MD5 and the last-write time."""
-        headers = content_headers(content, b64(md5))
+        the whole-file MD5 (None: none), the last-write time and SMB headers."""
+        headers = content_headers(content, b64(md5) if md5 is not None else None)
+        headers.update(smb or {})
         headers["x-ms-file-last-write-time"] = last_write_time
         await self._send("PUT", path, {"comp": "properties"}, headers, f"file '{path}'")
 
@@ -189,6 +206,67 @@ class FileRestClient:
             "DELETE", path, {}, {}, f"file '{path}'", keep=_MISSING
         )
         return self._found(status, headers, f"file '{path}'")
+
+    # -- server-side copies and permissions ---------------------------------------------------
+
+    async def put_range_from_url(
+        self,
+        path: str,
+        offset: int,
+        length: int,
+        source_url: str,
+        attempts: ServerErrorAttempts | None = None,
+    ) -> None:
+        """Put Range From URL: bytes [offset, offset+length) of the source (a file or a blob
+        the service reads itself, `source_url` carrying its read authorization) written at the
+        same offset; the file's last-write time is left as it is."""
+        span = f"bytes={offset}-{offset + length - 1}"
+        headers = {
+            "x-ms-range": span,
+            "x-ms-source-range": span,
+            "x-ms-write": "update",
+            "x-ms-copy-source": source_url,
+            "x-ms-file-last-write-time": "preserve",
+        }
+        query = {"comp": "range"}
+        await self._send("PUT", path, query, headers, f"file '{path}'", attempts=attempts)
+
+    async def start_copy(
+        self,
+        path: str,
+        source_url: str,
+        metadata: dict[str, str] | None,
+        smb: dict[str, str],
+        attempts: ServerErrorAttempts | None = None,
+    ) -> tuple[str, str]:
+        """Copy File from `source_url` (a file or a blob): (copy ID, copy status)."""
+        headers = {"x-ms-copy-source": source_url, **smb, **metadata_headers(metadata)}
+        if "x-ms-file-permission-key" in smb:
+            headers["x-ms-file-permission-copy-mode"] = "override"
+        answer = await self._send("PUT", path, {}, headers, f"file '{path}'", attempts=attempts)
+        return answer[1].get("x-ms-copy-id", ""), answer[1].get("x-ms-copy-status", "success")
+
+    async def abort_copy(self, path: str, copy_id: str) -> None:
+        """Abort Copy File: the pending copy stops, the file is left zero-length."""
+        query = {"comp": "copy", "copyid": copy_id}
+        headers = {"x-ms-copy-action": "abort"}
+        await self._send("PUT", path, query, headers, f"file '{path}'")
+
+    async def get_permission(self, key: str) -> str:
+        """Get Permission: the security descriptor (SDDL) a permission key names."""
+        query = {"restype": "share", "comp": "filepermission"}
+        headers = {"x-ms-file-permission-key": key}
+        answer = await self._send("GET", "", query, headers, f"permissions of share {self.where}")
+        return str(json.loads(answer[2])["permission"])
+
+    async def create_permission(self, sddl: str) -> str:
+        """Create Permission: the share's key for the security descriptor `sddl`."""
+        query = {"restype": "share", "comp": "filepermission"}
+        body = json.dumps({"permission": sddl}).encode()
+        headers = {"Content-Type": "application/json"}
+        what = f"permissions of share {self.where}"
+        answer = await self._send("PUT", "", query, headers, what, body)
+        return answer[1].get("x-ms-file-permission-key", "")
 
     async def get_range(
         self, path: str, offset: int, length: int, etag: str | None

@@ -14,9 +14,14 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from xml.etree import ElementTree
 
-from azxfer.endpoints.files.requests import MAX_RANGE, UNFINISHED_TIME, format_file_time
+from azxfer.endpoints.files.requests import (
+    MAX_RANGE,
+    UNFINISHED_TIME,
+    format_file_time,
+    smb_headers,
+)
 from azxfer.endpoints.files.rest import FileRestClient
-from azxfer.models import Chunk, Transfer, WriteProps
+from azxfer.models import Chunk, Transfer, WriteProps, file_props
 from azxfer.transport.wire import md5_of
 
 Explain = Callable[[BaseException, str], BaseException]
@@ -45,15 +50,22 @@ class FileWriter:
         self.chunk_size = min(block_size, MAX_RANGE)
         self.props = props
         mtime = transfer.source.mtime if props.mtime is None else props.mtime
-        # The source's last-write time is kept (local -> share keeps mtime); without one the
-        # file is as new as its commit.
-        self.last_write_time = format_file_time(mtime) if mtime is not None else "now"
+        smb = file_props(props)
+        # SMB properties to write (share -> share keeps them): on Create File, and again at
+        # the commit, which would otherwise move the change time.
+        self.smb = smb_headers(smb)
+        # The source's last-write time is kept (local -> share keeps mtime), exactly as a share
+        # gave it when it did; without one the file is as new as its commit.
+        if smb.last_write_time:
+            self.last_write_time = smb.last_write_time
+        else:
+            self.last_write_time = format_file_time(mtime) if mtime is not None else "now"
         self.parent_ready = parent_ready
         self.explain = explain
         self.what = f"file '{self.path}'"
         self._created: asyncio.Future[None] | None = None
 
-    async def put_whole(self, data: bytes, md5: bytes) -> None:
+    async def put_whole(self, data: bytes, md5: bytes | None) -> None:
         """A file of one chunk: created, written and committed. A 0-byte file is created
         complete in one request (there is nothing to half-write)."""
         if not data:
@@ -69,12 +81,23 @@ class FileWriter:
         md5 = await md5_of(data)
         await self._call(self.rest.put_range(self.path, chunk.offset, data, md5))
 
-    async def commit(self, md5: bytes) -> None:
-        """Set File Properties: the whole-file MD5, every content header again (the call
-        replaces them) and the source's last-write time, which marks the file finished."""
+    async def commit(self, md5: bytes | None) -> None:
+        """Set File Properties: the whole-file MD5 (None: a server-side copy of a source
+        without one), every content header again (the call replaces them), the SMB properties
+        and the source's last-write time, which marks the file finished."""
         await self._ensure_created()
         content = self.props.content
-        await self._call(self.rest.set_properties(self.path, content, md5, self.last_write_time))
+        request = self.rest.set_properties(self.path, content, md5, self.last_write_time, self.smb)
+        await self._call(request)
+
+    async def create(self) -> None:
+        """Create File, once, as the first chunk would (a copy then writes its ranges)."""
+        await self._ensure_created()
+
+    def exists(self) -> None:
+        """The file was made otherwise (by Copy File): commit sets its properties only, and
+        abort removes it."""
+        self._created = _done()
 
     async def abort(self) -> None:
         """Delete what was created, so a partial file cannot pass for a complete one."""
@@ -120,14 +143,17 @@ class FileWriter:
     async def _create(self) -> None:
         await self._call(self.parent_ready())
         props = self.props
-        await self._call(self.rest.create_file(self.path, self.size, props.content, props.metadata))
+        request = self.rest.create_file(
+            self.path, self.size, props.content, props.metadata, smb=self.smb
+        )
+        await self._call(request)
 
-    async def _create_complete(self, md5: bytes) -> None:
+    async def _create_complete(self, md5: bytes | None) -> None:
         await self.parent_ready()
         props = self.props
         self._created = _done()
         await self.rest.create_file(
-            self.path, 0, props.content, props.metadata, md5, self.last_write_time
+            self.path, 0, props.content, props.metadata, md5, self.last_write_time, self.smb
         )
 
     async def _call(self, request: Awaitable[None]) -> None:
