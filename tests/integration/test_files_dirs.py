@@ -90,7 +90,6 @@ def test_empty_folders_travel_local_to_share_and_back(
         assert os.listdir(out / "data" / folder) == [], folder
 
 
-@pytest.mark.skip(reason="Files sync needs the sorted share listing (in progress)")
 def test_sync_to_a_share_makes_empty_folders_once(tmp_path, run_azxfer, share_url, share_client):
     src = make_tree(tmp_path / "data", {"f.txt": 1})
     (src / "e" / "deeper").mkdir(parents=True)

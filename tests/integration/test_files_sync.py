@@ -230,7 +230,6 @@ def test_case_differing_names_pair_with_the_share_s_file(
     assert share_tree(share_service, share_url)[0] == {"Docs/Readme.TXT": b"readme", "b.txt": b"b"}
 
 
-@pytest.mark.skip(reason="needs the File to File / File to Blob copy pairs (branch fs2s)")
 def test_share_to_share_is_idempotent_and_deletes(
     tmp_path, run_azxfer, share_url, new_share, share_service, file_standin
 ):
@@ -249,14 +248,12 @@ def test_share_to_share_is_idempotent_and_deletes(
     assert_wrote_nothing(again, file_standin)
 
 
-@pytest.mark.skip(reason="needs the File to File / File to Blob copy pairs (branch fs2s)")
 def test_a_share_synced_with_itself_is_refused(run_azxfer, share_url):
     result = run_azxfer("sync", f"{share_url}/Dir", f"{share_url}/dir/sub", "--from-to", "FileFile")
     result.assert_usage_error()
     assert "overlap" in result.stderr
 
 
-@pytest.mark.skip(reason="needs the File to File / File to Blob copy pairs (branch fs2s)")
 def test_share_to_blob_and_blob_to_share_are_idempotent(
     tmp_path, run_azxfer, share_url, new_share, share_service, container_url, file_standin
 ):
