@@ -128,8 +128,9 @@ BLOB_TYPES = {
     type=click.Choice([m.value for m in S2SMode]),
     default=S2SMode.AUTO.value,
     show_default=True,
-    help="Blob-to-blob: auto (best server-side API, falling back), url (From-URL APIs only), "
-    "async (Copy Blob, polled), client (stream through this machine).",
+    help="Between storage services (blob/share to blob/share): auto (best server-side API, "
+    "falling back), url (From-URL APIs only), async (Copy Blob / Copy File, polled), client "
+    "(stream through this machine).",
 )
 @click.option(
     "--s2s-preserve-properties",

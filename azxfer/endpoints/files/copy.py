@@ -101,6 +101,9 @@ class FilesUrlCopies:
 
             copies = FileCopies(self, source)  # type: ignore[arg-type]
             self._file_copies[id(source)] = copies
+        if item.transfer.source.service is None:
+            # No storage object (a web URL): Copy File reads only files and blobs.
+            return copies.methods[:1]
         return copies.methods
 
 
