@@ -51,6 +51,11 @@ def main(early: EarlyListings | None = None) -> None:
         code = cli.main(prog_name="azxfer", standalone_mode=False, obj=early)
     except click.exceptions.Abort:
         _fail("interrupted", 130)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # `azxfer` or `azxfer jobs` alone: the help it asks for, as --help shows it.
+        assert exc.ctx is not None
+        click.echo(exc.ctx.get_help())
+        _exit(0)
     except click.ClickException as exc:
         hint = ""
         if isinstance(exc, click.UsageError) and exc.ctx is not None:

@@ -1,4 +1,5 @@
-"""Run the File stand-in in the foreground: python -m file_standin [--port P] [--account N:KEY]."""
+"""Run the File stand-in in the foreground:
+python -m file_standin [--port P] [--account N:KEY] [--share NAME[:QUOTA_GIB]]."""
 
 from __future__ import annotations
 
@@ -21,6 +22,16 @@ def _account(text: str) -> tuple[str, str]:
     except binascii.Error:
         raise argparse.ArgumentTypeError(f"the key of {name!r} is not base64") from None
     return name, key
+
+
+def _share(text: str) -> tuple[str, int]:
+    name, _, quota = text.partition(":")
+    if not name:
+        raise argparse.ArgumentTypeError("expected NAME[:QUOTA_GIB]")
+    try:
+        return name, int(quota or 5120)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"the quota of {name!r} is not a number") from None
 
 
 async def _serve(standin: FileStandIn, accounts: list[str]) -> None:
@@ -56,9 +67,20 @@ def main(argv: list[str] | None = None) -> int:
         help="an account and its base64 key (repeatable; default: the emulator's "
         f"{WELL_KNOWN_ACCOUNT})",
     )
+    parser.add_argument(
+        "--share",
+        type=_share,
+        action="append",
+        default=[],
+        metavar="NAME[:QUOTA_GIB]",
+        help="a share to create in every account at start (repeatable; default quota 5120)",
+    )
     args = parser.parse_args(argv)
     accounts = dict(args.account) or {WELL_KNOWN_ACCOUNT: WELL_KNOWN_KEY}
     standin = FileStandIn(accounts, port=args.port)
+    for account in accounts:
+        for name, quota in args.share:
+            standin.service.store.new_share(account, name, quota)
     try:
         asyncio.run(_serve(standin, list(accounts)))
     except OSError as exc:

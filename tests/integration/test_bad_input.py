@@ -746,3 +746,13 @@ def test_journal_dir_is_a_file(src_tree, tmp_path, run_azxfer, container_url, co
     fails(result, result.returncode)
     assert bogus.read_text() == "x"
     assert blob_names(container_client) == set()
+
+
+@pytest.mark.parametrize("args", [(), ("jobs",)], ids=["azxfer", "azxfer-jobs"])
+def test_a_command_group_alone_shows_its_help(args, run_azxfer):
+    """`azxfer` (or `azxfer jobs`) with nothing more asks for help: the formatted help on
+    stdout, not a flattened error line."""
+    result = run_azxfer(*args)
+    assert result.returncode == 0, result.describe()
+    assert result.stdout.startswith("Usage: azxfer"), result.describe()
+    assert "Commands:" in result.stdout and result.stderr == ""
