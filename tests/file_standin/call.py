@@ -92,6 +92,30 @@ def reply(
     return web.Response(status=status, headers=out, body=body)
 
 
+# A large body goes out in pieces of this size, each awaited (the transport's flow control):
+# handed to asyncio whole, a 64 MiB body is copied into its buffer and shifted down after
+# every send, which cost the stand-in four times the CPU of the client it served.
+STREAM_PIECE = 1024 * 1024
+
+
+async def stream_reply(
+    call: Call, status: int, headers: dict[str, str], pieces: list[bytes | memoryview]
+) -> web.StreamResponse:
+    """An answer whose body (the concatenation of `pieces`) is written piece by piece."""
+    out = base_headers(call)
+    out.update(headers)
+    length = int(out.pop("Content-Length"))
+    response = web.StreamResponse(status=status, headers=out)
+    response.content_length = length
+    await response.prepare(call.request)
+    for piece in pieces:
+        view = memoryview(piece)
+        for offset in range(0, len(view), STREAM_PIECE):
+            await response.write(view[offset : offset + STREAM_PIECE])
+    await response.write_eof()
+    return response
+
+
 def error_reply(call: Call, exc: errors.StorageError) -> web.Response:
     headers = base_headers(call)
     headers.update({"x-ms-error-code": exc.code, "Content-Type": "application/xml"})

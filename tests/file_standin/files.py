@@ -8,7 +8,7 @@ import hashlib
 from aiohttp import web
 
 from . import errors
-from .call import Call, reply
+from .call import STREAM_PIECE, Call, reply, stream_reply
 from .props import (
     check_metadata,
     content_from,
@@ -262,14 +262,22 @@ async def get(svc: Service, call: Call) -> web.Response:
         headers["Content-Length"] = str(file.size)
         if stored_md5:
             headers["Content-MD5"] = stored_md5
+        if call.method == "GET" and file.size > STREAM_PIECE:
+            return await stream_reply(call, 200, headers, file.data.pieces(0, file.size))
         body = file.data.read(0, file.size) if call.method == "GET" else None
         return reply(call, 200, headers, body)
     first, last = wanted
     if first >= file.size:
         raise errors.invalid_range(file.size)
     last = file.size - 1 if last is None else min(last, file.size - 1)
-    body = file.data.read(first, last + 1)
     headers["Content-Length"] = str(last - first + 1)
+    large = last - first + 1 > STREAM_PIECE
+    if call.method == "GET" and large and not call.flag("x-ms-range-get-content-md5"):
+        headers["Content-Range"] = f"bytes {first}-{last}/{file.size}"
+        if stored_md5:
+            headers["x-ms-content-md5"] = stored_md5
+        return await stream_reply(call, 206, headers, file.data.pieces(first, last + 1))
+    body = file.data.read(first, last + 1)
     headers["Content-Range"] = f"bytes {first}-{last}/{file.size}"
     if stored_md5:
         headers["x-ms-content-md5"] = stored_md5

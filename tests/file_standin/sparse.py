@@ -57,6 +57,13 @@ class SparseData:
 
     def read(self, start: int, end: int) -> Bytes:
         """Bytes [start, end); one stored extent covering it comes back as a view, uncopied."""
+        pieces = self.pieces(start, end)
+        if len(pieces) == 1:
+            return pieces[0]
+        return b"".join(pieces)
+
+    def pieces(self, start: int, end: int) -> list[Bytes]:
+        """Bytes [start, end) as views of the stored extents (zeros between them), uncopied."""
         pieces: list[Bytes] = []
         pos = start
         first = max(bisect_right(self._starts, start) - 1, 0)
@@ -75,9 +82,7 @@ class SparseData:
             pos = take
         if pos < end:
             pieces.append(bytes(end - pos))
-        if len(pieces) == 1:
-            return pieces[0]
-        return b"".join(pieces)
+        return pieces
 
     def ranges(self, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
         """Written ranges as inclusive (first, last) byte pairs, adjacent extents merged."""
