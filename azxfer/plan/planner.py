@@ -81,6 +81,8 @@ class CopyPlanner:
         )
         self.next_id = 0
         source = options.source
+        # Checked once: a runtime Protocol check costs microseconds, and folders are many.
+        self.makes_folders = isinstance(dest, Directories)
         # Within one container a blob may map onto itself (see `plan.overlap`).
         self.same_place = same_container(source, options.destination) and not (
             reads_a_fixed_version(source)
@@ -146,7 +148,7 @@ class CopyPlanner:
             rel = self.namer.stored(rel)
         dest_ref = self.dest.join(rel)
         transfer = Transfer(0, folder, dest_ref, redact(self.display(dest_ref)))
-        if isinstance(self.dest, Directories):
+        if self.makes_folders:
             return Planned(transfer, WriteProps(mtime=folder.mtime))
         if self.options.include_directory_stub:
             return Planned(transfer, _MARKER_PROPS)
