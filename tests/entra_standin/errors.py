@@ -24,8 +24,8 @@ class EntraError(Exception):
         return {
             "error": self.error,
             "error_description": (
-                f"AADSTS{self.code}: {self.description} Trace ID: {trace} "
-                f"Correlation ID: {correlation} Timestamp: {now}"
+                f"AADSTS{self.code}: {self.description}\r\nTrace ID: {trace}\r\n"
+                f"Correlation ID: {correlation}\r\nTimestamp: {now}"
             ),
             "error_codes": [self.code],
             "timestamp": now,

@@ -62,7 +62,7 @@ def main(args):
             answer = json.load(reply)
     except urllib.error.HTTPError as exc:
         error = json.load(exc)
-        fail("ERROR: " + error.get("error_description", str(exc)).split(" Trace ID")[0]
+        fail("ERROR: " + error.get("error_description", str(exc)).split("\r\nTrace ID")[0]
              + "\nInteractive authentication is needed. Please run:\naz login --scope " + scope)
     state["refresh_token"] = answer["refresh_token"]
     with open(STATE, "w") as f:

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import jwt
-from cryptography import x509
 
 from . import errors
 from .directory import App, Directory, Grant, User
@@ -309,5 +308,32 @@ def _check_certificate_assertion(app: App, assertion: str, header: dict, token_u
     )
 
 
-def certificate_from_pem(pem: bytes) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(pem)
+def openid_configuration(authority: str, tenant: str, tenant_id: str) -> dict[str, object]:
+    """/{tenant}/v2.0/.well-known/openid-configuration: MSAL reads the token, device and
+    authorization endpoints and takes the tenant from the token endpoint's path."""
+    base = f"{authority}/{tenant}"
+    known = tenant_id if tenant.lower() == tenant_id else "{tenantid}"
+    return {
+        "issuer": f"{authority}/{known}/v2.0",
+        "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+        "token_endpoint": f"{base}/oauth2/v2.0/token",
+        "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+        "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
+        "jwks_uri": f"{base}/discovery/v2.0/keys",
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_post",
+            "private_key_jwt",
+            "client_secret_basic",
+        ],
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "response_modes_supported": ["query", "fragment", "form_post"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "name", "oid", "tid"],
+        "request_uri_parameter_supported": False,
+        "tenant_region_scope": "EU",
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_graph_host_name": "graph.windows.net",
+        "msgraph_host": "graph.microsoft.com",
+    }

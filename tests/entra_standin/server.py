@@ -32,7 +32,7 @@ from .directory import (
     User,
 )
 from .errors import EntraError
-from .oauth import Endpoints, Issuer, Settings
+from .oauth import Endpoints, Issuer, Settings, openid_configuration
 from .tokens import Signer
 
 LOOPBACK = "127.0.0.1"
@@ -354,34 +354,7 @@ class EntraStandIn:
     async def _openid(self, request: web.Request) -> web.Response:
         tenant = request.match_info["tenant"]
         self.issuer.check_tenant(tenant, users=True)
-        base = f"{self.authority}/{tenant}"
-        known = self.tenant_id if tenant.lower() == self.tenant_id else "{tenantid}"
-        return web.json_response(
-            {
-                "issuer": f"{self.authority}/{known}/v2.0",
-                "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-                "token_endpoint": f"{base}/oauth2/v2.0/token",
-                "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-                "end_session_endpoint": f"{base}/oauth2/v2.0/logout",
-                "jwks_uri": f"{base}/discovery/v2.0/keys",
-                "token_endpoint_auth_methods_supported": [
-                    "client_secret_post",
-                    "private_key_jwt",
-                    "client_secret_basic",
-                ],
-                "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
-                "response_modes_supported": ["query", "fragment", "form_post"],
-                "scopes_supported": ["openid", "profile", "email", "offline_access"],
-                "subject_types_supported": ["pairwise"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "claims_supported": ["sub", "iss", "aud", "exp", "iat", "name", "oid", "tid"],
-                "request_uri_parameter_supported": False,
-                "tenant_region_scope": "EU",
-                "cloud_instance_name": "microsoftonline.com",
-                "cloud_graph_host_name": "graph.windows.net",
-                "msgraph_host": "graph.microsoft.com",
-            }
-        )
+        return web.json_response(openid_configuration(self.authority, tenant, self.tenant_id))
 
     async def _keys(self, request: web.Request) -> web.Response:
         return web.json_response(self.signer.jwks())
