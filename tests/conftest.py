@@ -9,6 +9,14 @@ container_url   callable: container_url(path="") -> "http://127.0.0.1:P/devstore
 run_azxfer      callable: run_azxfer(*args, env=None, input=None, timeout=300) -> CliResult.
 make_tree       callable: make_tree(root, {"rel/path": b"bytes" | size}) -> root.
 file_standin    a fresh, empty File REST stand-in (tests/file_standin) for one test.
+entra_ca        session-scoped trustme CA shared by entra_azurite and entra_standin.
+entra_azurite   session-scoped Azurite over https with `--oauth basic`, its certificate from
+                entra_ca (tokens only; `.blob_endpoint` is https).
+entra_standin   a started Entra ID stand-in (tests/entra_standin) for one test, its https
+                certificate from entra_ca; SSL_CERT_FILE and REQUESTS_CA_BUNDLE point at the CA
+                for the test, so in-process credentials and SDK clients trust both servers
+                (pass `entra_standin.tls_env()` to subprocesses).
+fake_az         a signed-out fake `az` first on PATH for one test (`fake_az.login(upn)`).
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from entra_standin import EntraStandIn, FakeAz
 from file_standin import FileStandIn
 from helpers import CliResult
 from helpers import make_tree as _make_tree
@@ -278,3 +287,40 @@ def file_standin() -> Iterator[FileStandIn]:
     with FileStandIn() as standin:
         yield standin
         assert not standin.errors, standin.errors
+
+
+@pytest.fixture(scope="session")
+def entra_ca():
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def entra_azurite(tmp_path_factory: pytest.TempPathFactory, entra_ca) -> Iterator[Azurite]:
+    """Azurite over https accepting Entra ID tokens (it checks aud, iss and times)."""
+    workdir = tmp_path_factory.mktemp("azurite-entra")
+    cert = entra_ca.issue_cert("127.0.0.1", "localhost")
+    cert.private_key_pem.write_to_path(str(workdir / "key.pem"))
+    cert.cert_chain_pems[0].write_to_path(str(workdir / "cert.pem"))
+    args = ("--oauth", "basic", "--cert", "cert.pem", "--key", "key.pem")
+    with start_azurite(workdir, *args, scheme="https") as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def entra_standin(entra_ca, monkeypatch: pytest.MonkeyPatch) -> Iterator[EntraStandIn]:
+    """A started Entra ID stand-in trusted by this test's process; it fails the test if a
+    handler raised an unexpected exception (`standin.errors`)."""
+    with EntraStandIn(ca=entra_ca) as standin:
+        for name, value in standin.tls_env().items():
+            monkeypatch.setenv(name, value)
+        yield standin
+        assert not standin.errors, standin.errors
+
+
+@pytest.fixture
+def fake_az(entra_standin: EntraStandIn, tmp_path: Path, monkeypatch) -> FakeAz:
+    az = FakeAz(tmp_path / "fake-az-bin", entra_standin)
+    monkeypatch.setenv("PATH", az.path_env()["PATH"])
+    return az
