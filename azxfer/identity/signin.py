@@ -145,6 +145,8 @@ def _device(sign_in: SignIn, env: Mapping[str, str], prompt: Prompt | None, inte
     if sign_in.application_id:
         options["client_id"] = sign_in.application_id
     if sign_in.authentication_record:
+        # The record names the authority it was made with: it is passed once, there.
+        options.pop("authority", None)
         options["authentication_record"] = AuthenticationRecord.deserialize(
             sign_in.authentication_record
         )
