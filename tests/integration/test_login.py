@@ -297,7 +297,7 @@ def test_no_sign_in_for_a_private_container_says_to_log_in(
 ) -> None:
     env = _env(entra_standin, tmp_path)
     url = f"{entra_azurite.blob_endpoint}/c{uuid.uuid4().hex[:12]}"
-    failed = run_azxfer("copy", f"{url}/a.txt", tmp_path / "a.txt", env=env)
+    failed = run_azxfer("copy", url, tmp_path / "down", "-r", env=env)
     assert failed.returncode == 1, failed.describe()
     assert "azxfer login" in failed.stderr, failed.describe()
 
