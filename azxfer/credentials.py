@@ -4,7 +4,8 @@
 2. an account key: `--source-key-file`/`--dest-key-file`, else `AZXFER_SOURCE_KEY`/`AZXFER_DEST_KEY`
    (keys are never accepted on the command line, where `ps` and shell history would show them);
 3. `AZURE_STORAGE_CONNECTION_STRING`, when it names the same account (or names none);
-4. a token credential from `azxfer login` (the `token_provider` seam);
+4. the signed-in identity: `AZXFER_AUTO_LOGIN_TYPE`, else `azxfer login` (the `token_provider`
+   seam, which azxfer.identity fills: an Entra ID token for Storage);
 5. anonymous access (public containers).
 """
 
@@ -23,7 +24,18 @@ from azxfer.errors import CredentialError
 from azxfer.locations import Location, Service
 
 Side = Literal["source", "dest"]
-TokenProvider = Callable[[Location], Any | None]
+
+
+class SignedInToken(NamedTuple):
+    """A signed-in identity: an azure-identity style credential (`get_token(*scopes)`), and
+    where it comes from, safe to show (e.g. 'azxfer login (device: ann@contoso.com)')."""
+
+    credential: Any
+    origin: str
+
+
+# The signed-in identity for a location, or None when nobody is signed in.
+TokenProvider = Callable[[Location], SignedInToken | None]
 
 KEY_ENV = {"source": "AZXFER_SOURCE_KEY", "dest": "AZXFER_DEST_KEY"}
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
@@ -109,9 +121,9 @@ def resolve_credential(
     if from_connection_string is not None:
         return from_connection_string
     if token_provider is not None:
-        token = token_provider(location)
-        if token is not None:
-            return Credential("token", account, token=token, origin="azxfer login")
+        signed_in = token_provider(location)
+        if signed_in is not None:
+            return Credential("token", account, token=signed_in.credential, origin=signed_in.origin)
     return Credential("anonymous", account)
 
 

@@ -31,6 +31,9 @@ class JobStarted(Event, frozen=True):
     source: str
     destination: str
     dry_run: bool
+    # Which credential each remote side uses, as `Credential.describe()` says (no secret).
+    source_credential: str = ""
+    dest_credential: str = ""
 
 
 class TransferQueued(Event, frozen=True):

@@ -22,6 +22,7 @@ from typing import Any, NoReturn
 
 from msgspec import Struct
 
+from azxfer.credentials import Credential
 from azxfer.endpoints.blob.early_listing import EarlyListings
 from azxfer.endpoints.factory import JobConnections
 from azxfer.engine.folders import dry_run_folder, is_folder, report_skips
@@ -142,6 +143,8 @@ class JobRun:
                 options.source.display,
                 options.destination.display,
                 options.dry_run,
+                _described(options.source_credential),
+                _described(options.dest_credential),
             )
         )
         self._install_signal_handlers()
@@ -418,3 +421,8 @@ class Md5Policy:
                 self.sink.emit(Notice("warning", message))
                 return
             raise IntegrityError(message)
+
+
+def _described(credential: Credential | None) -> str:
+    """What the job says of a side's credential: its kind and origin, never the secret."""
+    return credential.describe() if credential is not None else ""

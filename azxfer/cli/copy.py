@@ -16,9 +16,11 @@ from azxfer.cli.common import (
     parse_endpoints,
     recordable,
 )
+from azxfer.cli.login import device_prompt
 from azxfer.cli.run import run_job
 from azxfer.credentials import resolve_credentials
 from azxfer.errors import TransferError, UsageError
+from azxfer.identity.provider import SignedInIdentity
 from azxfer.locations import Location, Service, check_local_source, without_secrets
 from azxfer.models import BlobType, ContentProps, type_for_name
 from azxfer.options import (
@@ -212,8 +214,14 @@ def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    env = environment()
     src_cred, dst_cred = resolve_credentials(
-        src, dst, environment(), opts["source_key_file"], opts["dest_key_file"]
+        src,
+        dst,
+        env,
+        opts["source_key_file"],
+        opts["dest_key_file"],
+        SignedInIdentity(env, device_prompt),
     )
     block_size = parse_block_size_mb(opts["block_size_mb"])
     tier = opts["block_blob_tier"]

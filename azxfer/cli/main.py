@@ -14,6 +14,7 @@ from azxfer import __version__
 from azxfer.cli.bench import bench_command
 from azxfer.cli.copy import copy_command
 from azxfer.cli.jobs import jobs_group
+from azxfer.cli.login import login_group, logout_command
 from azxfer.cli.resume import resume_command
 from azxfer.cli.sync import sync_command
 from azxfer.early import EarlyListings
@@ -30,7 +31,8 @@ def cli() -> None:
 
     Credentials, first match wins: a SAS token on the URL; an account key from
     --source-key-file/--dest-key-file or AZXFER_SOURCE_KEY/AZXFER_DEST_KEY; the
-    AZURE_STORAGE_CONNECTION_STRING environment variable; anonymous access.
+    AZURE_STORAGE_CONNECTION_STRING environment variable; the identity signed in with
+    'azxfer login' (or named by AZXFER_AUTO_LOGIN_TYPE); anonymous access.
 
     Exit codes: 0 everything transferred, 1 some transfers failed or the job could not run,
     2 the command line is wrong, 130 interrupted.
@@ -42,6 +44,8 @@ cli.add_command(sync_command)
 cli.add_command(bench_command)
 cli.add_command(resume_command)
 cli.add_command(jobs_group)
+cli.add_command(login_group)
+cli.add_command(logout_command)
 
 
 def main(early: EarlyListings | None = None) -> None:

@@ -27,9 +27,24 @@ def denied(err: CredentialError, what: str, credential: Credential) -> str:
     return f"{err} [used {credential.describe()}]"
 
 
-def auth_message(code: str, what: str, text: str) -> str:
-    """The message of a denial of `what` by its error code and the service's words."""
+# The built-in roles that grant data access to a signed-in identity, by service.
+DATA_ROLES = {
+    "blob": "Storage Blob Data Reader to read, Storage Blob Data Contributor to write",
+    "file": (
+        "Storage File Data Privileged Reader to read, Storage File Data Privileged "
+        "Contributor to write"
+    ),
+}
+
+
+def auth_message(
+    code: str, what: str, text: str, credential: Credential | None = None, service: str = "blob"
+) -> str:
+    """The message of a denial of `what` by its error code and the service's words; for an
+    Entra ID token, in a signed-in user's terms (the role to ask for, or to sign in again)."""
     lowered = text.lower()
+    if credential is not None and credential.kind == "token":
+        return _token_denied(code, what, lowered, service)
     if "expir" in lowered or ("signed expiry" in lowered):
         return f"access to {what} denied: the SAS token has expired"
     if code == "AuthorizationPermissionMismatch" or "permission" in lowered:
@@ -41,7 +56,23 @@ def auth_message(code: str, what: str, text: str) -> str:
         )
     if code in ("NoAuthenticationInformation", "AuthorizationFailure") or "anonymous" in lowered:
         return (
-            f"access to {what} denied: no credentials given (set AZXFER_SOURCE_KEY/"
-            "AZXFER_DEST_KEY, a SAS token, or AZURE_STORAGE_CONNECTION_STRING)"
+            f"access to {what} denied: no credentials given (run `azxfer login`, or give a "
+            "SAS token, AZXFER_SOURCE_KEY/AZXFER_DEST_KEY or AZURE_STORAGE_CONNECTION_STRING)"
+        )
+    return f"access to {what} denied ({code or 'forbidden'})"
+
+
+def _token_denied(code: str, what: str, lowered: str, service: str) -> str:
+    if code in ("AuthorizationPermissionMismatch", "AuthorizationFailure") or (
+        "permission" in lowered
+    ):
+        return (
+            f"access to {what} denied: the signed-in identity has no data role that allows "
+            f"this (usually {DATA_ROLES.get(service, DATA_ROLES['blob'])})"
+        )
+    if code in ("AuthenticationFailed", "InvalidAuthenticationInfo", "") or "expir" in lowered:
+        return (
+            f"access to {what} denied: the Entra ID token was rejected (an expired or "
+            "revoked sign-in: run `azxfer login`)"
         )
     return f"access to {what} denied ({code or 'forbidden'})"

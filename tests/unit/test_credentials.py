@@ -12,6 +12,7 @@ from azxfer.credentials import (
     AZURITE_KEY,
     CONNECTION_STRING_ENV,
     Credential,
+    SignedInToken,
     parse_connection_string,
     path_style_services,
     resolve_credential,
@@ -45,7 +46,7 @@ def provider(calls: list):
 
     def get(location):
         calls.append(location)
-        return token
+        return SignedInToken(token, "azxfer login")
 
     get.token = token  # type: ignore[attr-defined]
     return get
@@ -331,7 +332,10 @@ def test_describe_and_repr_never_hold_secrets(tmp_path: Path) -> None:
             loc(), "dest", {"AZXFER_DEST_KEY": KEY_B}
         ),
         "Entra ID token from azxfer login": resolve_credential(
-            loc(), "source", {}, token_provider=lambda _l: "TOKEN-SECRET"
+            loc(),
+            "source",
+            {},
+            token_provider=lambda _l: SignedInToken("TOKEN-SECRET", "azxfer login"),
         ),
         "anonymous access": resolve_credential(loc(), "source", {}),
     }

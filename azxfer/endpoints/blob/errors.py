@@ -59,7 +59,9 @@ def classify(
     if isinstance(exc, CredentialError) and credential is not None and "[used" not in str(exc):
         code = str(exc).rpartition("(")[2].rstrip(")")
         return CredentialError(
-            _denied(CredentialError(_auth_message(code, what, str(exc))), what, credential)
+            _denied(
+                CredentialError(_auth_message(code, what, str(exc), credential)), what, credential
+            )
         )
     if isinstance(exc, AzxferError):
         return exc

@@ -60,7 +60,7 @@ def explain(err: BaseException, what: str, credential: Credential | None) -> Bas
     likely failed (as Blob's does); anything else is already classified."""
     if isinstance(err, CredentialError) and credential is not None and "[used" not in str(err):
         code = str(err).rpartition("(")[2].rstrip(")")
-        message = CredentialError(auth_message(code, what, str(err)))
+        message = CredentialError(auth_message(code, what, str(err), credential, "file"))
         return CredentialError(denied(message, what, credential))
     if isinstance(err, AzxferError):
         return err
