@@ -132,6 +132,19 @@ class LocalEndpoint:
         except OSError as exc:
             raise TransferError(f"cannot delete {ref}: {exc.strerror}") from None
 
+    async def delete_directory(self, ref: str) -> bool:
+        """Remove the folder `ref` if it is empty (DirectoryDeletes); one already gone is
+        fine; False if something is still in it."""
+        try:
+            os.rmdir(ref)
+        except FileNotFoundError:
+            return True
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                return False
+            raise TransferError(f"cannot delete folder {ref}: {exc.strerror}") from None
+        return True
+
     async def close(self) -> None:
         """Nothing to release."""
 
