@@ -6,8 +6,11 @@
 - append blobs: Append Block From URL; page blobs: Put Page From URL (written ranges only);
 - then Copy Blob (asynchronous, polled).
 
-Copy Blob (in both forms) and page ranges need a storage source of the same blob type; the
-other From-URL APIs read any URL the service can reach (a web source too). The engine walks
+Copy Blob (in both forms) and page ranges need a storage source of the same blob type, except
+that Copy Blob also reads a file of an Azure file share into a block blob (the service carries
+the file's content headers, Content-MD5 and metadata over, as from a blob; it copies files
+into no other blob type); the other From-URL APIs read any URL the service can reach (a web
+source too). The engine walks
 these (`engine.server_copy`), narrowed by --s2s-mode, falling back as a method fails.
 """
 
@@ -27,7 +30,7 @@ from azxfer.endpoints.base import (
 from azxfer.endpoints.blob.copy import MAX_PUT_FROM_URL, MAX_SYNC_COPY, UrlWrites
 from azxfer.endpoints.blob.copy_runs import BlobCopyRuns
 from azxfer.endpoints.blob.endpoint import BlobEndpoint
-from azxfer.models import BlobType, Entry, Planned, blob_props, blob_type_to_write
+from azxfer.models import BlobType, Entry, FileProps, Planned, blob_props, blob_type_to_write
 
 
 class Method(enum.Enum):
@@ -47,6 +50,7 @@ def ladder(
     """The methods that can copy `entry` to a blob of `dest_type`, best first."""
     source_type = blob_props(entry).blob_type or BlobType.BLOCK
     same_type = source_is_blob and source_type is dest_type
+    file_to_block = isinstance(entry.service, FileProps) and dest_type is BlobType.BLOCK
     size = entry.size
     methods: list[Method] = []
     if dest_type is BlobType.BLOCK:
@@ -59,7 +63,7 @@ def ladder(
         methods.append(Method.APPEND_FROM_URL)
     elif same_type:
         methods.append(Method.PAGES_FROM_URL)
-    if same_type:
+    if same_type or file_to_block:
         methods.append(Method.ASYNC_COPY)
     return methods
 
