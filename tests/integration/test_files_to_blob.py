@@ -157,3 +157,27 @@ def test_async_mode_on_azurite_fails_each_file_with_one_clear_reason(
     assert len(reasons) == len(FILES)
     assert all("could not read the copy source" in r for r in reasons), reasons
     assert "sig=" not in result.stdout + result.stderr  # the minted share SAS stays secret
+
+
+def test_a_page_blob_from_a_share_is_streamed_and_said_once(
+    file_standin, azurite, blob_standin, src_share, container, container_client, run_azxfer
+):
+    """No service API writes a page blob from a file (Put Page From URL reads blobs, Copy
+    Blob writes files into block blobs): the files go through this machine, said once."""
+    dest = f"{blob_standin.account_url(azurite.account)}/{container}"
+    result = run_azxfer(*to_blob(src_share, dest, "--blob-type", "page")).assert_ok()
+    assert result.finished()["files_completed"] == len(FILES), result.describe()
+    said = notices(result, "Put Page From URL from a file share")
+    assert len(said) == 1 and "next copy method" in said[0], result.describe()
+    assert blob_standin.requests_of("PutPageFromURL", "CopyBlob") == []
+    for name, data in FILES.items():
+        blob = container_client.get_blob_client(name)
+        props = blob.get_blob_properties()
+        assert props.blob_type == "PageBlob", name
+        padded = data + b"\0" * (-len(data) % 512)
+        assert blob.download_blob().readall()[: len(padded)] == padded, name
+
+    url_only = run_azxfer(*to_blob(src_share, dest, "--blob-type", "page", "--s2s-mode", "url"))
+    url_only.assert_exit(1)
+    reasons = [e["reason"] for e in url_only.events_of("transfer_done")]
+    assert reasons and all("no copy method" in r for r in reasons), url_only.describe()
