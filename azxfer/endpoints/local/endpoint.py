@@ -112,7 +112,7 @@ class LocalEndpoint:
         """A writer to a temporary file renamed over `transfer.dest_ref` on commit."""
         return LocalWriter(transfer.dest_ref, size, props, block_size, self.temp_tag, transfer.id)
 
-    async def make_directory(self, ref: str, entry: Entry) -> None:
+    async def make_directory(self, ref: str, entry: Entry, props: WriteProps) -> None:
         """Make the folder `ref` and its missing parents (Directories); an existing one is
         success. Its modification time is not set: files written into it later change it
         anyway, and AzCopy v10 keeps no local folder times either."""
