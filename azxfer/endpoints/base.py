@@ -200,8 +200,19 @@ class Directories(Protocol):
     rely on the folder entry of its parent having been made first.
     """
 
-    async def make_directory(self, ref: str, entry: Entry) -> None:
-        """Make the folder at `ref` (as `join` names it) for the source folder `entry`."""
+    async def make_directory(self, ref: str, entry: Entry, props: WriteProps) -> None:
+        """Make the folder at `ref` (as `join` names it) for the source folder `entry`, with
+        the properties the planner chose (a share's: its SMB properties)."""
+
+
+@runtime_checkable
+class SettledDirectories(Protocol):
+    """A destination whose folders must be given their properties again once the job has
+    written their files: writing into a folder moves its last-write time (Azure Files, as
+    NTFS does), so a folder made first would not keep its source's."""
+
+    async def settle_directories(self) -> None:
+        """Set again the properties of the folders this job made (after all its files)."""
 
 
 @runtime_checkable

@@ -18,7 +18,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 
-from azxfer.endpoints.base import Directories, Endpoint, FolderSource
+from azxfer.endpoints.base import Directories, Endpoint, FolderSource, SettledDirectories
 from azxfer.engine.transfer import RequestSlots
 from azxfer.errors import AzxferError
 from azxfer.events import EventSink, FolderDone, Notice
@@ -96,6 +96,12 @@ class FolderRuns:
         report_skips(self.sink, self.skips)
         return not self.totals.folders_failed
 
+    async def settle(self) -> None:
+        """After every file of the job: give the folders made their properties again, where
+        writing files into them moved those (`SettledDirectories`). A failure is the job's."""
+        if self.made and isinstance(self.dest, SettledDirectories):
+            await self.dest.settle_directories()
+
     async def cancel(self) -> None:
         """Stop making folders (the job is ending abnormally)."""
         for task in self.tasks:
@@ -107,7 +113,7 @@ class FolderRuns:
         try:
             async with self.requests:
                 if isinstance(self.dest, Directories):
-                    await self.dest.make_directory(transfer.dest_ref, transfer.source)
+                    await self.dest.make_directory(transfer.dest_ref, transfer.source, item.props)
                 else:  # a marker blob: a zero-byte object with the folder metadata
                     writer = await self.dest.open_writer(transfer, 0, item.props, 0)
                     await writer.put_whole(b"", _EMPTY_MD5)

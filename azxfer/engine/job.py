@@ -193,6 +193,8 @@ class JobRunner:
             await lister  # its failure (a listing error) is the job's
             if tasks:
                 await asyncio.gather(*tasks)
+            if self.fatal is None and not self.stopping:
+                await self.folders.settle()
         except BaseException:
             lister.cancel()
             for task in tasks:

@@ -95,6 +95,7 @@ class ServerSideMover:
         self.unsupported: set[str] = set()
         self.trust = MethodTrust()
         self._warned_unreadable = False
+        self._warned_source = False
 
     async def move(
         self, ctx: TransferContext, item: Planned, block_size: int, recorder: Recorder
@@ -151,12 +152,7 @@ class ServerSideMover:
             except CopySourceError as exc:
                 if self.client not in methods or method is self.client:
                     raise
-                ctx.sink.emit(
-                    Notice(
-                        "warning",
-                        f"{exc}: copying '{item.transfer.source.ref}' through this machine",
-                    )
-                )
+                self._say_streamed(ctx, item, exc)
                 await self.client.run(ctx, item, block_size, recorder)
                 return
         if fault is not None:  # the methods below it were dropped meanwhile
@@ -165,6 +161,22 @@ class ServerSideMover:
         raise NotSupportedError(
             f"'{item.transfer.source.ref}': the service supports no copy method that "
             f"--s2s-mode {self.settings.mode.value} allows (tried: {names})"
+        )
+
+    def _say_streamed(self, ctx: TransferContext, item: Planned, exc: CopySourceError) -> None:
+        """Say once per job that objects the service cannot read go through this machine (a
+        source it cannot reach fails every object alike: one line, not one per object)."""
+        ref = item.transfer.source.ref
+        if self._warned_source:
+            log.info("%s: copying '%s' through this machine", exc, ref)
+            return
+        self._warned_source = True
+        ctx.sink.emit(
+            Notice(
+                "warning",
+                f"{exc}: copying '{ref}' through this machine, and so any other object the "
+                "service cannot read",
+            )
         )
 
     def _distrust(self, ctx: TransferContext, method: str, exc: ServerError) -> None:

@@ -149,7 +149,9 @@ class CopyPlanner:
         dest_ref = self.dest.join(rel)
         transfer = Transfer(0, folder, dest_ref, redact(self.display(dest_ref)))
         if self.makes_folders:
-            return Planned(transfer, WriteProps(mtime=folder.mtime))
+            to_share = self.options.destination.service is Service.FILE
+            smb = self._smb_for(folder) if to_share else None
+            return Planned(transfer, WriteProps(mtime=folder.mtime, service=smb))
         if self.options.include_directory_stub:
             return Planned(transfer, _MARKER_PROPS)
         if folder.kind is EntryKind.EMPTY_FOLDER:

@@ -46,6 +46,7 @@ async def create(svc: Service, call: Call) -> web.Response:
         metadata=check_metadata(call.metadata()),
     )
     parent.children[key] = node
+    parent.entry_added(now)
     headers = _headers(node)
     headers["x-ms-request-server-encrypted"] = headers.pop("x-ms-server-encrypted")
     return reply(call, 201, headers)

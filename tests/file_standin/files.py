@@ -166,6 +166,7 @@ def new_file(svc: Service, call: Call, share: Share, parent: Directory, name: st
         size=size,
     )
     parent.children[key] = file
+    parent.entry_added(file.last_modified)
     return file
 
 

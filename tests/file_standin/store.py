@@ -159,6 +159,11 @@ class Node:
 class Directory(Node):
     children: dict[str, Node] = field(default_factory=dict)
 
+    def entry_added(self, now: int) -> None:
+        """A file or directory was made in it: as NTFS (and so Azure Files) does, that moves
+        its last-write and change times."""
+        self.smb.last_write = self.smb.change = now
+
 
 @dataclass
 class File(Node):

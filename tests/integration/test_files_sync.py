@@ -290,3 +290,38 @@ def test_two_thousand_files_in_two_hundred_folders_sync_then_write_nothing(
     assert writes(file_standin) == []
     listed = {r.path for r in file_standin.requests_of("ListDirectoriesAndFiles")}
     assert len(listed) == 401  # the root, 200 folders and their 'sub': each listed once
+
+
+def test_share_to_local_deletes_remove_folders_the_share_lacks_deepest_first(
+    tmp_path, run_azxfer, share_url, share_service
+):
+    src = make_tree(tmp_path / "src", {"keep.txt": b"k", "kept/in.txt": b"in"})
+    run_azxfer("sync", src, share_url, *LOCAL_FILE, *J).assert_ok()
+    out = make_tree(
+        tmp_path / "out",
+        {
+            "gone/a.txt": b"a",
+            "gone/b/c.txt": b"c",
+            "gone/b/d/e.txt": b"e",
+            "held/note.log": b"log",
+            "held/x.txt": b"x",
+        },
+    )
+    (out / "hollow" / "inner").mkdir(parents=True)
+    args = ("sync", share_url, out, "--delete-destination", "true", "--max-delete", "100%")
+    result = run_azxfer(*args, "--exclude-pattern", "*.log", *FILE_LOCAL, *J).assert_ok()
+
+    assert tree_contents(out) == {"keep.txt": b"k", "kept/in.txt": b"in", "held/note.log": b"log"}
+    assert sorted(p.name for p in out.iterdir()) == ["held", "keep.txt", "kept"]
+    folders = [
+        os.path.relpath(e["destination"], out).replace(os.sep, "/")
+        for e in result.events_of("deleted")
+        if e["folder"]
+    ]
+    assert sorted(folders) == ["gone", "gone/b", "gone/b/d", "hollow", "hollow/inner"]
+    position = {path: i for i, path in enumerate(folders)}  # each after what was in it
+    assert position["gone/b/d"] < position["gone/b"] < position["gone"]
+    assert position["hollow/inner"] < position["hollow"]
+    got = summary(result)
+    assert (got["deleted"], got["folders_deleted"], got["folders_kept"]) == (4, 5, 1)
+    assert any("held'" in n["message"] for n in result.events_of("notice")), result.describe()

@@ -21,7 +21,7 @@ class Share:
         self.most_in_flight = 0
         self.delay = delay
 
-    async def create(self, path: str) -> None:
+    async def create(self, path: str, smb: dict[str, str] | None = None) -> None:
         assert path.rpartition("/")[0] in self.existing, f"{path}: parent missing"
         self.in_flight += 1
         self.most_in_flight = max(self.most_in_flight, self.in_flight)
@@ -77,7 +77,7 @@ def test_a_failure_reaches_every_file_waiting_for_the_folder() -> None:
 async def _test_a_failure_reaches_every_file_waiting_for_the_folder() -> None:
     calls = []
 
-    async def refuse(path: str) -> None:
+    async def refuse(path: str, smb: dict[str, str] | None = None) -> None:
         calls.append(path)
         raise TransferError(f"directory '{path}': no")
 

@@ -6,9 +6,15 @@
 - append blobs: Append Block From URL; page blobs: Put Page From URL (written ranges only);
 - then Copy Blob (asynchronous, polled).
 
-Copy Blob (in both forms) and page ranges need a storage source of the same blob type; the
-other From-URL APIs read any URL the service can reach (a web source too). The engine walks
-these (`engine.server_copy`), narrowed by --s2s-mode, falling back as a method fails.
+Copy Blob (in both forms) and page ranges need a storage source of the same blob type, except
+that Copy Blob also reads a file of an Azure file share into a block blob (the service carries
+the file's content headers, Content-MD5 and metadata over, as from a blob; it copies files
+into no other blob type); the other From-URL APIs read any URL the service can reach (a web
+source too). No API writes a page blob from a file (Put Page From URL documents a blob
+source only): a page blob from a share is offered `PAGES_FROM_FILE`, which sends nothing and
+refuses, so the engine says once that such blobs go through this machine (or, under a
+--s2s-mode without streaming, that no method can copy them). The engine walks these
+(`engine.server_copy`), narrowed by --s2s-mode, falling back as a method fails.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from azxfer.endpoints.base import (
 from azxfer.endpoints.blob.copy import MAX_PUT_FROM_URL, MAX_SYNC_COPY, UrlWrites
 from azxfer.endpoints.blob.copy_runs import BlobCopyRuns
 from azxfer.endpoints.blob.endpoint import BlobEndpoint
-from azxfer.models import BlobType, Entry, Planned, blob_props, blob_type_to_write
+from azxfer.errors import NotSupportedError
+from azxfer.models import BlobType, Entry, FileProps, Planned, blob_props, blob_type_to_write
 
 
 class Method(enum.Enum):
@@ -39,6 +46,7 @@ class Method(enum.Enum):
     APPEND_FROM_URL = "Append Block From URL"
     PAGES_FROM_URL = "Put Page From URL"
     ASYNC_COPY = "Copy Blob"
+    PAGES_FROM_FILE = "Put Page From URL from a file share"
 
 
 def ladder(
@@ -47,6 +55,7 @@ def ladder(
     """The methods that can copy `entry` to a blob of `dest_type`, best first."""
     source_type = blob_props(entry).blob_type or BlobType.BLOCK
     same_type = source_is_blob and source_type is dest_type
+    from_file = isinstance(entry.service, FileProps)
     size = entry.size
     methods: list[Method] = []
     if dest_type is BlobType.BLOCK:
@@ -59,7 +68,9 @@ def ladder(
         methods.append(Method.APPEND_FROM_URL)
     elif same_type:
         methods.append(Method.PAGES_FROM_URL)
-    if same_type:
+    elif from_file:
+        methods.append(Method.PAGES_FROM_FILE)
+    if same_type or (from_file and dest_type is BlobType.BLOCK):
         methods.append(Method.ASYNC_COPY)
     return methods
 
@@ -117,6 +128,11 @@ class BlobCopies:
         attempts: ServerErrorAttempts,
     ) -> None:
         """Copy `item` by `method`."""
+        if method is Method.PAGES_FROM_FILE:
+            raise NotSupportedError(
+                "Put Page From URL reads blob sources only, and Copy Blob copies a file into a "
+                "block blob only"
+            )
         transfer = item.transfer
         writer = await self.dest.open_writer(transfer, transfer.source.size, item.props, block_size)
         recorder.started(transfer, writer.chunk_size)

@@ -11,23 +11,30 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+# Create Directory for a path with SMB headers (None: the service's defaults), succeeding if
+# it exists already.
+CreateDirectory = Callable[[str, "dict[str, str] | None"], Awaitable[None]]
+
 
 class DirectoryMaker:
     """Makes sure directories exist, creating each at most once per job."""
 
-    def __init__(self, create: Callable[[str], Awaitable[None]]) -> None:
-        """`create(path)`: Create Directory for `path`, succeeding if it exists already."""
+    def __init__(self, create: CreateDirectory) -> None:
         self._create = create
         self._made: dict[str, asyncio.Future[None]] = {}
 
-    async def ensure(self, path: str) -> None:
-        """Return once directory `path` ('/'-separated, in the share) and its parents exist."""
+    async def ensure(self, path: str, smb: dict[str, str] | None = None) -> bool:
+        """Return once directory `path` ('/'-separated, in the share) and its parents exist:
+        True if this call asked for it (created with `smb`), False if another did (or it was
+        known), so `smb` was not sent."""
         if not path:  # the share's root is always there
-            return
+            return False
         made = self._made.get(path)
+        asked = made is None
         if made is None:
-            made = self._made[path] = asyncio.ensure_future(self._make(path))
+            made = self._made[path] = asyncio.ensure_future(self._make(path, smb))
         await asyncio.shield(made)
+        return asked
 
     def known(self, path: str) -> None:
         """`path` exists (and so do its parents): nothing need be created for it."""
@@ -35,9 +42,9 @@ class DirectoryMaker:
             self._made[path] = _done()
             path = path.rpartition("/")[0]
 
-    async def _make(self, path: str) -> None:
+    async def _make(self, path: str, smb: dict[str, str] | None) -> None:
         await self.ensure(path.rpartition("/")[0])
-        await self._create(path)
+        await self._create(path, smb)
 
 
 def _done() -> asyncio.Future[None]:

@@ -4,6 +4,7 @@ destination. Every request goes through the service-neutral REST client (`rest`)
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TypeVar
 
@@ -25,7 +26,7 @@ from azxfer.endpoints.files.errors import FILE_ERRORS, explain
 from azxfer.endpoints.files.listing import described_entry, walk
 from azxfer.endpoints.files.ordered import ordered_walk
 from azxfer.endpoints.files.reader import FileReader
-from azxfer.endpoints.files.requests import MAX_FILE_SIZE
+from azxfer.endpoints.files.requests import MAX_FILE_SIZE, smb_headers
 from azxfer.endpoints.files.rest import FileRestClient
 from azxfer.endpoints.files.writer import FileWriter
 from azxfer.errors import ContainerMissing, LocationError, NotFoundError, TransferError
@@ -37,6 +38,8 @@ T = TypeVar("T")
 _WILDCARD_CHARS = "*?["
 # Properties asked at once while a listing is completed with Content-MD5s (see `select`).
 _STAT_AHEAD = 16
+# Set Directory Properties requests at once when the job's directories are settled.
+_SETTLE_AT_ONCE = 32
 
 
 class FilesEndpoint(FilesUrlCopies):
@@ -61,6 +64,8 @@ class FilesEndpoint(FilesUrlCopies):
         self.share = location.container
         self.where = rest.where
         self.directories = DirectoryMaker(rest.create_directory)
+        # Directories to give their SMB properties again after the job's files.
+        self._settle: dict[str, dict[str, str]] = {}
         self._init_url_copies()
 
     def explain(self, exc: BaseException, what: str) -> BaseException:
@@ -185,11 +190,39 @@ class FilesEndpoint(FilesUrlCopies):
             return f"{path}/{source_name}"
         return path
 
-    async def make_directory(self, ref: str, entry: Entry) -> None:
-        """Make the directory `ref` and its missing parents, once per job (`Directories`)."""
+    async def make_directory(self, ref: str, entry: Entry, props: WriteProps) -> None:
+        """Make the directory `ref` and its missing parents, once per job (`Directories`),
+        with the SMB properties of `props` (share to share: the source directory's)."""
         path = ref.strip("/")
-        if path:
-            await self._call(self.directories.ensure(path), f"directory '{path}'")
+        if not path:
+            return
+        smb = await self._directory_smb(props)
+        asked = await self._call(self.directories.ensure(path, smb), f"directory '{path}'")
+        kept_time = file_props(props).last_write_time not in (None, "now")
+        if smb and (kept_time or not asked):
+            # Set again after the files: writing them moves its last-write time (and one a
+            # file's writer made first got none of them).
+            self._settle[path] = smb
+
+    async def settle_directories(self) -> None:
+        """Set Directory Properties again on the directories made with SMB properties, once
+        their files are written (`SettledDirectories`), `_SETTLE_AT_ONCE` at a time."""
+        settle, self._settle = self._settle, {}
+        pending = iter(settle.items())
+        while batch := list(itertools.islice(pending, _SETTLE_AT_ONCE)):
+            await asyncio.gather(*(self._set_directory(path, smb) for path, smb in batch))
+
+    async def _set_directory(self, path: str, smb: dict[str, str]) -> None:
+        await self._call(self.rest.set_directory_properties(path, smb), f"directory '{path}'")
+
+    async def _directory_smb(self, props: WriteProps) -> dict[str, str] | None:
+        """The SMB headers a directory is made with (None: the service's defaults)."""
+        props = await self._with_permission(props)
+        smb = file_props(props)
+        headers = smb_headers(smb)
+        if smb.last_write_time:
+            headers["x-ms-file-last-write-time"] = smb.last_write_time
+        return headers or None
 
     def name_rules(self) -> NameRules:
         """Azure Files names: SMB's forbidden characters, case-insensitive (DestinationNames)."""

@@ -28,10 +28,11 @@ WALK_AHEAD = 2000
 
 
 class Page(Struct, frozen=True):
-    """One page of a directory listing: its files (name, entry fields) and sub-directories."""
+    """One page of a directory listing: its files (name, entry fields) and sub-directories
+    (name, SMB properties)."""
 
     files: list[tuple[str, int, FileProps, str | None]]
-    directories: list[str]
+    directories: list[tuple[str, FileProps]]
     next_marker: str
 
 
@@ -39,14 +40,10 @@ def parse_page(raw: bytes) -> Page:
     """A List Directories and Files page: files as (name, size, SMB properties, ETag)."""
     root = ElementTree.fromstring(raw)
     files: list[tuple[str, int, FileProps, str | None]] = []
-    directories: list[str] = []
+    directories: list[tuple[str, FileProps]] = []
     entries = root.find("Entries")
     for item in entries if entries is not None else ():
-        name = _name(item)
-        if item.tag == "Directory":
-            directories.append(name)
-            continue
-        if item.tag != "File":
+        if item.tag not in ("File", "Directory"):
             continue
         node = item.find("Properties")
         props = {child.tag: child.text for child in node} if node is not None else {}
@@ -57,8 +54,11 @@ def parse_page(raw: bytes) -> Page:
             change_time=props.get("ChangeTime"),
             permission_key=item.findtext("PermissionKey") or None,
         )
+        if item.tag == "Directory":
+            directories.append((_name(item), smb))
+            continue
         size = int(props.get("Content-Length") or 0)
-        files.append((name, size, smb, quoted_etag(props.get("Etag"))))
+        files.append((_name(item), size, smb, quoted_etag(props.get("Etag"))))
     return Page(files, directories, root.findtext("NextMarker") or "")
 
 
@@ -75,6 +75,13 @@ def listed_entry(ref: str, rel: str, size: int, smb: FileProps, etag: str | None
     """The entry of a listed file (its MD5 and content headers are not in a listing)."""
     mtime = parse_file_time(smb.last_write_time) if smb.last_write_time else None
     return Entry(ref, rel, size, mtime=mtime, etag=etag, service=smb)
+
+
+def folder_entry(ref: str, rel: str, smb: FileProps | None, empty: bool) -> Entry:
+    """The entry of a listed directory, with the SMB properties its parent's listing gave."""
+    mtime = parse_file_time(smb.last_write_time) if smb and smb.last_write_time else None
+    kind = EntryKind.EMPTY_FOLDER if empty else EntryKind.FOLDER
+    return Entry(ref, rel, 0, mtime=mtime, service=smb, kind=kind)
 
 
 def described_entry(ref: str, rel: str, headers: Headers) -> Entry:
@@ -139,10 +146,11 @@ async def walk(
     one and selects nothing, else `FOLDER` (folders are selected by path, as the local walk
     selects them)."""
     found: asyncio.Queue[object] = asyncio.Queue(WALK_AHEAD)
-    todo: asyncio.Queue[str] = asyncio.Queue()
-    todo.put_nowait("")
+    # Directories to list: (path relative to `base`, its SMB properties from its parent's page).
+    todo: asyncio.Queue[tuple[str, FileProps | None]] = asyncio.Queue()
+    todo.put_nowait(("", None))
 
-    async def list_directory(rel_dir: str) -> None:
+    async def list_directory(rel_dir: str, own_smb: FileProps | None) -> None:
         path = f"{base}/{rel_dir}".strip("/") if rel_dir else base
         marker = ""
         first = True
@@ -156,32 +164,31 @@ async def walk(
                 entry = listed_entry(f"{path}/{name}" if path else name, rel, size, smb, etag)
                 if filters.accepts(rel, entry.mtime):
                     selected.append(entry)
-            below: list[str] = []
+            below: list[tuple[str, FileProps]] = []
             if recursive:
-                for name in page.directories:
+                for name, dir_smb in page.directories:
                     if not rel_dir and name_pattern and not fnmatch.fnmatchcase(name, name_pattern):
                         continue
                     rel = f"{rel_dir}/{name}" if rel_dir else name
                     if filters.may_descend(rel):
-                        below.append(rel)
+                        below.append((rel, dir_smb))
             if first and folders and rel_dir:
                 empty = not selected and not below and not page.next_marker
-                kind = EntryKind.EMPTY_FOLDER if empty else EntryKind.FOLDER
-                await found.put(Entry(path, rel_dir, 0, kind=kind))
+                await found.put(folder_entry(path, rel_dir, own_smb, empty))
             first = False
             for entry in selected:
                 await found.put(entry)
-            for rel in below:
-                todo.put_nowait(rel)
+            for directory in below:
+                todo.put_nowait(directory)
             marker = page.next_marker
             if not marker:
                 return
 
     async def worker() -> None:
         while True:
-            rel_dir = await todo.get()
+            rel_dir, own_smb = await todo.get()
             try:
-                await list_directory(rel_dir)
+                await list_directory(rel_dir, own_smb)
             except Exception as exc:  # the walk's error, raised to its reader
                 await found.put(_Failed(exc))
             finally:

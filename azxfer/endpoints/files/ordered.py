@@ -20,8 +20,8 @@ from collections.abc import AsyncIterator
 from msgspec import Struct
 
 from azxfer.endpoints.base import NameFilter, WalkKey
-from azxfer.endpoints.files.listing import ListPage, listed_entry, parse_page
-from azxfer.models import Entry, EntryKind
+from azxfer.endpoints.files.listing import ListPage, folder_entry, listed_entry, parse_page
+from azxfer.models import Entry, FileProps
 
 # Directories listed ahead of the walk: enough to hide the round trips of a tree of small
 # directories, few enough to leave the job's request slots to the transfers.
@@ -29,11 +29,13 @@ LISTED_AHEAD = 8
 
 
 class _Child(Struct, frozen=True):
-    """One selected child of a listed directory: a file's entry, or a directory's name."""
+    """One selected child of a listed directory: a file's entry, or a directory's name and
+    SMB properties."""
 
     sort_key: bytes
     name: str
     entry: Entry | None  # None: a directory
+    smb: FileProps | None = None  # a directory's
 
 
 async def _list_whole(
@@ -50,9 +52,9 @@ async def _list_whole(
             entry = listed_entry(f"{path}/{name}" if path else name, rel, size, smb, etag)
             if filters.accepts(rel, entry.mtime):
                 children.append(_Child(walk_key(name, False), name, entry))
-        for name in page.directories:
+        for name, smb in page.directories:
             if filters.may_descend(f"{rel_dir}/{name}" if rel_dir else name):
-                children.append(_Child(walk_key(name, True), name, None))
+                children.append(_Child(walk_key(name, True), name, None, smb))
         marker = page.next_marker
         if not marker:
             children.sort(key=lambda child: child.sort_key)
@@ -152,7 +154,8 @@ async def ordered_walk(
             inner = (*position, child.sort_key)
             below = await lister.children(rel)
             if folders:
-                yield _folder(base, rel, empty=not below)
+                ref = f"{base}/{rel}".strip("/") if base else rel
+                yield folder_entry(ref, rel, child.smb, empty=not below)
             _announce(lister, inner, rel, below)
             stack.append((inner, rel, below, 0))
     finally:
@@ -167,10 +170,3 @@ def _announce(
         if child.entry is None:
             rel = f"{rel_dir}/{child.name}" if rel_dir else child.name
             lister.known((*position, child.sort_key), rel)
-
-
-def _folder(base: str, rel: str, empty: bool) -> Entry:
-    """The entry of a directory of the share (a listing gives no times for directories)."""
-    ref = f"{base}/{rel}".strip("/") if base else rel
-    kind = EntryKind.EMPTY_FOLDER if empty else EntryKind.FOLDER
-    return Entry(ref, rel, 0, kind=kind)

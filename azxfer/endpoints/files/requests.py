@@ -24,7 +24,7 @@ MAX_FILE_SIZE = 4 * 1024**4
 # file is one of ours, not a complete older one.
 UNFINISHED_TIME = "1601-01-01T00:00:00.0000000Z"
 # What a listing asks for besides names: times, ETags and attributes of every entry.
-LIST_INCLUDE = "Timestamps,ETag,Attributes"
+LIST_INCLUDE = "Timestamps,ETag,Attributes,PermissionKey"
 LIST_PAGE = 5000
 
 _TICKS = 10_000_000  # 100 ns ticks per second, the resolution of Files' times

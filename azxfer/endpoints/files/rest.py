@@ -102,14 +102,20 @@ class FileRestClient:
         )
         return self._found(status, headers, f"directory '{path}'")
 
-    async def create_directory(self, path: str) -> None:
-        """Create Directory; one that exists already is fine."""
+    async def create_directory(self, path: str, smb: dict[str, str] | None = None) -> None:
+        """Create Directory, with SMB headers (`smb_headers`, and a last-write time) if
+        given; one that exists already is fine (and keeps its properties)."""
         status, headers, _ = await self._send(
-            "PUT", path, {"restype": "directory"}, {}, f"directory '{path}'", keep=_EXISTS
+            "PUT", path, {"restype": "directory"}, smb or {}, f"directory '{path}'", keep=_EXISTS
         )
         code = headers.get("x-ms-error-code", "")
         if status == 409 and code != "ResourceAlreadyExists":
             raise self._error(status, code, f"directory '{path}'")
+
+    async def set_directory_properties(self, path: str, smb: dict[str, str]) -> None:
+        """Set Directory Properties: the SMB headers given (the others are kept)."""
+        query = {"restype": "directory", "comp": "properties"}
+        await self._send("PUT", path, query, smb, f"directory '{path}'")
 
     async def delete_directory(self, path: str) -> bool:
         """Delete Directory: False if something is still in it (409 DirectoryNotEmpty); one

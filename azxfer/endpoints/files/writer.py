@@ -39,7 +39,7 @@ class FileWriter:
         size: int,
         props: WriteProps,
         block_size: int,
-        parent_ready: Callable[[], Awaitable[None]],
+        parent_ready: Callable[[], Awaitable[object]],
         explain: Explain,
     ) -> None:
         """`parent_ready()`: returns once the file's directory exists."""

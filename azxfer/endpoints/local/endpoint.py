@@ -112,7 +112,7 @@ class LocalEndpoint:
         """A writer to a temporary file renamed over `transfer.dest_ref` on commit."""
         return LocalWriter(transfer.dest_ref, size, props, block_size, self.temp_tag, transfer.id)
 
-    async def make_directory(self, ref: str, entry: Entry) -> None:
+    async def make_directory(self, ref: str, entry: Entry, props: WriteProps) -> None:
         """Make the folder `ref` and its missing parents (Directories); an existing one is
         success. Its modification time is not set: files written into it later change it
         anyway, and AzCopy v10 keeps no local folder times either."""
@@ -131,6 +131,19 @@ class LocalEndpoint:
             pass
         except OSError as exc:
             raise TransferError(f"cannot delete {ref}: {exc.strerror}") from None
+
+    async def delete_directory(self, ref: str) -> bool:
+        """Remove the folder `ref` if it is empty (DirectoryDeletes); one already gone is
+        fine; False if something is still in it."""
+        try:
+            os.rmdir(ref)
+        except FileNotFoundError:
+            return True
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                return False
+            raise TransferError(f"cannot delete folder {ref}: {exc.strerror}") from None
+        return True
 
     async def close(self) -> None:
         """Nothing to release."""
