@@ -260,15 +260,16 @@ def test_a_token_that_expires_mid_job_does_not_fail_it(
         AZURE_CLIENT_SECRET=SECRET,
         AZURE_AUTHORITY_HOST=entra_standin.authority,
     )
-    entra_standin.token_lifetime = 3
-    source = make_tree(tmp_path / "many", {f"f{i:04}.txt": b"x" * 100 for i in range(400)})
+    # Tokens live 2 s (renewed at half their life); the job, one file at a time, runs longer.
+    entra_standin.token_lifetime = 2
+    source = make_tree(tmp_path / "many", {f"f{i:04}.txt": b"x" * 100 for i in range(2000)})
     url = f"{entra_azurite.blob_endpoint}/c{uuid.uuid4().hex[:12]}"
     started = time.monotonic()
     job = run_azxfer(
         "copy", source, url, "-r", "--concurrency", "1", "--output-type", "json", env=env
     ).assert_ok()
     took = time.monotonic() - started
-    assert job.finished()["files_completed"] == 400, job.describe()
+    assert job.finished()["files_completed"] == 2000, job.describe()
     grants = entra_standin.grants_of("client_credentials")
     assert took > entra_standin.token_lifetime and len(grants) >= 2, (took, len(grants))
     assert all(g.error is None for g in grants)

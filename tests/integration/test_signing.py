@@ -110,18 +110,39 @@ def test_bearer_fetches_once_for_concurrent_requests_and_reuses_a_fresh_token() 
     assert credential.scopes == [("https://storage.azure.com/.default",)]
 
 
-def test_bearer_renews_a_token_about_to_expire() -> None:
-    credential = _CountingCredential(lifetime=REFRESH_MARGIN - 1)
-    bearer = Bearer(credential)
+def test_bearer_renews_a_token_within_the_margin_or_past_half_its_life() -> None:
+    long_lived = _CountingCredential(lifetime=3600)
+    short_lived = _CountingCredential(lifetime=2)
 
-    async def main() -> str:
+    async def authorization(bearer: Bearer) -> str:
         await bearer.ready()
-        await bearer.ready()  # the first token is within the margin: fetched again
         headers: dict[str, str] = {}
         bearer.apply("GET", "/a/c", {}, headers)
         return headers["Authorization"]
 
-    assert asyncio.run(main()) == "Bearer token-2"
+    async def main() -> list[str]:
+        seen = []
+        bearer = Bearer(long_lived)
+        seen += [await authorization(bearer), await authorization(bearer)]
+        # Within the margin of its expiry, a token is renewed before it is used.
+        bearer._expires_on = time.time() + REFRESH_MARGIN - 1
+        seen.append(await authorization(bearer))
+        # A token shorter-lived than twice the margin is used for half its life (not
+        # fetched again for every request), then renewed.
+        bearer = Bearer(short_lived)
+        seen += [await authorization(bearer), await authorization(bearer)]
+        await asyncio.sleep(max(0.0, bearer._expires_on - time.time()) / 2 + 0.05)
+        seen.append(await authorization(bearer))
+        return seen
+
+    assert asyncio.run(main()) == [
+        "Bearer token-1",
+        "Bearer token-1",
+        "Bearer token-2",
+        "Bearer token-1",
+        "Bearer token-1",
+        "Bearer token-2",
+    ]
 
 
 def test_bearer_accepts_a_synchronous_credential_and_reports_its_failure() -> None:
