@@ -211,6 +211,10 @@ class FileStandIn:
             response = await self._dispatch(call)
         except errors.StorageError as exc:
             response = error_reply(call, exc)
+        except ConnectionError:
+            # The client went away mid-request (a killed job, a fault test): as a real service,
+            # nothing to answer and nothing wrong with the stand-in.
+            raise
         except Exception as exc:
             self.errors.append(
                 f"{call.op} {request.method} {raw_path}: {type(exc).__name__}: {exc}"

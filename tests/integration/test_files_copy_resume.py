@@ -111,3 +111,68 @@ def test_kill_9_mid_upload_then_resume_sends_only_the_missing_ranges(
     assert file_bytes(share_client, "big.bin") == (src / "big.bin").read_bytes()
     props = share_client.get_file_client("big.bin").get_file_properties()
     assert props.content_settings.content_md5 is not None
+
+
+def _share_sas(azurite, share: str) -> str:
+    from datetime import UTC, datetime, timedelta
+
+    from azure.storage.fileshare import ShareSasPermissions, generate_share_sas
+
+    return generate_share_sas(
+        azurite.account,
+        share,
+        azurite.key,
+        permission=ShareSasPermissions(read=True, create=True, write=True, list=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )
+
+
+def test_kill_9_mid_300_mib_upload_with_a_sas_then_resume_with_a_fresh_sas(
+    tmp_path, run_azxfer, file_standin, azurite, share, share_service
+):
+    """The issue's case: a SAS is never journaled, so the resume is given a fresh one; the
+    file arrives identical and at most one range per in-flight request is sent twice."""
+    import hashlib
+    import os
+
+    share_service.get_share_client(share).set_share_quota(5)
+    size = 300 * MiB
+    source = tmp_path / "big.bin"
+    with source.open("wb") as out:
+        for _ in range(size // (16 * MiB)):
+            out.write(os.urandom(16 * MiB))
+    ranges = size // (4 * MiB)
+    url = f"{file_standin.account_url(azurite.account)}/{share}/big.bin"
+
+    killed_sas = _share_sas(azurite, share)
+    killed = run_azxfer(
+        "copy", source, f"{url}?{killed_sas}", *LOCAL_FILE,
+        "--output-type", "json", "--concurrency", "4",
+        env={"AZXFER_TEST_CRASH": "chunks:30", "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert killed.returncode == KILLED, killed.describe()
+    job_id = json.loads(killed.stdout.splitlines()[0])["job_id"]
+    first = settled_ranges(file_standin)
+    assert 30 <= first < ranges
+
+    no_key: dict[str, str | None] = {"AZXFER_SOURCE_KEY": None, "AZXFER_DEST_KEY": None}
+    refused = run_azxfer("resume", job_id, env=no_key)  # no SAS journaled: asked for one
+    refused.assert_usage_error(2)
+    assert "--dest-sas" in refused.stderr
+    fresh = _share_sas(azurite, share)
+    resumed = run_azxfer("resume", job_id, "--dest-sas", fresh, "--output-type", "json", env=no_key)
+    resumed.assert_ok()
+    assert resumed.finished()["status"] == "Completed", resumed.describe()
+    assert written_ranges(file_standin) - first <= ranges - first + 4  # in flight: at most 4
+    digest = hashlib.md5()
+    stored = share_service.get_share_client(share).get_file_client("big.bin").download_file()
+    for piece in stored.chunks():
+        digest.update(piece)
+    want = hashlib.md5()
+    with source.open("rb") as data:
+        while piece := data.read(16 * MiB):
+            want.update(piece)
+    assert digest.digest() == want.digest()
+    said = resumed.stdout + resumed.stderr + killed.stdout + killed.stderr
+    for token in (fresh, killed_sas):
+        assert dict(part.split("=", 1) for part in token.split("&"))["sig"] not in said
