@@ -16,6 +16,7 @@ from azxfer.cli.copy import copy_command
 from azxfer.cli.jobs import jobs_group
 from azxfer.cli.resume import resume_command
 from azxfer.cli.sync import sync_command
+from azxfer.cli.tables import register as register_table_commands
 from azxfer.early import EarlyListings
 from azxfer.errors import AzxferError
 from azxfer.locations import redact
@@ -42,6 +43,7 @@ cli.add_command(sync_command)
 cli.add_command(bench_command)
 cli.add_command(resume_command)
 cli.add_command(jobs_group)
+register_table_commands(cli)
 
 
 def main(early: EarlyListings | None = None) -> None:
