@@ -17,6 +17,7 @@ from azxfer.endpoints.tables.batch import (
     BatchEntity,
     BatchFailure,
     EntityOperation,
+    escape_separators,
 )
 from azxfer.endpoints.tables.entities import keys_of
 from azxfer.endpoints.tables.rest import TableRestClient
@@ -59,7 +60,7 @@ def _entities(folder: Path, item: DataFile) -> Iterator[BatchEntity]:
         for number, line in enumerate(stream, 1):
             body = line.rstrip(b"\r\n")
             keys = keys_of(body, f"{path}:{number}")
-            yield BatchEntity(keys.PartitionKey, keys.RowKey, body)
+            yield BatchEntity(keys.PartitionKey, keys.RowKey, escape_separators(body))
 
 
 def _batches(folder: Path, item: DataFile) -> Iterator[list[BatchEntity]]:
