@@ -28,6 +28,7 @@ from azxfer.tables.manifest import DataFile, Manifest, check_data_file
 OnSettled = Callable[[int, int], None]
 # The code of an insert of an entity the table has already.
 _EXISTS = "EntityAlreadyExists"
+_NAMED_FAILURES = 1000
 
 
 class ImportCounts(Struct):
@@ -153,7 +154,9 @@ class Importer:
 
     def _failed(self, entities: list[BatchEntity], reason: str) -> None:
         self.counts.failed += len(entities)
-        for entity in entities:
+        # Named up to a bound (every one is counted): a table refusing millions of entities
+        # must not fill memory with their names.
+        for entity in entities[: max(0, _NAMED_FAILURES - len(self.counts.failures))]:
             name = f"({entity.partition_key[:60]!r}, {entity.row_key[:60]!r})"
             self.counts.failures.append((name, reason))
         self._settled(entities)
