@@ -139,6 +139,28 @@ class JobFinished(Event, frozen=True):
     folders_failed: int = 0
 
 
+class EntitiesProgress(Event, frozen=True):
+    """A table job read (export) or settled (import) this many more entities, of this many
+    bytes of data-file lines, since the last EntitiesProgress."""
+
+    kind: ClassVar[str] = "entities_progress"
+    entities: int
+    bytes: int
+
+
+class EntitiesDone(Event, frozen=True):
+    """A table job's entity counts, final, just before JobFinished (whose files are the data
+    files): read (export) or found in the files (import), written, skipped (InsertOrSkip
+    found them present), failed."""
+
+    kind: ClassVar[str] = "entities_done"
+    entities_total: int
+    entities_written: int
+    entities_skipped: int
+    entities_failed: int
+    entities_per_second: float
+
+
 class EventSink(Protocol):
     """Receives events; must be cheap and must not raise."""
 

@@ -39,6 +39,7 @@ _AZURE_HOST = re.compile(
     r"(?P<service>blob|file|table|queue|dfs|web)\.(?P<suffix>core\.[a-z0-9.-]+)$"
 )
 _CONTAINER_NAME = re.compile(r"^(?=.{3,63}$)[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$")
+_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _SPECIAL_CONTAINERS = {"$root", "$web", "$logs"}
 _WILDCARD = re.compile(r"[*?\[]")
 # Query parameters that address a blob version rather than authorize the request.
@@ -197,6 +198,11 @@ def _parse_url(text: str, service: Service | None, path_style: PathStyleServices
         validate_blob_location(location)
     elif chosen is Service.FILE:
         validate_file_location(location)
+    elif chosen is Service.TABLE:
+        # A path-style URL's service is Blob unless said otherwise: naming Table decides it.
+        if detected is Service.FILE or (match and detected is not Service.TABLE):
+            raise LocationError(f"'{display}' is a {detected.value} URL, not a table's")
+        validate_table_location(location)
     return location
 
 
@@ -281,6 +287,19 @@ def validate_file_location(location: Location) -> None:
         )
     if location.snapshot or location.version_id:
         raise LocationError(f"'{location.display}': share snapshots are not supported")
+
+
+def validate_table_location(location: Location) -> None:
+    """Raise LocationError unless the location names one table, by a name Table storage
+    allows (3-63 letters and digits, starting with a letter)."""
+    name = location.container
+    if not name or location.path.strip("/"):
+        raise LocationError(f"'{location.display}': a table URL is ENDPOINT/TABLE")
+    if not _TABLE_NAME.match(name):
+        raise LocationError(
+            f"'{name}' is not a valid table name: use 3-63 letters and digits, starting with "
+            "a letter"
+        )
 
 
 def container_name_error(name: str) -> str | None:

@@ -17,6 +17,7 @@ from azxfer.cli.jobs import jobs_group
 from azxfer.cli.login import login_group, logout_command
 from azxfer.cli.resume import resume_command
 from azxfer.cli.sync import sync_command
+from azxfer.cli.tables import register as register_table_commands
 from azxfer.early import EarlyListings
 from azxfer.errors import AzxferError
 from azxfer.locations import redact
@@ -46,6 +47,7 @@ cli.add_command(resume_command)
 cli.add_command(jobs_group)
 cli.add_command(login_group)
 cli.add_command(logout_command)
+register_table_commands(cli)
 
 
 def main(early: EarlyListings | None = None) -> None:

@@ -59,8 +59,9 @@ class Signer:
         request_headers["x-ms-date"] = _request_date(int(time.time()))
         request_headers["Content-Length"] = str(len(body) if body else 0)
         if body is not None:
-            # Signed, as the service expects the Content-Type it receives to be.
-            request_headers["Content-Type"] = "application/octet-stream"
+            # Signed, as the service expects the Content-Type it receives to be; a body of
+            # another kind (Table's JSON and batches) names its own.
+            request_headers.setdefault("Content-Type", "application/octet-stream")
         query_string = "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
         extra = self.auth.apply(method, path, query, request_headers)
         if extra:

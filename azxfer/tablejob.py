@@ -1,0 +1,248 @@
+"""The library facade of Table storage: `export_table(options, sink, job_id)` writes a table to
+a folder as JSON data files with a manifest; `import_table(options, sink, job_id)` verifies
+such a folder and writes its entities to a table. Both report through events (`EntitiesProgress`,
+`EntitiesDone`, and the JobStarted/JobFinished every job has, whose files are the data files)
+and return a `JobResult`, exit codes as for copy. Not journaled (no resume) in this slice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from msgspec import Struct
+
+from azxfer.credentials import Credential
+from azxfer.endpoints.factory import JobConnections
+from azxfer.endpoints.tables.batch import EntityOperation
+from azxfer.endpoints.tables.rest import TableRestClient
+from azxfer.errors import AzxferError, UsageError, first_cause
+from azxfer.events import (
+    EntitiesDone,
+    EntitiesProgress,
+    EventSink,
+    JobFinished,
+    JobStarted,
+    Retrying,
+)
+from azxfer.jobrun import JobResult, new_job_id
+from azxfer.locations import Location, redact
+from azxfer.models import JobTotals
+from azxfer.tables.export import TableQuery, count_entities, export_to_file
+from azxfer.tables.importer import ImportCounts, Importer, verify
+from azxfer.tables.manifest import (
+    FORMAT,
+    PAYLOAD_JSON,
+    Manifest,
+    Source,
+    Totals,
+    encode_manifest,
+    export_stem,
+    read_manifest,
+)
+from azxfer.transport.retry import RetryPolicy
+
+__all__ = [
+    "EntityOperation",
+    "TableExportOptions",
+    "TableImportOptions",
+    "export_table",
+    "import_table",
+    "new_job_id",
+]
+
+# Batches in flight by default: Azurite and a storage account's partitions both take more, but
+# beyond this the emulator's single thread is the limit.
+DEFAULT_BATCHES_IN_FLIGHT = 16
+# Failed entities named in the final event (every one is counted).
+_NAMED_FAILURES = 50
+
+
+class TableExportOptions(Struct, frozen=True):
+    """An export: the table, its credential, the folder, the manifest's name (None: the
+    default), the query's filter and properties (None: all), and whether to only count."""
+
+    table: Location
+    credential: Credential | None
+    folder: Path
+    manifest_name: str | None = None
+    filter: str | None = None
+    select: list[str] | None = None
+    dry_run: bool = False
+    env: dict[str, str] | None = None
+
+
+class TableImportOptions(Struct, frozen=True):
+    """An import: the folder and its manifest's name, the table and its credential, what to
+    do with each entity, and how many batches to have in flight."""
+
+    folder: Path
+    manifest_name: str
+    table: Location
+    credential: Credential | None
+    operation: EntityOperation
+    concurrency: int = DEFAULT_BATCHES_IN_FLIGHT
+    env: dict[str, str] | None = None
+
+
+def export_table(options: TableExportOptions, sink: EventSink, job_id: str) -> JobResult:
+    """Export a table to a folder (blocking)."""
+    job = _TableJob(sink, job_id, options.env or {})
+    display = str(options.folder)
+    body = job.run("export", options.table, display, options.dry_run, lambda: _export(options, job))
+    return asyncio.run(body)
+
+
+def import_table(options: TableImportOptions, sink: EventSink, job_id: str) -> JobResult:
+    """Verify a folder's export and import it into a table (blocking)."""
+    job = _TableJob(sink, job_id, options.env or {})
+    body = job.run(
+        "import", options.table, str(options.folder), False, lambda: _import(options, job)
+    )
+    return asyncio.run(body)
+
+
+class _Outcome(Struct):
+    """What a table job's body reports to its lifecycle."""
+
+    status: str
+    files: int = 0
+    bytes: int = 0
+    counts: ImportCounts | None = None
+
+
+# A table job's work, run by its lifecycle.
+Body = Callable[[], Awaitable["_Outcome"]]
+
+
+class _TableJob:
+    """The lifecycle of one table job: its connections, events, counts and result."""
+
+    def __init__(self, sink: EventSink, job_id: str, env: dict[str, str]) -> None:
+        self.sink = sink
+        self.job_id = job_id
+        self.env = env
+        self.entities = 0
+        self.connections: JobConnections | None = None
+
+    def client(self, table: Location, credential: Credential | None) -> TableRestClient:
+        """The REST client of `table`, on the job's pool."""
+        assert self.connections is not None
+        retry = RetryPolicy(on_retry=self._on_retry)
+        return TableRestClient(
+            self.connections.pool, table.endpoint, table.container, credential, retry
+        )
+
+    def progress(self, entities: int, size: int) -> None:
+        """Count and report entities read or settled."""
+        self.entities += entities
+        self.sink.emit(EntitiesProgress(entities, size))
+
+    async def run(
+        self, command: str, table: Location, folder: str, dry_run: bool, body: Body
+    ) -> JobResult:
+        """Run `body` as this job, reporting its start and end."""
+        self.connections = JobConnections.for_job(
+            (table,), DEFAULT_BATCHES_IN_FLIGHT, self.env, self._on_retry
+        )
+        started = time.monotonic()
+        source, dest = (table.display, folder) if command == "export" else (folder, table.display)
+        self.sink.emit(JobStarted(self.job_id, command, source, dest, dry_run))
+        outcome, error = _Outcome("Failed"), None
+        try:
+            outcome = await body()
+        except UsageError:
+            raise
+        except AzxferError as exc:
+            error = str(exc)
+        except BaseExceptionGroup as group:
+            cause = first_cause(group)
+            if not isinstance(cause, AzxferError) or isinstance(cause, UsageError):
+                raise cause from None
+            error = str(cause)
+        finally:
+            await self.connections.close()
+        return self._finish(outcome, error, time.monotonic() - started)
+
+    def _finish(self, outcome: _Outcome, error: str | None, elapsed: float) -> JobResult:
+        counts = outcome.counts or ImportCounts(self.entities, written=self.entities)
+        if error is not None:
+            counts = ImportCounts(counts.entities, counts.written, counts.skipped, counts.failed)
+        rate = round(self.entities / elapsed, 1) if elapsed > 0 else 0.0
+        self.sink.emit(
+            EntitiesDone(counts.entities, counts.written, counts.skipped, counts.failed, rate)
+        )
+        totals = JobTotals(
+            files_total=outcome.files,
+            files_completed=outcome.files if error is None else 0,
+            bytes_total=outcome.bytes,
+            bytes_done=outcome.bytes,
+            failed=counts.failures[:_NAMED_FAILURES],
+        )
+        status = outcome.status if error is None else "Failed"
+        self.sink.emit(
+            JobFinished(
+                self.job_id,
+                status,
+                totals.files_total,
+                totals.files_completed,
+                0,
+                totals.files_total - totals.files_completed,
+                0,
+                totals.bytes_done,
+                round(elapsed, 3),
+                [{"name": name, "reason": reason} for name, reason in totals.failed],
+            )
+        )
+        if error is None and counts.failed:
+            error = f"{counts.failed} of {counts.entities} entities failed"
+        return JobResult(self.job_id, status, totals, elapsed, error)
+
+    def _on_retry(self, what: str, attempt: int, wait: float, reason: str) -> None:
+        self.sink.emit(Retrying(redact(what), attempt, round(wait, 2), redact(reason)))
+
+
+async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
+    """Export the table into one data file of range 0, split 0, then write the manifest."""
+    table = options.table
+    client = job.client(table, options.credential)
+    query = TableQuery(options.filter, options.select)
+    if options.dry_run:
+        await count_entities(client, query, job.progress)
+        return _Outcome("DryRun")
+    now = datetime.now(UTC)
+    stem = export_stem(table.account, table.container, now)
+    manifest_path = options.folder / (options.manifest_name or f"{stem}.manifest")
+    if manifest_path.exists():
+        raise UsageError(f"{manifest_path} exists already: name another with --manifest")
+    options.folder.mkdir(parents=True, exist_ok=True)
+    data = await export_to_file(client, query, options.folder, stem, job.progress)
+    manifest = Manifest(
+        FORMAT,
+        PAYLOAD_JSON,
+        now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        Source(table.account, table.container, table.url, options.filter, options.select),
+        [[None, None]],
+        [data],
+        Totals(1, data.entities, data.size),
+    )
+    manifest_path.write_bytes(encode_manifest(manifest))
+    return _Outcome("Completed", 1, data.size)
+
+
+async def _import(options: TableImportOptions, job: _TableJob) -> _Outcome:
+    """Verify every data file against the manifest, create the table if missing, import."""
+    manifest = read_manifest(options.folder / options.manifest_name)
+    await asyncio.to_thread(verify, options.folder, manifest)
+    client = job.client(options.table, options.credential)
+    await client.create_table()
+    importer = Importer(client, options.operation, options.concurrency, job.progress)
+    counts = await importer.run(options.folder, manifest)
+    if counts.failed:
+        status = "CompletedWithErrors" if counts.written or counts.skipped else "Failed"
+    else:
+        status = "CompletedWithSkipped" if counts.skipped else "Completed"
+    return _Outcome(status, manifest.totals.files, manifest.totals.bytes, counts)
