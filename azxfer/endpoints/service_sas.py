@@ -3,7 +3,8 @@ HMAC-SHA256 signature of a newline-joined string-to-sign, the time format, the q
 the read grant a server-side copy gives the destination's service (`ReadGrant`).
 
 Each service's own string-to-sign (its field order and canonical resource) is its driver's:
-Blob's `endpoints.blob.sas`, Azure Files' `endpoints.files.sas`. Standard library only.
+Blob's `endpoints.blob.sas`, Azure Files' `endpoints.files.sas`. No I/O of its own: a token and a
+delegation key come from the callables the driver gives.
 
 A source signed in with an Entra ID token has no key to mint from. Its grant is, in order: a
 user delegation SAS (Blob storage only: a key asked of the service with the token, then SAS
