@@ -315,11 +315,25 @@ class PositionalWriter(Protocol):
 
 
 class CopySource(Struct, frozen=True):
-    """An object as another service will read it: `url` carries read authorization (a
-    secret: it is never shown, logged or journaled)."""
+    """An object as another service will read it: `url` carries read authorization, or
+    `authorization` does (an Entra ID token, "Bearer ...", for the request's
+    x-ms-copy-source-authorization header); both are secrets, never shown, logged or
+    journaled. `token_intent` ("backup"): a file share's object read with a token, which the
+    service reading it must say it reads with backup semantics (x-ms-file-request-intent)."""
 
     url: str
     entry: Entry
+    authorization: str | None = None
+    token_intent: str | None = None
+
+    def source_headers(self) -> dict[str, str]:
+        """The headers a From-URL request adds so its service may read the source."""
+        headers: dict[str, str] = {}
+        if self.authorization:
+            headers["x-ms-copy-source-authorization"] = self.authorization
+        if self.token_intent:
+            headers["x-ms-file-request-intent"] = self.token_intent
+        return headers
 
     def __repr__(self) -> str:
         return f"CopySource({self.entry.key!r})"
@@ -332,8 +346,9 @@ class UrlSource(Protocol):
     def url_unreadable(self) -> str | None:
         """None if other services can read this source's URLs, else why not (a notice)."""
 
-    def copy_source(self, entry: Entry) -> CopySource:
-        """`entry` (its snapshot or version included) as a URL with read authorization."""
+    async def copy_source(self, entry: Entry) -> CopySource:
+        """`entry` (its snapshot or version included) as a URL with read authorization (in
+        the URL, or a token for the copy request's x-ms-copy-source-authorization)."""
 
 
 @runtime_checkable

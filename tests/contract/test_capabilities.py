@@ -47,7 +47,7 @@ def test_a_url_source_gives_a_url_another_service_can_read(driver):
         assert isinstance(endpoint, UrlSource)
         entry = await endpoint.stat(h.ref(NAME))
         assert entry is not None
-        source = endpoint.copy_source(entry)
+        source = await endpoint.copy_source(entry)
         return endpoint.url_unreadable(), source.url, repr(source)
 
     unreadable, url, shown = drive(driver, body)

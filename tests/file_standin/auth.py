@@ -1,12 +1,25 @@
-"""Authentication as the File service does it: SharedKey, File service SAS and account SAS.
+"""Authentication as the File service does it: SharedKey, File service SAS, account SAS and
+Entra ID (OAuth) Bearer tokens.
 
 Each operation names the SAS permission letters that allow it and the account-SAS resource
 type it touches (see routes.py); `authenticate` checks who signed, `authorize` what they may do.
+
+Bearer tokens are checked as Azurite's `--oauth basic` checks them: `aud` is
+https://storage.azure.com (or the account's file endpoint), `iss` starts with
+https://sts.windows.net/, and `nbf`/`iat`/`exp` hold now; the signature is not checked (the
+token's issuer is the test's Entra ID stand-in, which this stand-in does not know), and any
+identity may do anything (no RBAC roles). As Azure does, a token-authorized file or directory
+operation must say `x-ms-file-request-intent: backup` (400 MissingRequiredHeader without it,
+400 InvalidHeaderValue for another value). Azure accepts Bearer tokens over https only; this
+stand-in serves plain http, which the REST fast path allows (the SDK's pipeline does not).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -24,6 +37,9 @@ from . import errors
 from .call import Call
 
 MAX_CLOCK_SKEW = timedelta(minutes=15)
+STORAGE_AUDIENCES = ("https://storage.azure.com", "https://storage.azure.com/")
+TOKEN_ISSUER_PREFIX = "https://sts.windows.net/"
+INTENT = "x-ms-file-request-intent"
 OLDEST_VERSION = "2019-02-02"
 
 
@@ -44,6 +60,10 @@ def check_version(call: Call) -> None:
 def authenticate(call: Call, accounts: Mapping[str, str]) -> None:
     """Sets `call.auth` (and `call.permissions` for a SAS), or raises the service's answer."""
     authorization = call.h("authorization")
+    if authorization and authorization.strip().startswith("Bearer "):
+        _check_bearer(call, authorization.strip()[len("Bearer ") :])
+        call.auth = "bearer"
+        return
     if authorization:
         _check_shared_key(call, accounts, authorization)
         call.auth = "sharedkey"
@@ -64,6 +84,10 @@ def authorize(call: Call, letters: str, resource: str, *, creates: bool = False)
     an account SAS must also cover the resource type ('s' service, 'c' share, 'o' object)."""
     if call.auth == "sharedkey":
         return
+    if call.auth == "bearer":
+        if resource == "o" or call.op == "ListDirectoriesAndFiles":
+            _check_intent(call)
+        return
     granted = call.permissions
     if not any(p in granted for p in letters if p != "c" or creates):
         raise errors.permission_mismatch()
@@ -73,6 +97,49 @@ def authorize(call: Call, letters: str, resource: str, *, creates: bool = False)
             "AuthorizationResourceTypeMismatch",
             "This request is not authorized to perform this operation using this resource type.",
         )
+
+
+def _invalid_token(detail: str) -> errors.StorageError:
+    return errors.StorageError(
+        401,
+        "InvalidAuthenticationInfo",
+        f"Server failed to authenticate the request. {detail}",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def _check_bearer(call: Call, token: str) -> None:
+    """The token's audience, issuer and times, as Azurite's `--oauth basic` checks them."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError, binascii.Error):
+        raise _invalid_token("The token is not a JWT.") from None
+    if not isinstance(claims, dict):
+        raise _invalid_token("The token is not a JWT.")
+    audiences = (*STORAGE_AUDIENCES, f"https://{call.account}.file.core.windows.net")
+    if claims.get("aud") not in audiences:
+        raise _invalid_token(f"The audience {claims.get('aud')!r} is not accepted.")
+    if not str(claims.get("iss", "")).startswith(TOKEN_ISSUER_PREFIX):
+        raise _invalid_token(f"The issuer {claims.get('iss')!r} is not accepted.")
+    now = datetime.now(UTC).timestamp()
+    try:
+        not_before = float(claims.get("nbf", claims.get("iat", 0)))
+        expires = float(claims["exp"])
+    except (KeyError, TypeError, ValueError):
+        raise _invalid_token("The token's times are not valid.") from None
+    if now < not_before:
+        raise _invalid_token("The token is not yet valid.")
+    if now >= expires:
+        raise _invalid_token("Lifetime validation failed. The token is expired.")
+
+
+def _check_intent(call: Call) -> None:
+    intent = call.h(INTENT)
+    if intent is None:
+        raise errors.missing_header(INTENT)
+    if intent.strip().lower() != "backup":
+        raise errors.invalid_header(INTENT, intent)
 
 
 def _check_shared_key(call: Call, accounts: Mapping[str, str], authorization: str) -> None:

@@ -29,7 +29,7 @@ class Call:
     path: str
     op: str = ""
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    auth: str | None = None  # "sharedkey" | "sas" | "account-sas"
+    auth: str | None = None  # "sharedkey" | "sas" | "account-sas" | "bearer"
     permissions: str = ""  # what a SAS grants
 
     def q(self, name: str) -> str | None:

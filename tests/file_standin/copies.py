@@ -82,6 +82,8 @@ async def read_source(
     account = parts.path.split("/")[1] if parts.path.count("/") >= 1 else ""
     if source_auth:
         headers["Authorization"] = source_auth
+        if call.h("x-ms-file-request-intent"):  # a file source read with a token
+            headers["x-ms-file-request-intent"] = call.h("x-ms-file-request-intent") or ""
     elif "sig" not in query and may_sign and account in svc.accounts:
         to_sign = shared_key_string_to_sign(
             "GET", {k.lower(): v for k, v in headers.items()}, account, parts.path, query

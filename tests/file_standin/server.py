@@ -33,13 +33,15 @@ SOURCE_TIMEOUT = aiohttp.ClientTimeout(total=120, sock_connect=10, sock_read=60)
 @dataclass(slots=True)
 class Recorded:
     """One request: raw `path`, decoded `query` (last value of each name), the operation
-    name it was classified as, and the status the client got."""
+    name it was classified as, the status the client got, and how it was authenticated
+    ("sharedkey", "sas", "account-sas", "bearer"; None when it was not)."""
 
     method: str
     path: str
     query: dict[str, str]
     op: str
     status: int = 0
+    auth: str | None = None
 
 
 class FileStandIn:
@@ -223,6 +225,7 @@ class FileStandIn:
                 call, errors.StorageError(500, "InternalError", f"Stand-in error: {exc!r}")
             )
         rec.status = response.status
+        rec.auth = call.auth
         return response
 
     async def _dispatch(self, call: Call) -> web.StreamResponse:

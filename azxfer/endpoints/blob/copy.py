@@ -10,6 +10,7 @@ choice; the engine (`engine.server_copy`) falls back when the service does not i
 from __future__ import annotations
 
 import contextlib
+import functools
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -19,10 +20,13 @@ from msgspec import Struct
 from azxfer.credentials import Credential
 from azxfer.endpoints.base import CopySource, ServerErrorAttempts
 from azxfer.endpoints.blob import copy_rest
+from azxfer.endpoints.blob.copy_sources import DelegationKeys
 from azxfer.endpoints.blob.handles import FastPath
-from azxfer.endpoints.blob.sas import container_sas
+from azxfer.endpoints.blob.rest import RestBlobClient
+from azxfer.endpoints.blob.sas import container_sas, delegation_sas
 from azxfer.endpoints.blob.writers import AppendBlobWriter, BlockBlobWriter, PageBlobWriter
-from azxfer.endpoints.service_sas import ReadGrant
+from azxfer.endpoints.service_sas import ReadGrant, bearer_authorization
+from azxfer.errors import CopySourceError
 from azxfer.locations import Location, Service
 from azxfer.models import Chunk, Entry, blob_props
 
@@ -48,16 +52,25 @@ class CopyState(Struct, frozen=True):
 class SourceAuthority:
     """Builds readable URLs for the blobs of one source location."""
 
-    def __init__(self, location: Location, credential: Credential | None) -> None:
+    def __init__(
+        self, location: Location, credential: Credential | None, rest: RestBlobClient | None
+    ) -> None:
         self.location = location
-        self.grant = ReadGrant(credential, self._mint)
+        token = credential is not None and credential.kind == "token" and rest is not None
+        self.keys = DelegationKeys(rest) if token and rest is not None else None
+        self.grant = ReadGrant(
+            credential,
+            self._mint,
+            self._mint_delegated if token else None,
+            functools.partial(bearer_authorization, rest.signer.auth) if token and rest else None,
+        )
 
     @property
     def server_readable(self) -> bool:
-        """Whether a service elsewhere can be given a URL it may read (not for Entra tokens)."""
+        """Whether a service elsewhere can be given what it needs to read the source."""
         return self.grant.server_readable
 
-    def source(self, entry: Entry) -> CopySource:
+    async def source(self, entry: Entry) -> CopySource:
         """The URL of `entry` (its snapshot or version included) with read authorization."""
         location = self.location
         if location.service is Service.WEB:
@@ -72,10 +85,10 @@ class SourceAuthority:
         url = f"{location.endpoint}/{location.container}/{name}"
         if query:
             url += "?" + urlencode(query)
-        sas = self.grant.query()
+        sas, authorization = await self.grant.read()
         if sas:
             url += ("&" if query else "?") + sas
-        return CopySource(url, entry)
+        return CopySource(url, entry, authorization)
 
     def _mint(self, start: datetime, expiry: datetime) -> str:
         credential = self.grant.credential
@@ -83,6 +96,12 @@ class SourceAuthority:
         return container_sas(
             credential.account, credential.key or "", self.location.container, "r", start, expiry
         )
+
+    async def _mint_delegated(self, start: datetime, expiry: datetime) -> str:
+        assert self.keys is not None
+        key = await self.keys.key()  # it outlives `expiry`
+        account = self.location.account
+        return delegation_sas(account, self.location.container, None, "r", start, expiry, key)
 
 
 class UrlWrites:
@@ -142,6 +161,7 @@ class UrlWrites:
                     blob_props(props).tier,
                     _source_etag(source),
                     self.attempts,
+                    source.source_headers(),
                 )
             except Exception as exc:
                 raise self.writer.fail(exc) from None
@@ -153,6 +173,7 @@ class UrlWrites:
                 overwrite=True,
                 content_settings=settings,
                 include_source_blob_properties=False,
+                **_source_authorization(source),
                 **_source_condition(source),
                 **self._options(),
                 **self._sdk_retry(),
@@ -165,6 +186,11 @@ class UrlWrites:
     async def copy_blob(self, source: CopySource, synchronous: bool) -> CopyState:
         """Copy Blob: synchronous (Copy Blob From URL, up to 256 MiB) or started to run on."""
         total = source.entry.size
+        if source.authorization and not synchronous:
+            raise CopySourceError(
+                f"Copy Blob of '{source.entry.ref}' cannot read a source that only an Entra ID "
+                "token may read"
+            )
         if self.fast is not None:
             props = self.writer.props
             try:
@@ -179,6 +205,7 @@ class UrlWrites:
                     _source_etag(source),
                     synchronous,
                     self.attempts,
+                    source.source_headers(),
                 )
             except Exception as exc:
                 raise self.writer.fail(exc) from None
@@ -186,6 +213,7 @@ class UrlWrites:
         options = self._options() | self._sdk_retry()
         if synchronous:
             options["requires_sync"] = True
+            options.update(_source_authorization(source))
         try:
             answer = await self._client.start_copy_from_url(
                 source.url, **_source_condition(source), **options
@@ -248,6 +276,7 @@ class UrlWrites:
                     chunk.offset,
                     chunk.length,
                     self.attempts,
+                    source.source_headers(),
                 )
             except Exception as exc:
                 raise writer.fail(exc) from None
@@ -259,6 +288,7 @@ class UrlWrites:
                 source.url,
                 source_offset=chunk.offset,
                 source_length=chunk.length,
+                **_source_authorization(source),
                 **self._sdk_retry(),
             )
         except Exception as exc:
@@ -275,6 +305,7 @@ class UrlWrites:
                 source.url,
                 source_offset=chunk.offset,
                 source_length=chunk.length,
+                **_source_authorization(source),
                 **self._sdk_retry(),
             )
         except Exception as exc:
@@ -291,6 +322,7 @@ class UrlWrites:
                 offset=chunk.offset,
                 length=chunk.length,
                 source_offset=chunk.offset,
+                **_source_authorization(source),
                 **self._sdk_retry(),
             )
         except Exception as exc:
@@ -302,6 +334,16 @@ def _source_etag(source: CopySource) -> str | None:
     and versions cannot change, and their ETag is not the base blob's)."""
     entry = source.entry
     return None if entry.is_point_in_time else entry.etag
+
+
+def _source_authorization(source: CopySource) -> dict[str, Any]:
+    """The SDK's arguments for a source only a token may read (none otherwise)."""
+    options: dict[str, Any] = {}
+    if source.authorization:
+        options["source_authorization"] = source.authorization
+    if source.token_intent:
+        options["source_token_intent"] = source.token_intent
+    return options
 
 
 def _source_condition(source: CopySource) -> dict[str, Any]:

@@ -137,7 +137,7 @@ class BlobCopies:
         writer = await self.dest.open_writer(transfer, transfer.source.size, item.props, block_size)
         recorder.started(transfer, writer.chunk_size)
         urls = UrlWrites(writer, self.dest.fast_path(), attempts)
-        source = self.source.copy_source(transfer.source)
+        source = await self.source.copy_source(transfer.source)
         runs = self.runs
         if method is Method.PUT_BLOB_FROM_URL or method is Method.COPY_FROM_URL:
             await runs.whole(ctx, item, urls, source, sync=method is Method.COPY_FROM_URL)

@@ -34,14 +34,17 @@ async def put_blob_from_url(
     tier: str | None,
     source_etag: str | None,
     server_error_attempts: ServerErrorAttempts | None = None,
+    source_headers: dict[str, str] | None = None,
 ) -> None:
-    """Put Blob From URL with our properties (none taken from the source)."""
+    """Put Blob From URL with our properties (none taken from the source); `source_headers`
+    authorize reading the source (`CopySource.source_headers`)."""
     headers = _properties(md5, content, metadata, tags, tier)
     headers.update(
         {
             "x-ms-blob-type": "BlockBlob",
             "x-ms-copy-source": source_url,
             "x-ms-copy-source-blob-properties": "false",
+            **(source_headers or {}),
         }
     )
     if source_etag:
@@ -60,10 +63,13 @@ async def copy_blob(
     source_etag: str | None,
     synchronous: bool,
     server_error_attempts: ServerErrorAttempts | None = None,
+    source_headers: dict[str, str] | None = None,
 ) -> tuple[str, str]:
-    """Copy Blob (or Copy Blob From URL when `synchronous`): (copy id, copy status)."""
+    """Copy Blob (or Copy Blob From URL when `synchronous`, which alone takes
+    `source_headers`): (copy id, copy status)."""
     headers = _properties(None, ContentProps(), metadata, tags, tier)
     headers["x-ms-copy-source"] = source_url
+    headers.update(source_headers or {})
     if synchronous:
         headers["x-ms-requires-sync"] = "true"
     if source_etag:
@@ -82,6 +88,7 @@ async def put_block_from_url(
     offset: int,
     length: int,
     server_error_attempts: ServerErrorAttempts | None = None,
+    source_headers: dict[str, str] | None = None,
 ) -> None:
     """Put Block From URL for bytes [offset, offset+length) of the source."""
     # Block IDs go on the wire base64-encoded once more, as the SDK and `put_block` send them.
@@ -89,6 +96,7 @@ async def put_block_from_url(
     headers = {
         "x-ms-copy-source": source_url,
         "x-ms-source-range": f"bytes={offset}-{offset + length - 1}",
+        **(source_headers or {}),
     }
     query = {"comp": "block", "blockid": wire_id}
     what = f"blob '{name}'"

@@ -1,18 +1,30 @@
-"""The source side of a server-side copy: a source blob's page ranges, tags and lease."""
+"""The source side of a server-side copy: a source blob's page ranges, tags and lease, and the
+user delegation keys that a source read with an Entra ID token signs its SAS tokens with."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from azxfer.endpoints.blob.endpoint import BlobEndpoint
+from azxfer.endpoints.blob.rest import RestBlobClient
+from azxfer.endpoints.blob.sas import DelegationKey
+from azxfer.endpoints.service_sas import CLOCK_SKEW, SAS_LIFETIME, sas_time
 from azxfer.errors import TransferError
 from azxfer.models import Entry, blob_props
 
 if TYPE_CHECKING:  # the SDK is imported only when a copy needs it (see `connections`)
     from azure.storage.blob.aio import BlobClient, BlobLeaseClient
+
+log = logging.getLogger("azxfer.s2s")
+
+# A user delegation key is asked for this long, and replaced when less than one SAS lifetime
+# is left of it: a job of a few hours asks once per source account.
+KEY_LIFETIME = 2 * SAS_LIFETIME
 
 # A leased source is renewed this often (leases last 60 s).
 LEASE_SECONDS = 60
@@ -88,3 +100,26 @@ async def _renew(lease: BlobLeaseClient) -> None:
         await asyncio.sleep(LEASE_RENEW_EVERY)
         with contextlib.suppress(Exception):
             await lease.renew()
+
+
+class DelegationKeys:
+    """The user delegation key of one source account, asked for with the signed-in token
+    (Get User Delegation Key) when first needed and again before it expires."""
+
+    def __init__(self, rest: RestBlobClient) -> None:
+        self.rest = rest
+        self._key: DelegationKey | None = None
+
+    async def key(self) -> DelegationKey:
+        """A key valid for at least one more SAS lifetime (the caller serializes calls)."""
+        now = datetime.now(UTC)
+        key = self._key
+        if key is None or _expiry(key) - now < SAS_LIFETIME:
+            start, expiry = sas_time(now - CLOCK_SKEW), sas_time(now + KEY_LIFETIME)
+            key = self._key = await self.rest.user_delegation_key(start, expiry)
+            log.info("a user delegation key from %s, valid until %s", self.rest.endpoint, expiry)
+        return key
+
+
+def _expiry(key: DelegationKey) -> datetime:
+    return datetime.fromisoformat(key.signed_expiry.replace("Z", "+00:00"))

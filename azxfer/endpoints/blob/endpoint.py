@@ -31,7 +31,7 @@ from azxfer.endpoints.blob.reader import BlobReader
 from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.endpoints.blob.url_copies import BlobUrlCopies
 from azxfer.endpoints.blob.writers import AppendBlobWriter, BlockBlobWriter, PageBlobWriter
-from azxfer.errors import LocationError, NotFoundError, TransferError
+from azxfer.errors import CredentialError, LocationError, NotFoundError, TransferError
 from azxfer.locations import Location
 from azxfer.models import (
     BlobProps,
@@ -288,7 +288,10 @@ class BlobEndpoint(BlobUrlCopies):
     async def stat(self, ref: str) -> Entry | None:
         """The blob named `ref`, or None if it does not exist."""
         if self.rest is not None:
-            listed = await self.rest.get_properties(self.location.container, ref)
+            try:
+                listed = await self.rest.get_properties(self.location.container, ref)
+            except CredentialError as exc:  # said as a listing's denial is (`denials`)
+                raise self.classify(exc, f"blob '{ref}'") from None
             return entry_from_listing(listed, ref) if listed is not None else None
         try:
             props = await self._blob(ref).get_blob_properties()

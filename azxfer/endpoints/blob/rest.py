@@ -37,6 +37,7 @@ from azxfer.endpoints.blob.requests import (
     next_marker,
     next_page_size,
 )
+from azxfer.endpoints.blob.sas import DelegationKey
 from azxfer.endpoints.blob.wire import b64, blob_headers, md5_of
 from azxfer.models import ContentProps
 from azxfer.transport.pool import HttpPool
@@ -164,6 +165,29 @@ class RestBlobClient:
             "HEAD", path, {}, {}, None, f"blob '{name}'", keep=_MISSING
         )
         return None if status == 404 else described_blob(name, headers)
+
+    async def user_delegation_key(self, start: str, expiry: str) -> DelegationKey:
+        """Get User Delegation Key: a key valid from `start` to `expiry` (ISO 8601 UTC to the
+        second, at most 7 days apart) with which the signed-in identity signs SAS tokens.
+        Only a request authorized with an Entra ID token may ask for one."""
+        body = (
+            '<?xml version="1.0" encoding="utf-8"?>'
+            f"<KeyInfo><Start>{start}</Start><Expiry>{expiry}</Expiry></KeyInfo>"
+        ).encode()
+        query = {"restype": "service", "comp": "userdelegationkey"}
+        what = f"a user delegation key from {self.signer.endpoint}"
+        answer = await self.rest.send("POST", blob_path("", ""), query, {}, body, what)
+        root = ElementTree.fromstring(answer[2])
+        return DelegationKey(
+            signed_oid=root.findtext("SignedOid") or "",
+            signed_tid=root.findtext("SignedTid") or "",
+            signed_start=root.findtext("SignedStart") or "",
+            signed_expiry=root.findtext("SignedExpiry") or "",
+            signed_service=root.findtext("SignedService") or "",
+            signed_version=root.findtext("SignedVersion") or "",
+            value=root.findtext("Value") or "",
+            signed_delegated_user_tid=root.findtext("SignedDelegatedUserTid") or "",
+        )
 
     async def has_blobs(self, container: str, prefix: str) -> bool:
         """Whether any blob's name starts with `prefix` (one listing of one entry)."""

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from azxfer.endpoints.blob.copy_methods import BlobCopies
     from azxfer.endpoints.blob.copy_sources import SourceBlobs
     from azxfer.endpoints.blob.endpoint import BlobEndpoint
+    from azxfer.endpoints.blob.rest import RestBlobClient
 
 
 class BlobUrlCopies:
@@ -29,6 +30,7 @@ class BlobUrlCopies:
 
     location: Location
     credential: Credential | None
+    rest: RestBlobClient | None
     _authority: SourceAuthority | None
     _source_blobs: SourceBlobs | None
     _copies: dict[int, BlobCopies]
@@ -44,11 +46,11 @@ class BlobUrlCopies:
         if self._authority is None:
             from azxfer.endpoints.blob.copy import SourceAuthority
 
-            self._authority = SourceAuthority(self.location, self.credential)
+            self._authority = SourceAuthority(self.location, self.credential, self.rest)
         return self._authority
 
     def url_unreadable(self) -> str | None:
-        """Why another service cannot read this container's URLs (an Entra ID token)."""
+        """Why another service cannot read this container's blobs (None: it can)."""
         if self._sources().server_readable:
             return None
         return (
@@ -57,9 +59,10 @@ class BlobUrlCopies:
             "account key for a server-side copy)"
         )
 
-    def copy_source(self, entry: Entry) -> CopySource:
-        """The blob's URL, read-authorized by the source's SAS or one minted from its key."""
-        return self._sources().source(entry)
+    async def copy_source(self, entry: Entry) -> CopySource:
+        """The blob's URL, read-authorized by the source's SAS, one minted from its key or
+        from a user delegation key (an Entra ID token), else by the token itself."""
+        return await self._sources().source(entry)
 
     def source_blobs(self) -> SourceBlobs:
         """Page ranges, tags and leases of this container's blobs."""

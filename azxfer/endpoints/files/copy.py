@@ -10,6 +10,7 @@ do not pay for importing them.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -18,7 +19,7 @@ from azxfer.credentials import Credential
 from azxfer.endpoints.base import CopyMethod, CopySource, SecurityDescriptors, UrlSource
 from azxfer.endpoints.files.rest import FileRestClient
 from azxfer.endpoints.files.sas import share_sas
-from azxfer.endpoints.service_sas import ReadGrant
+from azxfer.endpoints.service_sas import ReadGrant, bearer_authorization
 from azxfer.locations import Location
 from azxfer.models import Entry, Planned
 
@@ -47,7 +48,10 @@ class FilesUrlCopies:
 
     def _read_grant(self) -> ReadGrant:
         if self._grant is None:
-            self._grant = ReadGrant(self.credential, self._mint)
+            token = self.credential is not None and self.credential.kind == "token"
+            # Files has no user delegation SAS: a token is handed on as it is.
+            bearer = functools.partial(bearer_authorization, self.rest.rest.signer.auth)
+            self._grant = ReadGrant(self.credential, self._mint, None, bearer if token else None)
         return self._grant
 
     def _mint(self, start: datetime, expiry: datetime) -> str:
@@ -57,11 +61,10 @@ class FilesUrlCopies:
         return share_sas(credential.account, credential.key or "", share, "r", start, expiry)
 
     def url_unreadable(self) -> str | None:
-        """Why another service cannot read this share's URLs: an Entra ID token cannot be
-        handed on, and shares have no anonymous access."""
+        """Why another service cannot read this share's URLs: shares have no anonymous
+        access (an Entra ID token is handed on in the copy request, where it takes one)."""
         credential = self.credential
-        readable = credential is not None and credential.kind in ("sas", "shared_key")
-        if readable:
+        if credential is not None and self._read_grant().server_readable:
             return None
         used = credential.describe() if credential is not None else "no credential"
         return (
@@ -70,12 +73,15 @@ class FilesUrlCopies:
             "key for a server-side copy)"
         )
 
-    def copy_source(self, entry: Entry) -> CopySource:
+    async def copy_source(self, entry: Entry) -> CopySource:
         """The file's URL, read-authorized by the source's SAS or a share SAS minted from its
-        account key."""
+        account key, else by its Entra ID token (read with backup semantics, as every
+        token-authorized file operation is)."""
         location = self.location
         url = f"{location.endpoint}/{location.container}/{quote(entry.ref, safe='/~')}"
-        sas = self._read_grant().query()
+        sas, authorization = await self._read_grant().read()
+        if authorization:
+            return CopySource(url, entry, authorization, token_intent="backup")
         return CopySource(f"{url}?{sas}" if sas else url, entry)
 
     # -- security descriptors (SecurityDescriptors) ------------------------------------------

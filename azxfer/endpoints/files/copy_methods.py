@@ -31,7 +31,7 @@ from azxfer.endpoints.base import (
 )
 from azxfer.endpoints.files.writer import FileWriter
 from azxfer.endpoints.url_chunks import check_unchanged, chunks_of, parallel_chunks
-from azxfer.errors import Interrupted, TransferError
+from azxfer.errors import CopySourceError, Interrupted, TransferError
 from azxfer.events import Notice, Progress
 from azxfer.models import Chunk, Planned, Transfer
 
@@ -92,7 +92,7 @@ class FileCopies:
         transfer = item.transfer
         writer = await self.dest.open_writer(transfer, transfer.source.size, item.props, block_size)
         recorder.started(transfer, writer.chunk_size)
-        source = self.source.copy_source(transfer.source)
+        source = await self.source.copy_source(transfer.source)
         if method == PUT_RANGE_FROM_URL:
             await self._ranges(ctx, item, writer, source, attempts)
         else:
@@ -117,10 +117,12 @@ class FileCopies:
         done = await writer.resumable_chunks(item.resume) if item.resume is not None else set()
         async with ctx.requests:
             await writer.create()
-        rest, path, url = self.dest.rest, writer.path, source.url
+        rest, path, url, headers = self.dest.rest, writer.path, source.url, source.source_headers()
 
         async def put(chunk: Chunk) -> None:
-            request = rest.put_range_from_url(path, chunk.offset, chunk.length, url, attempts)
+            request = rest.put_range_from_url(
+                path, chunk.offset, chunk.length, url, attempts, headers
+            )
             await self._call(request, writer.what)
 
         await parallel_chunks(ctx, transfer, chunks, put, done)
@@ -139,6 +141,11 @@ class FileCopies:
     ) -> None:
         """Copy File, polled until the service has copied the file, then committed."""
         transfer = item.transfer
+        if source.authorization:
+            raise CopySourceError(
+                f"Copy File of '{transfer.source.ref}' cannot read a source that only an Entra "
+                "ID token may read"
+            )
         rest, path = self.dest.rest, writer.path
         async with ctx.requests:
             await self._call(writer.parent_ready(), writer.what)

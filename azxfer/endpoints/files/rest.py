@@ -222,10 +222,12 @@ class FileRestClient:
         length: int,
         source_url: str,
         attempts: ServerErrorAttempts | None = None,
+        source_headers: dict[str, str] | None = None,
     ) -> None:
         """Put Range From URL: bytes [offset, offset+length) of the source (a file or a blob
-        the service reads itself, `source_url` carrying its read authorization) written at the
-        same offset; the file's last-write time is left as it is."""
+        the service reads itself, `source_url` or `source_headers` carrying its read
+        authorization) written at the same offset; the file's last-write time is left as
+        it is."""
         span = f"bytes={offset}-{offset + length - 1}"
         headers = {
             "x-ms-range": span,
@@ -233,6 +235,7 @@ class FileRestClient:
             "x-ms-write": "update",
             "x-ms-copy-source": source_url,
             "x-ms-file-last-write-time": "preserve",
+            **(source_headers or {}),
         }
         query = {"comp": "range"}
         await self._send("PUT", path, query, headers, f"file '{path}'", attempts=attempts)

@@ -89,7 +89,7 @@ class WebEndpoint:
         """A web URL is read by the destination's service as it is."""
         return None
 
-    def copy_source(self, entry: Entry) -> CopySource:
+    async def copy_source(self, entry: Entry) -> CopySource:
         """The web URL itself."""
         return CopySource(self.location.web_url, entry)
 
