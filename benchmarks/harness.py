@@ -280,6 +280,8 @@ class Run:
     server_waiting: float | None = None
     files: int | None = None
     bytes: int | None = None
+    # Table workloads: the entities the destination was verified to hold.
+    entities: int | None = None
     detail: str = ""
     cmd: list[str] = field(default_factory=list)
 
@@ -369,7 +371,8 @@ class Ctx:
         return self.run_no
 
 
-Verify = Callable[[], tuple[bool, str, int, int]]
+# (ok, why, files, bytes), or for a Table workload (ok, why, files, bytes, entities).
+Verify = Callable[[], tuple[bool, str, int, int] | tuple[bool, str, int, int, int]]
 # A step is: (cmd, env_extra, verify), or the reason the tool cannot run the workload.
 Step = tuple[list[str], dict[str, str], Verify]
 

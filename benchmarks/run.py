@@ -33,6 +33,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bare_sdk
 import files_workloads
+import table_workloads
 from azure.storage.blob import (
     AccountSasPermissions,
     BlobServiceClient,
@@ -82,7 +83,7 @@ BLOB_WORKLOADS = [
     "blob2blob-small",
     "sync-noop",
 ]
-WORKLOADS = [*BLOB_WORKLOADS, *files_workloads.WORKLOADS]
+WORKLOADS = [*BLOB_WORKLOADS, *files_workloads.WORKLOADS, *table_workloads.WORKLOADS]
 PEERS = ["azcopy", "rclone"]
 
 
@@ -355,23 +356,23 @@ def run_workload(
     tools: list[str],
     reps: int,
     base: Path,
-    small: DataSet,
-    large: DataSet,
+    small: DataSet | None,
+    large: DataSet | None,
     timeout: float,
     pause: float,
     warmup: int,
+    table_sizes: table_workloads.TableSizes = table_workloads.FULL,
 ) -> list[Run]:
     work = base / name
     work.mkdir()
-    files = name in files_workloads.WORKLOADS
-    ctx = files_workloads.start(work, small, large) if files else blob_ctx(work, small, large)
-    plan = files_workloads.workload_plan if files else workload_plan
+    ctx, plan = workload_ctx(name, work, small, large, table_sizes)
     runs: list[Run] = []
     try:
         data, make_step = plan(name, ctx)
         env = tool_env(ctx)
+        what = "entities" if name in table_workloads.WORKLOADS else "files"
         print(
-            f"\n== {name}: {data.files} files, {data.bytes / 2**20:.1f} MiB; "
+            f"\n== {name}: {data.files} {what}, {data.bytes / 2**20:.1f} MiB; "
             f"{ctx.server.name} on :{ctx.server.port}",
             flush=True,
         )
@@ -401,6 +402,24 @@ def run_workload(
         for path in ctx.local_outputs:
             shutil.rmtree(path, ignore_errors=True)
     return runs
+
+
+def workload_ctx(
+    name: str,
+    work: Path,
+    small: DataSet | None,
+    large: DataSet | None,
+    table_sizes: table_workloads.TableSizes,
+) -> tuple[Ctx, Callable]:
+    """A fresh server for the workload, and the plan function of its service."""
+    if name in files_workloads.WORKLOADS:
+        assert small is not None and large is not None
+        return files_workloads.start(work, small, large), files_workloads.workload_plan
+    if name in table_workloads.WORKLOADS:
+        ctx = table_workloads.start(Azurite(work), work, table_sizes)
+        return ctx, table_workloads.workload_plan
+    assert small is not None and large is not None
+    return blob_ctx(work, small, large), workload_plan
 
 
 def execute(
@@ -434,7 +453,8 @@ def execute(
         run.status, run.detail = "timeout", f"killed after {timeout:.0f} s; {tail(log)}"
         return run
     try:
-        ok, why, run.files, run.bytes = verify()
+        ok, why, run.files, run.bytes, *entities = verify()
+        run.entities = entities[0] if entities else None
     except Exception as e:  # a missing container etc.
         ok, why = False, f"verification failed: {e.__class__.__name__}: {str(e)[:200]}"
     if m["exit_code"] != 0:
@@ -497,6 +517,8 @@ def summarize(runs: list[Run], workloads: list[str], tools: list[str]) -> list[d
                     server_waiting=statistics.median(r.server_waiting for r in ok),
                     mib_s=statistics.median((r.bytes or 0) / 2**20 / r.wall_s for r in ok),
                 )
+                if all(r.entities is not None for r in ok):
+                    row["entities_s"] = statistics.median(r.entities / r.wall_s for r in ok)
                 bad = [r for r in mine if r.status != "ok"]
                 if bad:
                     row["note"] = f"{len(bad)} run(s) {bad[0].status}"
@@ -534,9 +556,9 @@ def percent(share: float | None) -> str:
 def render(rows: list[dict], rat: dict[str, dict], base_rat: dict[str, dict] | None = None) -> str:
     lines = [
         "| workload | tool | ok/runs | wall s (median) | CPU s (median) | peak RSS MB (max) "
-        "| MiB/s | server | server CPU s | server thread ran / waited (% of wall) "
+        "| MiB/s | entities/s | server | server CPU s | server thread ran / waited (% of wall) "
         "| azxfer ÷ best peer | azxfer ÷ bare SDK | note |",
-        "|---|---|---|---:|---:|---:|---:|---|---:|---:|---|---|---|",
+        "|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---|---|---|",
     ]
     for r in rows:
         ratio_peer = ratio_sdk = ""
@@ -552,12 +574,13 @@ def render(rows: list[dict], rat: dict[str, dict], base_rat: dict[str, dict] | N
                 fmt(r["cpu_s"], ".2f"),
                 fmt(r["peak_rss_mb"], ".0f"),
                 fmt(r["mib_s"], ".1f"),
+                fmt(r.get("entities_s"), ".0f"),
                 r["server"],
                 fmt(r["server_cpu_s"], ".2f"),
                 f"{percent(r['server_running'])} / {percent(r['server_waiting'])}",
             ]
         else:
-            cells = ["—"] * 7
+            cells = ["—"] * 8
         lines.append(
             f"| {r['workload']} | {r['tool']} | {r['ok']}/{r['runs']} | "
             + " | ".join(cells)
@@ -603,6 +626,9 @@ def versions() -> dict[str, str]:
         "azure-storage-file-share": out(
             [str(PY), "-c", "import azure.storage.fileshare as f; print(f.__version__)"]
         ),
+        "azure-data-tables": out(
+            [str(PY), "-c", "import azure.data.tables as t; print(t.__version__)"]
+        ),
         "azurite": out([str(AZURITE), "--version"]),
         "file-standin": "git "
         + out(["git", "log", "-1", "--format=%h", "--", "tests/file_standin"]),
@@ -646,7 +672,8 @@ def main(argv: list[str] | None = None) -> int:
         "--quick",
         action="store_true",
         help=f"smoke-test sizes: {QUICK.small_files} small files, "
-        f"{QUICK.large_count} × {QUICK.large_bytes >> 20} MiB",
+        f"{QUICK.large_count} × {QUICK.large_bytes >> 20} MiB, "
+        f"{table_workloads.QUICK.entities} entities",
     )
     ap.add_argument("--timeout", type=float, default=900, help="seconds per run (default 900)")
     ap.add_argument(
@@ -675,6 +702,7 @@ def main(argv: list[str] | None = None) -> int:
         where = tools.index("azxfer") + 1 if "azxfer" in tools else 0
         tools.insert(where, "base")
     sizes = QUICK if a.quick else FULL
+    table_sizes = table_workloads.QUICK if a.quick else table_workloads.FULL
 
     missing = [str(p) for p in (PY, AZURITE) if not p.exists()]
     if (
@@ -700,10 +728,14 @@ def main(argv: list[str] | None = None) -> int:
     started = dt.datetime.now(dt.UTC)
     runs: list[Run] = []
     try:
-        print(f"scratch: {base}\ngenerating data…", flush=True)
-        small, large = make_data(base, sizes)
+        small = large = None
+        if set(workloads) - set(table_workloads.WORKLOADS):  # Table workloads make their own
+            print(f"scratch: {base}\ngenerating data…", flush=True)
+            small, large = make_data(base, sizes)
         for w in workloads:
-            runs += run_workload(w, tools, a.reps, base, small, large, a.timeout, a.pause, a.warmup)
+            runs += run_workload(
+                w, tools, a.reps, base, small, large, a.timeout, a.pause, a.warmup, table_sizes
+            )
     finally:
         if not a.keep:
             shutil.rmtree(base, ignore_errors=True)
@@ -726,6 +758,7 @@ def main(argv: list[str] | None = None) -> int:
                 "finished": dt.datetime.now(dt.UTC).isoformat(),
                 "command": command.strip(),
                 "sizes": sizes.__dict__,
+                "table_sizes": table_sizes.__dict__,
                 "reps": a.reps,
                 "concurrency": CONCURRENCY,
                 "versions": versions(),
