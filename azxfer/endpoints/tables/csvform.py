@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from azxfer.endpoints.tables.batch import escape_separators
 from azxfer.endpoints.tables.entities import (
     ANNOTATION,
     DOUBLE,
@@ -180,7 +181,8 @@ def _value(edm: str, text: str) -> tuple[Any, bool]:
 
 
 def row_entity(row: Row, columns: list[Column], where: str) -> tuple[str, str, bytes]:
-    """The keys and JSON body of a CSV row; UsageError/IntegrityError naming `where`."""
+    """The keys and JSON body (as a batch sends it) of a CSV row; UsageError/IntegrityError
+    naming `where`."""
     if len(row) > len(columns) or len(row) < 2 or row[0] is None or row[1] is None:
         raise IntegrityError(f"{where}: not a row of its schema's columns")
     check_keys(row[0], row[1], where)
@@ -195,4 +197,4 @@ def row_entity(row: Row, columns: list[Column], where: str) -> tuple[str, str, b
         if annotated:
             properties[name + ANNOTATION] = edm
         properties[name] = value
-    return row[0], row[1], entity_body(properties)
+    return row[0], row[1], escape_separators(entity_body(properties))
