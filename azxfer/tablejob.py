@@ -1,5 +1,5 @@
 """The library facade of Table storage: `export_table(options, sink, job_id)` writes a table to
-a folder (local, or a Blob container) as JSON or CSV data files with a manifest, files per
+a local folder as JSON or CSV data files with a manifest, files per
 partition-key range and split; `import_table(options, sink, job_id)` verifies such a folder
 and writes its entities to a table, or copies another table's entities directly. Both report
 through events (`EntitiesProgress`, `EntitiesDone`, and the JobStarted/JobFinished every job
@@ -73,8 +73,8 @@ _NAMED_FAILURES = 50
 
 
 class TableExportOptions(Struct, frozen=True):
-    """An export: the table, its credential, the folder (local, or a Blob container or
-    virtual directory with `dest_credential`), the manifest's name (None: the default), the
+    """An export: the table, its credential, the folder (local only so far; a Blob container
+    with `dest_credential` is refused), the manifest's name (None: the default), the
     query's filter and properties (None: all), whether to only count, the payload ("json",
     "csv"), the `--pkrs` bounds, the split size in bytes (None: one file per range) and how
     many ranges to export at once."""
@@ -95,8 +95,8 @@ class TableExportOptions(Struct, frozen=True):
 
 
 class TableImportOptions(Struct, frozen=True):
-    """An import: the source (a local folder, a Blob container or virtual directory, both
-    with `manifest_name`; or a table, copied directly) and its credential, the table and its
+    """An import: the source (a local folder with `manifest_name`, or a table, copied
+    directly) and its credential, the table and its
     credential, what to do with each entity, and how many batches to have in flight."""
 
     source: Path | Location
@@ -159,11 +159,6 @@ class _TableJob:
         self.env = env
         self.entities = 0
         self.connections: JobConnections | None = None
-
-    def connections_of(self) -> JobConnections:
-        """The job's connections (made when the job runs)."""
-        assert self.connections is not None
-        return self.connections
 
     def client(self, table: Location, credential: Credential | None) -> TableRestClient:
         """The REST client of `table`, on the job's pool."""
@@ -242,13 +237,11 @@ class _TableJob:
         self.sink.emit(Retrying(redact(what), attempt, round(wait, 2), redact(reason)))
 
 
-def _folder(place: Path | Location, job: _TableJob, credential: Credential | None) -> ExportFolder:
-    """The export folder at `place`: a local folder, or a Blob container/virtual directory."""
-    if isinstance(place, Path):
-        return LocalFolder(place)
-    from azxfer.tables.blobstore import BlobFolder
-
-    return BlobFolder.at(place, credential, job.connections_of(), job.job_id)
+def _folder(place: Path | Location) -> ExportFolder:
+    """The export folder at `place`: a local folder (a Blob container is not built yet)."""
+    if not isinstance(place, Path):
+        raise UsageError(f"{place.display}: an export's files can be only in a local folder")
+    return LocalFolder(place)
 
 
 async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
@@ -262,7 +255,7 @@ async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
         return _Outcome("DryRun")
     now = datetime.now(UTC)
     stem = export_stem(table.account, table.container, now)
-    folder = _folder(options.folder, job, options.dest_credential)
+    folder = _folder(options.folder)
     manifest_name = options.manifest_name or f"{stem}.manifest"
     if await folder.exists(manifest_name):
         raise UsageError(
@@ -304,7 +297,7 @@ async def _import(options: TableImportOptions, job: _TableJob) -> _Outcome:
         source = job.client(options.source, options.source_credential)
         entities = _table_entities(source)
     else:
-        folder = _folder(options.source, job, options.source_credential)
+        folder = _folder(options.source)
         manifest = read_manifest(
             await folder.read_small(options.manifest_name or ""),
             folder.display(options.manifest_name or ""),

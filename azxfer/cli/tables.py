@@ -1,4 +1,4 @@
-"""`azxfer export` and `azxfer import`: a table to a folder or Blob container of JSON or CSV
+"""`azxfer export` and `azxfer import`: a table to a local folder of JSON or CSV
 data files with a manifest, and back, or a table to a table (see azxfer/tablejob.py)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from azxfer.cli.common import environment, output_options
 from azxfer.cli.progressline import size_text
 from azxfer.cli.render import PLAIN_INTERVAL, make_reporter
 from azxfer.cli.run import configure_logging
-from azxfer.credentials import Credential, Side, path_style_services, resolve_credential
+from azxfer.credentials import path_style_services, resolve_credential
 from azxfer.errors import UsageError
 from azxfer.events import EntitiesDone, EntitiesProgress, Event
 from azxfer.locations import Location, Service, parse_location, redact
@@ -34,17 +34,17 @@ def _table(text: str) -> Location:
     return parse_location(text, Service.TABLE, path_style=path_style_services(environment()))
 
 
-def _place(text: str, must_exist: bool) -> Path | Location:
-    """A local folder, or a Blob container or virtual directory URL."""
+def _place(text: str, must_exist: bool) -> Path:
+    """The local folder of an export's files."""
     if "://" not in text:
         return _folder(text, must_exist)
     location = parse_location(text, path_style=path_style_services(environment()))
-    if location.service is not Service.BLOB:
-        raise UsageError(
-            f"{location.display}: the files of an export go to a local folder or a Blob "
-            "container, not to Azure Files or a table"
-        )
-    return location
+    # Not built yet: a data file's name holds its CRC, known only once it is written, and a
+    # blob cannot be renamed (it would take a server-side copy of each data file).
+    raise UsageError(
+        f"{location.display}: an export's files can be only in a local folder for now "
+        "(a Blob container is not supported yet)"
+    )
 
 
 def _folder(text: str, must_exist: bool) -> Path:
@@ -96,19 +96,13 @@ def _folder(text: str, must_exist: bool) -> Path:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding the table's account key (else AZXFER_SOURCE_KEY).",
 )
-@click.option(
-    "--dest-key-file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File holding a Blob DEST's account key (else AZXFER_DEST_KEY).",
-)
 @output_options
 def export_command(table_url: str, dest: str, **opts: Any) -> int:
-    """Export the table TABLE_URL to DEST, a local folder or a Blob container or virtual
-    directory URL (streamed to block blobs, the manifest last). Data files are named
-    ACCOUNT_TABLE_TIME_RANGE_SPLIT_CRC.json (CRC: CRC-32 of its bytes, hex): one entity per
-    line, the service's JSON with an @odata.type wherever JSON cannot carry the type; or .csv
-    with a .schema.csv beside it. The manifest lists every file with its size, entity count
-    and CRC, and the ranges.
+    """Export the table TABLE_URL to DEST, a local folder (the manifest written last).
+    Data files are named ACCOUNT_TABLE_TIME_RANGE_SPLIT_CRC.json (CRC: CRC-32 of its bytes,
+    hex): one entity per line, the service's JSON with an @odata.type wherever JSON cannot
+    carry the type; or .csv with a .schema.csv beside it. The manifest lists every file with
+    its size, entity count and CRC, and the ranges.
 
     \b
     Example:
@@ -135,7 +129,6 @@ def export_command(table_url: str, dest: str, **opts: Any) -> int:
         _bounds(opts["pkrs"]),
         _split_bytes(opts["split_size"]),
         int(opts["concurrency"]),
-        _blob_credential(place, "dest", env, opts["dest_key_file"]),
     )
     return _run(opts, lambda sink, job_id: export_table(options, sink, job_id))
 
@@ -145,8 +138,8 @@ def export_command(table_url: str, dest: str, **opts: Any) -> int:
 @click.argument("table_url")
 @click.option(
     "--manifest",
-    help="The manifest's file name in SOURCE (a folder or Blob URL); without it SOURCE is a "
-    "table, copied directly.",
+    help="The manifest's file name in SOURCE (a folder); without it SOURCE is a table, copied "
+    "directly.",
 )
 @click.option(
     "--entity-operation",
@@ -171,15 +164,14 @@ def export_command(table_url: str, dest: str, **opts: Any) -> int:
 @click.option(
     "--source-key-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File holding a Blob or table SOURCE's account key (else AZXFER_SOURCE_KEY).",
+    help="File holding a table SOURCE's account key (else AZXFER_SOURCE_KEY).",
 )
 @output_options
 def import_command(source: str, table_url: str, **opts: Any) -> int:
-    """Import an export in SOURCE, a local folder or a Blob container or virtual directory
-    URL, into the table TABLE_URL (created if missing). The manifest and every data file's
-    size, CRC and entities are verified first (a first read of each file; the import reads it
-    again): nothing is written unless all of them match. JSON and CSV exports alike. Entities
-    go in batches of up to 100 of one partition.
+    """Import an export in SOURCE, a local folder, into the table TABLE_URL (created if
+    missing). The manifest and every data file's size, CRC and entities are verified first
+    (one read of each file; the import reads it again): nothing is written unless all of them
+    match. JSON and CSV exports alike. Entities go in batches of up to 100 of one partition.
 
     Without --manifest, SOURCE is a table URL: its entities are copied to TABLE_URL directly,
     across accounts too, with no files in between.
@@ -195,13 +187,13 @@ def import_command(source: str, table_url: str, **opts: Any) -> int:
 
     env = environment()
     place: Path | Location
+    source_credential = None
     if opts["manifest"] is None:
         place = _table(source)
         source_credential = resolve_credential(place, "source", env, opts["source_key_file"])
     else:
         _check_manifest_name(opts["manifest"])
         place = _place(source, must_exist=True)
-        source_credential = _blob_credential(place, "source", env, opts["source_key_file"])
     table = _table(table_url)
     options = TableImportOptions(
         place,
@@ -238,12 +230,6 @@ def _split_bytes(megabytes: int | None) -> int | None:
     if megabytes < _MIN_SPLIT_MB:
         raise UsageError(f"--split-size {megabytes}: give at least {_MIN_SPLIT_MB} (MB)")
     return megabytes * 1024 * 1024
-
-
-def _blob_credential(
-    place: Path | Location, side: Side, env: dict[str, str], key_file: Path | None
-) -> Credential | None:
-    return None if isinstance(place, Path) else resolve_credential(place, side, env, key_file)
 
 
 def _check_manifest_name(name: str | None) -> None:
