@@ -1,15 +1,17 @@
 """The library facade of Table storage: `export_table(options, sink, job_id)` writes a table to
-a folder as JSON data files with a manifest; `import_table(options, sink, job_id)` verifies
-such a folder and writes its entities to a table. Both report through events (`EntitiesProgress`,
-`EntitiesDone`, and the JobStarted/JobFinished every job has, whose files are the data files)
-and return a `JobResult`, exit codes as for copy. Not journaled (no resume) in this slice.
+a local folder as JSON or CSV data files with a manifest, files per
+partition-key range and split; `import_table(options, sink, job_id)` verifies such a folder
+and writes its entities to a table, or copies another table's entities directly. Both report
+through events (`EntitiesProgress`, `EntitiesDone`, and the JobStarted/JobFinished every job
+has, whose files are the data files) and return a `JobResult`, exit codes as for copy. Not
+journaled (no resume) in this slice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +19,8 @@ from msgspec import Struct
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.factory import JobConnections
-from azxfer.endpoints.tables.batch import EntityOperation
+from azxfer.endpoints.tables.batch import BatchEntity, EntityOperation, escape_separators
+from azxfer.endpoints.tables.entities import export_line, page_entities
 from azxfer.endpoints.tables.rest import TableRestClient
 from azxfer.errors import AzxferError, UsageError, first_cause
 from azxfer.events import (
@@ -29,13 +32,20 @@ from azxfer.events import (
     Retrying,
 )
 from azxfer.jobrun import JobResult, new_job_id
-from azxfer.locations import Location, redact
+from azxfer.locations import Location, Service, redact
 from azxfer.models import JobTotals
-from azxfer.tables.export import TableQuery, count_entities, export_to_file
-from azxfer.tables.importer import ImportCounts, Importer, verify
+from azxfer.tables.export import (
+    PageStream,
+    RangeExport,
+    TableQuery,
+    count_entities,
+    key_ranges,
+)
+from azxfer.tables.importer import ImportCounts, Importer, file_entities, verify
 from azxfer.tables.manifest import (
     FORMAT,
     PAYLOAD_JSON,
+    DataFile,
     Manifest,
     Source,
     Totals,
@@ -43,6 +53,7 @@ from azxfer.tables.manifest import (
     export_stem,
     read_manifest,
 )
+from azxfer.tables.store import ExportFolder, LocalFolder
 from azxfer.transport.retry import RetryPolicy
 
 __all__ = [
@@ -62,47 +73,65 @@ _NAMED_FAILURES = 50
 
 
 class TableExportOptions(Struct, frozen=True):
-    """An export: the table, its credential, the folder, the manifest's name (None: the
-    default), the query's filter and properties (None: all), and whether to only count."""
+    """An export: the table, its credential, the folder (local only so far; a Blob container
+    with `dest_credential` is refused), the manifest's name (None: the default), the
+    query's filter and properties (None: all), whether to only count, the payload ("json",
+    "csv"), the `--pkrs` bounds, the split size in bytes (None: one file per range) and how
+    many ranges to export at once."""
 
     table: Location
     credential: Credential | None
-    folder: Path
+    folder: Path | Location
     manifest_name: str | None = None
     filter: str | None = None
     select: list[str] | None = None
     dry_run: bool = False
     env: dict[str, str] | None = None
+    payload: str = PAYLOAD_JSON
+    bounds: list[str] = []
+    split_bytes: int | None = None
+    concurrency: int = DEFAULT_BATCHES_IN_FLIGHT
+    dest_credential: Credential | None = None
 
 
 class TableImportOptions(Struct, frozen=True):
-    """An import: the folder and its manifest's name, the table and its credential, what to
-    do with each entity, and how many batches to have in flight."""
+    """An import: the source (a local folder with `manifest_name`, or a table, copied
+    directly) and its credential, the table and its
+    credential, what to do with each entity, and how many batches to have in flight."""
 
-    folder: Path
-    manifest_name: str
+    source: Path | Location
+    manifest_name: str | None
     table: Location
     credential: Credential | None
     operation: EntityOperation
     concurrency: int = DEFAULT_BATCHES_IN_FLIGHT
     env: dict[str, str] | None = None
+    source_credential: Credential | None = None
 
 
 def export_table(options: TableExportOptions, sink: EventSink, job_id: str) -> JobResult:
     """Export a table to a folder (blocking)."""
-    job = _TableJob(sink, job_id, options.env or {})
-    display = str(options.folder)
+    job = _TableJob(sink, job_id, options.env or {}, _remote(options.folder))
+    display = _display(options.folder)
     body = job.run("export", options.table, display, options.dry_run, lambda: _export(options, job))
     return asyncio.run(body)
 
 
 def import_table(options: TableImportOptions, sink: EventSink, job_id: str) -> JobResult:
     """Verify a folder's export and import it into a table (blocking)."""
-    job = _TableJob(sink, job_id, options.env or {})
+    job = _TableJob(sink, job_id, options.env or {}, _remote(options.source))
     body = job.run(
-        "import", options.table, str(options.folder), False, lambda: _import(options, job)
+        "import", options.table, _display(options.source), False, lambda: _import(options, job)
     )
     return asyncio.run(body)
+
+
+def _remote(place: Path | Location) -> tuple[Location, ...]:
+    return () if isinstance(place, Path) else (place,)
+
+
+def _display(place: Path | Location) -> str:
+    return str(place) if isinstance(place, Path) else place.display
 
 
 class _Outcome(Struct):
@@ -121,7 +150,10 @@ Body = Callable[[], Awaitable["_Outcome"]]
 class _TableJob:
     """The lifecycle of one table job: its connections, events, counts and result."""
 
-    def __init__(self, sink: EventSink, job_id: str, env: dict[str, str]) -> None:
+    def __init__(
+        self, sink: EventSink, job_id: str, env: dict[str, str], others: tuple[Location, ...]
+    ) -> None:
+        self.others = others
         self.sink = sink
         self.job_id = job_id
         self.env = env
@@ -146,7 +178,7 @@ class _TableJob:
     ) -> JobResult:
         """Run `body` as this job, reporting its start and end."""
         self.connections = JobConnections.for_job(
-            (table,), DEFAULT_BATCHES_IN_FLIGHT, self.env, self._on_retry
+            (table, *self.others), DEFAULT_BATCHES_IN_FLIGHT, self.env, self._on_retry
         )
         started = time.monotonic()
         source, dest = (table.display, folder) if command == "export" else (folder, table.display)
@@ -205,8 +237,16 @@ class _TableJob:
         self.sink.emit(Retrying(redact(what), attempt, round(wait, 2), redact(reason)))
 
 
+def _folder(place: Path | Location) -> ExportFolder:
+    """The export folder at `place`: a local folder (a Blob container is not built yet)."""
+    if not isinstance(place, Path):
+        raise UsageError(f"{place.display}: an export's files can be only in a local folder")
+    return LocalFolder(place)
+
+
 async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
-    """Export the table into one data file of range 0, split 0, then write the manifest."""
+    """Export each partition-key range into its data files, several ranges at once, then
+    write the manifest (last: an export without one is incomplete)."""
     table = options.table
     client = job.client(table, options.credential)
     query = TableQuery(options.filter, options.select)
@@ -215,34 +255,72 @@ async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
         return _Outcome("DryRun")
     now = datetime.now(UTC)
     stem = export_stem(table.account, table.container, now)
-    manifest_path = options.folder / (options.manifest_name or f"{stem}.manifest")
-    if manifest_path.exists():
-        raise UsageError(f"{manifest_path} exists already: name another with --manifest")
-    options.folder.mkdir(parents=True, exist_ok=True)
-    data = await export_to_file(client, query, options.folder, stem, job.progress)
+    folder = _folder(options.folder)
+    manifest_name = options.manifest_name or f"{stem}.manifest"
+    if await folder.exists(manifest_name):
+        raise UsageError(
+            f"{folder.display(manifest_name)} exists already: name another with --manifest"
+        )
+    await folder.prepare()
+    ranges = key_ranges(options.bounds)
+    slots = asyncio.Semaphore(min(len(ranges), options.concurrency))
+
+    async def one(index: int, low: str | None, high: str | None) -> list[DataFile]:
+        async with slots:
+            export = RangeExport(
+                folder, stem, index, options.payload, options.split_bytes, job.progress
+            )
+            return await export.run(client, query.in_range(low, high))
+
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(one(i, low, high)) for i, (low, high) in enumerate(ranges)]
+    files = [item for task in tasks for item in task.result()]
+    size = sum(item.size for item in files)
     manifest = Manifest(
         FORMAT,
-        PAYLOAD_JSON,
+        options.payload,
         now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         Source(table.account, table.container, table.url, options.filter, options.select),
-        [[None, None]],
-        [data],
-        Totals(1, data.entities, data.size),
+        [list(bounds) for bounds in ranges],
+        files,
+        Totals(len(files), sum(item.entities for item in files), size),
     )
-    manifest_path.write_bytes(encode_manifest(manifest))
-    return _Outcome("Completed", 1, data.size)
+    await folder.write_small(manifest_name, encode_manifest(manifest))
+    return _Outcome("Completed", len(files), size)
 
 
 async def _import(options: TableImportOptions, job: _TableJob) -> _Outcome:
-    """Verify every data file against the manifest, create the table if missing, import."""
-    manifest = read_manifest(options.folder / options.manifest_name)
-    await asyncio.to_thread(verify, options.folder, manifest)
+    """Verify every data file against the manifest, create the table if missing, import; or
+    copy the entities of another table."""
+    manifest: Manifest | None = None
+    if isinstance(options.source, Location) and options.source.service is Service.TABLE:
+        source = job.client(options.source, options.source_credential)
+        entities = _table_entities(source)
+    else:
+        folder = _folder(options.source)
+        manifest = read_manifest(
+            await folder.read_small(options.manifest_name or ""),
+            folder.display(options.manifest_name or ""),
+        )
+        await verify(folder, manifest)
+        entities = file_entities(folder, manifest)
     client = job.client(options.table, options.credential)
     await client.create_table()
     importer = Importer(client, options.operation, options.concurrency, job.progress)
-    counts = await importer.run(options.folder, manifest)
+    counts = await importer.run(entities)
     if counts.failed:
         status = "CompletedWithErrors" if counts.written or counts.skipped else "Failed"
     else:
         status = "CompletedWithSkipped" if counts.skipped else "Completed"
+    if manifest is None:
+        return _Outcome(status, counts=counts)
     return _Outcome(status, manifest.totals.files, manifest.totals.bytes, counts)
+
+
+async def _table_entities(client: TableRestClient) -> AsyncIterator[BatchEntity]:
+    """Every entity of a table, as a batch sends it (in key order: partitions together)."""
+    async for body in PageStream(client, TableQuery(None, None)):
+        for entity in page_entities(body):
+            yield BatchEntity(
+                entity["PartitionKey"], entity["RowKey"], escape_separators(export_line(entity))
+            )

@@ -1,8 +1,9 @@
-"""`azxfer export` and `azxfer import`: a table to a folder of JSON data files with a manifest,
-and back (see azxfer/tablejob.py)."""
+"""`azxfer export` and `azxfer import`: a table to a local folder of JSON or CSV
+data files with a manifest, and back, or a table to a table (see azxfer/tablejob.py)."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,19 @@ def _table(text: str) -> Location:
     return parse_location(text, Service.TABLE, path_style=path_style_services(environment()))
 
 
+def _place(text: str, must_exist: bool) -> Path:
+    """The local folder of an export's files."""
+    if "://" not in text:
+        return _folder(text, must_exist)
+    location = parse_location(text, path_style=path_style_services(environment()))
+    # Not built yet: a data file's name holds its CRC, known only once it is written, and a
+    # blob cannot be renamed (it would take a server-side copy of each data file).
+    raise UsageError(
+        f"{location.display}: an export's files can be only in a local folder for now "
+        "(a Blob container is not supported yet)"
+    )
+
+
 def _folder(text: str, must_exist: bool) -> Path:
     path = Path(text).absolute()
     if path.exists() and not path.is_dir():
@@ -44,51 +58,89 @@ def _folder(text: str, must_exist: bool) -> Path:
 
 @click.command("export")
 @click.argument("table_url")
-@click.argument("dest_folder")
+@click.argument("dest")
 @click.option("--manifest", help="The manifest's file name [default: ACCOUNT_TABLE_TIME.manifest].")
+@click.option(
+    "--payload-format",
+    type=click.Choice(["json", "csv"]),
+    default="json",
+    show_default=True,
+    help="json: one entity per line; csv: rows, each file's column types in a .schema.csv "
+    "beside it.",
+)
+@click.option(
+    "--pkrs",
+    metavar="K1#K2…",
+    help="Split the partition keys at these bounds ('aa#bb': [first, aa), [aa, bb), "
+    "[bb, last]); the ranges are exported at once, each to its own files.",
+)
+@click.option(
+    "--split-size",
+    type=int,
+    metavar="MB",
+    help="Start a new data file once one exceeds MB megabytes (at least 32) [default: one "
+    "file per range].",
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1, max=256),
+    default=16,
+    show_default=True,
+    help="Ranges exported at once (at most the number of ranges).",
+)
 @click.option("--filter", "filter_", metavar="ODATA", help="Only entities matching this filter.")
 @click.option("--select", metavar="A,B", help="Only these properties (and the keys).")
 @click.option("--dry-run", is_flag=True, help="Count the entities; write nothing.")
 @click.option(
     "--source-key-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File holding the account key (else AZXFER_SOURCE_KEY).",
+    help="File holding the table's account key (else AZXFER_SOURCE_KEY).",
 )
 @output_options
-def export_command(table_url: str, dest_folder: str, **opts: Any) -> int:
-    """Export the table TABLE_URL to DEST_FOLDER: one JSON data file, one entity per line
-    (the service's JSON with an @odata.type wherever JSON cannot carry the type), named
-    ACCOUNT_TABLE_TIME_0_0_CRC.json (CRC: CRC-32 of its bytes, hex), and a manifest listing
-    it with its size, entity count and CRC.
+def export_command(table_url: str, dest: str, **opts: Any) -> int:
+    """Export the table TABLE_URL to DEST, a local folder (the manifest written last).
+    Data files are named ACCOUNT_TABLE_TIME_RANGE_SPLIT_CRC.json (CRC: CRC-32 of its bytes,
+    hex): one entity per line, the service's JSON with an @odata.type wherever JSON cannot
+    carry the type; or .csv with a .schema.csv beside it. The manifest lists every file with
+    its size, entity count and CRC, and the ranges.
 
     \b
     Example:
-      azxfer export 'https://acct.table.core.windows.net/orders?<SAS>' ./backup
+      azxfer export 'https://acct.table.core.windows.net/orders?<SAS>' ./backup \\
+          --pkrs 'm#t' --split-size 256
     """
     from azxfer.tablejob import TableExportOptions, export_table
 
     table = _table(table_url)
-    folder = _folder(dest_folder, must_exist=False)
+    place = _place(dest, must_exist=False)
     select = [p.strip() for p in opts["select"].split(",") if p.strip()] if opts["select"] else None
     _check_manifest_name(opts["manifest"])
     env = environment()
     options = TableExportOptions(
         table,
         resolve_credential(table, "source", env, opts["source_key_file"]),
-        folder,
+        place,
         opts["manifest"],
         opts["filter_"],
         select,
         bool(opts["dry_run"]),
         env,
+        opts["payload_format"],
+        _bounds(opts["pkrs"]),
+        _split_bytes(opts["split_size"]),
+        int(opts["concurrency"]),
     )
     return _run(opts, lambda sink, job_id: export_table(options, sink, job_id))
 
 
 @click.command("import")
-@click.argument("source_folder")
+@click.argument("source")
 @click.argument("table_url")
-@click.option("--manifest", required=True, help="The manifest's file name in SOURCE_FOLDER.")
+@click.option(
+    "--manifest",
+    help="The manifest's file name in SOURCE (a folder); without it SOURCE is a table, copied "
+    "directly.",
+)
 @click.option(
     "--entity-operation",
     type=click.Choice(_OPERATIONS),
@@ -107,35 +159,77 @@ def export_command(table_url: str, dest_folder: str, **opts: Any) -> int:
 @click.option(
     "--dest-key-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File holding the account key (else AZXFER_DEST_KEY).",
+    help="File holding TABLE_URL's account key (else AZXFER_DEST_KEY).",
+)
+@click.option(
+    "--source-key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File holding a table SOURCE's account key (else AZXFER_SOURCE_KEY).",
 )
 @output_options
-def import_command(source_folder: str, table_url: str, **opts: Any) -> int:
-    """Import an export in SOURCE_FOLDER into the table TABLE_URL (created if missing). The
-    manifest and every data file's size, CRC and entities are verified first: nothing is
-    written unless all of them match. Entities go in batches of up to 100 of one partition.
+def import_command(source: str, table_url: str, **opts: Any) -> int:
+    """Import an export in SOURCE, a local folder, into the table TABLE_URL (created if
+    missing). The manifest and every data file's size, CRC and entities are verified first
+    (one read of each file; the import reads it again): nothing is written unless all of them
+    match. JSON and CSV exports alike. Entities go in batches of up to 100 of one partition.
+
+    Without --manifest, SOURCE is a table URL: its entities are copied to TABLE_URL directly,
+    across accounts too, with no files in between.
 
     \b
-    Example:
+    Examples:
       azxfer import ./backup 'https://acct.table.core.windows.net/orders?<SAS>' \\
           --manifest acct_orders_20261206T181618123Z.manifest --entity-operation InsertOrReplace
+      azxfer import 'https://a.table.core.windows.net/orders?<SAS>' \\
+          'https://b.table.core.windows.net/orders?<SAS>'
     """
     from azxfer.tablejob import EntityOperation, TableImportOptions, import_table
 
-    folder = _folder(source_folder, must_exist=True)
-    table = _table(table_url)
-    _check_manifest_name(opts["manifest"])
     env = environment()
+    place: Path | Location
+    source_credential = None
+    if opts["manifest"] is None:
+        place = _table(source)
+        source_credential = resolve_credential(place, "source", env, opts["source_key_file"])
+    else:
+        _check_manifest_name(opts["manifest"])
+        place = _place(source, must_exist=True)
+    table = _table(table_url)
     options = TableImportOptions(
-        folder,
+        place,
         opts["manifest"],
         table,
         resolve_credential(table, "dest", env, opts["dest_key_file"]),
         EntityOperation(opts["entity_operation"]),
         int(opts["concurrency"]),
         env,
+        source_credential,
     )
     return _run(opts, lambda sink, job_id: import_table(options, sink, job_id))
+
+
+def _bounds(text: str | None) -> list[str]:
+    """The bounds of `--pkrs`: non-empty, each above the one before."""
+    if text is None:
+        return []
+    bounds = text.split("#")
+    if any(not bound for bound in bounds):
+        raise UsageError(f"--pkrs {text!r}: give partition keys separated by '#', none empty")
+    if any(a >= b for a, b in itertools.pairwise(bounds)):
+        raise UsageError(f"--pkrs {text!r}: each partition key must sort after the one before")
+    return bounds
+
+
+# The smallest --split-size: AzCopy v8's, so a table is never cut into thousands of files.
+_MIN_SPLIT_MB = 32
+
+
+def _split_bytes(megabytes: int | None) -> int | None:
+    if megabytes is None:
+        return None
+    if megabytes < _MIN_SPLIT_MB:
+        raise UsageError(f"--split-size {megabytes}: give at least {_MIN_SPLIT_MB} (MB)")
+    return megabytes * 1024 * 1024
 
 
 def _check_manifest_name(name: str | None) -> None:

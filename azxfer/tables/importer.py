@@ -1,12 +1,14 @@
-"""Importing data files into a table: every file verified against the manifest before any
-write, then read line by line into Entity Group Transactions (≤ 100 entities, ≤ 4 MiB, one
-partition), several in flight. Memory: the batches in flight, whatever the files' size."""
+"""Importing data files (JSON or CSV) into a table: every file verified against the manifest
+before any write (one read), then read again, entity by entity, into Entity Group Transactions
+(≤ 100 entities, ≤ 4 MiB, one partition), several in flight. Memory: the batches in flight and
+one piece of a file, whatever the files' size. Another table's entities go the same way."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from pathlib import Path
+import codecs
+import zlib
+from collections.abc import AsyncIterator, Callable
 
 from msgspec import Struct, field
 
@@ -19,10 +21,12 @@ from azxfer.endpoints.tables.batch import (
     EntityOperation,
     escape_separators,
 )
+from azxfer.endpoints.tables.csvform import Column, RowParser, parse_schema, row_entity
 from azxfer.endpoints.tables.entities import keys_of
 from azxfer.endpoints.tables.rest import TableRestClient
 from azxfer.errors import IntegrityError, RetryableError, TransferError
-from azxfer.tables.manifest import DataFile, Manifest, check_data_file
+from azxfer.tables.manifest import DataFile, Manifest
+from azxfer.tables.store import ExportFolder
 
 # Told as entities are settled: (entities, bytes of their lines).
 OnSettled = Callable[[int, int], None]
@@ -41,35 +45,125 @@ class ImportCounts(Struct):
     failures: list[tuple[str, str]] = field(default_factory=list)
 
 
-def verify(folder: Path, manifest: Manifest) -> None:
-    """Raise unless every data file is there, of the manifest's size, CRC and entity count,
-    and every line is an entity whose keys the service accepts: before anything is written."""
+async def verify(folder: ExportFolder, manifest: Manifest) -> None:
+    """Raise unless every data file (and CSV schema) is there, of the manifest's size and
+    CRC, and holds the manifest's count of entities whose keys the service accepts: before
+    anything is written. One read of each file."""
     for item in manifest.files:
-        check_data_file(folder, item)
+        size = await folder.size(item.name)
+        if size is None:
+            raise IntegrityError(f"data file {folder.display(item.name)} is missing")
+        _check_size(folder, item.name, size, item.size)
     for item in manifest.files:
-        count = sum(1 for _ in _entities(folder, item))
+        crc = 0
+        count = 0
+        async for piece, entities in _read(folder, item, keys_only=True):
+            crc = zlib.crc32(piece, crc)
+            count += len(entities)
+        _check_crc(folder, item.name, crc, item.crc32)
         if count != item.entities:
             raise IntegrityError(
-                f"data file {folder / item.name} holds {count} entities, the manifest says "
-                f"{item.entities}"
+                f"data file {folder.display(item.name)} holds {count} entities, the manifest "
+                f"says {item.entities}"
             )
 
 
-def _entities(folder: Path, item: DataFile) -> Iterator[BatchEntity]:
-    path = folder / item.name
-    with path.open("rb") as stream:
-        for number, line in enumerate(stream, 1):
-            body = line.rstrip(b"\r\n")
-            keys = keys_of(body, f"{path}:{number}")
-            yield BatchEntity(keys.PartitionKey, keys.RowKey, escape_separators(body))
+def _check_size(folder: ExportFolder, name: str, size: int, expected: int) -> None:
+    if size != expected:
+        raise IntegrityError(
+            f"data file {folder.display(name)} has {size} bytes, the manifest says {expected}: "
+            "it is truncated or was changed"
+        )
 
 
-def _batches(folder: Path, item: DataFile) -> Iterator[list[BatchEntity]]:
-    """The file's entities in batches: consecutive entities of one partition (an export
-    writes each partition's entities together), up to the service's limits."""
+def _check_crc(folder: ExportFolder, name: str, crc: int, expected: str) -> None:
+    if f"{crc:08X}" != expected.upper():
+        raise IntegrityError(
+            f"data file {folder.display(name)} has CRC-32 {crc:08X}, the manifest says "
+            f"{expected}: it was changed"
+        )
+
+
+async def _schema(folder: ExportFolder, item: DataFile) -> list[Column]:
+    assert item.schema is not None
+    data = await folder.read_small(item.schema.name)
+    _check_size(folder, item.schema.name, len(data), item.schema.size)
+    _check_crc(folder, item.schema.name, zlib.crc32(data), item.schema.crc32)
+    return parse_schema(data, folder.display(item.schema.name))
+
+
+async def _read(
+    folder: ExportFolder, item: DataFile, keys_only: bool = False
+) -> AsyncIterator[tuple[bytes, list[BatchEntity]]]:
+    """Each piece of a data file and the entities it completes (`keys_only`: their bodies
+    left empty, for counting and checking keys)."""
+    where = folder.display(item.name)
+    if item.schema is None:
+        lines = _JsonLines(where, keys_only)
+        async for piece in folder.pieces(item.name):
+            yield piece, lines.feed(piece)
+        lines.finish()
+        return
+    columns = await _schema(folder, item)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    rows = RowParser(where)
+    async for piece in folder.pieces(item.name):
+        try:
+            text = decoder.decode(piece)
+        except UnicodeDecodeError:
+            raise IntegrityError(f"{where} is not UTF-8") from None
+        first = rows.rows + 1
+        entities = [
+            BatchEntity(*row_entity(row, columns, f"{where}:{number}"))
+            for number, row in enumerate(rows.feed(text), first)
+        ]
+        yield piece, entities
+    rows.finish()
+
+
+class _JsonLines:
+    """Splits a JSON data file, fed in pieces, into entities."""
+
+    def __init__(self, where: str, keys_only: bool) -> None:
+        self.where = where
+        self.keys_only = keys_only
+        self.rest = b""
+        self.number = 0
+
+    def feed(self, piece: bytes) -> list[BatchEntity]:
+        data = self.rest + piece if self.rest else piece
+        lines = data.split(b"\n")
+        self.rest = lines.pop()
+        return [self._entity(line) for line in lines]
+
+    def _entity(self, line: bytes) -> BatchEntity:
+        self.number += 1
+        body = line.rstrip(b"\r")
+        keys = keys_of(body, f"{self.where}:{self.number}")
+        return BatchEntity(
+            keys.PartitionKey, keys.RowKey, b"" if self.keys_only else escape_separators(body)
+        )
+
+    def finish(self) -> None:
+        if self.rest:
+            self._entity(self.rest)
+            raise IntegrityError(f"{self.where}: its last line does not end")
+
+
+async def file_entities(folder: ExportFolder, manifest: Manifest) -> AsyncIterator[BatchEntity]:
+    """Every entity of the data files of `manifest` (verified already), file by file."""
+    for item in manifest.files:
+        async for _, entities in _read(folder, item):
+            for entity in entities:
+                yield entity
+
+
+async def batches(entities: AsyncIterator[BatchEntity]) -> AsyncIterator[list[BatchEntity]]:
+    """Entities in batches: consecutive entities of one partition (an export and a query
+    give each partition's entities together), up to the service's limits."""
     batch: list[BatchEntity] = []
     size = 0
-    for entity in _entities(folder, item):
+    async for entity in entities:
         cost = len(entity.body) + OPERATION_OVERHEAD
         if batch and (
             entity.partition_key != batch[0].partition_key
@@ -101,14 +195,13 @@ class Importer:
         self.on_settled = on_settled
         self.counts = ImportCounts()
 
-    async def run(self, folder: Path, manifest: Manifest) -> ImportCounts:
-        """Import every data file of `manifest` (verified already)."""
+    async def run(self, entities: AsyncIterator[BatchEntity]) -> ImportCounts:
+        """Import `entities` (from verified data files, or another table)."""
         async with asyncio.TaskGroup() as group:
-            for item in manifest.files:
-                for batch in _batches(folder, item):
-                    self.counts.entities += len(batch)
-                    await self.slots.acquire()
-                    group.create_task(self._one(batch))
+            async for batch in batches(entities):
+                self.counts.entities += len(batch)
+                await self.slots.acquire()
+                group.create_task(self._one(batch))
         return self.counts
 
     async def _one(self, batch: list[BatchEntity]) -> None:

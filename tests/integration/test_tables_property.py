@@ -1,5 +1,5 @@
 """Property test: random entities of random EDM types come back exactly after export → import
-through the CLI (a small run: 30 examples, one table each)."""
+through the CLI, in JSON and in CSV (a small run: 30 examples each, one table each)."""
 
 from __future__ import annotations
 
@@ -56,14 +56,15 @@ _entities = st.lists(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@pytest.mark.parametrize("payload", ["json", "csv"])
 @given(entities=_entities)
-def test_random_entities_round_trip(run_azxfer, tables, table_url, tmp_path, entities):  # noqa: F811
+def test_random_entities_round_trip(run_azxfer, tables, table_url, tmp_path, payload, entities):  # noqa: F811
     source, dest = fresh(), fresh()
     client = tables.create_table(source)
     for pk, rk, props in entities:
         client.create_entity({"PartitionKey": pk, "RowKey": rk, **props})
     folder = tmp_path / uuid.uuid4().hex
-    run_azxfer("export", table_url(source), folder).assert_ok()
+    run_azxfer("export", table_url(source), folder, "--payload-format", payload).assert_ok()
     manifest = only_manifest(folder)
     run_azxfer("import", folder, table_url(dest), "--manifest", manifest.name).assert_ok()
     assert table_contents(tables, dest) == table_contents(tables, source)

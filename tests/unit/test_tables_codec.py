@@ -127,4 +127,4 @@ def test_escape_separators_keeps_the_value():
 def test_layout_names():
     stem = export_stem("acct", "orders", datetime(2026, 12, 6, 18, 16, 4, 519279, tzinfo=UTC))
     assert stem == "acct_orders_20261206T181604519Z"
-    assert data_file_name(stem, 0, 0, 0x1ABC) == f"{stem}_0_0_00001ABC.json"
+    assert data_file_name(stem, 0, 0, 0x1ABC, "json") == f"{stem}_0_0_00001ABC.json"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
@@ -45,6 +46,17 @@ _decode_keys = msgspec.json.Decoder(EntityKeys).decode
 def export_line(entity: dict[str, Any]) -> bytes:
     """One entity of a Query Entities answer (decoded) as a line of an export file."""
     out: dict[str, Any] = {}
+    for name, edm, value in typed_properties(entity):
+        if edm is not None:
+            out[name + ANNOTATION] = edm
+        out[name] = value
+    return _encode(out) + b"\n"
+
+
+def typed_properties(entity: dict[str, Any]) -> Iterator[tuple[str, str | None, Any]]:
+    """The properties of a Query Entities answer's entity (decoded) to export: (name, the
+    annotation it needs or None where JSON carries its type, value), the service's own fields
+    left out, a Double the service wrote as an integer made a float again."""
     for name, value in entity.items():
         if name.startswith("odata.") or name in _SYSTEM or name.endswith(ANNOTATION):
             continue
@@ -53,10 +65,12 @@ def export_line(entity: dict[str, Any]) -> bytes:
             edm = DOUBLE if not math.isfinite(value) or value.is_integer() else None
         elif edm == DOUBLE and isinstance(value, int):
             value = float(value)
-        if edm is not None:
-            out[name + ANNOTATION] = edm
-        out[name] = value
-    return _encode(out) + b"\n"
+        yield name, edm, value
+
+
+def entity_body(properties: dict[str, Any]) -> bytes:
+    """The JSON body of an entity (annotations included), as a batch sends it."""
+    return _encode(properties)
 
 
 def page_entities(body: bytes) -> list[dict[str, Any]]:
@@ -73,11 +87,16 @@ def keys_of(line: bytes, where: str) -> EntityKeys:
         raise UsageError(f"{where}: not an entity ({exc})") from None
     except msgspec.DecodeError:
         raise UsageError(f"{where}: not a JSON entity") from None
-    for name, key in (("PartitionKey", keys.PartitionKey), ("RowKey", keys.RowKey)):
+    check_keys(keys.PartitionKey, keys.RowKey, where)
+    return keys
+
+
+def check_keys(partition_key: str, row_key: str, where: str) -> None:
+    """UsageError naming `where` if a key holds a character the service forbids."""
+    for name, key in (("PartitionKey", partition_key), ("RowKey", row_key)):
         bad = _FORBIDDEN_KEY.search(key)
         if bad is not None:
             raise UsageError(
                 f"{where}: the {name} {key[:60]!r} holds {bad.group()!r}, which Table storage "
                 "forbids in keys (/ \\ # ? and control characters)"
             )
-    return keys
