@@ -33,6 +33,7 @@ from azxfer.endpoints.base import (
 from azxfer.endpoints.blob.copy import MAX_PUT_FROM_URL, MAX_SYNC_COPY, UrlWrites
 from azxfer.endpoints.blob.copy_runs import BlobCopyRuns
 from azxfer.endpoints.blob.endpoint import BlobEndpoint
+from azxfer.endpoints.bound_method import BoundCopyMethod
 from azxfer.errors import NotSupportedError
 from azxfer.models import BlobType, Entry, FileProps, Planned, blob_props, blob_type_to_write
 
@@ -75,29 +76,6 @@ def ladder(
     return methods
 
 
-class BlobCopyMethod:
-    """One of the methods, for the blobs of one source copied into one destination."""
-
-    __slots__ = ("_copies", "kind", "method", "name")
-
-    def __init__(self, method: Method, copies: BlobCopies) -> None:
-        self.method = method
-        self.name = method.value
-        self.kind = CopyKind.ASYNC if method is Method.ASYNC_COPY else CopyKind.URL
-        self._copies = copies
-
-    async def run(
-        self,
-        ctx: CopyContext,
-        item: Planned,
-        block_size: int,
-        recorder: CopyRecorder,
-        attempts: ServerErrorAttempts,
-    ) -> None:
-        """Open the destination blob's writer and copy `item` into it by this method."""
-        await self._copies.run(self.method, ctx, item, block_size, recorder, attempts)
-
-
 class BlobCopies:
     """The copy methods from one source into one Blob storage destination."""
 
@@ -109,9 +87,9 @@ class BlobCopies:
         blobs = blob_source.source_blobs() if blob_source else None
         # Every UrlSource is a driver (it is asked only to stat the objects it gave).
         self.runs = BlobCopyRuns(cast(Endpoint, source), dest, blobs)
-        self._bound = {method: BlobCopyMethod(method, self) for method in Method}
+        self._bound = {method: _bound(method, self) for method in Method}
 
-    def methods(self, item: Planned, block_size: int) -> list[BlobCopyMethod]:
+    def methods(self, item: Planned, block_size: int) -> list[BoundCopyMethod[Method]]:
         """The methods for `item`, best first."""
         steps = ladder(
             item.transfer.source, blob_type_to_write(item.props), block_size, self.source_is_blob
@@ -149,3 +127,8 @@ class BlobCopies:
             await runs.pages(ctx, item, urls, source)
         else:
             await runs.async_copy(ctx, item, urls, source)
+
+
+def _bound(method: Method, copies: BlobCopies) -> BoundCopyMethod[Method]:
+    kind = CopyKind.ASYNC if method is Method.ASYNC_COPY else CopyKind.URL
+    return BoundCopyMethod(method, method.value, kind, copies)

@@ -29,6 +29,7 @@ from azxfer.endpoints.base import (
     ServerErrorAttempts,
     UrlSource,
 )
+from azxfer.endpoints.bound_method import BoundCopyMethod
 from azxfer.endpoints.files.writer import FileWriter
 from azxfer.endpoints.url_chunks import check_unchanged, chunks_of, parallel_chunks
 from azxfer.errors import CopySourceError, Interrupted, TransferError
@@ -46,28 +47,6 @@ FIRST_POLL = 0.2
 MAX_POLL = 5.0
 
 
-class FileCopyMethod:
-    """One of the File service's copy methods, for the files of one source."""
-
-    __slots__ = ("_copies", "kind", "name")
-
-    def __init__(self, name: str, kind: CopyKind, copies: FileCopies) -> None:
-        self.name = name
-        self.kind = kind
-        self._copies = copies
-
-    async def run(
-        self,
-        ctx: CopyContext,
-        item: Planned,
-        block_size: int,
-        recorder: CopyRecorder,
-        attempts: ServerErrorAttempts,
-    ) -> None:
-        """Open the destination file's writer and copy `item` into it by this method."""
-        await self._copies.run(self.name, ctx, item, block_size, recorder, attempts)
-
-
 class FileCopies:
     """The copy methods from one source into one share."""
 
@@ -75,8 +54,8 @@ class FileCopies:
         self.dest = dest
         self.source = source
         self.methods = (
-            FileCopyMethod(PUT_RANGE_FROM_URL, CopyKind.URL, self),
-            FileCopyMethod(COPY_FILE, CopyKind.ASYNC, self),
+            BoundCopyMethod(PUT_RANGE_FROM_URL, PUT_RANGE_FROM_URL, CopyKind.URL, self),
+            BoundCopyMethod(COPY_FILE, COPY_FILE, CopyKind.ASYNC, self),
         )
 
     async def run(
