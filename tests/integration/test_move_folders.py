@@ -5,11 +5,17 @@ stand-in)."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
-from helpers import blob_names, make_tree, seed_blobs, tree_files
+from conftest import REPO_ROOT
+from faultproxy import FaultProxy, Rule
+from helpers import CliResult, blob_names, make_tree, seed_blobs, tree_files
 
 MARKER = {"hdi_isfolder": "true"}
 
@@ -241,3 +247,53 @@ def test_share_to_local_move_removes_the_emptied_root(
     ).assert_ok()
     assert tree_files(out / "data") == {"x/a.txt"}
     assert share_entries(share_client) == set()
+
+
+# ============================================================== interrupted
+
+
+@pytest.fixture
+def fault_proxy(azurite) -> Iterator[FaultProxy]:
+    proxy = FaultProxy(azurite.blob_port, seed=23)
+    proxy.start()
+    try:
+        yield proxy
+    finally:
+        proxy.stop()
+
+
+def test_an_interrupted_move_removes_no_folder(tmp_path, azurite, fault_proxy, container):
+    src = make_tree(tmp_path / "src", {"fast/a.txt": 1, "slow/b.txt": 2})
+    fault_proxy.add(Rule("delay", method="PUT", path="slow/", delay=4, times=10))
+    env = dict(os.environ)
+    env.pop("AZURE_STORAGE_CONNECTION_STRING", None)
+    env.update(AZXFER_SOURCE_KEY=azurite.key, AZXFER_DEST_KEY=azurite.key)
+    env["AZXFER_JOB_DIR"] = str(tmp_path / "jobs")
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    argv = [
+        sys.executable, "-m", "azxfer", "copy", str(src),
+        fault_proxy.url(azurite.account, container), "-r", "--move",
+        "--delete-empty-src-dirs", "--output-type", "json",
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env, cwd=str(tmp_path),
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while (src / "fast" / "a.txt").exists():  # moved while 'slow' is held at the proxy
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the fast file never moved"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    result = CliResult(argv, proc.returncode, out, err)
+    assert result.finished()["status"] == "Cancelled", result.describe()
+    assert result.events_of("source_folder_removed") == []
+    # 'fast' was emptied, yet the job did not finish: every folder stays.
+    assert {"fast", "slow"} <= local_dirs(src)
+    assert os.listdir(src / "fast") == []
