@@ -246,6 +246,9 @@ def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions
     delete_empty_src_dirs = bool(opts.get("delete_empty_src_dirs"))
     if delete_empty_src_dirs and not opts["move"]:
         raise UsageError("--delete-empty-src-dirs needs --move")
+    if delete_empty_src_dirs and not opts["recursive"]:
+        # Only a recursive job walks folders; without it the flag would do nothing, silently.
+        raise UsageError("--delete-empty-src-dirs needs --recursive")
     _check_single_file_blocks(src, dst, upload.blob_type, block_size)
     return CopyOptions(
         source=src,

@@ -125,6 +125,17 @@ def test_delete_empty_src_dirs_needs_move(tmp_path, run_azxfer, container_url, c
     assert blob_names(container_client) == set()
 
 
+def test_delete_empty_src_dirs_needs_recursive(
+    tmp_path, run_azxfer, container_url, container_client
+):
+    src = make_tree(tmp_path / "src", {"a.txt": 1})
+    result = run_azxfer("copy", src, container_url(), "--move", "--delete-empty-src-dirs")
+    result.assert_usage_error()
+    assert "--delete-empty-src-dirs needs --recursive" in result.stderr
+    assert tree_files(src) == {"a.txt"}
+    assert blob_names(container_client) == set()
+
+
 def test_dry_run_lists_the_folders_it_would_remove(
     tmp_path, run_azxfer, container_url, container_client
 ):
