@@ -17,6 +17,7 @@ from azxfer.endpoints.base import (
     as_destination,
 )
 from azxfer.endpoints.factory import JobConnections, endpoint_for
+from azxfer.engine.emptied import EmptiedFolders
 from azxfer.engine.folders import ask_for_folders
 from azxfer.engine.job import JobRunner
 from azxfer.engine.movers import mover_for
@@ -36,7 +37,7 @@ from azxfer.journal.recorder import JournalRecorder
 from azxfer.models import JobTotals, Planned, Transfer
 from azxfer.options import CopyOptions
 from azxfer.plan.compare import Ask, OverwritePolicy
-from azxfer.plan.filters import EntryFilter
+from azxfer.plan.filters import EntryFilter, FilterSpec
 from azxfer.plan.planner import CopyPlanner
 from azxfer.plan.resume import resume_plan
 
@@ -84,7 +85,12 @@ class CopyJob(JobRun):
         planner = CopyPlanner(
             options, dest, OverwritePolicy(options.overwrite, self.ask), self.sink
         )
-        ask_for_folders(source, options.recursive)
+        walks_folders = ask_for_folders(source, options.recursive)
+        emptied = (
+            EmptiedFolders(options.dry_run)
+            if options.move and options.delete_empty_src_dirs and walks_folders
+            else None
+        )
         selection: Selection | None = None
 
         async def enumerate_all() -> AsyncIterator[Planned]:
@@ -99,7 +105,10 @@ class CopyJob(JobRun):
                 yield item
 
         if options.dry_run:
-            return await dry_run(enumerate_all(), self.sink), "DryRun"
+            plan = enumerate_all() if emptied is None else emptied.watch(enumerate_all())
+            totals = await dry_run(plan, self.sink)
+            await self._remove_emptied(emptied, source, selection)
+            return totals, "DryRun"
         plan = enumerate_all()
         recorder = JournalRecorder(self.journal) if self.journal else None
         if self.spec.resume and self.journal is not None:
@@ -109,6 +118,10 @@ class CopyJob(JobRun):
             if rest is None:
                 await dest.prepare_destination(True)
             plan = resume_plan(self.journal, source, self.sink, rest)
+        deleter = _source_deleter(source) if options.move else None
+        if emptied is not None and deleter is not None:
+            plan = emptied.watch(plan)
+            deleter = emptied.after(deleter)
         md5 = Md5Policy(options, self.sink)
         self.runner = JobRunner(
             source,
@@ -118,7 +131,7 @@ class CopyJob(JobRun):
             options.engine.max_memory,
             options.engine.block_size,
             md5.verify,
-            _source_deleter(source) if options.move else None,
+            deleter,
             recorder,
             md5.wants,
             mover_for(source, dest, options.s2s),
@@ -126,6 +139,8 @@ class CopyJob(JobRun):
         totals = await self.runner.run(plan)
         if self.runner.stopping:
             return totals, "Cancelled"
+        if not totals.folders_failed:  # a folder not made at the destination must stay
+            await self._remove_emptied(emptied, source, selection)
         if (
             totals.files_total == 0
             and not (totals.folders_completed or totals.folders_skipped or totals.folders_failed)
@@ -134,6 +149,19 @@ class CopyJob(JobRun):
         ):
             raise NotFoundError(f"nothing matched {options.source.display}")
         return totals, job_status(totals)
+
+    async def _remove_emptied(
+        self, emptied: EmptiedFolders | None, source: Endpoint, selection: Selection | None
+    ) -> None:
+        """--delete-empty-src-dirs: remove the source folders this move emptied; the root
+        only if it was copied as a folder (`--as-subdir`)."""
+        if emptied is None or selection is None:
+            return
+        options = self.options
+        as_folder = selection.kind is SelectionKind.DIRECTORY and options.as_subdir
+        # A Blob source's markers may go only if no filter hid a blob under their folder.
+        every_file_selected = options.filters == FilterSpec()
+        await emptied.remove(source, self.sink, as_folder, every_file_selected)
 
 
 def _source_deleter(source: Endpoint) -> Callable[[Transfer], Any]:

@@ -161,6 +161,17 @@ class EntitiesDone(Event, frozen=True):
     entities_per_second: float
 
 
+class SourceFolderRemoved(Event, frozen=True):
+    """A source folder a move emptied was removed (or, in a dry run, would be); outcome
+    "failed" with the reason if removing it failed."""
+
+    kind: ClassVar[str] = "source_folder_removed"
+    source: str
+    dry_run: bool
+    outcome: str = "completed"
+    reason: str | None = None
+
+
 class EventSink(Protocol):
     """Receives events; must be cheap and must not raise."""
 

@@ -105,6 +105,8 @@ class CopyOptions(Struct, frozen=True):
     check_md5: CheckMd5 = CheckMd5.FAIL_IF_DIFFERENT
     preserve_last_modified_time: bool = False
     move: bool = False
+    # With move: remove the source folders the move emptied (rclone's flag).
+    delete_empty_src_dirs: bool = False
     dry_run: bool = False
     follow_symlinks: bool = False
     s2s: ServerCopySettings = ServerCopySettings()

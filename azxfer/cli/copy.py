@@ -119,6 +119,12 @@ BLOB_TYPES = {
     "(metadata hdi_isfolder=true), so empty folders are kept too.",
 )
 @click.option("--move", is_flag=True, help="Delete each source after its transfer is verified.")
+@click.option(
+    "--delete-empty-src-dirs",
+    is_flag=True,
+    help="With --move and --recursive: afterwards remove the source folders the move "
+    "emptied (deepest first; a folder still holding anything stays).",
+)
 @click.option("--dry-run", is_flag=True, help="List what would be transferred; transfer nothing.")
 @click.option(
     "--follow-symlinks",
@@ -237,6 +243,12 @@ def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions
         guess_mime_type=not opts["no_guess_mime_type"],
     )
     s2s = _server_copy_settings(src, dst, opts)
+    delete_empty_src_dirs = bool(opts.get("delete_empty_src_dirs"))
+    if delete_empty_src_dirs and not opts["move"]:
+        raise UsageError("--delete-empty-src-dirs needs --move")
+    if delete_empty_src_dirs and not opts["recursive"]:
+        # Only a recursive job walks folders; without it the flag would do nothing, silently.
+        raise UsageError("--delete-empty-src-dirs needs --recursive")
     _check_single_file_blocks(src, dst, upload.blob_type, block_size)
     return CopyOptions(
         source=src,
@@ -256,6 +268,7 @@ def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions
         check_md5=CheckMd5(opts["check_md5"]),
         preserve_last_modified_time=bool(opts["preserve_last_modified_time"]),
         move=bool(opts["move"]),
+        delete_empty_src_dirs=delete_empty_src_dirs,
         dry_run=bool(opts["dry_run"]),
         follow_symlinks=bool(opts["follow_symlinks"]),
         s2s=s2s,

@@ -102,6 +102,8 @@ class TextReporter:
             self.out.write(f"DRYRUN: skip {redact(event.source)}: {event.reason}\n")
         elif isinstance(event, ev.FolderDone):
             self._folder(event)
+        elif isinstance(event, ev.SourceFolderRemoved):
+            self._removed_folder(event)
         elif isinstance(event, ev.Notice):
             self._line(f"{event.level}: {event.message}")
         elif isinstance(event, ev.JobFinished):
@@ -117,6 +119,13 @@ class TextReporter:
             self.out.write(f"DRYRUN: make folder {redact(event.source)} -> {event.destination}\n")
         elif event.outcome == "failed":
             self._line(f"FAILED: folder {redact(event.source)}: {event.reason}")
+
+    def _removed_folder(self, event: ev.SourceFolderRemoved) -> None:
+        """A source folder a move emptied: listed by a dry run, said when removing failed."""
+        if event.dry_run:
+            self.out.write(f"DRYRUN: remove folder {redact(event.source)}\n")
+        elif event.outcome == "failed":
+            self._line(f"FAILED: remove folder {redact(event.source)}: {event.reason}")
 
     def _line(self, text: str) -> None:
         """A report line: above the live display on a terminal, else on stdout.
