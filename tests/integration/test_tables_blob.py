@@ -7,6 +7,7 @@ before anything is written, no temporary blob left behind."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import re
@@ -194,3 +195,64 @@ def test_bad_places_one_line_each(run_azxfer, tables, table_url, container_url):
         "export", table_url(source), container_url(), "--manifest", "m.manifest"
     ).assert_usage_error()
     assert "exists already" in result.stderr
+
+
+# -- BlobFolder itself, against Azurite, with blocks and copy ranges small enough to have many --
+
+
+def _folder(azurite, url: str) -> tuple[Any, Any]:
+    from azxfer.credentials import Credential
+    from azxfer.endpoints.blob.rest import RestBlobClient
+    from azxfer.locations import parse_location
+    from azxfer.tables.blobstore import BlobFolder
+    from azxfer.transport.pool import HttpPool
+    from azxfer.transport.retry import RetryPolicy
+
+    location = parse_location(url)
+    credential = Credential("shared_key", azurite.account, key=azurite.key)
+    pool = HttpPool(8)
+    rest = RestBlobClient(pool, location.endpoint, location.account, credential, RetryPolicy())
+    return BlobFolder(rest, location, credential), pool
+
+
+def test_blob_folder_many_blocks_and_copy_ranges(
+    azurite, container_client, container_url, monkeypatch
+):
+    from azxfer.errors import IntegrityError
+    from azxfer.tables import blobstore
+
+    monkeypatch.setattr(blobstore, "BLOCK", 100_000)
+    monkeypatch.setattr(blobstore, "COPY_RANGE", 250_000)
+    data = bytes(range(251)) * 4001  # 1,004,251 bytes: 11 blocks, 5 copy ranges
+
+    async def scenario() -> list[bytes]:
+        folder, pool = _folder(azurite, container_url("d"))
+        try:
+            sink = await folder.open_data("f_0_0.partial")
+            for start in range(0, len(data), 70_001):  # pieces unaligned with the blocks
+                await sink.write(data[start : start + 70_001])
+            staged = {b.name for b in container_client.list_blobs(include=["uncommittedblobs"])}
+            assert "d/f_0_0.partial" in staged
+            await sink.finish("f_0_0_X.json")
+
+            dropped = await folder.open_data("g_0_0.partial")
+            await dropped.write(data[:300_000])
+            await dropped.abort()
+
+            assert await folder.size("f_0_0_X.json") == len(data)
+            pieces = [piece async for piece in folder.pieces("f_0_0_X.json")]
+            # Changed after it was first seen: every later read is refused.
+            container_client.upload_blob("d/f_0_0_X.json", data, overwrite=True)
+            with pytest.raises(IntegrityError, match="changed"):
+                async for _ in folder.pieces("f_0_0_X.json"):
+                    pass
+            return pieces
+        finally:
+            await pool.close()
+
+    pieces = asyncio.run(scenario())
+    assert b"".join(pieces) == data and len(pieces) == 11
+    final = container_client.get_blob_client("d/f_0_0_X.json")
+    assert final.download_blob().readall() == data
+    names = {b.name for b in container_client.list_blobs(include=["uncommittedblobs"])}
+    assert names == {"d/f_0_0_X.json"}, names
