@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterator
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.blob.copy import SourceAuthority
 from azxfer.endpoints.blob.copy_rest import put_block_from_url
 from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.endpoints.blob.wire import md5_of
-from azxfer.errors import IntegrityError, UsageError
+from azxfer.endpoints.denials import denied
+from azxfer.errors import CredentialError, IntegrityError, UsageError
 from azxfer.locations import Location
 from azxfer.models import ContentProps, Entry
 from azxfer.transport.wire import quoted_etag
@@ -54,6 +55,7 @@ class BlobFolder:
         self.container = location.container
         directory = location.path.strip("/")
         self.prefix = f"{directory}/" if directory else ""
+        self.credential = credential or Credential("anonymous", location.account)
         self.authority = SourceAuthority(location, credential, rest)
         # What the first look at each blob saw (size, ETag): later reads must see the same.
         self._seen: dict[str, tuple[int, str | None]] = {}
@@ -61,12 +63,24 @@ class BlobFolder:
     def display(self, name: str) -> str:
         return f"{self.location.url.rstrip('/')}/{name}"
 
+    @contextlib.contextmanager
+    def told(self) -> Iterator[None]:
+        """A denial said in terms of the folder and the credential used."""
+        try:
+            yield
+        except CredentialError as err:
+            what = f"container '{self.container}'"
+            raise CredentialError(denied(err, what, self.credential)) from None
+
     def blob(self, name: str) -> str:
         """The blob name of the folder's file `name`."""
         return self.prefix + name
 
     async def prepare(self) -> None:
-        status, _ = await self.rest.container_request("HEAD", self.container)
+        with self.told():
+            status, _ = await self.rest.container_request("HEAD", self.container)
+        if status in (401, 403):
+            return  # a SAS for blobs alone may not read the container's properties
         if status == 404:
             status, code = await self.rest.container_request("PUT", self.container)
             if status >= 300 and code != "ContainerAlreadyExists":
@@ -76,7 +90,8 @@ class BlobFolder:
                 )
 
     async def exists(self, name: str) -> bool:
-        return await self.rest.get_properties(self.container, self.blob(name)) is not None
+        with self.told():
+            return await self.rest.get_properties(self.container, self.blob(name)) is not None
 
     async def read_small(self, name: str) -> bytes:
         found = await self._look(name)
@@ -133,7 +148,8 @@ class BlobFolder:
     async def _look(self, name: str) -> tuple[int, str | None] | None:
         """The size and ETag of `name` as first seen (None: missing)."""
         if name not in self._seen:
-            listed = await self.rest.get_properties(self.container, self.blob(name))
+            with self.told():
+                listed = await self.rest.get_properties(self.container, self.blob(name))
             if listed is None:
                 return None
             self._seen[name] = (listed.size, quoted_etag(listed.etag))
@@ -155,12 +171,16 @@ class _BlobSink:
 
     async def write(self, data: bytes) -> None:
         self.buffer += data
-        while len(self.buffer) >= BLOCK:
-            await self._stage(bytes(self.buffer[:BLOCK]))
-            del self.buffer[:BLOCK]
+        with self.folder.told():
+            while len(self.buffer) >= BLOCK:
+                await self._stage(bytes(self.buffer[:BLOCK]))
+                del self.buffer[:BLOCK]
 
     async def finish(self, name: str) -> None:
-        final = self.folder.blob(name)
+        with self.folder.told():
+            await self._finish(self.folder.blob(name))
+
+    async def _finish(self, final: str) -> None:
         if not self.blocks:
             # Never left memory: written under its final name at once.
             data = bytes(self.buffer)

@@ -256,3 +256,12 @@ def test_blob_folder_many_blocks_and_copy_ranges(
     assert final.download_blob().readall() == data
     names = {b.name for b in container_client.list_blobs(include=["uncommittedblobs"])}
     assert names == {"d/f_0_0_X.json"}, names
+
+
+def test_blob_side_without_credential_is_one_line(run_azxfer, tables, table_url, container_url):
+    source = fresh()
+    seed(tables, source, edm_entities()[:1])
+    result = run_azxfer(
+        "export", table_url(source), container_url("nokey"), env={"AZXFER_DEST_KEY": None}
+    ).assert_usage_error(1)
+    assert "denied" in result.stderr and "no credentials were given" in result.stderr, result.stderr
