@@ -177,8 +177,13 @@ class _BlobSink:
                 del self.buffer[:BLOCK]
 
     async def finish(self, name: str) -> None:
-        with self.folder.told():
-            await self._finish(self.folder.blob(name))
+        try:
+            with self.folder.told():
+                await self._finish(self.folder.blob(name))
+        except BaseException:
+            # The export no longer holds this sink: its temporary blob is this one's to delete.
+            await self.abort()
+            raise
 
     async def _finish(self, final: str) -> None:
         if not self.blocks:

@@ -200,7 +200,7 @@ def test_bad_places_one_line_each(run_azxfer, tables, table_url, container_url):
 # -- BlobFolder itself, against Azurite, with blocks and copy ranges small enough to have many --
 
 
-def _folder(azurite, url: str) -> tuple[Any, Any]:
+def _folder(azurite, url: str, sas: str | None = None) -> tuple[Any, Any]:
     from azxfer.credentials import Credential
     from azxfer.endpoints.blob.rest import RestBlobClient
     from azxfer.locations import parse_location
@@ -208,8 +208,12 @@ def _folder(azurite, url: str) -> tuple[Any, Any]:
     from azxfer.transport.pool import HttpPool
     from azxfer.transport.retry import RetryPolicy
 
-    location = parse_location(url)
-    credential = Credential("shared_key", azurite.account, key=azurite.key)
+    location = parse_location(url + (f"?{sas}" if sas else ""))
+    credential = (
+        Credential("sas", azurite.account, sas=location.sas)
+        if sas
+        else Credential("shared_key", azurite.account, key=azurite.key)
+    )
     pool = HttpPool(8)
     rest = RestBlobClient(pool, location.endpoint, location.account, credential, RetryPolicy())
     return BlobFolder(rest, location, credential), pool
@@ -265,3 +269,54 @@ def test_blob_side_without_credential_is_one_line(run_azxfer, tables, table_url,
         "export", table_url(source), container_url("nokey"), env={"AZXFER_DEST_KEY": None}
     ).assert_usage_error(1)
     assert "denied" in result.stderr and "no credentials were given" in result.stderr, result.stderr
+
+
+def test_blob_folder_failed_copy_leaves_no_temporary_blob(
+    azurite, container, container_client, container_url, monkeypatch
+):
+    from azxfer.errors import AzxferError
+    from azxfer.tables import blobstore
+
+    monkeypatch.setattr(blobstore, "BLOCK", 100_000)
+    # Write, create and delete, but no read: the service cannot read the temporary blob to
+    # copy it into its final name.
+    sas = generate_container_sas(
+        azurite.account, container, account_key=azurite.key,
+        permission=ContainerSasPermissions(write=True, create=True, delete=True),
+        expiry=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+    )  # fmt: skip
+
+    async def scenario() -> None:
+        folder, pool = _folder(azurite, container_url("d"), sas)
+        try:
+            sink = await folder.open_data("f_0_0.partial")
+            await sink.write(b"x" * 250_000)
+            with pytest.raises(AzxferError):
+                await sink.finish("f_0_0_X.json")
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())
+    names = {b.name for b in container_client.list_blobs(include=["uncommittedblobs"])}
+    assert names <= {"d/f_0_0_X.json"}, names  # at most the final name's uncommitted blocks
+    assert "d/f_0_0.partial" not in names
+
+
+def test_csv_with_schemas_in_a_container_round_trips(
+    run_azxfer, tables, table_url, container_client, container_url
+):
+    source, dest = seeded_table(tables), fresh()
+    run_azxfer(
+        "export", table_url(source), container_url("csv"), "--payload-format", "csv"
+    ).assert_ok()
+    names = {b.name.removeprefix("csv/") for b in container_client.list_blobs()}
+    data = sorted(n for n in names if n.endswith(".csv") and not n.endswith(".schema.csv"))
+    assert [n.removesuffix(".csv") + ".schema.csv" for n in data] == sorted(
+        n for n in names if n.endswith(".schema.csv")
+    )
+    assert not any(".partial" in n for n in names)
+    (manifest_name,) = [n for n in names if n.endswith(".manifest")]
+    run_azxfer(
+        "import", container_url("csv"), table_url(dest), "--manifest", manifest_name
+    ).assert_ok()
+    assert table_contents(tables, dest) == table_contents(tables, source)
