@@ -34,6 +34,7 @@ from azxfer.events import (
 from azxfer.jobrun import JobResult, new_job_id
 from azxfer.locations import Location, Service, redact
 from azxfer.models import JobTotals
+from azxfer.tables.blobstore import BlobFolder
 from azxfer.tables.export import (
     PageStream,
     RangeExport,
@@ -73,8 +74,8 @@ _NAMED_FAILURES = 50
 
 
 class TableExportOptions(Struct, frozen=True):
-    """An export: the table, its credential, the folder (local only so far; a Blob container
-    with `dest_credential` is refused), the manifest's name (None: the default), the
+    """An export: the table, its credential, the folder (local, or a Blob container or virtual
+    directory reached with `dest_credential`), the manifest's name (None: the default), the
     query's filter and properties (None: all), whether to only count, the payload ("json",
     "csv"), the `--pkrs` bounds, the split size in bytes (None: one file per range) and how
     many ranges to export at once."""
@@ -95,8 +96,8 @@ class TableExportOptions(Struct, frozen=True):
 
 
 class TableImportOptions(Struct, frozen=True):
-    """An import: the source (a local folder with `manifest_name`, or a table, copied
-    directly) and its credential, the table and its
+    """An import: the source (a local folder or a Blob container or virtual directory with
+    `manifest_name`, or a table, copied directly) and its credential, the table and its
     credential, what to do with each entity, and how many batches to have in flight."""
 
     source: Path | Location
@@ -237,11 +238,15 @@ class _TableJob:
         self.sink.emit(Retrying(redact(what), attempt, round(wait, 2), redact(reason)))
 
 
-def _folder(place: Path | Location) -> ExportFolder:
-    """The export folder at `place`: a local folder (a Blob container is not built yet)."""
-    if not isinstance(place, Path):
-        raise UsageError(f"{place.display}: an export's files can be only in a local folder")
-    return LocalFolder(place)
+def _folder(place: Path | Location, job: _TableJob, credential: Credential | None) -> ExportFolder:
+    """The export folder at `place`: a local folder, or a Blob container or virtual directory
+    reached with `credential` on the job's pool."""
+    if isinstance(place, Path):
+        return LocalFolder(place)
+    assert job.connections is not None
+    rest = job.connections.http.rest(place, credential)
+    assert rest is not None
+    return BlobFolder(rest, place, credential)
 
 
 async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
@@ -255,7 +260,7 @@ async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
         return _Outcome("DryRun")
     now = datetime.now(UTC)
     stem = export_stem(table.account, table.container, now)
-    folder = _folder(options.folder)
+    folder = _folder(options.folder, job, options.dest_credential)
     manifest_name = options.manifest_name or f"{stem}.manifest"
     if await folder.exists(manifest_name):
         raise UsageError(
@@ -297,7 +302,7 @@ async def _import(options: TableImportOptions, job: _TableJob) -> _Outcome:
         source = job.client(options.source, options.source_credential)
         entities = _table_entities(source)
     else:
-        folder = _folder(options.source)
+        folder = _folder(options.source, job, options.source_credential)
         manifest = read_manifest(
             await folder.read_small(options.manifest_name or ""),
             folder.display(options.manifest_name or ""),

@@ -1,5 +1,5 @@
-"""`azxfer export` and `azxfer import`: a table to a local folder of JSON or CSV
-data files with a manifest, and back, or a table to a table (see azxfer/tablejob.py)."""
+"""`azxfer export` and `azxfer import`: a table to a local folder or a Blob container of JSON
+or CSV data files with a manifest, and back, or a table to a table (see azxfer/tablejob.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from azxfer.cli.common import environment, output_options
 from azxfer.cli.progressline import size_text
 from azxfer.cli.render import PLAIN_INTERVAL, make_reporter
 from azxfer.cli.run import configure_logging
-from azxfer.credentials import path_style_services, resolve_credential
+from azxfer.credentials import Credential, Side, path_style_services, resolve_credential
 from azxfer.errors import UsageError
 from azxfer.events import EntitiesDone, EntitiesProgress, Event
 from azxfer.locations import Location, Service, parse_location, redact
@@ -34,17 +34,30 @@ def _table(text: str) -> Location:
     return parse_location(text, Service.TABLE, path_style=path_style_services(environment()))
 
 
-def _place(text: str, must_exist: bool) -> Path:
-    """The local folder of an export's files."""
+def _place(text: str, must_exist: bool) -> Path | Location:
+    """The place of an export's files: a local folder, or a Blob container or virtual
+    directory (whose existence the job finds out)."""
     if "://" not in text:
         return _folder(text, must_exist)
     location = parse_location(text, path_style=path_style_services(environment()))
-    # Not built yet: a data file's name holds its CRC, known only once it is written, and a
-    # blob cannot be renamed (it would take a server-side copy of each data file).
-    raise UsageError(
-        f"{location.display}: an export's files can be only in a local folder for now "
-        "(a Blob container is not supported yet)"
-    )
+    if location.service is not Service.BLOB:
+        raise UsageError(
+            f"{location.display}: an export's files can be in a local folder or a Blob "
+            f"container, not in {location.service.value} storage"
+        )
+    if location.snapshot or location.version_id:
+        raise UsageError(f"{location.display}: give a container or virtual directory")
+    return location
+
+
+def _place_credential(
+    place: Path | Location, side: Side, key_file: Path | None, env: dict[str, str]
+) -> Credential | None:
+    """The credential of a Blob place of an export's files (None for a local folder): a SAS
+    on its URL, else the key file, the side's key variable or the connection string."""
+    if isinstance(place, Path):
+        return None
+    return resolve_credential(place, side, env, key_file)
 
 
 def _folder(text: str, must_exist: bool) -> Path:
@@ -96,9 +109,15 @@ def _folder(text: str, must_exist: bool) -> Path:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding the table's account key (else AZXFER_SOURCE_KEY).",
 )
+@click.option(
+    "--dest-key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File holding a Blob DEST's account key (else AZXFER_DEST_KEY).",
+)
 @output_options
 def export_command(table_url: str, dest: str, **opts: Any) -> int:
-    """Export the table TABLE_URL to DEST, a local folder (the manifest written last).
+    """Export the table TABLE_URL to DEST, a local folder or a Blob container or virtual
+    directory URL (the manifest written last; blobs streamed, nothing kept on disk).
     Data files are named ACCOUNT_TABLE_TIME_RANGE_SPLIT_CRC.json (CRC: CRC-32 of its bytes,
     hex): one entity per line, the service's JSON with an @odata.type wherever JSON cannot
     carry the type; or .csv with a .schema.csv beside it. The manifest lists every file with
@@ -129,6 +148,7 @@ def export_command(table_url: str, dest: str, **opts: Any) -> int:
         _bounds(opts["pkrs"]),
         _split_bytes(opts["split_size"]),
         int(opts["concurrency"]),
+        _place_credential(place, "dest", opts["dest_key_file"], env),
     )
     return _run(opts, lambda sink, job_id: export_table(options, sink, job_id))
 
@@ -164,14 +184,16 @@ def export_command(table_url: str, dest: str, **opts: Any) -> int:
 @click.option(
     "--source-key-file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="File holding a table SOURCE's account key (else AZXFER_SOURCE_KEY).",
+    help="File holding SOURCE's account key, a table's or a Blob container's (else "
+    "AZXFER_SOURCE_KEY).",
 )
 @output_options
 def import_command(source: str, table_url: str, **opts: Any) -> int:
-    """Import an export in SOURCE, a local folder, into the table TABLE_URL (created if
-    missing). The manifest and every data file's size, CRC and entities are verified first
-    (one read of each file; the import reads it again): nothing is written unless all of them
-    match. JSON and CSV exports alike. Entities go in batches of up to 100 of one partition.
+    """Import an export in SOURCE, a local folder or a Blob container or virtual directory URL,
+    into the table TABLE_URL (created if missing). The manifest and every data file's size,
+    CRC and entities are verified first (one read of each file; the import reads it again):
+    nothing is written unless all of them match. JSON and CSV exports alike. Entities go in
+    batches of up to 100 of one partition.
 
     Without --manifest, SOURCE is a table URL: its entities are copied to TABLE_URL directly,
     across accounts too, with no files in between.
@@ -194,6 +216,7 @@ def import_command(source: str, table_url: str, **opts: Any) -> int:
     else:
         _check_manifest_name(opts["manifest"])
         place = _place(source, must_exist=True)
+        source_credential = _place_credential(place, "source", opts["source_key_file"], env)
     table = _table(table_url)
     options = TableImportOptions(
         place,

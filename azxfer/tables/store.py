@@ -1,7 +1,7 @@
 """Where an export's files live, as `ExportFolder`: whole small files (the manifest, schemas),
 data files written as a stream and named only once complete (their name holds their CRC), and
-data files read back as a stream of pieces. `LocalFolder` is the one built; a Blob container
-would be another (its data files could not be renamed: see cli/tables.py)."""
+data files read back as a stream of pieces. `LocalFolder` here; a Blob container's is
+`tables.blobstore.BlobFolder`."""
 
 from __future__ import annotations
 

@@ -154,12 +154,6 @@ def test_bad_range_and_split_options_are_one_line_each(run_azxfer, table_url, tm
         assert not (tmp_path / "x").exists()
 
 
-def test_blob_container_as_the_place_of_files_is_refused(run_azxfer, table_url, container_url):
-    result = run_azxfer("export", table_url(fresh()), container_url("backup/"))
-    result.assert_usage_error()
-    assert "only in a local folder" in result.stderr
-
-
 @pytest.fixture
 def acct2_tables(azurite) -> TableServiceClient:
     endpoint = f"{azurite.scheme}://{azurite.host}:{azurite.table_port}/{azurite.acct2}"

@@ -1,11 +1,12 @@
-"""A thin REST path for the hot Blob operations: Put Blob, Put Block, ranged Get Blob, Get
-Blob Properties, List Blobs, and the container requests a job starts with.
+"""A thin REST path for the hot Blob operations: Put Blob, Put Block, Put Block List, ranged
+Get Blob, Get Blob Properties, Delete Blob, List Blobs, and the container requests a job
+starts with.
 
 Every small file costs one of these requests, and the SDK's pipeline spends more client CPU
 per request than the request itself (client objects, policy chain, tracing wrappers). On a
 machine whose cores are shared with the service that CPU is wall time, so these operations go
 straight to azxfer's own connection pool (`transport.pool`), addressed and authorized (SharedKey,
-a SAS, or an Entra ID token) by `requests`. Everything else (Put Block List, page and
+a SAS, or an Entra ID token) by `requests`. Everything else (the uploads' Put Block List, page and
 append blobs, leases) stays on the SDK. Sending, retries and the classification of answers
 (with Blob's codes) are the service-neutral `transport.rest`'s; this is the Blob layer over
 it: which path, query and headers each operation sends, and what its answer means.
@@ -94,6 +95,21 @@ class RestBlobClient:
         query = {"comp": "block", "blockid": b64(block_id.encode())}
         path = blob_path(container, name)
         await self.rest.send("PUT", path, query, headers, data, f"blob '{name}'", parent=container)
+
+    async def put_block_list(self, container: str, name: str, block_ids: list[str]) -> None:
+        """Put Block List: commit the staged blocks `block_ids`, in order, as the blob."""
+        latest = "".join(f"<Latest>{b64(block_id.encode())}</Latest>" for block_id in block_ids)
+        body = f'<?xml version="1.0" encoding="utf-8"?><BlockList>{latest}</BlockList>'.encode()
+        path = blob_path(container, name)
+        what = f"blob '{name}'"
+        await self.rest.send("PUT", path, {"comp": "blocklist"}, {}, body, what, parent=container)
+
+    async def delete_blob(self, container: str, name: str) -> None:
+        """Delete Blob (and its snapshots); a blob already gone is not an error."""
+        headers = {"x-ms-delete-snapshots": "include"}
+        path = blob_path(container, name)
+        what = f"blob '{name}'"
+        await self.rest.send("DELETE", path, {}, headers, None, what, keep=_MISSING)
 
     async def get_range(
         self,
