@@ -110,6 +110,7 @@ from xml.sax.saxutils import escape
 import aiohttp
 import pytest
 from aiohttp import web
+from loopback import ThreadedService
 from multidict import CIMultiDict, CIMultiDictProxy
 from storage_auth import (
     account_sas_string_to_sign,
@@ -439,7 +440,7 @@ def classify(
 # -- the server ---------------------------------------------------------------------------------
 
 
-class BlobStandIn:
+class BlobStandIn(ThreadedService):
     """The stand-in server; runs its own event loop in a daemon thread.
 
     upstream         Azurite's blob origin, e.g. "http://127.0.0.1:10000" (a path after it, such
@@ -447,6 +448,8 @@ class BlobStandIn:
     accounts         {account name: base64 key}, for authenticating clients and signing the
                      stand-in's own requests to Azurite.
     """
+
+    thread_name = "blob-standin"
 
     def __init__(
         self,
@@ -514,45 +517,6 @@ class BlobStandIn:
         return [c.id for c in self.copies() if c.status == "aborted"]
 
     # -- life cycle -----------------------------------------------------------------------------
-
-    def __enter__(self) -> BlobStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> BlobStandIn:
-        if self._thread is not None:
-            return self
-        self._thread = threading.Thread(target=self._run, name="blob-standin", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(START_TIMEOUT):
-            raise RuntimeError("blob stand-in did not start")
-        if self._start_error is not None:
-            raise RuntimeError(f"blob stand-in failed to start: {self._start_error}")
-        return self
-
-    def stop(self) -> None:
-        loop, thread, stopped = self._loop, self._thread, self._stopped
-        if loop is None or thread is None or stopped is None:
-            return
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(stopped.set)
-        thread.join(STOP_TIMEOUT)
-        self._thread = self._loop = None
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        except BaseException as exc:  # reported to start() or kept for debugging
-            self._start_error = self._start_error or exc
-            self._ready.set()
-        finally:
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
 
     async def _serve(self) -> None:
         self._stopped = asyncio.Event()

@@ -97,3 +97,63 @@ class LoopbackServer:
         for task in list(self._conns):
             task.cancel()
         self._loop.stop()
+
+
+class ThreadedService:
+    """The life cycle of an HTTP stand-in (aiohttp or any asyncio server) that runs its own
+    event loop in a daemon thread: `start` (or `with`) returns once it serves, `stop` ends it.
+
+    A subclass sets `thread_name`, initialises `_thread`, `_loop`, `_stopped` (None),
+    `_ready` (a threading.Event) and `_start_error` (None), and implements `_serve()`: it
+    sets `_stopped` to an asyncio.Event, starts serving, sets `_ready`, and returns once
+    `_stopped` is set (a start failure goes to `_start_error`, then `_ready`)."""
+
+    thread_name = "stand-in"
+    start_timeout = 10.0
+    stop_timeout = 10.0
+    _thread: threading.Thread | None
+    _loop: asyncio.AbstractEventLoop | None
+    _stopped: asyncio.Event | None
+    _ready: threading.Event
+    _start_error: BaseException | None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> Self:
+        if self._thread is not None:
+            return self
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
+        self._thread.start()
+        if not self._ready.wait(self.start_timeout):
+            raise RuntimeError(f"{self.thread_name} did not start")
+        if self._start_error is not None:
+            raise RuntimeError(f"{self.thread_name} failed to start: {self._start_error}")
+        return self
+
+    def stop(self) -> None:
+        loop, thread, stopped = self._loop, self._thread, self._stopped
+        if loop is not None and thread is not None and stopped is not None:
+            with contextlib.suppress(RuntimeError):  # its loop already closed
+                loop.call_soon_threadsafe(stopped.set)
+            thread.join(self.stop_timeout)
+        self._thread = self._loop = None
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._serve())
+        except BaseException as exc:  # reported to start(), or kept for debugging
+            self._start_error = self._start_error or exc
+            self._ready.set()
+        finally:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _serve(self) -> None:
+        raise NotImplementedError

@@ -4,7 +4,6 @@ on loopback, served from one daemon thread; what tests register, switch and insp
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import shutil
 import ssl
@@ -19,6 +18,7 @@ import jwt
 import trustme
 from aiohttp import web
 from cryptography import x509
+from loopback import ThreadedService
 
 from . import identity
 from .directory import (
@@ -43,10 +43,12 @@ STOP_TIMEOUT = 10.0
 SUBSCRIPTION = "00000000-aaaa-bbbb-cccc-000000000001"
 
 
-class EntraStandIn:
+class EntraStandIn(ThreadedService):
     """A loopback Entra ID tenant and App Service managed-identity endpoint (see the package
     docstring). `ca`: a trustme CA to issue the https certificate from (share one with Azurite
     so a single bundle trusts both); default: a fresh one. `ca_bundle` is its PEM path."""
+
+    thread_name = "entra-standin"
 
     def __init__(
         self,
@@ -258,42 +260,9 @@ class EntraStandIn:
 
     # -- life cycle -----------------------------------------------------------------------------
 
-    def __enter__(self) -> EntraStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> EntraStandIn:
-        if self._thread is not None:
-            return self
-        self._thread = threading.Thread(target=self._run, name="entra-standin", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(START_TIMEOUT):
-            raise RuntimeError("entra stand-in did not start")
-        if self._start_error is not None:
-            raise RuntimeError(f"entra stand-in failed to start: {self._start_error}")
-        return self
-
     def stop(self) -> None:
-        loop, thread, stopped = self._loop, self._thread, self._stopped
-        if loop is not None and thread is not None and stopped is not None:
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(stopped.set)
-            thread.join(STOP_TIMEOUT)
-        self._thread = self._loop = None
+        super().stop()
         shutil.rmtree(self._files, ignore_errors=True)
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        except BaseException as exc:  # reported to start()
-            self._start_error = self._start_error or exc
-            self._ready.set()
-        finally:
-            loop.close()
 
     def _tls(self) -> ssl.SSLContext:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

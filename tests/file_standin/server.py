@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from urllib.parse import unquote
 
 import aiohttp
 from aiohttp import web
+from loopback import ThreadedService
 from storage_auth import parse_query
 
 from . import errors
@@ -44,7 +44,7 @@ class Recorded:
     auth: str | None = None
 
 
-class FileStandIn:
+class FileStandIn(ThreadedService):
     """An in-memory File service on a loopback port, served from a daemon thread.
 
     accounts       {account name: base64 key}; default: the emulator's well-known account.
@@ -52,6 +52,8 @@ class FileStandIn:
     simulates SMB handles. `requests` records every request; `errors` lists unexpected handler
     exceptions (tests assert it stays empty).
     """
+
+    thread_name = "file-standin"
 
     def __init__(
         self,
@@ -127,42 +129,8 @@ class FileStandIn:
 
     # -- life cycle -----------------------------------------------------------------------------
 
-    def __enter__(self) -> FileStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def start(self) -> FileStandIn:
-        if self._thread is not None:
-            return self
-        self._thread = threading.Thread(target=self._run, name="file-standin", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(START_TIMEOUT):
-            raise RuntimeError("file stand-in did not start")
-        if self._start_error is not None:
-            raise RuntimeError(f"file stand-in failed to start: {self._start_error}")
-        return self
-
-    def stop(self) -> None:
-        loop, thread, stopped = self._loop, self._thread, self._stopped
-        if loop is None or thread is None or stopped is None:
-            return
-        with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(stopped.set)
-        thread.join(STOP_TIMEOUT)
-        self._thread = self._loop = None
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self.serve())
-        except BaseException as exc:  # reported to start()
-            self._start_error = self._start_error or exc
-            self._ready.set()
-        finally:
-            loop.close()
+    async def _serve(self) -> None:
+        await self.serve()
 
     async def serve(self, stop: asyncio.Event | None = None) -> None:
         """Serve until `stop` (or stop()) is set; the port is known once `_ready` is set."""
