@@ -324,3 +324,41 @@ def fake_az(entra_standin: EntraStandIn, tmp_path: Path, monkeypatch) -> FakeAz:
     az = FakeAz(tmp_path / "fake-az-bin", entra_standin)
     monkeypatch.setenv("PATH", az.path_env()["PATH"])
     return az
+
+
+# -- a fresh share on the File stand-in (the Files tests' common fixtures; a test module may
+# define its own variant of any of them, e.g. with a quota) ------------------------------------
+
+
+@pytest.fixture
+def share_service(file_standin, azurite):
+    from azure.storage.fileshare import ShareServiceClient
+
+    return ShareServiceClient(
+        account_url=file_standin.account_url(azurite.account),
+        credential={"account_name": azurite.account, "account_key": azurite.key},
+    )
+
+
+@pytest.fixture
+def share(share_service) -> Iterator[str]:
+    """A fresh share's name."""
+    name = "s" + uuid.uuid4().hex[:20]
+    share_service.create_share(name)
+    yield name
+
+
+@pytest.fixture
+def share_url(file_standin, azurite, share) -> Callable[..., str]:
+    """The share's URL, or a path's in it (no credential: tests give the key)."""
+
+    def url(path: str = "") -> str:
+        base = f"{file_standin.account_url(azurite.account)}/{share}"
+        return f"{base}/{path}" if path else base
+
+    return url
+
+
+@pytest.fixture
+def share_client(share_service, share):
+    return share_service.get_share_client(share)

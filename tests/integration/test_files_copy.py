@@ -5,47 +5,13 @@ dry runs and the errors a share adds."""
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import pytest
 from helpers import data_for, md5, tree_contents
 
 MiB = 1024 * 1024
 LOCAL_FILE = ("--from-to", "LocalFile")
 FILE_LOCAL = ("--from-to", "FileLocal")
-
-
-@pytest.fixture
-def share_service(file_standin, azurite):
-    from azure.storage.fileshare import ShareServiceClient
-
-    return ShareServiceClient(
-        account_url=file_standin.account_url(azurite.account),
-        credential={"account_name": azurite.account, "account_key": azurite.key},
-    )
-
-
-@pytest.fixture
-def share(share_service) -> Iterator[str]:
-    name = "s" + uuid.uuid4().hex[:20]
-    share_service.create_share(name)
-    yield name
-
-
-@pytest.fixture
-def share_url(file_standin, azurite, share) -> Callable[..., str]:
-    def url(path: str = "") -> str:
-        base = f"{file_standin.account_url(azurite.account)}/{share}"
-        return f"{base}/{path}" if path else base
-
-    return url
-
-
-@pytest.fixture
-def share_client(share_service, share):
-    return share_service.get_share_client(share)
 
 
 def share_contents(share_client, directory: str = "") -> dict[str, bytes]:
