@@ -3,8 +3,12 @@ a local folder as JSON or CSV data files with a manifest, files per
 partition-key range and split; `import_table(options, sink, job_id)` verifies such a folder
 and writes its entities to a table, or copies another table's entities directly. Both report
 through events (`EntitiesProgress`, `EntitiesDone`, and the JobStarted/JobFinished every job
-has, whose files are the data files) and return a `JobResult`, exit codes as for copy. Not
-journaled (no resume) in this slice.
+has, whose files are the data files) and return a `JobResult`, exit codes as for copy.
+
+Both are journaled jobs when their `JobSpec` names a journal folder (see
+azxfer/journal/tablerecord.py), and `spec.resume` continues one a kill stopped: an export
+keeps its completed data files and reads each range on from the page after them; an import
+skips the batches the service had confirmed. A resumed run's events count only what it did.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 from msgspec import Struct
 
 from azxfer.credentials import Credential
@@ -31,17 +36,22 @@ from azxfer.events import (
     JobStarted,
     Retrying,
 )
-from azxfer.jobrun import JobResult, new_job_id
+from azxfer.jobrun import JobResult, JobSpec, new_job_id
+from azxfer.journal.crash import CrashHook
+from azxfer.journal.store import Journal
+from azxfer.journal.tablerecord import RangeRecord, TableJournal
 from azxfer.locations import Location, Service, redact
 from azxfer.models import JobTotals
 from azxfer.tables.export import (
     PageStream,
     RangeExport,
+    RangePoint,
+    RangeStart,
     TableQuery,
     count_entities,
     key_ranges,
 )
-from azxfer.tables.importer import ImportCounts, Importer, file_entities, verify
+from azxfer.tables.importer import ImportCounts, Importer, ImportSource, file_sources, verify
 from azxfer.tables.manifest import (
     FORMAT,
     PAYLOAD_JSON,
@@ -58,6 +68,7 @@ from azxfer.transport.retry import RetryPolicy
 
 __all__ = [
     "EntityOperation",
+    "JobSpec",
     "TableExportOptions",
     "TableImportOptions",
     "export_table",
@@ -109,20 +120,20 @@ class TableImportOptions(Struct, frozen=True):
     source_credential: Credential | None = None
 
 
-def export_table(options: TableExportOptions, sink: EventSink, job_id: str) -> JobResult:
-    """Export a table to a folder (blocking)."""
-    job = _TableJob(sink, job_id, options.env or {}, _remote(options.folder))
-    display = _display(options.folder)
-    body = job.run("export", options.table, display, options.dry_run, lambda: _export(options, job))
+def export_table(options: TableExportOptions, sink: EventSink, spec: JobSpec) -> JobResult:
+    """Export a table to a folder (blocking); journaled unless a dry run or no folder."""
+    job = _TableJob(sink, spec, _remote(options.folder))
+    dry_run = options.dry_run
+    body = job.run(
+        options.table, options.folder, not dry_run, dry_run, lambda: _export(options, job)
+    )
     return asyncio.run(body)
 
 
-def import_table(options: TableImportOptions, sink: EventSink, job_id: str) -> JobResult:
+def import_table(options: TableImportOptions, sink: EventSink, spec: JobSpec) -> JobResult:
     """Verify a folder's export and import it into a table (blocking)."""
-    job = _TableJob(sink, job_id, options.env or {}, _remote(options.source))
-    body = job.run(
-        "import", options.table, _display(options.source), False, lambda: _import(options, job)
-    )
+    job = _TableJob(sink, spec, _remote(options.source))
+    body = job.run(options.table, options.source, True, False, lambda: _import(options, job))
     return asyncio.run(body)
 
 
@@ -132,6 +143,11 @@ def _remote(place: Path | Location) -> tuple[Location, ...]:
 
 def _display(place: Path | Location) -> str:
     return str(place) if isinstance(place, Path) else place.display
+
+
+def _where(place: Path | Location) -> str:
+    """A place for the journal: a local path, or a URL without its SAS."""
+    return str(place) if isinstance(place, Path) else place.url
 
 
 class _Outcome(Struct):
@@ -150,15 +166,16 @@ Body = Callable[[], Awaitable["_Outcome"]]
 class _TableJob:
     """The lifecycle of one table job: its connections, events, counts and result."""
 
-    def __init__(
-        self, sink: EventSink, job_id: str, env: dict[str, str], others: tuple[Location, ...]
-    ) -> None:
+    def __init__(self, sink: EventSink, spec: JobSpec, others: tuple[Location, ...]) -> None:
         self.others = others
         self.sink = sink
-        self.job_id = job_id
-        self.env = env
+        self.spec = spec
+        self.job_id = spec.job_id
+        self.env = spec.env or {}
         self.entities = 0
         self.connections: JobConnections | None = None
+        self.journal: Journal | None = None
+        self.records: TableJournal | None = None
 
     def client(self, table: Location, credential: Credential | None) -> TableRestClient:
         """The REST client of `table`, on the job's pool."""
@@ -174,30 +191,88 @@ class _TableJob:
         self.sink.emit(EntitiesProgress(entities, size))
 
     async def run(
-        self, command: str, table: Location, folder: str, dry_run: bool, body: Body
+        self, table: Location, place: Path | Location, journaled: bool, dry_run: bool, body: Body
     ) -> JobResult:
         """Run `body` as this job, reporting its start and end."""
+        command = self.spec.command
+        source, dest = (table, place) if command == "export" else (place, table)
+        if journaled:
+            self._open_journal(_where(source), _where(dest))
         self.connections = JobConnections.for_job(
             (table, *self.others), DEFAULT_BATCHES_IN_FLIGHT, self.env, self._on_retry
         )
         started = time.monotonic()
-        source, dest = (table.display, folder) if command == "export" else (folder, table.display)
-        self.sink.emit(JobStarted(self.job_id, command, source, dest, dry_run))
+        self.sink.emit(JobStarted(self.job_id, command, _display(source), _display(dest), dry_run))
         outcome, error = _Outcome("Failed"), None
         try:
             outcome = await body()
         except UsageError:
+            self._discard_journal()
             raise
         except AzxferError as exc:
             error = str(exc)
         except BaseExceptionGroup as group:
             cause = first_cause(group)
             if not isinstance(cause, AzxferError) or isinstance(cause, UsageError):
+                self._discard_journal()
                 raise cause from None
             error = str(cause)
         finally:
             await self.connections.close()
         return self._finish(outcome, error, time.monotonic() - started)
+
+    def _open_journal(self, source: str, dest: str) -> None:
+        spec = self.spec
+        if spec.job_dir is None:
+            return
+        crash = CrashHook.from_env(self.env)
+        if spec.resume:
+            self.journal = Journal.open(spec.job_dir, spec.job_id, crash, lock=True)
+        else:
+            self.journal = Journal.create(
+                spec.job_dir, spec.job_id, spec.command, source, dest, spec.record or {}, crash
+            )
+        self.records = TableJournal(self.journal)
+
+    def _discard_journal(self) -> None:
+        """A job refused before it did anything leaves no journal (a resumed one keeps its
+        own)."""
+        if self.journal is None:
+            return
+        path = self.journal.path
+        if not self.spec.resume:
+            self.journal.close()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        else:
+            self.journal.set_status("Failed")
+            self.journal.close()
+        self.journal = self.records = None
+
+    def remember(self, key: str, value: str) -> str:
+        """What a first run of this job recorded under `key`, else `value`."""
+        return value if self.records is None else self.records.remember(key, value)
+
+    def ranges(self) -> dict[int, RangeRecord]:
+        """The export ranges journaled by earlier runs of this job."""
+        return {} if self.records is None else self.records.ranges()
+
+    def file_done(self, index: int, files: list[DataFile], after: RangePoint | None) -> None:
+        """Journal a range's completed data files and the point after them (None: done)."""
+        if self.records is not None:
+            entities = sum(item.entities for item in files)
+            plain = [msgspec.to_builtins(item) for item in files]
+            page, last = (after.page, after.last) if after is not None else (None, None)
+            self.records.range_progress(index, RangeRecord(plain, page, last, entities))
+
+    def batch_done(self, source: str, index: int, entities: int) -> None:
+        """Journal a batch the service confirmed."""
+        if self.records is not None:
+            self.records.batch_done(source, index, entities)
+
+    def batches_done(self, source: str) -> set[int]:
+        """The batches of `source` earlier runs of this job had confirmed."""
+        return set() if self.records is None else self.records.batches_done(source)
 
     def _finish(self, outcome: _Outcome, error: str | None, elapsed: float) -> JobResult:
         counts = outcome.counts or ImportCounts(self.entities, written=self.entities)
@@ -215,6 +290,10 @@ class _TableJob:
             failed=counts.failures[:_NAMED_FAILURES],
         )
         status = outcome.status if error is None else "Failed"
+        if self.journal is not None:
+            self.journal.set_status(status)
+            self.journal.close()
+            self.journal = self.records = None
         self.sink.emit(
             JobFinished(
                 self.job_id,
@@ -253,7 +332,8 @@ async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
     if options.dry_run:
         await count_entities(client, query, job.progress)
         return _Outcome("DryRun")
-    now = datetime.now(UTC)
+    started = job.remember("started", datetime.now(UTC).isoformat())
+    now = datetime.fromisoformat(started)
     stem = export_stem(table.account, table.container, now)
     folder = _folder(options.folder)
     manifest_name = options.manifest_name or f"{stem}.manifest"
@@ -263,13 +343,18 @@ async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
         )
     await folder.prepare()
     ranges = key_ranges(options.bounds)
+    journaled = job.ranges()
     slots = asyncio.Semaphore(min(len(ranges), options.concurrency))
 
     async def one(index: int, low: str | None, high: str | None) -> list[DataFile]:
+        start = _range_start(journaled.get(index))
+        if start is None:
+            return [msgspec.convert(item, DataFile) for item in journaled[index].files]
         async with slots:
             export = RangeExport(
-                folder, stem, index, options.payload, options.split_bytes, job.progress
-            )
+                folder, stem, index, options.payload, options.split_bytes, job.progress,
+                job.file_done, start,
+            )  # fmt: skip
             return await export.run(client, query.in_range(low, high))
 
     async with asyncio.TaskGroup() as group:
@@ -289,13 +374,24 @@ async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
     return _Outcome("Completed", len(files), size)
 
 
+def _range_start(record: RangeRecord | None) -> RangeStart | None:
+    """Where a range's export starts, after what a killed run journaled; None if it is done."""
+    if record is None:
+        return RangeStart()
+    if record.done:
+        return None
+    files = [msgspec.convert(item, DataFile) for item in record.files]
+    assert record.last is not None
+    return RangeStart(files, RangePoint(record.page, record.last))
+
+
 async def _import(options: TableImportOptions, job: _TableJob) -> _Outcome:
     """Verify every data file against the manifest, create the table if missing, import; or
     copy the entities of another table."""
     manifest: Manifest | None = None
     if isinstance(options.source, Location) and options.source.service is Service.TABLE:
         source = job.client(options.source, options.source_credential)
-        entities = _table_entities(source)
+        sources = [ImportSource("table", _table_entities(source))]
     else:
         folder = _folder(options.source)
         manifest = read_manifest(
@@ -303,11 +399,14 @@ async def _import(options: TableImportOptions, job: _TableJob) -> _Outcome:
             folder.display(options.manifest_name or ""),
         )
         await verify(folder, manifest)
-        entities = file_entities(folder, manifest)
+        sources = file_sources(folder, manifest)
     client = job.client(options.table, options.credential)
     await client.create_table()
-    importer = Importer(client, options.operation, options.concurrency, job.progress)
-    counts = await importer.run(entities)
+    importer = Importer(
+        client, options.operation, options.concurrency, job.progress, job.batch_done,
+        job.batches_done,
+    )  # fmt: skip
+    counts = await importer.run(sources)
     if counts.failed:
         status = "CompletedWithErrors" if counts.written or counts.skipped else "Failed"
     else:

@@ -10,14 +10,20 @@ from typing import Any
 
 import click
 
-from azxfer.cli.common import environment, output_options
+from azxfer.cli.common import (
+    credential_kinds,
+    environment,
+    journal_option,
+    output_options,
+    recordable,
+)
 from azxfer.cli.progressline import size_text
 from azxfer.cli.render import PLAIN_INTERVAL, make_reporter
-from azxfer.cli.run import configure_logging
-from azxfer.credentials import path_style_services, resolve_credential
+from azxfer.cli.run import start_job
+from azxfer.credentials import Credential, path_style_services, resolve_credential
 from azxfer.errors import UsageError
 from azxfer.events import EntitiesDone, EntitiesProgress, Event
-from azxfer.locations import Location, Service, parse_location, redact
+from azxfer.locations import Location, Service, parse_location, redact, without_secrets
 
 _OPERATIONS = ("InsertOrSkip", "InsertOrMerge", "InsertOrReplace")
 
@@ -96,6 +102,7 @@ def _folder(text: str, must_exist: bool) -> Path:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding the table's account key (else AZXFER_SOURCE_KEY).",
 )
+@journal_option
 @output_options
 def export_command(table_url: str, dest: str, **opts: Any) -> int:
     """Export the table TABLE_URL to DEST, a local folder (the manifest written last).
@@ -109,16 +116,27 @@ def export_command(table_url: str, dest: str, **opts: Any) -> int:
       azxfer export 'https://acct.table.core.windows.net/orders?<SAS>' ./backup \\
           --pkrs 'm#t' --split-size 256
     """
-    from azxfer.tablejob import TableExportOptions, export_table
+    from azxfer.tablejob import export_table
+
+    options = build_export_options(table_url, dest, opts)
+    record = _record(table_url, dest, opts, options.credential, None)
+    return run_table_job(
+        "export", opts, record, lambda sink, spec: export_table(options, sink, spec)
+    )
+
+
+def build_export_options(table_url: str, dest: str, opts: dict[str, Any]) -> Any:
+    """The TableExportOptions of `azxfer export` (also what a resume rebuilds)."""
+    from azxfer.tablejob import TableExportOptions
 
     table = _table(table_url)
     place = _place(dest, must_exist=False)
     select = [p.strip() for p in opts["select"].split(",") if p.strip()] if opts["select"] else None
     _check_manifest_name(opts["manifest"])
     env = environment()
-    options = TableExportOptions(
+    return TableExportOptions(
         table,
-        resolve_credential(table, "source", env, opts["source_key_file"]),
+        resolve_credential(table, "source", env, _key_file(opts, "source_key_file")),
         place,
         opts["manifest"],
         opts["filter_"],
@@ -130,7 +148,6 @@ def export_command(table_url: str, dest: str, **opts: Any) -> int:
         _split_bytes(opts["split_size"]),
         int(opts["concurrency"]),
     )
-    return _run(opts, lambda sink, job_id: export_table(options, sink, job_id))
 
 
 @click.command("import")
@@ -166,6 +183,7 @@ def export_command(table_url: str, dest: str, **opts: Any) -> int:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding a table SOURCE's account key (else AZXFER_SOURCE_KEY).",
 )
+@journal_option
 @output_options
 def import_command(source: str, table_url: str, **opts: Any) -> int:
     """Import an export in SOURCE, a local folder, into the table TABLE_URL (created if
@@ -183,29 +201,63 @@ def import_command(source: str, table_url: str, **opts: Any) -> int:
       azxfer import 'https://a.table.core.windows.net/orders?<SAS>' \\
           'https://b.table.core.windows.net/orders?<SAS>'
     """
-    from azxfer.tablejob import EntityOperation, TableImportOptions, import_table
+    from azxfer.tablejob import import_table
+
+    options = build_import_options(source, table_url, opts)
+    record = _record(source, table_url, opts, options.source_credential, options.credential)
+    return run_table_job(
+        "import", opts, record, lambda sink, spec: import_table(options, sink, spec)
+    )
+
+
+def build_import_options(source: str, table_url: str, opts: dict[str, Any]) -> Any:
+    """The TableImportOptions of `azxfer import` (also what a resume rebuilds)."""
+    from azxfer.tablejob import EntityOperation, TableImportOptions
 
     env = environment()
     place: Path | Location
     source_credential = None
     if opts["manifest"] is None:
         place = _table(source)
-        source_credential = resolve_credential(place, "source", env, opts["source_key_file"])
+        source_credential = resolve_credential(
+            place, "source", env, _key_file(opts, "source_key_file")
+        )
     else:
         _check_manifest_name(opts["manifest"])
         place = _place(source, must_exist=True)
     table = _table(table_url)
-    options = TableImportOptions(
+    return TableImportOptions(
         place,
         opts["manifest"],
         table,
-        resolve_credential(table, "dest", env, opts["dest_key_file"]),
+        resolve_credential(table, "dest", env, _key_file(opts, "dest_key_file")),
         EntityOperation(opts["entity_operation"]),
         int(opts["concurrency"]),
         env,
         source_credential,
     )
-    return _run(opts, lambda sink, job_id: import_table(options, sink, job_id))
+
+
+def _key_file(opts: dict[str, Any], name: str) -> Path | None:
+    """A key file option, also as a resume reads it back from the journal (a string)."""
+    value = opts.get(name)
+    return Path(value) if value else None
+
+
+def _record(
+    source: str,
+    destination: str,
+    opts: dict[str, Any],
+    source_credential: Credential | None,
+    dest_credential: Credential | None,
+) -> dict[str, Any]:
+    """What the journal keeps to resume the job: never a SAS token or key."""
+    return {
+        "source": without_secrets(source),
+        "destination": without_secrets(destination),
+        "options": recordable(opts),
+        "credentials": credential_kinds(source_credential, dest_credential),
+    }
 
 
 def _bounds(text: str | None) -> list[str]:
@@ -237,15 +289,16 @@ def _check_manifest_name(name: str | None) -> None:
         raise UsageError(f"--manifest {name!r}: give a file name, without a folder")
 
 
-def _run(opts: dict[str, Any], job: Any) -> int:
-    """Run a table job with the reporter asked for; returns the exit code."""
-    from azxfer.tablejob import new_job_id
-
-    configure_logging(opts.get("log_file"), str(opts.get("log_level") or "INFO"))
+def run_table_job(
+    command: str, opts: dict[str, Any], record: dict[str, Any] | None, job: Any,
+    resume_id: str | None = None,
+) -> int:  # fmt: skip
+    """Run a (new or resumed) table job with the reporter asked for; the exit code."""
+    spec = start_job(command, opts, record, resume_id)
     output_type = str(opts.get("output_type") or "text")
     reporter = _TableReporter(make_reporter(output_type, journaled=False), output_type == "text")
     try:
-        result = job(reporter, new_job_id())
+        result = job(reporter, spec)
     finally:
         reporter.close()
     if result.error and result.exit_code:
