@@ -34,6 +34,7 @@ from azxfer.events import (
     EventSink,
     JobFinished,
     JobStarted,
+    Notice,
     Retrying,
 )
 from azxfer.jobrun import JobResult, JobSpec, new_job_id
@@ -122,7 +123,7 @@ class TableImportOptions(Struct, frozen=True):
 
 def export_table(options: TableExportOptions, sink: EventSink, spec: JobSpec) -> JobResult:
     """Export a table to a folder (blocking); journaled unless a dry run or no folder."""
-    job = _TableJob(sink, spec, _remote(options.folder))
+    job = _TableJob(sink, spec, _remote(options.folder), (options.credential, None))
     dry_run = options.dry_run
     body = job.run(
         options.table, options.folder, not dry_run, dry_run, lambda: _export(options, job)
@@ -132,7 +133,8 @@ def export_table(options: TableExportOptions, sink: EventSink, spec: JobSpec) ->
 
 def import_table(options: TableImportOptions, sink: EventSink, spec: JobSpec) -> JobResult:
     """Verify a folder's export and import it into a table (blocking)."""
-    job = _TableJob(sink, spec, _remote(options.source))
+    credentials = (options.source_credential, options.credential)
+    job = _TableJob(sink, spec, _remote(options.source), credentials)
     body = job.run(options.table, options.source, True, False, lambda: _import(options, job))
     return asyncio.run(body)
 
@@ -166,8 +168,15 @@ Body = Callable[[], Awaitable["_Outcome"]]
 class _TableJob:
     """The lifecycle of one table job: its connections, events, counts and result."""
 
-    def __init__(self, sink: EventSink, spec: JobSpec, others: tuple[Location, ...]) -> None:
+    def __init__(
+        self,
+        sink: EventSink,
+        spec: JobSpec,
+        others: tuple[Location, ...],
+        credentials: tuple[Credential | None, Credential | None],
+    ) -> None:
         self.others = others
+        self.credentials = credentials
         self.sink = sink
         self.spec = spec
         self.job_id = spec.job_id
@@ -294,6 +303,8 @@ class _TableJob:
             self.journal.set_status(status)
             self.journal.close()
             self.journal = self.records = None
+            if status in ("Failed", "CompletedWithErrors"):
+                self.sink.emit(Notice("info", f"resume with: {self._resume_command()}"))
         self.sink.emit(
             JobFinished(
                 self.job_id,
@@ -311,6 +322,15 @@ class _TableJob:
         if error is None and counts.failed:
             error = f"{counts.failed} of {counts.entities} entities failed"
         return JobResult(self.job_id, status, totals, elapsed, error)
+
+    def _resume_command(self) -> str:
+        """The command that continues this job: SAS tokens are never journaled, so a side
+        that used one must be given one again."""
+        command = f"azxfer resume {self.job_id}"
+        for flag, credential in zip(("--source-sas", "--dest-sas"), self.credentials, strict=True):
+            if credential is not None and credential.kind == "sas":
+                command += f" {flag} '<SAS>'"
+        return command
 
     def _on_retry(self, what: str, attempt: int, wait: float, reason: str) -> None:
         self.sink.emit(Retrying(redact(what), attempt, round(wait, 2), redact(reason)))

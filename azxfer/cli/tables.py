@@ -109,7 +109,8 @@ def export_command(table_url: str, dest: str, **opts: Any) -> int:
     Data files are named ACCOUNT_TABLE_TIME_RANGE_SPLIT_CRC.json (CRC: CRC-32 of its bytes,
     hex): one entity per line, the service's JSON with an @odata.type wherever JSON cannot
     carry the type; or .csv with a .schema.csv beside it. The manifest lists every file with
-    its size, entity count and CRC, and the ranges.
+    its size, entity count and CRC, and the ranges. The job is journaled: `azxfer resume`
+    continues a killed export, keeping its completed data files.
 
     \b
     Example:
@@ -193,6 +194,10 @@ def import_command(source: str, table_url: str, **opts: Any) -> int:
 
     Without --manifest, SOURCE is a table URL: its entities are copied to TABLE_URL directly,
     across accounts too, with no files in between.
+
+    The job is journaled: `azxfer resume` continues a killed import, skipping the batches the
+    table confirmed. A batch in flight at the kill may have landed and is sent again: harmless
+    for InsertOrReplace and InsertOrMerge; with InsertOrSkip its entities count as skipped.
 
     \b
     Examples:
