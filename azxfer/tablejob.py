@@ -19,7 +19,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import msgspec
 from msgspec import Struct
 
 from azxfer.credentials import Credential
@@ -38,21 +37,17 @@ from azxfer.events import (
     Retrying,
 )
 from azxfer.jobrun import JobResult, JobSpec, new_job_id
-from azxfer.journal.crash import CrashHook
-from azxfer.journal.store import Journal
-from azxfer.journal.tablerecord import RangeRecord, TableJournal
 from azxfer.locations import Location, Service, redact
 from azxfer.models import JobTotals
 from azxfer.tables.export import (
     PageStream,
     RangeExport,
-    RangePoint,
-    RangeStart,
     TableQuery,
     count_entities,
     key_ranges,
 )
 from azxfer.tables.importer import ImportCounts, Importer, ImportSource, file_sources, verify
+from azxfer.tables.jobjournal import TableJobJournal
 from azxfer.tables.manifest import (
     FORMAT,
     PAYLOAD_JSON,
@@ -183,8 +178,7 @@ class _TableJob:
         self.env = spec.env or {}
         self.entities = 0
         self.connections: JobConnections | None = None
-        self.journal: Journal | None = None
-        self.records: TableJournal | None = None
+        self.journal = TableJobJournal()
 
     def client(self, table: Location, credential: Credential | None) -> TableRestClient:
         """The REST client of `table`, on the job's pool."""
@@ -216,14 +210,14 @@ class _TableJob:
         try:
             outcome = await body()
         except UsageError:
-            self._discard_journal()
+            self.journal.discard()
             raise
         except AzxferError as exc:
             error = str(exc)
         except BaseExceptionGroup as group:
             cause = first_cause(group)
             if not isinstance(cause, AzxferError) or isinstance(cause, UsageError):
-                self._discard_journal()
+                self.journal.discard()
                 raise cause from None
             error = str(cause)
         finally:
@@ -232,56 +226,11 @@ class _TableJob:
 
     def _open_journal(self, source: str, dest: str) -> None:
         spec = self.spec
-        if spec.job_dir is None:
-            return
-        crash = CrashHook.from_env(self.env)
-        if spec.resume:
-            self.journal = Journal.open(spec.job_dir, spec.job_id, crash, lock=True)
-        else:
-            self.journal = Journal.create(
-                spec.job_dir, spec.job_id, spec.command, source, dest, spec.record or {}, crash
+        if spec.job_dir is not None:
+            created = (spec.command, source, dest, spec.record or {})
+            self.journal = TableJobJournal.open(
+                spec.job_dir, spec.job_id, spec.resume, self.env, created
             )
-        self.records = TableJournal(self.journal)
-
-    def _discard_journal(self) -> None:
-        """A job refused before it did anything leaves no journal (a resumed one keeps its
-        own)."""
-        if self.journal is None:
-            return
-        path = self.journal.path
-        if not self.spec.resume:
-            self.journal.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        else:
-            self.journal.set_status("Failed")
-            self.journal.close()
-        self.journal = self.records = None
-
-    def remember(self, key: str, value: str) -> str:
-        """What a first run of this job recorded under `key`, else `value`."""
-        return value if self.records is None else self.records.remember(key, value)
-
-    def ranges(self) -> dict[int, RangeRecord]:
-        """The export ranges journaled by earlier runs of this job."""
-        return {} if self.records is None else self.records.ranges()
-
-    def file_done(self, index: int, files: list[DataFile], after: RangePoint | None) -> None:
-        """Journal a range's completed data files and the point after them (None: done)."""
-        if self.records is not None:
-            entities = sum(item.entities for item in files)
-            plain = [msgspec.to_builtins(item) for item in files]
-            page, last = (after.page, after.last) if after is not None else (None, None)
-            self.records.range_progress(index, RangeRecord(plain, page, last, entities))
-
-    def batch_done(self, source: str, index: int, entities: int) -> None:
-        """Journal a batch the service confirmed."""
-        if self.records is not None:
-            self.records.batch_done(source, index, entities)
-
-    def batches_done(self, source: str) -> set[int]:
-        """The batches of `source` earlier runs of this job had confirmed."""
-        return set() if self.records is None else self.records.batches_done(source)
 
     def _finish(self, outcome: _Outcome, error: str | None, elapsed: float) -> JobResult:
         counts = outcome.counts or ImportCounts(self.entities, written=self.entities)
@@ -299,10 +248,8 @@ class _TableJob:
             failed=counts.failures[:_NAMED_FAILURES],
         )
         status = outcome.status if error is None else "Failed"
-        if self.journal is not None:
-            self.journal.set_status(status)
-            self.journal.close()
-            self.journal = self.records = None
+        if self.journal.kept:
+            self.journal.close(status)
             if status in ("Failed", "CompletedWithErrors"):
                 self.sink.emit(Notice("info", f"resume with: {self._resume_command()}"))
         self.sink.emit(
@@ -352,7 +299,7 @@ async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
     if options.dry_run:
         await count_entities(client, query, job.progress)
         return _Outcome("DryRun")
-    started = job.remember("started", datetime.now(UTC).isoformat())
+    started = job.journal.remember("started", datetime.now(UTC).isoformat())
     now = datetime.fromisoformat(started)
     stem = export_stem(table.account, table.container, now)
     folder = _folder(options.folder)
@@ -363,17 +310,17 @@ async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
         )
     await folder.prepare()
     ranges = key_ranges(options.bounds)
-    journaled = job.ranges()
+    job.journal.load_ranges()
     slots = asyncio.Semaphore(min(len(ranges), options.concurrency))
 
     async def one(index: int, low: str | None, high: str | None) -> list[DataFile]:
-        start = _range_start(journaled.get(index))
+        start = job.journal.range_start(index)
         if start is None:
-            return [msgspec.convert(item, DataFile) for item in journaled[index].files]
+            return job.journal.range_files(index)
         async with slots:
             export = RangeExport(
                 folder, stem, index, options.payload, options.split_bytes, job.progress,
-                job.file_done, start,
+                job.journal.file_done, start,
             )  # fmt: skip
             return await export.run(client, query.in_range(low, high))
 
@@ -394,17 +341,6 @@ async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
     return _Outcome("Completed", len(files), size)
 
 
-def _range_start(record: RangeRecord | None) -> RangeStart | None:
-    """Where a range's export starts, after what a killed run journaled; None if it is done."""
-    if record is None:
-        return RangeStart()
-    if record.done:
-        return None
-    files = [msgspec.convert(item, DataFile) for item in record.files]
-    assert record.last is not None
-    return RangeStart(files, RangePoint(record.page, record.last))
-
-
 async def _import(options: TableImportOptions, job: _TableJob) -> _Outcome:
     """Verify every data file against the manifest, create the table if missing, import; or
     copy the entities of another table."""
@@ -423,8 +359,8 @@ async def _import(options: TableImportOptions, job: _TableJob) -> _Outcome:
     client = job.client(options.table, options.credential)
     await client.create_table()
     importer = Importer(
-        client, options.operation, options.concurrency, job.progress, job.batch_done,
-        job.batches_done,
+        client, options.operation, options.concurrency, job.progress, job.journal.batch_done,
+        job.journal.batches_done,
     )  # fmt: skip
     counts = await importer.run(sources)
     if counts.failed:
