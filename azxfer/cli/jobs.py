@@ -28,6 +28,10 @@ def _when(stamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
 
 
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
 def _counts(counts: dict[str, int], all_states: bool) -> str:
     """A job's counts: transfers per state, or a table job's entities."""
     if "entities" in counts:
@@ -78,9 +82,11 @@ def show_command(job_id: str, with_status: str | None, journal_dir: Path | None)
     job_dir = job_dir_from(journal_dir)
     with show_job(job_dir, job_id, states) as (r, transfers):
         click.echo(f"Job {r.id}: {r.command} {r.source} -> {r.destination}")
+        # A table job enumerates no files: its ranges or sources follow instead.
+        enumerated = "" if "entities" in r.counts else f"  Enumerated: {_yes(r.enumerated)}"
         click.echo(
             f"  Started: {_when(r.created)}  Updated: {_when(r.updated)}  "
-            f"Status: {r.status}  Enumerated: {'yes' if r.enumerated else 'no'}"
+            f"Status: {r.status}{enumerated}"
         )
         click.echo("  " + _counts(r.counts, all_states=True))
         for line in table_progress(job_dir, r.id):

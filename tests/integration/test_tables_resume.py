@@ -146,7 +146,9 @@ def test_export_killed_mid_way_resumes_to_exactly_the_tables_entities(
     line = next(row for row in listing.splitlines() if row.startswith(job_id))
     assert " export " in line and "Completed" in line and f"{len(keys)} entities" in line
     shown = run_azxfer("jobs", "show", job_id).assert_ok().stdout
-    assert "range 1: 2 file(s)" in shown and "done" in shown
+    assert f"Job {job_id}: export" in shown and "Status: Completed" in shown
+    assert "Enumerated" not in shown and f"{len(keys)} entities" in shown
+    assert "range 1: 2 file(s), 600 entities, done" in shown
 
     finished = run_azxfer("resume", job_id).assert_ok()
     assert "already finished" in finished.stdout
