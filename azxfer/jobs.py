@@ -15,7 +15,8 @@ from azxfer.journal.jobs import FINISHED, default_job_dir, find_job, list_jobs, 
 from azxfer.journal.jobs import clean_jobs as _clean_jobs
 from azxfer.journal.jobs import prune_finished as _prune_finished
 from azxfer.journal.jobs import remove_job as _remove_job
-from azxfer.journal.store import JobRecord, Journal, TransferRow
+from azxfer.journal.store import TABLE_COMMANDS, JobRecord, Journal, TransferRow
+from azxfer.journal.tablerecord import TableJournal
 
 __all__ = [
     "FINISHED",
@@ -29,6 +30,7 @@ __all__ = [
     "prune_finished",
     "remove_job",
     "show_job",
+    "table_progress",
 ]
 
 
@@ -71,3 +73,15 @@ def prune_finished(job_dir: Path, env: Mapping[str, str]) -> list[str]:
     """At a job's start: remove successful jobs older than the retention of `env`
     (AZXFER_JOB_RETENTION_DAYS, default 7); the IDs removed."""
     return _prune_finished(job_dir, env)
+
+
+def table_progress(job_dir: Path, job_id: str) -> list[str]:
+    """What an export or import journaled, one line per range or source (none for other
+    jobs): its data files or confirmed batches and their entities."""
+    journal = Journal.open(job_dir, find_job(job_dir, job_id))
+    try:
+        if journal.job().command not in TABLE_COMMANDS:
+            return []
+        return TableJournal(journal).summary()
+    finally:
+        journal.close()

@@ -3,8 +3,12 @@ a local folder as JSON or CSV data files with a manifest, files per
 partition-key range and split; `import_table(options, sink, job_id)` verifies such a folder
 and writes its entities to a table, or copies another table's entities directly. Both report
 through events (`EntitiesProgress`, `EntitiesDone`, and the JobStarted/JobFinished every job
-has, whose files are the data files) and return a `JobResult`, exit codes as for copy. Not
-journaled (no resume) in this slice.
+has, whose files are the data files) and return a `JobResult`, exit codes as for copy.
+
+Both are journaled jobs when their `JobSpec` names a journal folder (see
+azxfer/journal/tablerecord.py), and `spec.resume` continues one a kill stopped: an export
+keeps its completed data files and reads each range on from the page after them; an import
+skips the batches the service had confirmed. A resumed run's events count only what it did.
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ from azxfer.events import (
     EventSink,
     JobFinished,
     JobStarted,
+    Notice,
     Retrying,
 )
-from azxfer.jobrun import JobResult, new_job_id
+from azxfer.jobrun import JobResult, JobSpec, new_job_id
 from azxfer.locations import Location, Service, redact
 from azxfer.models import JobTotals
 from azxfer.tables.blobstore import BlobFolder
@@ -42,7 +47,8 @@ from azxfer.tables.export import (
     count_entities,
     key_ranges,
 )
-from azxfer.tables.importer import ImportCounts, Importer, file_entities, verify
+from azxfer.tables.importer import ImportCounts, Importer, ImportSource, file_sources, verify
+from azxfer.tables.jobjournal import TableJobJournal
 from azxfer.tables.manifest import (
     FORMAT,
     PAYLOAD_JSON,
@@ -59,6 +65,7 @@ from azxfer.transport.retry import RetryPolicy
 
 __all__ = [
     "EntityOperation",
+    "JobSpec",
     "TableExportOptions",
     "TableImportOptions",
     "export_table",
@@ -110,20 +117,21 @@ class TableImportOptions(Struct, frozen=True):
     source_credential: Credential | None = None
 
 
-def export_table(options: TableExportOptions, sink: EventSink, job_id: str) -> JobResult:
-    """Export a table to a folder (blocking)."""
-    job = _TableJob(sink, job_id, options.env or {}, _remote(options.folder))
-    display = _display(options.folder)
-    body = job.run("export", options.table, display, options.dry_run, lambda: _export(options, job))
+def export_table(options: TableExportOptions, sink: EventSink, spec: JobSpec) -> JobResult:
+    """Export a table to a folder (blocking); journaled unless a dry run or no folder."""
+    job = _TableJob(sink, spec, _remote(options.folder), (options.credential, None))
+    dry_run = options.dry_run
+    body = job.run(
+        options.table, options.folder, not dry_run, dry_run, lambda: _export(options, job)
+    )
     return asyncio.run(body)
 
 
-def import_table(options: TableImportOptions, sink: EventSink, job_id: str) -> JobResult:
+def import_table(options: TableImportOptions, sink: EventSink, spec: JobSpec) -> JobResult:
     """Verify a folder's export and import it into a table (blocking)."""
-    job = _TableJob(sink, job_id, options.env or {}, _remote(options.source))
-    body = job.run(
-        "import", options.table, _display(options.source), False, lambda: _import(options, job)
-    )
+    credentials = (options.source_credential, options.credential)
+    job = _TableJob(sink, spec, _remote(options.source), credentials)
+    body = job.run(options.table, options.source, True, False, lambda: _import(options, job))
     return asyncio.run(body)
 
 
@@ -133,6 +141,11 @@ def _remote(place: Path | Location) -> tuple[Location, ...]:
 
 def _display(place: Path | Location) -> str:
     return str(place) if isinstance(place, Path) else place.display
+
+
+def _where(place: Path | Location) -> str:
+    """A place for the journal: a local path, or a URL without its SAS."""
+    return str(place) if isinstance(place, Path) else place.url
 
 
 class _Outcome(Struct):
@@ -152,14 +165,21 @@ class _TableJob:
     """The lifecycle of one table job: its connections, events, counts and result."""
 
     def __init__(
-        self, sink: EventSink, job_id: str, env: dict[str, str], others: tuple[Location, ...]
+        self,
+        sink: EventSink,
+        spec: JobSpec,
+        others: tuple[Location, ...],
+        credentials: tuple[Credential | None, Credential | None],
     ) -> None:
         self.others = others
+        self.credentials = credentials
         self.sink = sink
-        self.job_id = job_id
-        self.env = env
+        self.spec = spec
+        self.job_id = spec.job_id
+        self.env = spec.env or {}
         self.entities = 0
         self.connections: JobConnections | None = None
+        self.journal = TableJobJournal()
 
     def client(self, table: Location, credential: Credential | None) -> TableRestClient:
         """The REST client of `table`, on the job's pool."""
@@ -175,30 +195,43 @@ class _TableJob:
         self.sink.emit(EntitiesProgress(entities, size))
 
     async def run(
-        self, command: str, table: Location, folder: str, dry_run: bool, body: Body
+        self, table: Location, place: Path | Location, journaled: bool, dry_run: bool, body: Body
     ) -> JobResult:
         """Run `body` as this job, reporting its start and end."""
+        command = self.spec.command
+        source, dest = (table, place) if command == "export" else (place, table)
+        if journaled:
+            self._open_journal(_where(source), _where(dest))
         self.connections = JobConnections.for_job(
             (table, *self.others), DEFAULT_BATCHES_IN_FLIGHT, self.env, self._on_retry
         )
         started = time.monotonic()
-        source, dest = (table.display, folder) if command == "export" else (folder, table.display)
-        self.sink.emit(JobStarted(self.job_id, command, source, dest, dry_run))
+        self.sink.emit(JobStarted(self.job_id, command, _display(source), _display(dest), dry_run))
         outcome, error = _Outcome("Failed"), None
         try:
             outcome = await body()
         except UsageError:
+            self.journal.discard()
             raise
         except AzxferError as exc:
             error = str(exc)
         except BaseExceptionGroup as group:
             cause = first_cause(group)
             if not isinstance(cause, AzxferError) or isinstance(cause, UsageError):
+                self.journal.discard()
                 raise cause from None
             error = str(cause)
         finally:
             await self.connections.close()
         return self._finish(outcome, error, time.monotonic() - started)
+
+    def _open_journal(self, source: str, dest: str) -> None:
+        spec = self.spec
+        if spec.job_dir is not None:
+            created = (spec.command, source, dest, spec.record or {})
+            self.journal = TableJobJournal.open(
+                spec.job_dir, spec.job_id, spec.resume, self.env, created
+            )
 
     def _finish(self, outcome: _Outcome, error: str | None, elapsed: float) -> JobResult:
         counts = outcome.counts or ImportCounts(self.entities, written=self.entities)
@@ -216,6 +249,10 @@ class _TableJob:
             failed=counts.failures[:_NAMED_FAILURES],
         )
         status = outcome.status if error is None else "Failed"
+        if self.journal.kept:
+            self.journal.close(status)
+            if status in ("Failed", "CompletedWithErrors"):
+                self.sink.emit(Notice("info", f"resume with: {self._resume_command()}"))
         self.sink.emit(
             JobFinished(
                 self.job_id,
@@ -233,6 +270,15 @@ class _TableJob:
         if error is None and counts.failed:
             error = f"{counts.failed} of {counts.entities} entities failed"
         return JobResult(self.job_id, status, totals, elapsed, error)
+
+    def _resume_command(self) -> str:
+        """The command that continues this job: SAS tokens are never journaled, so a side
+        that used one must be given one again."""
+        command = f"azxfer resume {self.job_id}"
+        for flag, credential in zip(("--source-sas", "--dest-sas"), self.credentials, strict=True):
+            if credential is not None and credential.kind == "sas":
+                command += f" {flag} '<SAS>'"
+        return command
 
     def _on_retry(self, what: str, attempt: int, wait: float, reason: str) -> None:
         self.sink.emit(Retrying(redact(what), attempt, round(wait, 2), redact(reason)))
@@ -258,7 +304,8 @@ async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
     if options.dry_run:
         await count_entities(client, query, job.progress)
         return _Outcome("DryRun")
-    now = datetime.now(UTC)
+    started = job.journal.remember("started", datetime.now(UTC).isoformat())
+    now = datetime.fromisoformat(started)
     stem = export_stem(table.account, table.container, now)
     folder = _folder(options.folder, job, options.dest_credential)
     manifest_name = options.manifest_name or f"{stem}.manifest"
@@ -268,13 +315,18 @@ async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
         )
     await folder.prepare()
     ranges = key_ranges(options.bounds)
+    job.journal.load_ranges()
     slots = asyncio.Semaphore(min(len(ranges), options.concurrency))
 
     async def one(index: int, low: str | None, high: str | None) -> list[DataFile]:
+        start = job.journal.range_start(index)
+        if start is None:
+            return job.journal.range_files(index)
         async with slots:
             export = RangeExport(
-                folder, stem, index, options.payload, options.split_bytes, job.progress
-            )
+                folder, stem, index, options.payload, options.split_bytes, job.progress,
+                job.journal.file_done, start,
+            )  # fmt: skip
             return await export.run(client, query.in_range(low, high))
 
     async with asyncio.TaskGroup() as group:
@@ -300,7 +352,7 @@ async def _import(options: TableImportOptions, job: _TableJob) -> _Outcome:
     manifest: Manifest | None = None
     if isinstance(options.source, Location) and options.source.service is Service.TABLE:
         source = job.client(options.source, options.source_credential)
-        entities = _table_entities(source)
+        sources = [ImportSource("table", _table_entities(source))]
     else:
         folder = _folder(options.source, job, options.source_credential)
         manifest = read_manifest(
@@ -308,11 +360,14 @@ async def _import(options: TableImportOptions, job: _TableJob) -> _Outcome:
             folder.display(options.manifest_name or ""),
         )
         await verify(folder, manifest)
-        entities = file_entities(folder, manifest)
+        sources = file_sources(folder, manifest)
     client = job.client(options.table, options.credential)
     await client.create_table()
-    importer = Importer(client, options.operation, options.concurrency, job.progress)
-    counts = await importer.run(entities)
+    importer = Importer(
+        client, options.operation, options.concurrency, job.progress, job.journal.batch_done,
+        job.journal.batches_done,
+    )  # fmt: skip
+    counts = await importer.run(sources)
     if counts.failed:
         status = "CompletedWithErrors" if counts.written or counts.skipped else "Failed"
     else:

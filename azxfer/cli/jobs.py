@@ -14,7 +14,7 @@ STATES = ("pending", "active", "completed", "failed", "skipped")
 
 @click.group("jobs")
 def jobs_group() -> None:
-    """Inspect and manage journaled jobs (every copy and sync is one).
+    """Inspect and manage journaled jobs (every copy, sync, export and import is one).
 
     \b
     Examples:
@@ -26,6 +26,17 @@ def jobs_group() -> None:
 
 def _when(stamp: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(stamp))
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _counts(counts: dict[str, int], all_states: bool) -> str:
+    """A job's counts: transfers per state, or a table job's entities."""
+    if "entities" in counts:
+        return f"{counts['entities']} entities"
+    return ", ".join(f"{counts[s]} {s}" for s in STATES if all_states or counts[s])
 
 
 @jobs_group.command("list")
@@ -46,7 +57,7 @@ def list_command(journal_dir: Path | None) -> None:
         return
     click.echo(f"{'ID':36}  {'COMMAND':7}  {'STARTED':19}  {'STATUS':20}  COUNTS")
     for r in records:
-        counts = ", ".join(f"{r.counts[s]} {s}" for s in STATES if r.counts[s])
+        counts = _counts(r.counts, all_states=False)
         click.echo(
             f"{r.id:36}  {r.command:7}  {_when(r.created):19}  {r.status:20}  {counts or 'none'}"
         )
@@ -65,16 +76,21 @@ def show_command(job_id: str, with_status: str | None, journal_dir: Path | None)
       azxfer jobs show 3f2a9c1e --with-status failed
       azxfer jobs show 3f2a9c1e --with-status skipped
     """
-    from azxfer.jobs import show_job
+    from azxfer.jobs import show_job, table_progress
 
     states = (with_status,) if with_status else STATES
-    with show_job(job_dir_from(journal_dir), job_id, states) as (r, transfers):
+    job_dir = job_dir_from(journal_dir)
+    with show_job(job_dir, job_id, states) as (r, transfers):
         click.echo(f"Job {r.id}: {r.command} {r.source} -> {r.destination}")
+        # A table job enumerates no files: its ranges or sources follow instead.
+        enumerated = "" if "entities" in r.counts else f"  Enumerated: {_yes(r.enumerated)}"
         click.echo(
             f"  Started: {_when(r.created)}  Updated: {_when(r.updated)}  "
-            f"Status: {r.status}  Enumerated: {'yes' if r.enumerated else 'no'}"
+            f"Status: {r.status}{enumerated}"
         )
-        click.echo("  " + ", ".join(f"{r.counts[s]} {s}" for s in STATES))
+        click.echo("  " + _counts(r.counts, all_states=True))
+        for line in table_progress(job_dir, r.id):
+            click.echo(f"  {line}")
         for t in transfers:
             reason = f"  ({t.reason})" if t.reason else ""
             click.echo(f"  {t.id:>6}  {t.state:9}  {t.source_ref} -> {t.dest_display}{reason}")

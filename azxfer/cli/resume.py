@@ -8,6 +8,7 @@ import click
 
 from azxfer.cli.common import job_dir_from, journal_option, output_options
 from azxfer.cli.run import run_job
+from azxfer.credentials import Credential
 from azxfer.errors import UsageError
 from azxfer.locations import with_sas
 from azxfer.options import CopyOptions
@@ -34,8 +35,10 @@ def resume_command(
     job_id: str | None, last: bool, source_sas: str | None, dest_sas: str | None, **opts: object
 ) -> int:
     """Continue JOB_ID (or --last) where it stopped: only chunks not yet at the destination
-    are sent. A sync job runs the same sync again in its journal: what is still different is
-    copied (interrupted transfers continue), and deletes are decided anew. SAS tokens are
+    are sent. An export keeps its completed data files and reads each range on from the page
+    after them; an import skips the batches the table had confirmed. A sync job runs the
+    same sync again in its journal: what is still different is copied (interrupted transfers
+    continue), and deletes are decided anew. SAS tokens are
     never journaled, so give fresh ones with --source-sas and --dest-sas when the job used
     them; account keys come from the same places as for copy.
 
@@ -73,21 +76,53 @@ def resume_command(
     source = with_sas(saved["source"], source_sas)
     destination = with_sas(saved["destination"], dest_sas)
     used = saved.get("credentials") or {}
+    if record.command in ("export", "import"):
+        return _resume_table(record.command, job_id, source, destination, raw, used, dict(opts))
     if record.command == "sync":
         from azxfer.cli.sync import build_sync_options, run_sync
 
         sync_options = build_sync_options(source, destination, raw)
-        _check_sas_given(job_id, used, sync_options.copy)
+        _check_sas_given(job_id, used, _sides(sync_options.copy))
         return run_sync(sync_options, dict(opts), None, job_id)
     options = build_copy_options(source, destination, raw)
-    _check_sas_given(job_id, used, options)
+    _check_sas_given(job_id, used, _sides(options))
     return run_job(record.command, options, dict(opts), resume_id=job_id)
 
 
-def _check_sas_given(job_id: str, used: dict[str, str], options: CopyOptions) -> None:
+def _resume_table(
+    command: str,
+    job_id: str,
+    source: str,
+    destination: str,
+    raw: dict[str, object],
+    used: dict[str, str],
+    opts: dict[str, object],
+) -> int:
+    """Continue an export or import with its own options and the SAS tokens given now."""
+    from azxfer.cli.tables import build_export_options, build_import_options, run_table_job
+    from azxfer.tablejob import export_table, import_table
+
+    if command == "export":
+        export = build_export_options(source, destination, raw)
+        _check_sas_given(job_id, used, {"source": export.credential, "destination": None})
+        return run_table_job(
+            command, opts, None, lambda sink, spec: export_table(export, sink, spec), job_id
+        )
+    options = build_import_options(source, destination, raw)
+    now = {"source": options.source_credential, "destination": options.credential}
+    _check_sas_given(job_id, used, now)
+    return run_table_job(
+        command, opts, None, lambda sink, spec: import_table(options, sink, spec), job_id
+    )
+
+
+def _sides(options: CopyOptions) -> dict[str, Credential | None]:
+    return {"source": options.source_credential, "destination": options.dest_credential}
+
+
+def _check_sas_given(job_id: str, used: dict[str, str], now: dict[str, Credential | None]) -> None:
     """Refuse, before any request, to resume a side that had a SAS token and now has no
     credential at all: every transfer would fail as anonymous and the job would turn Failed."""
-    now = {"source": options.source_credential, "destination": options.dest_credential}
     flags = {"source": "--source-sas", "destination": "--dest-sas"}
     missing = [
         flags[side]

@@ -10,14 +10,20 @@ from typing import Any
 
 import click
 
-from azxfer.cli.common import environment, output_options
+from azxfer.cli.common import (
+    credential_kinds,
+    environment,
+    journal_option,
+    output_options,
+    recordable,
+)
 from azxfer.cli.progressline import size_text
 from azxfer.cli.render import PLAIN_INTERVAL, make_reporter
-from azxfer.cli.run import configure_logging
+from azxfer.cli.run import start_job
 from azxfer.credentials import Credential, Side, path_style_services, resolve_credential
 from azxfer.errors import UsageError
 from azxfer.events import EntitiesDone, EntitiesProgress, Event
-from azxfer.locations import Location, Service, parse_location, redact
+from azxfer.locations import Location, Service, parse_location, redact, without_secrets
 
 _OPERATIONS = ("InsertOrSkip", "InsertOrMerge", "InsertOrReplace")
 
@@ -114,6 +120,7 @@ def _folder(text: str, must_exist: bool) -> Path:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding a Blob DEST's account key (else AZXFER_DEST_KEY).",
 )
+@journal_option
 @output_options
 def export_command(table_url: str, dest: str, **opts: Any) -> int:
     """Export the table TABLE_URL to DEST, a local folder or a Blob container or virtual
@@ -121,23 +128,35 @@ def export_command(table_url: str, dest: str, **opts: Any) -> int:
     Data files are named ACCOUNT_TABLE_TIME_RANGE_SPLIT_CRC.json (CRC: CRC-32 of its bytes,
     hex): one entity per line, the service's JSON with an @odata.type wherever JSON cannot
     carry the type; or .csv with a .schema.csv beside it. The manifest lists every file with
-    its size, entity count and CRC, and the ranges.
+    its size, entity count and CRC, and the ranges. The job is journaled: `azxfer resume`
+    continues a killed export, keeping its completed data files.
 
     \b
     Example:
       azxfer export 'https://acct.table.core.windows.net/orders?<SAS>' ./backup \\
           --pkrs 'm#t' --split-size 256
     """
-    from azxfer.tablejob import TableExportOptions, export_table
+    from azxfer.tablejob import export_table
+
+    options = build_export_options(table_url, dest, opts)
+    record = _record(table_url, dest, opts, options.credential, None)
+    return run_table_job(
+        "export", opts, record, lambda sink, spec: export_table(options, sink, spec)
+    )
+
+
+def build_export_options(table_url: str, dest: str, opts: dict[str, Any]) -> Any:
+    """The TableExportOptions of `azxfer export` (also what a resume rebuilds)."""
+    from azxfer.tablejob import TableExportOptions
 
     table = _table(table_url)
     place = _place(dest, must_exist=False)
     select = [p.strip() for p in opts["select"].split(",") if p.strip()] if opts["select"] else None
     _check_manifest_name(opts["manifest"])
     env = environment()
-    options = TableExportOptions(
+    return TableExportOptions(
         table,
-        resolve_credential(table, "source", env, opts["source_key_file"]),
+        resolve_credential(table, "source", env, _key_file(opts, "source_key_file")),
         place,
         opts["manifest"],
         opts["filter_"],
@@ -148,9 +167,8 @@ def export_command(table_url: str, dest: str, **opts: Any) -> int:
         _bounds(opts["pkrs"]),
         _split_bytes(opts["split_size"]),
         int(opts["concurrency"]),
-        _place_credential(place, "dest", opts["dest_key_file"], env),
+        _place_credential(place, "dest", _key_file(opts, "dest_key_file"), env),
     )
-    return _run(opts, lambda sink, job_id: export_table(options, sink, job_id))
 
 
 @click.command("import")
@@ -187,6 +205,7 @@ def export_command(table_url: str, dest: str, **opts: Any) -> int:
     help="File holding SOURCE's account key, a table's or a Blob container's (else "
     "AZXFER_SOURCE_KEY).",
 )
+@journal_option
 @output_options
 def import_command(source: str, table_url: str, **opts: Any) -> int:
     """Import an export in SOURCE, a local folder or a Blob container or virtual directory URL,
@@ -198,6 +217,10 @@ def import_command(source: str, table_url: str, **opts: Any) -> int:
     Without --manifest, SOURCE is a table URL: its entities are copied to TABLE_URL directly,
     across accounts too, with no files in between.
 
+    The job is journaled: `azxfer resume` continues a killed import, skipping the batches the
+    table confirmed. A batch in flight at the kill may have landed and is sent again: harmless
+    for InsertOrReplace and InsertOrMerge; with InsertOrSkip its entities count as skipped.
+
     \b
     Examples:
       azxfer import ./backup 'https://acct.table.core.windows.net/orders?<SAS>' \\
@@ -205,30 +228,64 @@ def import_command(source: str, table_url: str, **opts: Any) -> int:
       azxfer import 'https://a.table.core.windows.net/orders?<SAS>' \\
           'https://b.table.core.windows.net/orders?<SAS>'
     """
-    from azxfer.tablejob import EntityOperation, TableImportOptions, import_table
+    from azxfer.tablejob import import_table
+
+    options = build_import_options(source, table_url, opts)
+    record = _record(source, table_url, opts, options.source_credential, options.credential)
+    return run_table_job(
+        "import", opts, record, lambda sink, spec: import_table(options, sink, spec)
+    )
+
+
+def build_import_options(source: str, table_url: str, opts: dict[str, Any]) -> Any:
+    """The TableImportOptions of `azxfer import` (also what a resume rebuilds)."""
+    from azxfer.tablejob import EntityOperation, TableImportOptions
 
     env = environment()
     place: Path | Location
     source_credential = None
     if opts["manifest"] is None:
         place = _table(source)
-        source_credential = resolve_credential(place, "source", env, opts["source_key_file"])
+        source_credential = resolve_credential(
+            place, "source", env, _key_file(opts, "source_key_file")
+        )
     else:
         _check_manifest_name(opts["manifest"])
         place = _place(source, must_exist=True)
-        source_credential = _place_credential(place, "source", opts["source_key_file"], env)
+        source_credential = _place_credential(place, "source", _key_file(opts, "source_key_file"), env)
     table = _table(table_url)
-    options = TableImportOptions(
+    return TableImportOptions(
         place,
         opts["manifest"],
         table,
-        resolve_credential(table, "dest", env, opts["dest_key_file"]),
+        resolve_credential(table, "dest", env, _key_file(opts, "dest_key_file")),
         EntityOperation(opts["entity_operation"]),
         int(opts["concurrency"]),
         env,
         source_credential,
     )
-    return _run(opts, lambda sink, job_id: import_table(options, sink, job_id))
+
+
+def _key_file(opts: dict[str, Any], name: str) -> Path | None:
+    """A key file option, also as a resume reads it back from the journal (a string)."""
+    value = opts.get(name)
+    return Path(value) if value else None
+
+
+def _record(
+    source: str,
+    destination: str,
+    opts: dict[str, Any],
+    source_credential: Credential | None,
+    dest_credential: Credential | None,
+) -> dict[str, Any]:
+    """What the journal keeps to resume the job: never a SAS token or key."""
+    return {
+        "source": without_secrets(source),
+        "destination": without_secrets(destination),
+        "options": recordable(opts),
+        "credentials": credential_kinds(source_credential, dest_credential),
+    }
 
 
 def _bounds(text: str | None) -> list[str]:
@@ -260,15 +317,16 @@ def _check_manifest_name(name: str | None) -> None:
         raise UsageError(f"--manifest {name!r}: give a file name, without a folder")
 
 
-def _run(opts: dict[str, Any], job: Any) -> int:
-    """Run a table job with the reporter asked for; returns the exit code."""
-    from azxfer.tablejob import new_job_id
-
-    configure_logging(opts.get("log_file"), str(opts.get("log_level") or "INFO"))
+def run_table_job(
+    command: str, opts: dict[str, Any], record: dict[str, Any] | None, job: Any,
+    resume_id: str | None = None,
+) -> int:  # fmt: skip
+    """Run a (new or resumed) table job with the reporter asked for; the exit code."""
+    spec = start_job(command, opts, record, resume_id)
     output_type = str(opts.get("output_type") or "text")
     reporter = _TableReporter(make_reporter(output_type, journaled=False), output_type == "text")
     try:
-        result = job(reporter, new_job_id())
+        result = job(reporter, spec)
     finally:
         reporter.close()
     if result.error and result.exit_code:

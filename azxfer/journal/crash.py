@@ -14,7 +14,7 @@ import signal
 from collections.abc import Mapping
 
 ENV = "AZXFER_TEST_CRASH"
-KINDS = ("enumerated", "chunks", "committed", "completed")
+KINDS = ("enumerated", "chunks", "committed", "completed", "exported", "imported")
 
 
 class CrashHook:

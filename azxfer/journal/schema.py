@@ -1,5 +1,12 @@
 """The journal's tables. One SQLite file per job; every state change is a committed transaction.
 
+Table jobs (export, import) use the `table_*` tables instead of `transfer` and `chunk`:
+`table_run` (facts of the run a resume must reuse, e.g. the export's time stamp),
+`table_range` (per partition-key range of an export: its completed data files and the
+point after them: where the page it falls in starts and the keys of the last entity before
+it) and `table_batch` (per import source, the batches the service
+confirmed).
+
 Nothing secret is stored: locations are kept without their query (SAS), and options hold no
 keys. Journal files are created with mode 0600.
 """
@@ -36,6 +43,26 @@ CREATE TABLE IF NOT EXISTS transfer (
     reason TEXT
 );
 CREATE INDEX IF NOT EXISTS transfer_state ON transfer(state);
+CREATE TABLE IF NOT EXISTS table_run (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS table_range (
+    idx INTEGER PRIMARY KEY,
+    files TEXT NOT NULL,
+    page_pk TEXT,
+    page_rk TEXT,
+    last_pk TEXT,
+    last_rk TEXT,
+    done INTEGER NOT NULL,
+    entities INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS table_batch (
+    source TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    entities INTEGER NOT NULL,
+    PRIMARY KEY (source, idx)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS chunk (
     transfer_id INTEGER NOT NULL,
     idx INTEGER NOT NULL,

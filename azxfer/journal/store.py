@@ -81,6 +81,13 @@ class TransferRow(Struct, frozen=True):
     reason: str | None
 
 
+# Jobs of entities, not files: counted by the entities their journal holds.
+TABLE_COMMANDS = ("export", "import")
+_TABLE_ENTITIES = (
+    "SELECT (SELECT COALESCE(SUM(entities), 0) FROM table_range) "
+    "+ (SELECT COALESCE(SUM(entities), 0) FROM table_batch)"
+)
+
 # A job recorded as running whose process is gone (its run lock is free): killed, crashed,
 # or quit at a second interrupt. Resumable, like any job that did not finish.
 RUNNING = "Running"
@@ -300,6 +307,8 @@ class Journal:
         counts = dict.fromkeys(TransferState.ALL, 0)
         for state, count in self.db.execute("SELECT state, COUNT(*) FROM transfer GROUP BY state"):
             counts[state] = count
+        if row[1] in TABLE_COMMANDS:
+            counts["entities"] = self.db.execute(_TABLE_ENTITIES).fetchone()[0]
         return JobRecord(
             row[0],
             row[1],

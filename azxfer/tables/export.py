@@ -9,6 +9,8 @@ import zlib
 from collections.abc import Callable
 from typing import Any
 
+from msgspec import Struct
+
 from azxfer.endpoints.tables.csvform import CsvColumns
 from azxfer.endpoints.tables.entities import export_line, page_entities
 from azxfer.endpoints.tables.rest import Continuation, TableRestClient
@@ -63,14 +65,19 @@ def key_ranges(bounds: list[str]) -> list[KeyRange]:
 
 
 class PageStream:
-    """The pages of a query, the next one asked for while the caller handles the last."""
+    """The pages of a query from `start` (None: its first page), the next one asked for while
+    the caller handles the last; `at` is where the page last returned started."""
 
-    def __init__(self, client: TableRestClient, query: TableQuery) -> None:
+    def __init__(
+        self, client: TableRestClient, query: TableQuery, start: Continuation | None = None
+    ) -> None:
         self.client = client
         self.query = query
+        self.at: Continuation | None = start
+        self._asked: Continuation | None = start
 
     def __aiter__(self) -> PageStream:
-        self.next: asyncio.Task[tuple[bytes, Continuation | None]] | None = self._ask(None)
+        self.next: asyncio.Task[tuple[bytes, Continuation | None]] | None = self._ask(self.at)
         return self
 
     def _ask(self, at: Continuation | None) -> asyncio.Task[tuple[bytes, Continuation | None]]:
@@ -81,8 +88,9 @@ class PageStream:
     async def __anext__(self) -> bytes:
         if self.next is None:
             raise StopAsyncIteration
-        body, at = await self.next
-        self.next = self._ask(at) if at is not None else None
+        body, after = await self.next
+        self.at, self._asked = self._asked, after
+        self.next = self._ask(after) if after is not None else None
         return body
 
     def cancel(self) -> None:
@@ -122,14 +130,39 @@ class _DataFileWriter:
         self.entities += len(lines)
 
 
+class RangePoint(Struct, frozen=True):
+    """A point of a range between two entities: the page it falls in (where that page
+    starts, None: the range's first page) and the keys of the last entity before it. A split
+    falls anywhere in a page; a resume reads that page again and drops the entities up to
+    `last`, the query's order being the keys' order."""
+
+    page: Continuation | None
+    last: tuple[str, str]
+
+
+class RangeStart(Struct, frozen=True):
+    """Where a range's export starts: the data files a killed run completed and the point
+    after them (none and None: from the range's start)."""
+
+    files: list[DataFile] = []
+    point: RangePoint | None = None
+
+
+# Told after each data file of a range is complete: (range, its files so far, the point
+# after them, None once the range is done).
+OnFile = Callable[[int, list[DataFile], RangePoint | None], None]
+
+
 class RangeExport:
     """Writes the entities of one partition-key range to its data files in `folder`: a new
-    file (the next split) once one exceeds `split_bytes` (None: one file); each named for its
-    CRC once complete, a CSV file's schema written beside it then."""
+    file (the next split) once one exceeds `split_bytes` (None: one file); each named for
+    its CRC once complete, a CSV file's schema written beside it then, and `on_file` told
+    the point after it (where a resume starts)."""
 
     def __init__(
         self, folder: ExportFolder, stem: str, range_index: int, payload: str,
-        split_bytes: int | None, on_page: OnPage,
+        split_bytes: int | None, on_page: OnPage, on_file: OnFile,
+        start: RangeStart | None = None,
     ) -> None:  # fmt: skip
         self.folder = folder
         self.stem = stem
@@ -137,24 +170,42 @@ class RangeExport:
         self.payload = payload
         self.split_bytes = split_bytes
         self.on_page = on_page
-        self.files: list[DataFile] = []
+        self.on_file = on_file
+        self.start = start or RangeStart()
+        self.files: list[DataFile] = list(self.start.files)
         self.current: _DataFileWriter | None = None
+        self.page_at: Continuation | None = None
+
+    def _partial(self) -> str:
+        return f"{self.stem}_{self.range_index}_{len(self.files)}.partial"
 
     async def _open(self) -> _DataFileWriter:
-        partial = f"{self.stem}_{self.range_index}_{len(self.files)}.partial"
-        sink = await self.folder.open_data(partial)
+        sink = await self.folder.open_data(self._partial())
         return _DataFileWriter(sink, CsvColumns() if self.payload == PAYLOAD_CSV else None)
 
     async def run(self, client: TableRestClient, query: TableQuery) -> list[DataFile]:
-        """Export every entity `query` reads; the data files written, in split order."""
-        source = PageStream(client, query)
+        """Export every entity `query` reads from the start; the data files, in split
+        order."""
+        point = self.start.point
+        if point is not None:
+            # A killed run's unfinished file: its entities are read again from the journaled
+            # point, into a new file of the same name.
+            await (await self.folder.open_data(self._partial())).abort()
+        source = PageStream(client, query, point.page if point else None)
         try:
             async for body in source:
-                await self._page(page_entities(body))
+                self.page_at = source.at
+                page = page_entities(body)
+                if point is not None:
+                    page = [e for e in page if (e["PartitionKey"], e["RowKey"]) > point.last]
+                    point = None
+                await self._page(page)
             if self.current is not None or not self.files:
                 # A range with no entities still has its (empty) file: the manifest then shows
                 # every range was read.
-                await self._finish(self.current or await self._open())
+                await self._finish(self.current or await self._open(), None)
+            else:
+                self.on_file(self.range_index, self.files, None)
         except BaseException:
             source.cancel()
             if self.current is not None:
@@ -174,7 +225,8 @@ class RangeExport:
             if self.split_bytes is not None and self.current.size + size > self.split_bytes:
                 await self._flush(lines, size)
                 lines, size = [], 0
-                await self._finish(self.current)
+                last = (entity["PartitionKey"], entity["RowKey"])
+                await self._finish(self.current, RangePoint(self.page_at, last))
         if lines:
             await self._flush(lines, size)
 
@@ -183,7 +235,7 @@ class RangeExport:
         await self.current.write(lines)
         self.on_page(len(lines), size)
 
-    async def _finish(self, writer: _DataFileWriter) -> None:
+    async def _finish(self, writer: _DataFileWriter, after: RangePoint | None) -> None:
         self.current = None
         split = len(self.files)
         name = data_file_name(self.stem, self.range_index, split, writer.crc, self.payload)
@@ -199,3 +251,4 @@ class RangeExport:
                 f"{writer.crc:08X}", schema,
             )
         )  # fmt: skip
+        self.on_file(self.range_index, self.files, after)

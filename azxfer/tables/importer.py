@@ -150,17 +150,29 @@ class _JsonLines:
             raise IntegrityError(f"{self.where}: its last line does not end")
 
 
-async def file_entities(folder: ExportFolder, manifest: Manifest) -> AsyncIterator[BatchEntity]:
-    """Every entity of the data files of `manifest` (verified already), file by file."""
-    for item in manifest.files:
-        async for _, entities in _read(folder, item):
-            for entity in entities:
-                yield entity
+class ImportSource(Struct, frozen=True):
+    """Entities an import reads, named for the journal (a data file's name, or "table")."""
+
+    name: str
+    entities: AsyncIterator[BatchEntity]
+
+
+def file_sources(folder: ExportFolder, manifest: Manifest) -> list[ImportSource]:
+    """The data files of `manifest` (verified already), each the source of its entities."""
+    return [ImportSource(item.name, _file_entities(folder, item)) for item in manifest.files]
+
+
+async def _file_entities(folder: ExportFolder, item: DataFile) -> AsyncIterator[BatchEntity]:
+    async for _, entities in _read(folder, item):
+        for entity in entities:
+            yield entity
 
 
 async def batches(entities: AsyncIterator[BatchEntity]) -> AsyncIterator[list[BatchEntity]]:
     """Entities in batches: consecutive entities of one partition (an export and a query
-    give each partition's entities together), up to the service's limits."""
+    give each partition's entities together), up to the service's limits. A function of the
+    entities' order only, so a resumed import forms the same batches (and numbers them the
+    same) as the run it continues."""
     batch: list[BatchEntity] = []
     size = 0
     async for entity in entities:
@@ -178,6 +190,12 @@ async def batches(entities: AsyncIterator[BatchEntity]) -> AsyncIterator[list[Ba
         yield batch
 
 
+# Told when every entity of a batch was written or skipped: (source, batch index, entities).
+OnBatch = Callable[[str, int, int], None]
+# The batches of a source confirmed by an earlier run (skipped).
+DoneBatches = Callable[[str], set[int]]
+
+
 class Importer:
     """Imports data files into one table with one entity operation, `concurrency` batches
     in flight."""
@@ -188,62 +206,79 @@ class Importer:
         operation: EntityOperation,
         concurrency: int,
         on_settled: OnSettled,
+        on_batch: OnBatch,
+        done: DoneBatches,
     ) -> None:
         self.client = client
         self.operation = operation
         self.slots = asyncio.Semaphore(concurrency)
         self.on_settled = on_settled
+        self.on_batch = on_batch
+        self.done = done
         self.counts = ImportCounts()
 
-    async def run(self, entities: AsyncIterator[BatchEntity]) -> ImportCounts:
-        """Import `entities` (from verified data files, or another table)."""
+    async def run(self, sources: list[ImportSource]) -> ImportCounts:
+        """Import the entities of `sources` (verified data files, or another table), source
+        by source, but the batches an earlier run of the job had confirmed."""
         async with asyncio.TaskGroup() as group:
-            async for batch in batches(entities):
-                self.counts.entities += len(batch)
-                await self.slots.acquire()
-                group.create_task(self._one(batch))
+            for source in sources:
+                done = self.done(source.name)
+                index = -1
+                async for batch in batches(source.entities):
+                    index += 1
+                    if index in done:
+                        continue
+                    self.counts.entities += len(batch)
+                    await self.slots.acquire()
+                    group.create_task(self._one(source.name, index, batch))
         return self.counts
 
-    async def _one(self, batch: list[BatchEntity]) -> None:
+    async def _one(self, source: str, index: int, batch: list[BatchEntity]) -> None:
         try:
-            await self._apply(batch)
+            failed = await self._apply(batch)
         finally:
             self.slots.release()
+        if not failed:
+            # A batch with a failed entity stays unjournaled: a resume tries it again.
+            self.on_batch(source, index, len(batch))
 
-    async def _apply(self, batch: list[BatchEntity]) -> None:
+    async def _apply(self, batch: list[BatchEntity]) -> int:
         """Apply the operation to `batch`; the entity an answer names as failed is set apart
         (skipped, or failed with its reason) and the rest sent again, so none of them is lost
-        or written twice."""
+        or written twice. How many failed."""
         pending = list(batch)
+        failed = 0
         while pending:
             try:
                 failure = await self.client.submit_batch(self.operation, pending)
             except TransferError as exc:
                 if len(pending) == 1 or isinstance(exc, RetryableError):
                     self._failed(pending, str(exc))
-                    return
+                    return failed + len(pending)
                 failure = BatchFailure(0, "", None, str(exc))
             if failure is None:
                 self.counts.written += len(pending)
                 self._settled(pending)
-                return
+                return failed
             if failure.index is None or not 0 <= failure.index < len(pending):
                 if len(pending) == 1:
-                    self._settle_failure(pending, failure)
-                    return
+                    return failed + self._settle_failure(pending, failure)
                 # The service did not say which one: each goes alone, to learn it.
                 for entity in pending:
-                    await self._apply([entity])
-                return
-            self._settle_failure([pending.pop(failure.index)], failure)
+                    failed += await self._apply([entity])
+                return failed
+            failed += self._settle_failure([pending.pop(failure.index)], failure)
+        return failed
 
-    def _settle_failure(self, entities: list[BatchEntity], failure: BatchFailure) -> None:
+    def _settle_failure(self, entities: list[BatchEntity], failure: BatchFailure) -> int:
+        """Settle entities the service refused: skipped (0) or failed (their number)."""
         if self.operation is EntityOperation.INSERT_OR_SKIP and failure.code == _EXISTS:
             self.counts.skipped += len(entities)
             self._settled(entities)
-            return
+            return 0
         reason = f"{failure.status} {failure.code}: {failure.message}".strip(": ")
         self._failed(entities, reason)
+        return len(entities)
 
     def _failed(self, entities: list[BatchEntity], reason: str) -> None:
         self.counts.failed += len(entities)

@@ -673,7 +673,7 @@ def test_crash_hook_from_env(spec: str, kind: str | None, at: int) -> None:
 
 def test_crash_hook_env_name_and_kinds() -> None:
     assert ENV == "AZXFER_TEST_CRASH"
-    assert KINDS == ("enumerated", "chunks", "committed", "completed")
+    assert KINDS == ("enumerated", "chunks", "committed", "completed", "exported", "imported")
     assert CrashHook.from_env({}).kind is None
 
 
