@@ -252,7 +252,9 @@ def build_import_options(source: str, table_url: str, opts: dict[str, Any]) -> A
     else:
         _check_manifest_name(opts["manifest"])
         place = _place(source, must_exist=True)
-        source_credential = _place_credential(place, "source", _key_file(opts, "source_key_file"), env)
+        source_credential = _place_credential(
+            place, "source", _key_file(opts, "source_key_file"), env
+        )
     table = _table(table_url)
     return TableImportOptions(
         place,
