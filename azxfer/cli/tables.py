@@ -17,12 +17,20 @@ from azxfer.cli.common import (
     output_options,
     recordable,
 )
+from azxfer.cli.login import device_prompt
 from azxfer.cli.progressline import size_text
 from azxfer.cli.render import PLAIN_INTERVAL, make_reporter
 from azxfer.cli.run import start_job
-from azxfer.credentials import Credential, Side, path_style_services, resolve_credential
+from azxfer.credentials import (
+    Credential,
+    Side,
+    TokenProvider,
+    path_style_services,
+    resolve_credential,
+)
 from azxfer.errors import UsageError
 from azxfer.events import EntitiesDone, EntitiesProgress, Event
+from azxfer.identity.provider import SignedInIdentity
 from azxfer.locations import Location, Service, parse_location, redact, without_secrets
 
 _OPERATIONS = ("InsertOrSkip", "InsertOrMerge", "InsertOrReplace")
@@ -57,13 +65,24 @@ def _place(text: str, must_exist: bool) -> Path | Location:
 
 
 def _place_credential(
-    place: Path | Location, side: Side, key_file: Path | None, env: dict[str, str]
+    place: Path | Location,
+    side: Side,
+    key_file: Path | None,
+    env: dict[str, str],
+    identity: TokenProvider,
 ) -> Credential | None:
     """The credential of a Blob place of an export's files (None for a local folder): a SAS
-    on its URL, else the key file, the side's key variable or the connection string."""
+    on its URL, else the key file, the side's key variable, the connection string or the
+    signed-in identity."""
     if isinstance(place, Path):
         return None
-    return resolve_credential(place, side, env, key_file)
+    return resolve_credential(place, side, env, key_file, identity)
+
+
+def _signed_in(env: dict[str, str]) -> TokenProvider:
+    """The identity a job signs in with where no SAS, key or connection string applies:
+    copy's, made once per command so a table and its place of files share one sign-in."""
+    return SignedInIdentity(env, device_prompt)
 
 
 def _folder(text: str, must_exist: bool) -> Path:
@@ -154,9 +173,10 @@ def build_export_options(table_url: str, dest: str, opts: dict[str, Any]) -> Any
     select = [p.strip() for p in opts["select"].split(",") if p.strip()] if opts["select"] else None
     _check_manifest_name(opts["manifest"])
     env = environment()
+    identity = _signed_in(env)
     return TableExportOptions(
         table,
-        resolve_credential(table, "source", env, _key_file(opts, "source_key_file")),
+        resolve_credential(table, "source", env, _key_file(opts, "source_key_file"), identity),
         place,
         opts["manifest"],
         opts["filter_"],
@@ -167,7 +187,7 @@ def build_export_options(table_url: str, dest: str, opts: dict[str, Any]) -> Any
         _bounds(opts["pkrs"]),
         _split_bytes(opts["split_size"]),
         int(opts["concurrency"]),
-        _place_credential(place, "dest", _key_file(opts, "dest_key_file"), env),
+        _place_credential(place, "dest", _key_file(opts, "dest_key_file"), env, identity),
     )
 
 
@@ -242,25 +262,26 @@ def build_import_options(source: str, table_url: str, opts: dict[str, Any]) -> A
     from azxfer.tablejob import EntityOperation, TableImportOptions
 
     env = environment()
+    identity = _signed_in(env)
     place: Path | Location
     source_credential = None
     if opts["manifest"] is None:
         place = _table(source)
         source_credential = resolve_credential(
-            place, "source", env, _key_file(opts, "source_key_file")
+            place, "source", env, _key_file(opts, "source_key_file"), identity
         )
     else:
         _check_manifest_name(opts["manifest"])
         place = _place(source, must_exist=True)
         source_credential = _place_credential(
-            place, "source", _key_file(opts, "source_key_file"), env
+            place, "source", _key_file(opts, "source_key_file"), env, identity
         )
     table = _table(table_url)
     return TableImportOptions(
         place,
         opts["manifest"],
         table,
-        resolve_credential(table, "dest", env, _key_file(opts, "dest_key_file")),
+        resolve_credential(table, "dest", env, _key_file(opts, "dest_key_file"), identity),
         EntityOperation(opts["entity_operation"]),
         int(opts["concurrency"]),
         env,
