@@ -119,7 +119,9 @@ class TableImportOptions(Struct, frozen=True):
 
 def export_table(options: TableExportOptions, sink: EventSink, spec: JobSpec) -> JobResult:
     """Export a table to a folder (blocking); journaled unless a dry run or no folder."""
-    job = _TableJob(sink, spec, _remote(options.folder), (options.credential, None))
+    job = _TableJob(
+        sink, spec, _remote(options.folder), (options.credential, options.dest_credential)
+    )
     dry_run = options.dry_run
     body = job.run(
         options.table, options.folder, not dry_run, dry_run, lambda: _export(options, job)
@@ -206,7 +208,18 @@ class _TableJob:
             (table, *self.others), DEFAULT_BATCHES_IN_FLIGHT, self.env, self._on_retry
         )
         started = time.monotonic()
-        self.sink.emit(JobStarted(self.job_id, command, _display(source), _display(dest), dry_run))
+        said = [credential.describe() if credential else "" for credential in self.credentials]
+        self.sink.emit(
+            JobStarted(
+                self.job_id,
+                command,
+                _display(source),
+                _display(dest),
+                dry_run,
+                source_credential=said[0],
+                dest_credential=said[1],
+            )
+        )
         outcome, error = _Outcome("Failed"), None
         try:
             outcome = await body()

@@ -74,6 +74,11 @@ def test_export_and_import_with_the_signed_in_identity(
     assert grants and all(g.error is None for g in grants)
     for output in (exported, imported):
         assert SECRET not in output.stdout + output.stderr
+    # Each job says which credential each side used (never the secret).
+    (started,) = exported.events_of("job_started")
+    assert started["source_credential"].startswith("Entra ID token"), started
+    (started,) = imported.events_of("job_started")
+    assert started["dest_credential"].startswith("Entra ID token"), started
 
 
 def test_blob_place_of_files_with_the_signed_in_identity(
