@@ -8,10 +8,18 @@ one is a UsageError that lists the recent jobs.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
-from azxfer.journal.jobs import FINISHED, default_job_dir, find_job, list_jobs, parse_age
+from azxfer.journal.jobs import (
+    FINISHED,
+    default_job_dir,
+    find_job,
+    job_dirs,
+    list_jobs,
+    locate_job,
+    parse_age,
+)
 from azxfer.journal.jobs import clean_jobs as _clean_jobs
 from azxfer.journal.jobs import prune_finished as _prune_finished
 from azxfer.journal.jobs import remove_job as _remove_job
@@ -25,13 +33,22 @@ __all__ = [
     "clean_jobs",
     "default_job_dir",
     "find_job",
+    "job_dirs",
     "job_record",
+    "jobs_in",
     "list_jobs",
+    "locate_job",
     "prune_finished",
     "remove_job",
     "show_job",
     "table_progress",
 ]
+
+
+def jobs_in(job_dirs: Sequence[Path]) -> list[JobRecord]:
+    """Every readable job of every folder of `job_dirs`, newest first."""
+    records = [record for job_dir in job_dirs for record in list_jobs(job_dir)]
+    return sorted(records, key=lambda r: r.created, reverse=True)
 
 
 @contextlib.contextmanager

@@ -127,7 +127,9 @@ def journal_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--journal-dir",
         type=click.Path(file_okay=False, path_type=Path),
-        help="Where job journals live [default: AZXFER_JOB_DIR, else $XDG_STATE_HOME/azxfer/jobs].",
+        help="Where job journals live [default: AZXFER_JOB_DIR, else 'jobs' in the state folder: "
+        "~/.local/state/azxfer (or $XDG_STATE_HOME/azxfer) on Linux, ~/Library/Application "
+        "Support/azxfer on macOS].",
     )(func)
 
 
@@ -138,6 +140,18 @@ def job_dir_from(option: Path | None) -> Path:
     job_dir = option if option is not None else default_job_dir(environment())
     _check_folder(job_dir, "--journal-dir" if option is not None else "the journal folder")
     return job_dir
+
+
+def job_dirs_from(option: Path | None) -> list[Path]:
+    """The folders whose jobs are listed and resumed: the option, else the default one and
+    the folder of versions before platformdirs where that differs and exists."""
+    if option is not None:
+        return [job_dir_from(option)]
+    from azxfer.jobs import job_dirs
+
+    folders = job_dirs(environment())
+    _check_folder(folders[0], "the journal folder")
+    return folders
 
 
 def _check_folder(path: Path, what: str) -> None:

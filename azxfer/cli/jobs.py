@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from azxfer.cli.common import job_dir_from, journal_option
+from azxfer.cli.common import job_dirs_from, journal_option
 
 STATES = ("pending", "active", "completed", "failed", "skipped")
 
@@ -49,9 +49,9 @@ def list_command(journal_dir: Path | None) -> None:
       azxfer jobs list
       azxfer jobs list --journal-dir /mnt/state/azxfer-jobs
     """
-    from azxfer.jobs import list_jobs
+    from azxfer.jobs import jobs_in
 
-    records = list_jobs(job_dir_from(journal_dir))
+    records = jobs_in(job_dirs_from(journal_dir))
     if not records:
         click.echo("No jobs.")
         return
@@ -76,10 +76,10 @@ def show_command(job_id: str, with_status: str | None, journal_dir: Path | None)
       azxfer jobs show 3f2a9c1e --with-status failed
       azxfer jobs show 3f2a9c1e --with-status skipped
     """
-    from azxfer.jobs import show_job, table_progress
+    from azxfer.jobs import locate_job, show_job, table_progress
 
     states = (with_status,) if with_status else STATES
-    job_dir = job_dir_from(journal_dir)
+    job_dir, job_id = locate_job(job_dirs_from(journal_dir), job_id)
     with show_job(job_dir, job_id, states) as (r, transfers):
         click.echo(f"Job {r.id}: {r.command} {r.source} -> {r.destination}")
         # A table job enumerates no files: its ranges or sources follow instead.
@@ -119,7 +119,12 @@ def clean_command(older_than: str, with_status: tuple[str, ...], journal_dir: Pa
     """
     from azxfer.jobs import clean_jobs
 
-    removed = clean_jobs(job_dir_from(journal_dir), older_than, tuple(with_status) or None)
+    statuses = tuple(with_status) or None
+    removed = [
+        job_id
+        for job_dir in job_dirs_from(journal_dir)
+        for job_id in clean_jobs(job_dir, older_than, statuses)
+    ]
     click.echo(f"Removed {len(removed)} job(s).")
 
 
@@ -133,7 +138,8 @@ def remove_command(job_id: str, journal_dir: Path | None) -> None:
     Examples:
       azxfer jobs remove 3f2a9c1e
     """
-    from azxfer.jobs import remove_job
+    from azxfer.jobs import locate_job, remove_job
 
-    full = remove_job(job_dir_from(journal_dir), job_id)
+    job_dir, job_id = locate_job(job_dirs_from(journal_dir), job_id)
+    full = remove_job(job_dir, job_id)
     click.echo(f"Removed job {full}.")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from azxfer.cli.common import job_dir_from, journal_option, output_options
+from azxfer.cli.common import job_dirs_from, journal_option, output_options
 from azxfer.cli.run import run_job
 from azxfer.credentials import Credential
 from azxfer.errors import UsageError
@@ -49,17 +49,20 @@ def resume_command(
       azxfer resume 3f2a9c1e --dest-sas '<fresh SAS>'
     """
     from azxfer.cli.copy import build_copy_options
-    from azxfer.jobs import FINISHED, job_record, list_jobs
+    from azxfer.jobs import FINISHED, job_record, jobs_in, locate_job
 
-    job_dir = job_dir_from(opts.get("journal_dir"))  # type: ignore[arg-type]
+    job_dirs = job_dirs_from(opts.get("journal_dir"))  # type: ignore[arg-type]
     if last == bool(job_id):
         raise UsageError("name a JOB_ID or give --last (not both)")
     if last:
-        recent = list_jobs(job_dir)
+        recent = jobs_in(job_dirs)
         if not recent:
-            raise UsageError(f"no jobs in {job_dir}")
+            raise UsageError(f"no jobs in {job_dirs[0]}")
         job_id = recent[0].id
-    record = job_record(job_dir, str(job_id))
+    job_dir, job_id = locate_job(job_dirs, str(job_id))
+    # The run journals on where the job was found (a folder of an older version, maybe).
+    opts["journal_dir"] = job_dir
+    record = job_record(job_dir, job_id)
     job_id = record.id
     if record.status in FINISHED and not any(
         record.counts[s] for s in ("pending", "active", "failed")

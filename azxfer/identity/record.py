@@ -1,8 +1,10 @@
 """The saved sign-in: which login type, with which non-secret parameters, and for user
 sign-ins azure-identity's AuthenticationRecord (account and tenant ids, no token).
 
-It lives in `$AZXFER_STATE_DIR`, else `$XDG_STATE_HOME/azxfer`, else ~/.local/state/azxfer,
-as `login.json`, readable by its owner only.
+It lives in `$AZXFER_STATE_DIR`, else the platform's state folder (`azxfer.folders`:
+`$XDG_STATE_HOME/azxfer` or ~/.local/state/azxfer on Linux, ~/Library/Application
+Support/azxfer on macOS), as `login.json`, readable by its owner only. A sign-in saved by a
+version before platformdirs on macOS or Windows is not looked for: `azxfer login` once more.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 import msgspec
 
 from azxfer.errors import CredentialError
+from azxfer.folders import state_folder
 
 STATE_DIR_ENV = "AZXFER_STATE_DIR"
 RECORD_NAME = "login.json"
@@ -41,8 +44,7 @@ def state_dir(env: Mapping[str, str]) -> Path:
     """Where the sign-in and the opted-in token cache live."""
     if env.get(STATE_DIR_ENV):
         return Path(env[STATE_DIR_ENV]).expanduser()
-    state = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(state) / "azxfer"
+    return state_folder()
 
 
 def record_path(env: Mapping[str, str]) -> Path:

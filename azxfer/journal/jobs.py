@@ -6,10 +6,13 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from platformdirs.api import PlatformDirsABC
+
 from azxfer.errors import UsageError
+from azxfer.folders import legacy_state_folder, state_folder
 from azxfer.journal.hashcache import prune_cache
 from azxfer.journal.store import SUFFIX, JobRecord, Journal, journal_path
 
@@ -19,14 +22,26 @@ DEFAULT_RETENTION_DAYS = 7.0
 FINISHED = ("Completed", "CompletedWithSkipped", "DryRun")
 # Touched when finished jobs were last pruned (see `prune_finished`).
 PRUNE_STAMP = ".pruned"
+# The journals' folder under the state folder.
+JOBS = "jobs"
 
 
-def default_job_dir(env: Mapping[str, str]) -> Path:
-    """$AZXFER_JOB_DIR, else $XDG_STATE_HOME/azxfer/jobs, else ~/.local/state/azxfer/jobs."""
+def default_job_dir(env: Mapping[str, str], dirs: PlatformDirsABC | None = None) -> Path:
+    """Where new jobs' journals go: $AZXFER_JOB_DIR, else `jobs` in the platform's state
+    folder (`azxfer.folders`; `dirs`: another platform's folders)."""
     if env.get(JOB_DIR_ENV):
         return Path(env[JOB_DIR_ENV]).expanduser()
-    state = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    return Path(state) / "azxfer" / "jobs"
+    return state_folder(dirs) / JOBS
+
+
+def job_dirs(env: Mapping[str, str], dirs: PlatformDirsABC | None = None) -> list[Path]:
+    """Every folder whose jobs are listed and resumed: the default one, then the folder of
+    versions before platformdirs where that differs and exists (macOS, Windows)."""
+    default = default_job_dir(env, dirs)
+    if env.get(JOB_DIR_ENV):
+        return [default]
+    legacy = legacy_state_folder(env) / JOBS
+    return [default, legacy] if legacy != default and legacy.is_dir() else [default]
 
 
 def job_ids(job_dir: Path) -> list[str]:
@@ -61,6 +76,19 @@ def find_job(job_dir: Path, job_id: str) -> str:
         return matches[0]
     recent = ", ".join(r.id for r in list_jobs(job_dir)[:5]) or "none"
     raise UsageError(f"no job '{job_id}' in {job_dir} (recent jobs: {recent})")
+
+
+def locate_job(job_dirs: Sequence[Path], job_id: str) -> tuple[Path, str]:
+    """The first of `job_dirs` holding `job_id` (or a unique prefix of it) and its full ID;
+    else the UsageError of the first folder."""
+    missing: UsageError | None = None
+    for job_dir in job_dirs:
+        try:
+            return job_dir, find_job(job_dir, job_id)
+        except UsageError as exc:
+            missing = missing or exc
+    assert missing is not None, "no job folder to look in"
+    raise missing
 
 
 def remove_job(job_dir: Path, job_id: str) -> None:

@@ -282,17 +282,17 @@ def test_default_job_dir_from_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 
 def test_default_job_dir_from_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert default_job_dir({"XDG_STATE_HOME": "/state"}) == Path("/state/azxfer/jobs")
-    assert default_job_dir({"AZXFER_JOB_DIR": "", "XDG_STATE_HOME": "/state"}) == Path(
-        "/state/azxfer/jobs"
-    )
+    monkeypatch.setenv("XDG_STATE_HOME", "/state")
+    assert default_job_dir({"AZXFER_JOB_DIR": ""}) == Path("/state/azxfer/jobs")
 
 
 def test_default_job_dir_from_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     expected = tmp_path / "home" / ".local" / "state" / "azxfer" / "jobs"
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
     assert default_job_dir({}) == expected
-    assert default_job_dir({"XDG_STATE_HOME": ""}) == expected
+    monkeypatch.setenv("XDG_STATE_HOME", "")
+    assert default_job_dir({}) == expected
 
 
 # --- jobs: finding ------------------------------------------------------------------------
