@@ -4,6 +4,7 @@ variable is documented where it is added."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import NamedTuple
 
 
@@ -13,6 +14,15 @@ class EnvVar(NamedTuple):
     name: str
     purpose: str
     secret: bool = False
+    # Other spellings read when `name` is not set (the lower-case proxy variables).
+    also: tuple[str, ...] = ()
+
+    def lookup(self, env: Mapping[str, str]) -> tuple[str, str] | None:
+        """(the name it is set under, its value), or None when it is not set."""
+        for name in (self.name, *self.also):
+            if env.get(name):
+                return name, env[name]
+        return None
 
 
 ENV_VARS: tuple[EnvVar, ...] = (
@@ -30,7 +40,10 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "Days a finished job's journal is kept before it is pruned (default 7).",
     ),
     EnvVar("AZXFER_STATE_DIR", "Folder of the sign-in record and token cache of 'azxfer login'."),
-    EnvVar("XDG_STATE_HOME", "Base of the default state folder on Linux."),
+    EnvVar(
+        "XDG_STATE_HOME",
+        "Base of the default state folder on Linux (journals, sign-in: XDG_STATE_HOME/azxfer).",
+    ),
     EnvVar(
         "AZXFER_AUTO_LOGIN_TYPE",
         "Sign in without 'azxfer login': SPN, MSI, AZCLI, WORKLOAD or DEVICE.",
@@ -55,9 +68,9 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("AZURE_AUTHORITY_HOST", "Entra ID authority host (sovereign clouds)."),
     EnvVar("IDENTITY_ENDPOINT", "Managed identity endpoint (set by the Azure host)."),
     EnvVar("MSI_ENDPOINT", "Managed identity endpoint, older hosts."),
-    EnvVar("HTTPS_PROXY", "Proxy for https requests (also https_proxy)."),
-    EnvVar("HTTP_PROXY", "Proxy for http requests (also http_proxy)."),
-    EnvVar("NO_PROXY", "Hosts reached without the proxy (also no_proxy)."),
+    EnvVar("HTTPS_PROXY", "Proxy for https requests (also https_proxy).", also=("https_proxy",)),
+    EnvVar("HTTP_PROXY", "Proxy for http requests (also http_proxy).", also=("http_proxy",)),
+    EnvVar("NO_PROXY", "Hosts reached without the proxy (also no_proxy).", also=("no_proxy",)),
     EnvVar(
         "AZXFER_TEST_CRASH",
         "Test hook only: KIND:N kills the process at a reproducible point.",

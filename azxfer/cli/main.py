@@ -13,6 +13,7 @@ import click
 from azxfer import __version__
 from azxfer.cli.bench import bench_command
 from azxfer.cli.copy import copy_command
+from azxfer.cli.env import env_command
 from azxfer.cli.jobs import jobs_group
 from azxfer.cli.login import login_group, logout_command
 from azxfer.cli.resume import resume_command
@@ -47,6 +48,7 @@ cli.add_command(resume_command)
 cli.add_command(jobs_group)
 cli.add_command(login_group)
 cli.add_command(logout_command)
+cli.add_command(env_command)
 register_table_commands(cli)
 
 
