@@ -84,11 +84,19 @@ class CommandShape(NamedTuple):
 
 
 def main() -> None:
-    """The console script: start the early listings, then run the CLI."""
-    early = _start_early_listings(sys.argv[1:], os.environ)
+    """The console script: expand response files (`@FILE`, see argfiles.py), start the
+    early listings, then run the CLI, which reports a response file it could not use."""
+    from azxfer.cli.argfiles import ResponseFileError, expand_args
+
+    error: str | None = None
+    try:
+        args = expand_args(sys.argv[1:])
+    except ResponseFileError as exc:
+        args, error = [], str(exc)
+    early = None if error else _start_early_listings(args, os.environ)
     from azxfer.cli.main import main as run_cli
 
-    run_cli(early)
+    run_cli(early, args, error)
 
 
 def command_shape(args: Sequence[str]) -> CommandShape | None:

@@ -12,6 +12,7 @@ import click
 
 from azxfer import __version__
 from azxfer.cli.bench import bench_command
+from azxfer.cli.completion import COMPLETE_VAR, install_completion
 from azxfer.cli.copy import copy_command
 from azxfer.cli.env import env_command
 from azxfer.cli.jobs import jobs_group
@@ -36,6 +37,9 @@ def cli() -> None:
     AZURE_STORAGE_CONNECTION_STRING environment variable; the identity signed in with
     'azxfer login' (or named by AZXFER_AUTO_LOGIN_TYPE); anonymous access.
 
+    Response files: an argument @FILE is replaced by the arguments written in FILE
+    (shell quoting, # comments, nested @FILE relative to the file naming it); @@X passes @X.
+
     Exit codes: 0 everything transferred, 1 some transfers failed or the job could not run,
     2 the command line is wrong, 130 interrupted.
     """
@@ -52,11 +56,21 @@ cli.add_command(env_command)
 register_table_commands(cli)
 
 
-def main(early: EarlyListings | None = None) -> None:
+def main(
+    early: EarlyListings | None = None,
+    args: list[str] | None = None,
+    args_error: str | None = None,
+) -> None:
     """Run the CLI and map every failure to one line on stderr and an exit code. `early`: the
-    listings `cli.entry` started for this command line, for its job to take."""
+    listings `cli.entry` started for this command line, for its job to take; `args`: the
+    command line with its response files expanded (None: sys.argv's); `args_error`: why
+    they could not be (a usage error)."""
+    if args_error is not None:
+        _fail(args_error, 2)
+    if COMPLETE_VAR in os.environ:
+        install_completion()
     try:
-        code = cli.main(prog_name="azxfer", standalone_mode=False, obj=early)
+        code = cli.main(args, prog_name="azxfer", standalone_mode=False, obj=early)
     except click.exceptions.Abort:
         _fail("interrupted", 130)
     except click.exceptions.NoArgsIsHelpError as exc:
