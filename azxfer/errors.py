@@ -36,6 +36,10 @@ class NotFoundError(AzxferError):
     """A container, blob or local path that must exist does not."""
 
 
+class AlreadyExists(AzxferError):
+    """What was to be created exists already, and the command was told that is an error."""
+
+
 class ContainerMissing(NotFoundError):
     """A container the job reads or writes does not exist: no transfer of the job can succeed,
     so the job stops once (resumable) instead of failing every file."""

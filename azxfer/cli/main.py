@@ -17,6 +17,7 @@ from azxfer.cli.copy import copy_command
 from azxfer.cli.env import env_command
 from azxfer.cli.jobs import jobs_group
 from azxfer.cli.login import login_group, logout_command
+from azxfer.cli.make import make_command
 from azxfer.cli.resume import resume_command
 from azxfer.cli.sync import sync_command
 from azxfer.cli.tables import register as register_table_commands
@@ -53,6 +54,7 @@ cli.add_command(jobs_group)
 cli.add_command(login_group)
 cli.add_command(logout_command)
 cli.add_command(env_command)
+cli.add_command(make_command)
 register_table_commands(cli)
 
 

@@ -41,6 +41,7 @@ from azxfer.endpoints.blob.requests import (
 from azxfer.endpoints.blob.sas import DelegationKey
 from azxfer.endpoints.blob.wire import b64, blob_headers, md5_of
 from azxfer.models import ContentProps
+from azxfer.transport.classify import ErrorAnswer, classify_answer
 from azxfer.transport.pool import HttpPool
 from azxfer.transport.rest import ALL_BUT_BUSY, Consumer, StorageRestClient
 from azxfer.transport.retry import RetryPolicy
@@ -172,6 +173,17 @@ class RestBlobClient:
             keep=ALL_BUT_BUSY,
         )
         return status, headers.get("x-ms-error-code", "")
+
+    async def create_container(self, container: str) -> bool:
+        """Create Container: True when made, False when it exists already; any other
+        refusal (being deleted, denied, a bad name) is raised, classified."""
+        status, code = await self.container_request("PUT", container)
+        if status < 300:
+            return True
+        if status == 409 and code == "ContainerAlreadyExists":
+            return False
+        what = f"container '{container}'"
+        raise classify_answer(ErrorAnswer(status, code, what, parent=what), BLOB_ERRORS)
 
     async def get_properties(self, container: str, name: str) -> ListedBlob | None:
         """Get Blob Properties (HEAD): the blob as a listing describes it, or None when the

@@ -95,6 +95,21 @@ class FileRestClient:
         )
         return status, headers.get("x-ms-error-code", "")
 
+    async def create_share(self, quota_gb: int | None = None) -> bool:
+        """Create Share with a quota in GiB (None: the service's default): True when made,
+        False when it exists already; any other refusal is raised, classified."""
+        headers = {"x-ms-share-quota": str(quota_gb)} if quota_gb is not None else {}
+        what = f"share {self.where}"
+        status, answer, _ = await self._send(
+            "PUT", "", {"restype": "share"}, headers, what, keep=ALL_BUT_BUSY
+        )
+        if status < 300:
+            return True
+        code = answer.get("x-ms-error-code", "")
+        if status == 409 and code == "ShareAlreadyExists":
+            return False
+        raise classify_answer(ErrorAnswer(status, code, what, parent=self.where), FILE_ERRORS)
+
     async def directory_exists(self, path: str) -> bool:
         """Get Directory Properties: whether `path` is a directory ('' : the share root)."""
         status, headers, _ = await self._send(
