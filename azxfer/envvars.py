@@ -72,6 +72,10 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("HTTP_PROXY", "Proxy for http requests (also http_proxy).", also=("http_proxy",)),
     EnvVar("NO_PROXY", "Hosts reached without the proxy (also no_proxy).", also=("no_proxy",)),
     EnvVar(
+        "_AZXFER_COMPLETE",
+        "Set by the shell completion scripts when they ask azxfer for candidates.",
+    ),
+    EnvVar(
         "AZXFER_TEST_CRASH",
         "Test hook only: KIND:N kills the process at a reproducible point.",
     ),

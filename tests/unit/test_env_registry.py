@@ -12,7 +12,7 @@ from azxfer.envvars import ENV_VARS
 
 PACKAGE = Path(azxfer.__file__).parent
 # Our own and Azure's variables are recognised by their names wherever they are spelt.
-_OURS = re.compile(r"^(AZXFER|AZURE)_[A-Z0-9_]+$")
+_OURS = re.compile(r"^_?(AZXFER|AZURE)_[A-Z0-9_]+$")
 _VARIABLE = re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)+$")
 
 
@@ -27,6 +27,10 @@ def _names_read(tree: ast.AST) -> set[str]:
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             if _OURS.match(node.value):
                 names.add(node.value)
+        elif isinstance(node, ast.Compare) and isinstance(node.left, ast.Constant):
+            # "NAME" in os.environ
+            if any(_is_environment(c) for c in node.comparators):
+                names.add(str(node.left.value))
         elif isinstance(node, ast.Subscript) and _is_environment(node.value):
             if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
                 names.add(node.slice.value)
@@ -81,8 +85,10 @@ b = env["TWO_VAR"]
 c = _first(env, "THREE_PROXY", "three_proxy")
 d = os.getenv("FOUR_VAR")
 NAME = "AZXFER_FIVE"
+f = "SIX_VAR" in os.environ
+g = COMPLETE in os.environ  # found by its literal, if it is ours
 e = env.get(name)  # a name held elsewhere: found by its literal (NAME above)
 """
     assert _names_read(ast.parse(source)) == {
-        "ONE_VAR", "TWO_VAR", "THREE_PROXY", "three_proxy", "FOUR_VAR", "AZXFER_FIVE",
+        "ONE_VAR", "TWO_VAR", "THREE_PROXY", "three_proxy", "FOUR_VAR", "AZXFER_FIVE", "SIX_VAR",
     }  # fmt: skip
