@@ -14,6 +14,7 @@ from azxfer import __version__
 from azxfer.cli.bench import bench_command
 from azxfer.cli.copy import copy_command
 from azxfer.cli.jobs import jobs_group
+from azxfer.cli.list import list_command
 from azxfer.cli.login import login_group, logout_command
 from azxfer.cli.resume import resume_command
 from azxfer.cli.sync import sync_command
@@ -45,6 +46,7 @@ cli.add_command(sync_command)
 cli.add_command(bench_command)
 cli.add_command(resume_command)
 cli.add_command(jobs_group)
+cli.add_command(list_command)
 cli.add_command(login_group)
 cli.add_command(logout_command)
 register_table_commands(cli)
