@@ -140,8 +140,13 @@ def _page_items(
     folder markers listed so far, so the virtual directory of a marker's blobs is not listed
     a second time."""
     blobs = ElementTree.fromstring(raw).find("Blobs")
+    nodes = list(blobs) if blobs is not None else []
+    if shown_dirs is not None:
+        # Azure interleaves a page's virtual directories with its blobs in name order;
+        # Azurite sends them first: one order for both (a page is at most 5,000 entries).
+        nodes.sort(key=_name)
     selected: list[Listed] = []
-    for node in blobs if blobs is not None else ():
+    for node in nodes:
         if node.tag == "BlobPrefix":
             rel = _name(node)[base_length:].rstrip("/")
             shown = shown_dirs is not None and rel in shown_dirs
