@@ -319,3 +319,26 @@ def test_first_entries_print_before_the_listing_ends(azurite, container, tmp_pat
     assert json.loads(rest[-1])["files"] == 1_200
     # Pages of 250, 500 and 1,000: two of them waited 2 s each, after the first was printed.
     assert ended_at - first_at > 3.0, (first_at, ended_at)
+
+
+def test_local_folder_same_shape(run_azxfer, tmp_path: Path):
+    root = tmp_path / "data"
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / "empty").mkdir()
+    (root / "a.txt").write_bytes(b"abc")
+    (root / "sub" / "b.txt").write_bytes(b"x" * 1500)
+    result = run_azxfer("list", root).assert_ok()
+    assert lines(result) == ["a.txt\t3 B", "empty/\t-", "sub/\t-"]
+    result = run_azxfer("list", root, "-r", "--machine-readable", "--output-type", "json")
+    entries = [(e["name"], e["type"], e["size"]) for e in result.assert_ok().events()[:-1]]
+    assert entries == [
+        ("a.txt", "file", 3),
+        ("empty", "directory", 0),
+        ("sub", "directory", 0),
+        ("sub/b.txt", "file", 1500),
+        ("sub/deeper", "directory", 0),
+    ]
+    assert result.events()[-1]["bytes"] == 1503
+    result = run_azxfer("list", root / "*.txt", "--properties", "LastModifiedTime").assert_ok()
+    assert lines(result)[0].startswith("a.txt\t3 B\tLastModifiedTime=20")
+    run_azxfer("list", tmp_path / "nope").assert_usage_error()
