@@ -110,6 +110,9 @@ def list_command(location: str, **opts: object) -> int:
             where, "source", env, key_file, SignedInIdentity(env, device_prompt)
         )
     options = ListOptions(where, credential, bool(opts["recursive"]), filters, fields)
+    if hasattr(sys.stdout, "reconfigure"):
+        # Local names that are not UTF-8 are printed as their bytes, as `ls` prints them.
+        sys.stdout.reconfigure(errors="surrogateescape")
     renderer = Renderer(
         sys.stdout, opts["output_type"] == "json", bool(opts["machine_readable"]), options.fields
     )
@@ -123,6 +126,14 @@ def list_command(location: str, **opts: object) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     return 0
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes kept as surrogates (surrogateescape)
+        return False
+    return True
 
 
 def _text(value: object) -> str | None:
@@ -164,8 +175,10 @@ class Renderer:
         if self.json_output:
             shown = {key: props[name] for name, key, _ in self.fields if name in props}
             kind = "directory" if item.is_directory else "file"
-            event = ListEntry(item.name, item.size, kind, shown or None, item.metadata)
-            self.out.write(json.dumps(event.to_json(), ensure_ascii=False) + "\n")
+            record = ListEntry(item.name, item.size, kind, shown or None, item.metadata).to_json()
+            # A local name that is not UTF-8 is escaped, so the line stays valid UTF-8 JSON.
+            plain = item.name.isascii() or _is_utf8(item.name)
+            self.out.write(json.dumps(record, ensure_ascii=not plain) + "\n")
             return
         # A directory has no size of its own: '-' keeps the columns.
         size = "-" if item.is_directory else self._size(item.size)

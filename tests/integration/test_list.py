@@ -342,3 +342,19 @@ def test_local_folder_same_shape(run_azxfer, tmp_path: Path):
     result = run_azxfer("list", root / "*.txt", "--properties", "LastModifiedTime").assert_ok()
     assert lines(result)[0].startswith("a.txt\t3 B\tLastModifiedTime=20")
     run_azxfer("list", tmp_path / "nope").assert_usage_error()
+
+
+def test_local_name_that_is_not_utf8(run_azxfer, tmp_path: Path):
+    root = tmp_path / "odd"
+    root.mkdir()
+    with open(os.fsencode(root) + b"/\xffx.txt", "wb") as handle:
+        handle.write(b"a")
+    result = run_azxfer("list", root, "--output-type", "json").assert_ok()
+    assert result.events()[0]["name"] == "\udcffx.txt"  # escaped: the line is valid JSON
+    raw = subprocess.run(
+        [sys.executable, "-m", "azxfer", "list", str(root)],
+        capture_output=True,
+        env=dict(os.environ, PYTHONPATH=str(_repo())),
+        check=True,
+    )
+    assert raw.stdout == b"\xffx.txt\t1 B\n"  # text: the name's own bytes, as ls prints it
