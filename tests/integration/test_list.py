@@ -201,9 +201,14 @@ def test_sas_is_never_printed(run_azxfer, container_url, seeded, container_clien
     env = {"AZXFER_SOURCE_KEY": None}
     result = run_azxfer("list", container_url() + "?" + sas, env=env).assert_ok()
     assert names(result) == ["a.txt", "b.csv", "logs/", "pics/"]
-    bad = run_azxfer(
-        "list", container_url("nosuch/") + "x?" + sas.replace("sig=", "sig=A"), env=env
-    )
+    # A list-only SAS cannot read a blob's properties: a path is still listed (a prefix).
+    result = run_azxfer("list", container_url("logs/2024") + "?" + sas, env=env).assert_ok()
+    assert names(result) == ["2024-01.log", "2024-02.log"]
+    result = run_azxfer("list", container_url("logs") + "?" + sas, env=env).assert_ok()
+    assert names(result) == ["2024-01.log", "2024-02.log", "2025-01.log", "deep/"]
+    bad_sas = sas.replace("sig=", "sig=A")
+    bad = run_azxfer("list", container_url("nosuch/x") + "?" + bad_sas, env=env)
+    bad.assert_usage_error(1)
     signature = sas.split("sig=")[1].split("&")[0]
     assert signature not in bad.stdout + bad.stderr
 

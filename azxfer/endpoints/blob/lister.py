@@ -13,7 +13,7 @@ from xml.etree import ElementTree
 from azxfer.endpoints.base import NameFilter
 from azxfer.endpoints.blob.listed import http_date_seconds
 from azxfer.endpoints.listing import Listed, ListField, iso_time
-from azxfer.errors import LocationError, UsageError
+from azxfer.errors import CredentialError, LocationError, UsageError
 
 if TYPE_CHECKING:
     from azxfer.endpoints.blob.endpoint import BlobEndpoint
@@ -94,8 +94,13 @@ async def _scope(endpoint: BlobEndpoint, path: str) -> _Scope | None:
         return _Scope(base, pattern[:head], pattern)
     if not path or path.endswith("/"):
         return _Scope(path)
-    if await endpoint.stat(path) is not None:
-        return None
+    try:
+        if await endpoint.stat(path) is not None:
+            return None
+    except CredentialError:
+        # A SAS that may list but not read (sp=l) cannot look at one blob: the listing
+        # that follows tells whether the credential lists at all.
+        pass
     assert endpoint.rest is not None
     try:
         is_folder = await endpoint.rest.has_blobs(endpoint.location.container, path + "/")
