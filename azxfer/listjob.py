@@ -1,8 +1,8 @@
 """`azxfer list` as a library call: list a location's files and directories, streaming each
 entry to the caller as the service answers, never holding the listing.
 
-`run_list(options, on_item, flush)` -> `ListTotals`. The caller renders (`on_item` is called
-once per entry, in listing order); `flush` is called while the listing waits for the
+`run_list(options, on_item, flush, env)` -> `ListTotals`. The caller renders (`on_item` is
+called once per entry, in listing order); `flush` is called while the listing waits for the
 service, so what was found is shown before the next page arrives.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from msgspec import Struct
 
@@ -132,7 +132,7 @@ def _checked_fields(
 
 
 @contextlib.asynccontextmanager
-async def _flushing(flush: Callable[[], None]):  # type: ignore[no-untyped-def]
+async def _flushing(flush: Callable[[], None]) -> AsyncIterator[None]:
     """Call `flush` every FLUSH_SECONDS while the body runs (it runs while the listing awaits
     the service); if `flush` raises, the body is cancelled and its error raised instead."""
     body = asyncio.current_task()
