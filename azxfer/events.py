@@ -172,6 +172,42 @@ class SourceFolderRemoved(Event, frozen=True):
     reason: str | None = None
 
 
+class ListEntry(Event, frozen=True):
+    """One file or directory `azxfer list` found. `properties` (those asked for, under
+    snake_case keys such as `last_modified_time`, `content_md5`) are written as fields of the
+    object itself; `metadata` is present only when asked for."""
+
+    kind: ClassVar[str] = "list_entry"
+    name: str
+    size: int
+    type: str  # "file" or "directory"
+    properties: dict[str, str] | None = None
+    metadata: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry with its properties flattened into it."""
+        record: dict[str, Any] = {
+            "event": self.kind,
+            "name": self.name,
+            "size": self.size,
+            "type": self.type,
+        }
+        if self.properties:
+            record.update(self.properties)
+        if self.metadata is not None:
+            record["metadata"] = self.metadata
+        return record
+
+
+class ListSummary(Event, frozen=True):
+    """What `azxfer list` found in all: files, directories and the files' bytes."""
+
+    kind: ClassVar[str] = "list_summary"
+    files: int
+    directories: int
+    bytes: int
+
+
 class EventSink(Protocol):
     """Receives events; must be cheap and must not raise."""
 

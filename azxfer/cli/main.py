@@ -16,6 +16,7 @@ from azxfer.cli.completion import COMPLETE_VAR, install_completion
 from azxfer.cli.copy import copy_command
 from azxfer.cli.env import env_command
 from azxfer.cli.jobs import jobs_group
+from azxfer.cli.list import list_command
 from azxfer.cli.login import login_group, logout_command
 from azxfer.cli.make import make_command
 from azxfer.cli.resume import resume_command
@@ -51,6 +52,7 @@ cli.add_command(sync_command)
 cli.add_command(bench_command)
 cli.add_command(resume_command)
 cli.add_command(jobs_group)
+cli.add_command(list_command)
 cli.add_command(login_group)
 cli.add_command(logout_command)
 cli.add_command(env_command)

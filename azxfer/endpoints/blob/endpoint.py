@@ -18,6 +18,7 @@ from azxfer.credentials import Credential
 from azxfer.endpoints.base import NameFilter, NameRules, Selection, SelectionKind
 from azxfer.endpoints.blob.errors import BLOB_ERRORS, classify, error_code
 from azxfer.endpoints.blob.handles import FastPath, LazyBlob
+from azxfer.endpoints.blob.lister import BLOB_LIST_FIELDS, list_blob_items
 from azxfer.endpoints.blob.listing import (
     FolderOrder,
     entry_from_listing,
@@ -31,6 +32,7 @@ from azxfer.endpoints.blob.reader import BlobReader
 from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.endpoints.blob.url_copies import BlobUrlCopies
 from azxfer.endpoints.blob.writers import AppendBlobWriter, BlockBlobWriter, PageBlobWriter
+from azxfer.endpoints.listing import Listed, ListField
 from azxfer.errors import CredentialError, LocationError, NotFoundError, TransferError
 from azxfer.locations import Location
 from azxfer.models import (
@@ -284,6 +286,16 @@ class BlobEndpoint(BlobUrlCopies):
                     entry_from_properties(props, props.name[base_length:]),
                     is_folder_marker(props),
                 )
+
+    def list_fields(self) -> frozenset[ListField]:
+        """The properties a Blob listing gives (`Lister`)."""
+        return BLOB_LIST_FIELDS
+
+    def list_items(
+        self, recursive: bool, filters: NameFilter, fields: frozenset[ListField]
+    ) -> AsyncIterator[Listed]:
+        """What `azxfer list` shows of the location (`Lister`)."""
+        return list_blob_items(self, recursive, filters, fields)
 
     async def stat(self, ref: str) -> Entry | None:
         """The blob named `ref`, or None if it does not exist."""

@@ -58,15 +58,19 @@ def blob_path(container: str, name: str) -> str:
     return f"/{container}/{quote_name(name)}" if name else f"/{container}"
 
 
-def list_query(prefix: str, delimiter: str | None, marker: str, size: int) -> dict[str, str]:
-    """The query of one List Blobs page (with metadata)."""
+def list_query(
+    prefix: str, delimiter: str | None, marker: str, size: int, include: str = "metadata"
+) -> dict[str, str]:
+    """The query of one List Blobs page (with metadata, unless `include` says otherwise: ''
+    asks for no extra dataset)."""
     query = {
         "restype": "container",
         "comp": "list",
         "prefix": prefix,
         "maxresults": str(size),
-        "include": "metadata",
     }
+    if include:
+        query["include"] = include
     if delimiter:
         query["delimiter"] = delimiter
     if marker:

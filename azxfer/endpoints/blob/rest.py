@@ -230,8 +230,15 @@ class RestBlobClient:
             for item in ElementTree.fromstring(raw).iter("Blob"):
                 yield listed_blob(item)
 
+    def list_pages(
+        self, container: str, prefix: str, delimiter: str | None, include: str
+    ) -> AsyncIterator[bytes]:
+        """The raw pages of List Blobs with the datasets `include` names ('metadata',
+        'metadata,versions', or '' for none), as `_pages` fetches them."""
+        return self._pages(container, prefix, delimiter, include)
+
     async def _pages(
-        self, container: str, prefix: str, delimiter: str | None
+        self, container: str, prefix: str, delimiter: str | None, include: str = "metadata"
     ) -> AsyncIterator[bytes]:
         """The raw pages of a listing: first those of an early listing started for exactly
         this one (`early_listing`), if any, then requested here from where it stopped.
@@ -241,13 +248,18 @@ class RestBlobClient:
         `requests.FIRST_PAGE`): the first entries come sooner, and little is left after
         the last.
         """
-        early = self.early.take(self.signer, container, prefix, delimiter) if self.early else None
+        # An early listing asks for metadata, so it serves only a listing that does too.
+        early = (
+            self.early.take(self.signer, container, prefix, delimiter)
+            if self.early and include == "metadata"
+            else None
+        )
         size, marker = FIRST_PAGE, ""
         pending: asyncio.Task[bytes] | None = None
 
         def request() -> asyncio.Task[bytes]:
             return asyncio.ensure_future(
-                self._list_page(container, prefix, delimiter, marker, size)
+                self._list_page(container, prefix, delimiter, marker, size, include)
             )
 
         if early is None:
@@ -282,9 +294,15 @@ class RestBlobClient:
                     await pending
 
     async def _list_page(
-        self, container: str, prefix: str, delimiter: str | None, marker: str, size: int
+        self,
+        container: str,
+        prefix: str,
+        delimiter: str | None,
+        marker: str,
+        size: int,
+        include: str = "metadata",
     ) -> bytes:
-        query = list_query(prefix, delimiter, marker, size)
+        query = list_query(prefix, delimiter, marker, size, include)
         what = f"listing container '{container}' at {self.signer.endpoint}"
         path = blob_path(container, "")
         answer = await self.rest.send("GET", path, query, {}, None, what, parent=container)

@@ -23,12 +23,14 @@ from azxfer.endpoints.base import (
 from azxfer.endpoints.files.copy import FilesUrlCopies
 from azxfer.endpoints.files.directories import DirectoryMaker
 from azxfer.endpoints.files.errors import FILE_ERRORS, explain
+from azxfer.endpoints.files.lister import FILES_LIST_FIELDS, list_file_items
 from azxfer.endpoints.files.listing import described_entry, walk
 from azxfer.endpoints.files.ordered import ordered_walk
 from azxfer.endpoints.files.reader import FileReader
 from azxfer.endpoints.files.requests import MAX_FILE_SIZE, smb_headers
 from azxfer.endpoints.files.rest import FileRestClient
 from azxfer.endpoints.files.writer import FileWriter
+from azxfer.endpoints.listing import Listed, ListField
 from azxfer.errors import ContainerMissing, LocationError, NotFoundError, TransferError
 from azxfer.locations import Location
 from azxfer.models import Entry, Skipped, Transfer, WriteProps, file_props
@@ -140,6 +142,16 @@ class FilesEndpoint(FilesUrlCopies):
                 yield entry
         except Exception as exc:
             raise self.explain(exc, what) from None
+
+    def list_fields(self) -> frozenset[ListField]:
+        """The properties a listing of a share gives (`Lister`)."""
+        return FILES_LIST_FIELDS
+
+    def list_items(
+        self, recursive: bool, filters: NameFilter, fields: frozenset[ListField]
+    ) -> AsyncIterator[Listed]:
+        """What `azxfer list` shows of the location (`Lister`)."""
+        return list_file_items(self, recursive, filters, fields)
 
     async def _described(self, listed: Entry) -> Entry:
         """A listed file completed by its properties (as listed if it is gone meanwhile)."""

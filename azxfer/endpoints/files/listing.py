@@ -134,6 +134,7 @@ async def walk(
     name_pattern: str | None = None,
     width: int = WALK_WIDTH,
     folders: bool = False,
+    top_folders: bool = False,
 ) -> AsyncIterator[Entry]:
     """Every selected file under directory `base` of the share ('' : the root), rel_path
     relative to it, streamed as listed: up to `width` directories are listed at once, each
@@ -144,7 +145,10 @@ async def walk(
     `folders` (recursive walks): each directory below `base` is an entry too, yielded before
     anything under it, once its first page is read: `EMPTY_FOLDER` when that page is the only
     one and selects nothing, else `FOLDER` (folders are selected by path, as the local walk
-    selects them)."""
+    selects them).
+
+    `top_folders` (one-level walks): the directories of `base` are entries too (`FOLDER`,
+    selected by path), among its files."""
     found: asyncio.Queue[object] = asyncio.Queue(WALK_AHEAD)
     # Directories to list: (path relative to `base`, its SMB properties from its parent's page).
     todo: asyncio.Queue[tuple[str, FileProps | None]] = asyncio.Queue()
@@ -172,6 +176,13 @@ async def walk(
                     rel = f"{rel_dir}/{name}" if rel_dir else name
                     if filters.may_descend(rel):
                         below.append((rel, dir_smb))
+            elif top_folders:
+                for name, dir_smb in page.directories:
+                    if name_pattern and not fnmatch.fnmatchcase(name, name_pattern):
+                        continue
+                    if filters.may_descend(name):
+                        ref = f"{path}/{name}" if path else name
+                        selected.append(folder_entry(ref, name, dir_smb, empty=False))
             if first and folders and rel_dir:
                 empty = not selected and not below and not page.next_marker
                 await found.put(folder_entry(path, rel_dir, own_smb, empty))

@@ -92,14 +92,15 @@ def metadata_headers(metadata: dict[str, str] | None) -> dict[str, str]:
     return {f"x-ms-meta-{key}": value for key, value in (metadata or {}).items()}
 
 
-def list_query(marker: str, prefix: str = "") -> dict[str, str]:
-    """The query of one List Directories and Files page."""
+def list_query(marker: str, prefix: str = "", include: str = LIST_INCLUDE) -> dict[str, str]:
+    """The query of one List Directories and Files page ('' `include`: names and sizes only)."""
     query = {
         "restype": "directory",
         "comp": "list",
-        "include": LIST_INCLUDE,
         "maxresults": str(LIST_PAGE),
     }
+    if include:
+        query["include"] = include
     if prefix:
         query["prefix"] = prefix
     if marker:

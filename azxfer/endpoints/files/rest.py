@@ -12,6 +12,7 @@ from azxfer.credentials import Credential
 from azxfer.endpoints.files.errors import FILE_ERRORS
 from azxfer.endpoints.files.requests import (
     API_VERSION,
+    LIST_INCLUDE,
     UNFINISHED_TIME,
     content_headers,
     file_path,
@@ -149,16 +150,19 @@ class FileRestClient:
         self._found(status, headers, f"directory '{path}'")  # a missing share is an error
         return status != 409
 
-    async def list_page(self, path: str, marker: str, prefix: str = "") -> bytes:
+    async def list_page(
+        self, path: str, marker: str, prefix: str = "", include: str = LIST_INCLUDE
+    ) -> bytes:
         """One page of List Directories and Files of directory `path` ('' : the share root),
-        with times, ETags and attributes."""
+        with the properties `include` names (by default times, ETags, attributes and
+        permission keys)."""
         what = (
             f"listing directory '{path}' of share {self.where}"
             if path
             else (f"listing share {self.where}")
         )
         headers = {"x-ms-file-extended-info": "true"}
-        answer = await self._send("GET", path, list_query(marker, prefix), headers, what)
+        answer = await self._send("GET", path, list_query(marker, prefix, include), headers, what)
         return answer[2]
 
     # -- files -------------------------------------------------------------------------------

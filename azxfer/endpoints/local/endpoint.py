@@ -13,7 +13,9 @@ import stat as stat_mod
 from collections.abc import AsyncIterator
 
 from azxfer.endpoints.base import NameFilter, Selection, SelectionKind
+from azxfer.endpoints.listing import Listed, ListField
 from azxfer.endpoints.local.files import LocalReader, LocalWriter
+from azxfer.endpoints.local.lister import LOCAL_LIST_FIELDS, list_local_items
 from azxfer.endpoints.local.walker import Walker, file_entry, threaded
 from azxfer.errors import LocationError, TransferError
 from azxfer.models import Entry, Skipped, Transfer, WriteProps
@@ -64,6 +66,16 @@ class LocalEndpoint:
             raise LocationError(f"'{self.path}' is not a regular file or folder")
         entry = file_entry(os.path.abspath(self.path), os.path.basename(self.path), st)
         return Selection(SelectionKind.SINGLE, "", _single(entry))
+
+    def list_fields(self) -> frozenset[ListField]:
+        """The properties a local listing gives (`Lister`)."""
+        return LOCAL_LIST_FIELDS
+
+    def list_items(
+        self, recursive: bool, filters: NameFilter, fields: frozenset[ListField]
+    ) -> AsyncIterator[Listed]:
+        """What `azxfer list` shows of the path (`Lister`)."""
+        return list_local_items(self.path, self.pattern, recursive, filters, fields)
 
     async def open_reader(self, entry: Entry) -> LocalReader:
         """A pread-based reader that notices if the file changes while it is read."""

@@ -41,12 +41,20 @@ class Walker:
     with `folders`, the folders it descends into are entries too."""
 
     def __init__(
-        self, filters: NameFilter, recursive: bool, follow_symlinks: bool, folders: bool = False
+        self,
+        filters: NameFilter,
+        recursive: bool,
+        follow_symlinks: bool,
+        folders: bool = False,
+        top_folders: bool = False,
     ) -> None:
+        """`folders`: a recursive walk yields the folders it descends into; `top_folders`: a
+        one-level walk yields the folders it finds (as `FOLDER`, selected by path)."""
         self.filters = filters
         self.recursive = recursive
         self.follow = follow_symlinks
         self.folders = folders and recursive
+        self.top_folders = top_folders and not recursive
 
     def walk_pattern(self, folder: str, pattern: str) -> Iterator[Entry | Skipped]:
         """Entries of `folder` whose names match `pattern`; matching folders if recursive."""
@@ -87,6 +95,8 @@ class Walker:
             return
         if stat_mod.S_ISDIR(st.st_mode):
             if not self.recursive or not self.filters.may_descend(rel):
+                if self.top_folders and self.filters.may_descend(rel):
+                    yield folder_entry(item.path, rel, st, empty=False)
                 return
             key = _dir_key(st)
             if key in ancestors:

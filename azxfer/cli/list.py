@@ -1,0 +1,208 @@
+"""`azxfer list`: parse, run the listing (`azxfer.listjob`), render each entry as it comes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import click
+
+from azxfer.cli.common import FROM_TO, SERVICE_NAMES, environment
+from azxfer.cli.progressline import size_text
+from azxfer.credentials import path_style_services, resolve_credential
+from azxfer.errors import UsageError
+from azxfer.events import ListEntry, ListSummary
+from azxfer.locations import Location, Service, check_local_source, parse_location
+
+if TYPE_CHECKING:  # the listing (asyncio, the drivers) loads only when it runs
+    from azxfer.listjob import Listed, ListField
+
+
+@click.command("list")
+@click.argument("location")
+@click.option("-r", "--recursive", is_flag=True, help="List everything below, not one level.")
+@click.option(
+    "--properties",
+    help="';'-separated properties to show (any case): LastModifiedTime, VersionId, BlobType, "
+    "BlobAccessTier, ContentType, ContentEncoding, ContentMD5, LeaseState, LeaseDuration, "
+    "LeaseStatus, ArchiveStatus, Metadata, ETag, CreationTime; Azure Files: LastModifiedTime, "
+    "CreationTime, LastWriteTime, ChangeTime, Attributes, ETag.",
+)
+@click.option("--machine-readable", is_flag=True, help="Sizes in bytes, not KiB/MiB/...")
+@click.option(
+    "--running-tally",
+    is_flag=True,
+    help="Print the count of files and directories and the total size on stdout after the "
+    "entries (AzCopy's); without it that line is always printed too, on stderr.",
+)
+@click.option("--include-pattern", help="Only files whose names match these ';'-separated globs.")
+@click.option("--exclude-pattern", help="Skip files whose names match these ';'-separated globs.")
+@click.option("--include-path", help="Only these ';'-separated relative paths (prefixes).")
+@click.option("--exclude-path", help="Skip these ';'-separated relative paths (prefixes).")
+@click.option("--include-after", help="Only files modified at or after this ISO-8601 time.")
+@click.option("--include-before", help="Only files modified at or before this ISO-8601 time.")
+@click.option(
+    "--output-type",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one tab-separated line per entry; json: one list_entry object per line, then "
+    "one list_summary.",
+)
+@click.option(
+    "--source-type",
+    type=click.Choice(sorted(SERVICE_NAMES)),
+    help="Name the location's service (custom domains, an emulator's path-style File URL).",
+)
+@click.option(
+    "--from-to",
+    type=click.Choice(sorted(FROM_TO)),
+    help="As for copy: its source side names the location's service (e.g. FileLocal).",
+)
+@click.option(
+    "--source-key-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="File holding the account key (else AZXFER_SOURCE_KEY).",
+)
+def list_command(location: str, **opts: object) -> int:
+    """List the files (and directories) at LOCATION: a container, virtual directory, name
+    prefix or wildcard ('.../box/logs/2024-', '.../box/*.csv'), a share or a directory in it,
+    or a local folder. One level unless --recursive; directories end in '/'.
+
+    Text output, one line per entry: NAME<TAB>SIZE, then one KEY=VALUE field per property
+    asked for ('-' is a directory's size). The count of files and directories and their total
+    size always follow: on stderr, or on stdout with --running-tally.
+
+    \b
+    Examples:
+      azxfer list 'https://acct.blob.core.windows.net/box?<SAS>'
+      azxfer list 'https://acct.blob.core.windows.net/box/logs/' -r --machine-readable
+      azxfer list 'https://acct.file.core.windows.net/share/dir' --properties LastWriteTime
+    """
+    from azxfer.listjob import ListOptions, parse_properties, run_list
+    from azxfer.options import FilterSpec
+
+    fields = parse_properties(_text(opts["properties"]))
+    where = _parse(location, opts)
+    try:
+        filters = FilterSpec.from_strings(
+            _text(opts["include_pattern"]),
+            _text(opts["exclude_pattern"]),
+            _text(opts["include_path"]),
+            _text(opts["exclude_path"]),
+            _text(opts["include_after"]),
+            _text(opts["include_before"]),
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    env = environment()
+    credential = None
+    if not where.is_local:
+        from azxfer.cli.login import device_prompt
+        from azxfer.identity.provider import SignedInIdentity
+
+        key_file = opts["source_key_file"]
+        assert key_file is None or isinstance(key_file, Path)
+        credential = resolve_credential(
+            where, "source", env, key_file, SignedInIdentity(env, device_prompt)
+        )
+    options = ListOptions(where, credential, bool(opts["recursive"]), filters, fields)
+    if hasattr(sys.stdout, "reconfigure"):
+        # Local names that are not UTF-8 are printed as their bytes, as `ls` prints them.
+        sys.stdout.reconfigure(errors="surrogateescape")
+    renderer = Renderer(
+        sys.stdout, opts["output_type"] == "json", bool(opts["machine_readable"]), options.fields
+    )
+    try:
+        totals = run_list(options, renderer.entry, sys.stdout.flush, env)
+        tally = bool(opts["running_tally"])
+        renderer.summary(totals.files, totals.directories, totals.bytes, tally)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing more to say, and nothing wrong.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable bytes kept as surrogates (surrogateescape)
+        return False
+    return True
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _parse(text: str, opts: dict[str, object]) -> Location:
+    """The location, its service named by --source-type or --from-to's source side."""
+    source_type, from_to = _text(opts["source_type"]), _text(opts["from_to"])
+    if source_type and from_to:
+        raise UsageError("--from-to cannot be combined with --source-type")
+    service = SERVICE_NAMES[source_type] if source_type else None
+    if from_to:
+        service = FROM_TO[from_to][0]
+    if service is Service.WEB:
+        raise UsageError("a web URL cannot be listed")
+    where = parse_location(text, service, path_style=path_style_services(environment()))
+    check_local_source(where)
+    return where
+
+
+class Renderer:
+    """Writes entries as they come (text or NDJSON) and the closing count."""
+
+    def __init__(
+        self, out: TextIO, json_output: bool, machine: bool, fields: tuple[ListField, ...]
+    ) -> None:
+        from azxfer.listjob import json_key
+
+        self.out = out
+        self.json_output = json_output
+        self.machine = machine
+        # (name in text, key in JSON, is the metadata map) of each property asked for
+        self.fields = [(f.value, json_key(f), f.value == "Metadata") for f in fields]
+
+    def entry(self, item: Listed) -> None:
+        """One entry: a line of text, or a list_entry object."""
+        props = item.properties or {}
+        if self.json_output:
+            shown = {key: props[name] for name, key, _ in self.fields if name in props}
+            kind = "directory" if item.is_directory else "file"
+            record = ListEntry(item.name, item.size, kind, shown or None, item.metadata).to_json()
+            # A local name that is not UTF-8 is escaped, so the line stays valid UTF-8 JSON.
+            plain = item.name.isascii() or _is_utf8(item.name)
+            self.out.write(json.dumps(record, ensure_ascii=not plain) + "\n")
+            return
+        # A directory has no size of its own: '-' keeps the columns.
+        size = "-" if item.is_directory else self._size(item.size)
+        parts = [item.name + "/" if item.is_directory else item.name, size]
+        for name, _, is_metadata in self.fields:
+            if is_metadata:
+                meta = item.metadata or {}
+                parts.append("Metadata=" + ";".join(f"{k}={v}" for k, v in meta.items()))
+            elif name in props:
+                parts.append(f"{name}={props[name]}")
+        self.out.write("\t".join(parts) + "\n")
+
+    def summary(self, files: int, directories: int, size: int, tally: bool) -> None:
+        """The closing count: a list_summary object, or one line (stdout with `tally`)."""
+        if self.json_output:
+            record = ListSummary(files, directories, size).to_json()
+            self.out.write(json.dumps(record) + "\n")
+            return
+        line = f"Files: {files}; directories: {directories}; total size: {self._size(size)}"
+        if tally:
+            self.out.write(line + "\n")
+        else:
+            self.out.flush()
+            click.echo(line, err=True)
+
+    def _size(self, size: int) -> str:
+        return str(size) if self.machine else size_text(size)
