@@ -76,6 +76,12 @@ def resume_command(
     source = with_sas(saved["source"], source_sas)
     destination = with_sas(saved["destination"], dest_sas)
     used = saved.get("credentials") or {}
+    if record.command in ("remove", "set-properties"):
+        from azxfer.cli.bulk import resume_bulk
+
+        options, resume = resume_bulk(record.command, job_id, source, raw, dict(opts))
+        _check_sas_given(job_id, used, {"source": options.credential})
+        return resume()
     if record.command in ("export", "import"):
         return _resume_table(record.command, job_id, source, destination, raw, used, dict(opts))
     if record.command == "sync":
