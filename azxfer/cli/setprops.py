@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 @click.option("--dry-run", is_flag=True, help="List what would change; change nothing.")
 @click.option(
     "--from-to",
-    type=click.Choice(["BlobNone"]),
-    help="Name the service (custom domains).",
+    type=click.Choice(["BlobNone", "FileNone"]),
+    help="Name the service (custom domains, an emulator's path-style URL).",
 )
 def set_properties_command(url: str, **opts: Any) -> int:
     """Change the access tier, metadata or index tags of the blob at URL, or, with
