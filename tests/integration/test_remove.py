@@ -10,7 +10,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from faultproxy import FaultProxy
+from faultproxy import FaultProxy, Rule
 from helpers import blob_names, make_tree, seed_blobs, tree_files
 from test_resume import KILLED, crash, job_id_of
 
@@ -210,3 +210,73 @@ def test_local_tree(run_azxfer, tmp_path):
     result = run_azxfer("remove", root, "-r", "--force", *JSON).assert_ok()
     assert not root.exists()
     assert result.events_of("bulk_summary")[0]["folders_removed"] == 3  # sub/d, sub, tree
+
+
+def test_a_container_sas_batches(run_azxfer, container_client, proxy, azurite, container):
+    from datetime import UTC, datetime, timedelta
+
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    seed_blobs(container_client, {f"s/{i}": 1 for i in range(20)})
+    sas = generate_container_sas(
+        azurite.account, container, account_key=azurite.key,
+        permission=ContainerSasPermissions(read=True, list=True, delete=True),
+        expiry=datetime.now(UTC) + timedelta(hours=1),
+    )  # fmt: skip
+    url = proxy.url(azurite.account, container, "s") + "?" + sas
+    anonymous = {"AZXFER_DEST_KEY": None, "AZXFER_SOURCE_KEY": None}
+    result = run_azxfer("remove", url, "-r", "--force", *JSON, env=anonymous).assert_ok()
+    assert blob_names(container_client) == set()
+    assert proxy.count(method="POST", query="comp=batch") == 1
+    assert sas.split("sig=")[1].split("&")[0] not in result.stdout + result.stderr
+
+
+def test_a_refused_batch_falls_back_to_single_deletes(
+    run_azxfer, container_client, proxy, azurite, container
+):
+    seed_blobs(container_client, {f"f/{i}": 1 for i in range(10)})
+    proxy.add(
+        Rule("status", method="POST", query="comp=batch", status=403,
+             error_code="AuthorizationPermissionMismatch", retry_after=None)
+    )  # fmt: skip
+    url = proxy.url(azurite.account, container, "f")
+    run_azxfer("remove", url, "-r", "--force", *JSON).assert_ok()
+    assert blob_names(container_client) == set()
+    assert proxy.count(method="POST", query="comp=batch") == 1  # refused once, not again
+    assert proxy.count(method="DELETE") == 10
+
+
+def _run_on_a_terminal(azurite, tmp_path: Path, answer: str, *args: str) -> tuple[int, str]:
+    """Run the CLI with a terminal as stdin, typing `answer` at its prompt."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env.pop("AZURE_STORAGE_CONNECTION_STRING", None)
+    env["AZXFER_DEST_KEY"] = azurite.key
+    env["AZXFER_JOB_DIR"] = str(job_dir(tmp_path))
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "azxfer", *args], stdin=slave, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, env=env, cwd=tmp_path, text=True,
+        )  # fmt: skip
+        os.write(master, answer.encode() + b"\n")
+        _, err = proc.communicate(timeout=120)
+    finally:
+        os.close(master)
+        os.close(slave)
+    return proc.returncode, err
+
+
+def test_past_max_delete_a_terminal_is_asked(container_client, container_url, azurite, tmp_path):
+    seed_blobs(container_client, {"a": 1, "b": 1, "c": 1})
+    code, err = _run_on_a_terminal(azurite, tmp_path, "n", "remove", container_url(), "-r")
+    assert code == 1 and "Remove 3 of the 3 objects" in err and "declined" in err, err
+    assert blob_names(container_client) == {"a", "b", "c"}
+    code, err = _run_on_a_terminal(azurite, tmp_path, "y", "remove", container_url(), "-r")
+    assert code == 0, err
+    assert blob_names(container_client) == set()
