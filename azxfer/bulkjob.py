@@ -176,6 +176,7 @@ class BulkJob:
             endpoint.lists_folders = True
         selection = await endpoint.select(options.recursive, filters, False)
         check_selection(selection.kind, options)
+        check_found(selection.kind, options.location)
         async for item in selection.items:
             if isinstance(item, Skipped):
                 self.sink.emit(Notice("info", f"skipped '{item.rel_path}': {item.reason}"))
@@ -183,7 +184,6 @@ class BulkJob:
             if is_folder(item) and not tree:
                 continue
             self._selected(item)
-        check_found(selection.kind, filters.seen, options.location)
         if tree and selection.kind is SelectionKind.DIRECTORY:
             root = _tree_root(endpoint)
             if root:

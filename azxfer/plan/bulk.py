@@ -148,10 +148,11 @@ def check_selection(kind: SelectionKind, options: BulkOptions) -> None:
         )
 
 
-def check_found(kind: SelectionKind, listed: int, location: Location) -> None:
-    """A plain path (no wildcard) that named nothing at all is a missing object (AzCopy
-    reports the 404 and fails), not an empty selection."""
-    if kind is SelectionKind.PATTERN and listed == 0:
+def check_found(kind: SelectionKind, location: Location) -> None:
+    """A plain path (no wildcard) that names neither an object nor a folder is a missing
+    object (AzCopy reports the 404 and fails): never a name prefix, which for a copy selects
+    every name starting so (AzCopy v8's /Pattern) but here would act on objects not named."""
+    if kind is SelectionKind.PATTERN:
         path = location.path
         if path and not any(c in path for c in _WILDCARD_CHARS):
             raise NotFoundError(

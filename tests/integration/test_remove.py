@@ -143,9 +143,11 @@ def test_snapshots(run_azxfer, container_client, container_url):
 def test_missing_blob_container_and_credential_are_one_line(
     run_azxfer, container_client, container_url, azurite
 ):
+    seed_blobs(container_client, {"nothing-here.txt.keep": 1})
     result = run_azxfer("remove", container_url("nothing-here.txt"))
     result.assert_usage_error(code=1)
     assert "nothing-here.txt" in result.stderr and "404" in result.stderr
+    assert blob_names(container_client) == {"nothing-here.txt.keep"}  # not a name prefix
     missing = f"{azurite.blob_endpoint}/no-such-container-x1/a.txt"
     result = run_azxfer("remove", missing).assert_usage_error(code=1)
     assert "no-such-container-x1" in result.stderr
@@ -153,6 +155,7 @@ def test_missing_blob_container_and_credential_are_one_line(
     result.assert_usage_error(code=1)
     assert "does not exist" in result.stderr
     seed_blobs(container_client, {"a": 1})
+    container_client.delete_blob("nothing-here.txt.keep")
     anonymous = {"AZXFER_DEST_KEY": None, "AZXFER_SOURCE_KEY": None}
     result = run_azxfer("remove", container_url("a"), env=anonymous).assert_usage_error(code=1)
     assert "no credential" in result.stderr
