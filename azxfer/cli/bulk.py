@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from azxfer.cli.common import SERVICE_NAMES, environment, journal_option, output_options
+from azxfer.cli.common import SERVICE_NAMES, environment
 from azxfer.cli.login import device_prompt
 from azxfer.cli.progressline import size_text
 from azxfer.cli.render import JsonReporter
@@ -60,7 +60,7 @@ def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The options choosing which objects a bulk command acts on, and how it runs."""
     for option in reversed(_SELECTION):
         func = option(func)
-    return journal_option(output_options(func))
+    return func
 
 
 def build_bulk_options(

@@ -13,6 +13,7 @@ from azxfer.cli.bulk import (
     selection_options,
     service_named,
 )
+from azxfer.cli.common import journal_option, output_options
 from azxfer.cli.sync import _absolute
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
     type=click.Choice(["BlobTrash", "FileTrash", "LocalTrash"]),
     help="Name the service (custom domains, an emulator's path-style Azure Files URL).",
 )
+@journal_option
+@output_options
 def remove_command(url: str, **opts: Any) -> int:
     """Remove the blob, file or folder at URL; with --recursive, everything under a virtual
     directory, container, share folder or local folder (a share's or a local tree's folders

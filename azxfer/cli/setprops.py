@@ -14,6 +14,7 @@ from azxfer.cli.bulk import (
     selection_options,
     service_named,
 )
+from azxfer.cli.common import journal_option, output_options
 from azxfer.errors import UsageError
 from azxfer.options import BLOB_TIERS, parse_metadata, parse_tags
 
@@ -46,6 +47,8 @@ if TYPE_CHECKING:
     type=click.Choice(["BlobNone", "FileNone"]),
     help="Name the service (custom domains, an emulator's path-style URL).",
 )
+@journal_option
+@output_options
 def set_properties_command(url: str, **opts: Any) -> int:
     """Change the access tier, metadata or index tags of the blob at URL, or, with
     --recursive, of every blob under a virtual directory or container (filters,

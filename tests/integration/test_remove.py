@@ -283,3 +283,13 @@ def test_past_max_delete_a_terminal_is_asked(container_client, container_url, az
     code, err = _run_on_a_terminal(azurite, tmp_path, "y", "remove", container_url(), "-r")
     assert code == 0, err
     assert blob_names(container_client) == set()
+
+
+def test_folder_marker_blobs_go_with_their_tree(run_azxfer, container_client, container_url):
+    seed_blobs(container_client, {"d/sub/x": 1, "d/y": 1})
+    for marker in ("d/sub", "d/empty"):
+        container_client.upload_blob(marker, b"", metadata={"hdi_isfolder": "true"})
+    result = run_azxfer("remove", container_url("d"), "-r", "--force", *JSON).assert_ok()
+    assert blob_names(container_client) == set()
+    folders = [e["destination"] for e in result.events_of("deleted") if e["folder"]]
+    assert sorted(folders) == ["d/empty", "d/sub"]
