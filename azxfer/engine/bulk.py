@@ -10,7 +10,7 @@ The driver is used by capability (`endpoints.base`): `BatchDeleter`, `TierSetter
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
 from azxfer.endpoints.base import (
@@ -139,6 +139,18 @@ class BulkActions:
             return None
 
         return _checked(await asyncio.gather(*(one(entry) for entry in page)))
+
+
+def paged(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of `size` (the last one shorter)."""
+    page: list[T] = []
+    for item in items:
+        page.append(item)
+        if len(page) >= size:
+            yield page
+            page = []
+    if page:
+        yield page
 
 
 def _checked(outcomes: Sequence[BulkOutcome]) -> list[BulkOutcome]:

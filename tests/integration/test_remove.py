@@ -293,3 +293,18 @@ def test_folder_marker_blobs_go_with_their_tree(run_azxfer, container_client, co
     assert blob_names(container_client) == set()
     folders = [e["destination"] for e in result.events_of("deleted") if e["folder"]]
     assert sorted(folders) == ["d/empty", "d/sub"]
+
+
+def test_sync_deletes_share_the_batches(
+    run_azxfer, container_client, proxy, azurite, container, tmp_path
+):
+    """sync --delete-destination deletes through the same bulk path (one batch, no DELETE)."""
+    src = make_tree(tmp_path / "src", {"keep.txt": 1})
+    seed_blobs(container_client, {"keep.txt": 1, **{f"extra/{i}": 1 for i in range(40)}})
+    url = proxy.url(azurite.account, container)
+    run_azxfer(
+        "sync", src, url, "--delete-destination", "true", "--max-delete", "100%", *JSON
+    ).assert_ok()
+    assert blob_names(container_client) == {"keep.txt"}
+    assert proxy.count(method="POST", query="comp=batch") == 1
+    assert proxy.count(method="DELETE") == 0
