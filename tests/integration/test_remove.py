@@ -308,3 +308,28 @@ def test_sync_deletes_share_the_batches(
     assert blob_names(container_client) == {"keep.txt"}
     assert proxy.count(method="POST", query="comp=batch") == 1
     assert proxy.count(method="DELETE") == 0
+
+
+def test_a_signed_in_identity_removes(run_azxfer, entra_standin, entra_azurite, tmp_path):
+    """Azurite --oauth basic over https: batch sub-requests carry the Entra ID token."""
+    import uuid
+
+    from test_token_copies import _spn_env
+
+    local = make_tree(tmp_path / "up", {f"f{i}.txt": 3 for i in range(12)})
+    url = f"{entra_azurite.blob_endpoint}/r{uuid.uuid4().hex[:12]}"
+    run_azxfer("copy", local, url, "-r", env=entra_standin.tls_env()).assert_ok()
+    env = _spn_env(entra_standin, tmp_path, AZXFER_DEST_KEY=None)
+    log = tmp_path / "remove.log"
+    removed = run_azxfer(
+        "remove", f"{url}/up", "-r", "--force", "--log-file", log, "--log-level", "DEBUG",
+        *JSON, env=env,
+    )  # fmt: skip
+    removed.assert_ok()
+    assert removed.events_of("job_started")[0]["source_credential"].startswith("Entra ID token")
+    assert removed.events_of("bulk_summary")[0]["done"] == 12
+    requests = [line for line in log.read_text().splitlines() if "azxfer.http:" in line]
+    assert [line for line in requests if " POST " in line and "-> 202" in line], requests
+    assert not [line for line in requests if " DELETE " in line], requests
+    again = run_azxfer("remove", f"{url}/up", "-r", "--dry-run", env=env)
+    assert "404" in again.assert_usage_error(code=1).stderr  # nothing is left under it
