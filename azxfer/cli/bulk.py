@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -15,7 +16,7 @@ import click
 from azxfer.cli.common import SERVICE_NAMES, environment
 from azxfer.cli.login import device_prompt
 from azxfer.cli.progressline import size_text
-from azxfer.cli.render import JsonReporter
+from azxfer.cli.render import PLAIN_INTERVAL, JsonReporter
 from azxfer.cli.run import ask, start_job
 from azxfer.credentials import path_style_services, resolve_credential
 from azxfer.errors import UsageError
@@ -145,7 +146,7 @@ def run_bulk_command(
 
     spec = start_job(command, opts, record, resume_id)
     json_output = str(opts.get("output_type") or "text") == "json"
-    reporter = JsonReporter(sys.stdout) if json_output else BulkTextReporter(sys.stdout)
+    reporter = JsonReporter(sys.stdout) if json_output else BulkTextReporter(sys.stdout, sys.stderr)
     asking = None if options.force or not sys.stdin.isatty() else ask_remove
     logging.getLogger("azxfer").info("%s %s", command, options.location.display)
     try:
@@ -173,14 +174,19 @@ class BulkTextReporter:
     """Text output of a bulk job: its start, what a dry run would do, failures, notices, and
     the summary (objects done and their bytes, failed, folders)."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, err: TextIO) -> None:
         self.out = out
+        self.err = err
         self.summary: BulkSummary | None = None
+        self.command = ""
+        self.done = self.failed = 0
+        self.last_line = time.monotonic()
 
     def emit(self, event: Event) -> None:
         """Render the lines this event adds."""
         if isinstance(event, JobStarted):
             dry = " (dry run)" if event.dry_run else ""
+            self.command = event.command
             self._line(f"Job {event.job_id}: {event.command} {event.source}{dry}")
         elif isinstance(event, Notice):
             self._line(f"{event.level}: {event.message}")
@@ -196,8 +202,18 @@ class BulkTextReporter:
     def _object(self, verb: str, name: str, event: Any) -> None:
         if event.dry_run:
             self._line(f"DRYRUN: {verb} {name}")
-        elif event.outcome == "failed":
+            return
+        if event.outcome == "failed":
+            self.failed += 1
             self._line(f"FAILED: {verb} {name}: {event.reason}")
+        else:
+            self.done += 1
+        now = time.monotonic()
+        if now - self.last_line >= PLAIN_INTERVAL:  # a running tally on long jobs
+            self.last_line = now
+            done = "removed" if self.command == "remove" else "updated"
+            self.err.write(f"progress: {self.done} {done}, {self.failed} failed\n")
+            self.err.flush()
 
     def _finished(self, event: JobFinished) -> None:
         lines = [f"Job {event.job_id} summary: {event.status}"]
