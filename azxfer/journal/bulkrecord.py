@@ -92,12 +92,3 @@ class BulkJournal:
             _UNFINISHED,
         ).fetchall()
         return [(row_id, entry_from_json(json.loads(entry))) for row_id, entry in rows]
-
-    def finished_counts(self) -> tuple[int, int]:
-        """(objects, bytes) an earlier run of this job completed."""
-        self.journal.flush()
-        count, size = self.journal.db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM transfer WHERE state = ?",
-            (TransferState.COMPLETED,),
-        ).fetchone()
-        return count, size

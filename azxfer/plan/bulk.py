@@ -19,7 +19,6 @@ from azxfer.endpoints.base import (
     BatchDeleter,
     Endpoint,
     MetadataSetter,
-    NameFilter,
     SelectionKind,
     TagSetter,
     TierSetter,
@@ -158,8 +157,3 @@ def check_found(kind: SelectionKind, location: Location) -> None:
             raise NotFoundError(
                 f"'{path}' does not exist in '{location.container}' (404 not found)"
             )
-
-
-def name_filter(options: BulkOptions) -> NameFilter:
-    """The filters a listing applies (counting what it lists)."""
-    return CountingFilter(options.filters)
