@@ -53,7 +53,8 @@ def set_properties_command(url: str, **opts: Any) -> int:
     """Change the access tier, metadata or index tags of the blob at URL, or, with
     --recursive, of every blob under a virtual directory or container (filters,
     --list-of-files and wildcards choose which). Tier changes go 256 to a request (Blob
-    Batch). Journaled: 'azxfer resume' finishes one that was stopped.
+    Batch). On Azure Files, --metadata only. Journaled: 'azxfer resume' finishes one that
+    was stopped.
 
     \b
     Examples:

@@ -137,3 +137,23 @@ def test_errors_are_one_line(run_azxfer, container_client, container_url):
     missing = run_azxfer("set-properties", container_url("nope"), "--metadata", "k=v")
     assert "nope" in missing.assert_usage_error(code=1).stderr
     assert props(container_client, "a").metadata == {}
+
+
+def test_metadata_of_files_in_a_share(run_azxfer, share_url, share_client):
+    from test_remove_files import seed
+
+    seed(share_client, {"d/a.txt": 1, "d/sub/b.txt": 2, "other.txt": 3})
+    share = ("--from-to", "FileNone")
+    run_azxfer(
+        "set-properties", share_url("d"), "-r", "--metadata", "k=v;n=1", *share, *JSON
+    ).assert_ok()
+    for name in ("d/a.txt", "d/sub/b.txt"):
+        assert share_client.get_file_client(name).get_file_properties().metadata == {
+            "k": "v",
+            "n": "1",
+        }
+    assert share_client.get_file_client("other.txt").get_file_properties().metadata == {}
+    run_azxfer("set-properties", share_url("d/a.txt"), "--metadata", "", *share).assert_ok()
+    assert share_client.get_file_client("d/a.txt").get_file_properties().metadata == {}
+    tags = run_azxfer("set-properties", share_url("d/a.txt"), "--blob-tags", "a=b", *share)
+    assert "--blob-tags applies only to Blob storage" in tags.assert_usage_error().stderr
