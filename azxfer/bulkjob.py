@@ -154,11 +154,9 @@ class BulkJob:
         actions = BulkActions(endpoint, self.operation, options.concurrency)
         resumed = self.records is not None and spec.resume and self.records.enumerated
         if not resumed:
-            listed = await self._list(endpoint)
+            self._check_limit(await self._list(endpoint))
             if options.dry_run:
-                self._check_limit(listed)
                 return "DryRun"
-            self._check_limit(listed)
             assert self.records is not None
             self.records.listed()
         self.acting = True

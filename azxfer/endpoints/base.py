@@ -292,13 +292,16 @@ BulkOutcome = AzxferError | None
 class BatchDeleter(Protocol):
     """A service that deletes many objects in one request (Blob Batch) and knows snapshots.
 
-    Answers one outcome per ref, in order; an object already gone counts as deleted (a resumed
+    Answers one outcome per entry, in order; an object already gone counts as deleted (a resumed
     job deletes again what its killed run may have deleted). One failing fails only itself."""
 
-    batch_size: int  # refs per call that make one request
+    batch_size: int  # entries per call that make one request
 
-    async def delete_many(self, refs: Sequence[str], snapshots: SnapshotRule) -> list[BulkOutcome]:
-        """Delete each object of `refs` (with `snapshots`)."""
+    async def delete_many(
+        self, entries: Sequence[Entry], snapshots: SnapshotRule
+    ) -> list[BulkOutcome]:
+        """Delete each object of `entries` (with `snapshots`; an entry that is itself a
+        snapshot or version is deleted alone)."""
 
 
 @runtime_checkable

@@ -94,8 +94,7 @@ class BulkActions:
     async def _remove(self, page: Sequence[Entry]) -> list[BulkOutcome]:
         endpoint = self.endpoint
         if isinstance(endpoint, BatchDeleter):
-            refs = [entry.ref for entry in page]
-            return _checked(await endpoint.delete_many(refs, self.operation.snapshots))
+            return _checked(await endpoint.delete_many(page, self.operation.snapshots))
         return await self._each(page, lambda entry: endpoint.delete(entry.ref))
 
     # -- set-properties ----------------------------------------------------------------------

@@ -124,6 +124,12 @@ def check_operation(endpoint: Endpoint, options: BulkOptions) -> None:
             f"no credential for {where}: {operation.kind} needs a SAS token, an account key "
             "(AZXFER_DEST_KEY, --key-file), a connection string or 'azxfer login'"
         )
+    location = options.location
+    if location.snapshot or location.version_id:
+        if not operation.removes:
+            raise UsageError(f"{operation.kind} cannot change a snapshot or a version")
+        if operation.snapshots:
+            raise UsageError("--delete-snapshots applies to a blob, not to one of its snapshots")
     if operation.removes:
         if operation.snapshots and not isinstance(endpoint, BatchDeleter):
             raise UsageError("--delete-snapshots applies only to Blob storage")

@@ -134,10 +134,20 @@ def test_snapshots(run_azxfer, container_client, container_url):
     run_azxfer("remove", container_url("a"), "--delete-snapshots", "only", *JSON).assert_ok()
     listed = [(b.name, b.snapshot) for b in container_client.list_blobs(include=["snapshots"])]
     assert ("a", None) in listed and not [s for n, s in listed if n == "a" and s]
+    older = container_client.get_blob_client("b").create_snapshot()["snapshot"]
+    snapshot_url = f"{container_url('b')}?snapshot={older}"
+    run_azxfer("remove", snapshot_url, *JSON).assert_ok()  # that snapshot alone
+    b_versions = [s for n, s in _listed_with_snapshots(container_client) if n == "b"]
+    assert len(b_versions) == 2 and older not in b_versions and None in b_versions
+    run_azxfer("set-properties", snapshot_url, "--metadata", "a=b").assert_usage_error()
     run_azxfer(
         "remove", container_url(), "-r", "--delete-snapshots", "include", "--force", *JSON
     ).assert_ok()
     assert not list(container_client.list_blobs(include=["snapshots"]))
+
+
+def _listed_with_snapshots(container_client) -> list[tuple[str, str | None]]:
+    return [(b.name, b.snapshot) for b in container_client.list_blobs(include=["snapshots"])]
 
 
 def test_missing_blob_container_and_credential_are_one_line(

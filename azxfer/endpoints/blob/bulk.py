@@ -26,6 +26,14 @@ from azxfer.models import Entry, blob_props
 from azxfer.transport.rest import ALL_BUT_BUSY
 
 
+def _point_in_time(entry: Entry) -> dict[str, str]:
+    """The query naming the snapshot or version `entry` is ({} for the blob itself)."""
+    props = blob_props(entry)
+    if props.snapshot:
+        return {"snapshot": props.snapshot}
+    return {"versionid": props.version_id} if props.version_id else {}
+
+
 class BlobBulkOps:
     """BatchDeleter, TierSetter, MetadataSetter and TagSetter for one container."""
 
@@ -35,10 +43,16 @@ class BlobBulkOps:
     # Set once the service refused a batch: the job's next ones would be refused too.
     _batch_refused = False
 
-    async def delete_many(self, refs: Sequence[str], snapshots: SnapshotRule) -> list[BulkOutcome]:
-        """Delete Blob for each of `refs` (x-ms-delete-snapshots: `snapshots`, if given)."""
+    async def delete_many(
+        self, entries: Sequence[Entry], snapshots: SnapshotRule
+    ) -> list[BulkOutcome]:
+        """Delete Blob for each entry (x-ms-delete-snapshots: `snapshots`, if given); an entry
+        that is a snapshot or a version is deleted alone (its query names it)."""
         headers = {"x-ms-delete-snapshots": snapshots} if snapshots else {}
-        requests = [SubRequest("DELETE", ref, {}, headers) for ref in refs]
+        requests = []
+        for entry in entries:
+            point = _point_in_time(entry)
+            requests.append(SubRequest("DELETE", entry.ref, point, {} if point else headers))
         return await self._run(requests, gone_is_done=True)
 
     async def set_tiers(
