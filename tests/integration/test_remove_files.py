@@ -93,3 +93,18 @@ def test_errors_are_one_line(run_azxfer, share_url, share_client):
     )
     tier.assert_usage_error()
     assert share_files(share_client) == {"d/a.txt"}
+
+
+def test_kill_9_then_resume_removes_the_rest_of_the_tree(run_azxfer, share_url, share_client):
+    from test_resume import KILLED, crash, job_id_of
+
+    seed(share_client, {f"d/s{i % 4}/f{i:03d}": 1 for i in range(80)}, dirs=("d/empty",))
+    first = run_azxfer(
+        "remove", share_url("d"), "-r", "--force", "--concurrency", "4", *FILE, *JSON,
+        env=crash("completed:40"),
+    )  # fmt: skip
+    assert first.returncode == KILLED, first.describe()
+    assert 0 < len(share_files(share_client)) < 80
+    resumed = run_azxfer("resume", job_id_of(first), *JSON).assert_ok()
+    assert share_files(share_client) == set() and share_dirs(share_client) == set()
+    assert resumed.events_of("bulk_summary")[0]["folders_removed"] == 6  # s0-s3, empty, d
