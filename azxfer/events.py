@@ -208,6 +208,33 @@ class ListSummary(Event, frozen=True):
     bytes: int
 
 
+class PropertiesSet(Event, frozen=True):
+    """set-properties changed an object's properties (`changes`: "tier=Cool", "metadata",
+    "tags"), or in a dry run would; outcome "failed" with the reason if the service refused."""
+
+    kind: ClassVar[str] = "properties_set"
+    target: str
+    changes: list[str]
+    dry_run: bool
+    outcome: str = "completed"
+    reason: str | None = None
+
+
+class BulkSummary(Event, frozen=True):
+    """The counts of a bulk job (remove, set-properties), just before JobFinished: objects
+    done (removed, or changed) and their bytes, failed, and folders removed and kept (still
+    holding something); a dry run counts what it would do."""
+
+    kind: ClassVar[str] = "bulk_summary"
+    operation: str
+    dry_run: bool
+    done: int
+    bytes: int
+    failed: int
+    folders_removed: int = 0
+    folders_kept: int = 0
+
+
 class EventSink(Protocol):
     """Receives events; must be cheap and must not raise."""
 

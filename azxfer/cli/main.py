@@ -19,7 +19,9 @@ from azxfer.cli.jobs import jobs_group
 from azxfer.cli.list import list_command
 from azxfer.cli.login import login_group, logout_command
 from azxfer.cli.make import make_command
+from azxfer.cli.remove import remove_command
 from azxfer.cli.resume import resume_command
+from azxfer.cli.setprops import set_properties_command
 from azxfer.cli.sync import sync_command
 from azxfer.cli.tables import register as register_table_commands
 from azxfer.early import EarlyListings
@@ -49,6 +51,8 @@ def cli() -> None:
 
 cli.add_command(copy_command)
 cli.add_command(sync_command)
+cli.add_command(remove_command)
+cli.add_command(set_properties_command)
 cli.add_command(bench_command)
 cli.add_command(resume_command)
 cli.add_command(jobs_group)

@@ -38,7 +38,8 @@ def resume_command(
     are sent. An export keeps its completed data files and reads each range on from the page
     after them; an import skips the batches the table had confirmed. A sync job runs the
     same sync again in its journal: what is still different is copied (interrupted transfers
-    continue), and deletes are decided anew. SAS tokens are
+    continue), and deletes are decided anew. A remove or set-properties acts on the objects
+    its journal holds as not yet done. SAS tokens are
     never journaled, so give fresh ones with --source-sas and --dest-sas when the job used
     them; account keys come from the same places as for copy.
 
@@ -79,6 +80,12 @@ def resume_command(
     source = with_sas(saved["source"], source_sas)
     destination = with_sas(saved["destination"], dest_sas)
     used = saved.get("credentials") or {}
+    if record.command in ("remove", "set-properties"):
+        from azxfer.cli.bulk import resume_bulk
+
+        options, resume = resume_bulk(record.command, job_id, source, raw, dict(opts))
+        _check_sas_given(job_id, used, {"source": options.credential})
+        return resume()
     if record.command in ("export", "import"):
         return _resume_table(record.command, job_id, source, destination, raw, used, dict(opts))
     if record.command == "sync":

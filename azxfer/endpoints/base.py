@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 
 from msgspec import Struct
 
-from azxfer.errors import UsageError
+from azxfer.errors import AzxferError, UsageError
 from azxfer.events import EventSink
 from azxfer.models import Chunk, Entry, Planned, Skipped, Transfer, WriteProps
 
@@ -278,6 +278,58 @@ class DirectoryDeletes(Protocol):
     async def delete_directory(self, ref: str) -> bool:
         """Delete the folder at `ref` if it is empty (one already gone is fine); False if
         something is still in it (it stays)."""
+
+
+# What a bulk remove does with a blob's snapshots: None (a blob that has some fails, as the
+# service says), "include" (the blob and its snapshots), "only" (the snapshots; the blob stays).
+SnapshotRule = str | None
+
+# The outcome of one object of a bulk operation: None when done, else why not.
+BulkOutcome = AzxferError | None
+
+
+@runtime_checkable
+class BatchDeleter(Protocol):
+    """A service that deletes many objects in one request (Blob Batch) and knows snapshots.
+
+    Answers one outcome per entry, in order; an object already gone counts as deleted (a resumed
+    job deletes again what its killed run may have deleted). One failing fails only itself."""
+
+    batch_size: int  # entries per call that make one request
+
+    async def delete_many(
+        self, entries: Sequence[Entry], snapshots: SnapshotRule
+    ) -> list[BulkOutcome]:
+        """Delete each object of `entries` (with `snapshots`; an entry that is itself a
+        snapshot or version is deleted alone)."""
+
+
+@runtime_checkable
+class TierSetter(Protocol):
+    """Objects with an access tier that can be changed in place (Set Blob Tier, batched)."""
+
+    batch_size: int
+
+    async def set_tiers(
+        self, entries: Sequence[Entry], tier: str, rehydrate: str | None
+    ) -> list[BulkOutcome]:
+        """Give each entry `tier` (from Archive with `rehydrate` priority, if given)."""
+
+
+@runtime_checkable
+class MetadataSetter(Protocol):
+    """Objects whose metadata can be replaced in place (Set Blob Metadata)."""
+
+    async def set_metadata(self, ref: str, metadata: dict[str, str]) -> None:
+        """Replace the object's metadata with `metadata` (empty: none)."""
+
+
+@runtime_checkable
+class TagSetter(Protocol):
+    """Objects whose index tags can be replaced in place (Set Blob Tags)."""
+
+    async def set_tags(self, ref: str, tags: dict[str, str]) -> None:
+        """Replace the object's tags with `tags` (empty: none)."""
 
 
 @runtime_checkable

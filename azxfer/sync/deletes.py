@@ -8,14 +8,15 @@ skipped protect the destination entries of the same path (and below): see `Extra
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
-from azxfer.endpoints.base import DirectoryDeletes, Endpoint
+from azxfer.endpoints.base import BulkOutcome, DirectoryDeletes, Endpoint
+from azxfer.engine.bulk import BulkActions, paged
 from azxfer.errors import AzxferError
 from azxfer.events import Event, EventSink, Notice
-from azxfer.models import JobTotals
+from azxfer.models import Entry, JobTotals
+from azxfer.plan.bulk import REMOVE, BulkOperation
 from azxfer.sync.extra import ExtraTable
 from azxfer.sync.options import SyncOptions
 from azxfer.sync.summary import SyncStats
@@ -101,34 +102,30 @@ class ExtraDeletes:
             )
 
     async def _delete_all(self, dest: Endpoint, extra: ExtraTable) -> None:
+        """Delete the extra entries as `azxfer remove` does (`engine.bulk`): in Blob Batches
+        of 256 where the service takes them, else one request each, a page at a time (so a
+        large destination does not make a task per entry at once). A blob goes with its
+        snapshots, as a blob the source lacks does."""
         stats = self.stats
-        dry = self.options.copy.dry_run
-        slots = asyncio.Semaphore(max(1, min(self.options.copy.engine.concurrency, 64)))
-
-        async def delete_one(ref: str, display: str) -> None:
-            async with slots:
-                try:
-                    await dest.delete(ref)
-                except AzxferError as exc:
-                    stats.delete_failed += 1
-                    self.sink.emit(Deleted(display, False, "failed", str(exc)))
-                    return
-            stats.deleted += 1
-            self.sink.emit(Deleted(display, False))
-
-        # Started in batches, so a large destination does not make a task per entry at once.
-        batch: list[asyncio.Task[None]] = []
-        for ref, display in extra.candidates():
-            if dry:
+        if self.options.copy.dry_run:
+            for _, display in extra.candidates():
                 self.sink.emit(Deleted(display, True))
-                continue
-            batch.append(asyncio.create_task(delete_one(ref, display)))
-            if len(batch) >= 256:
-                await asyncio.gather(*batch)
-                batch = []
-        if batch:
-            await asyncio.gather(*batch)
-        stats.deletes_done = not dry
+            return
+        concurrency = max(1, min(self.options.copy.engine.concurrency, 64))
+        actions = BulkActions(dest, BulkOperation(REMOVE, snapshots="include"), concurrency)
+
+        def done(page: Sequence[tuple[str, str]], outcomes: Sequence[BulkOutcome]) -> None:
+            for (_, display), outcome in zip(page, outcomes, strict=True):
+                if outcome is None:
+                    stats.deleted += 1
+                    self.sink.emit(Deleted(display, False))
+                else:
+                    stats.delete_failed += 1
+                    self.sink.emit(Deleted(display, False, "failed", str(outcome)))
+
+        pages = paged(extra.candidates(), actions.page_size)
+        await actions.run_pages(pages, lambda item: Entry(item[0], item[1], 0), done)
+        stats.deletes_done = True
 
     async def _delete_folders(self, dest: DirectoryDeletes, extra: ExtraTable) -> None:
         """Delete the folders the source lacks, deepest first, one at a time: a parent can go

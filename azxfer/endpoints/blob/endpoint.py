@@ -16,6 +16,7 @@ from msgspec.structs import replace
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.base import NameFilter, NameRules, Selection, SelectionKind
+from azxfer.endpoints.blob.bulk import BlobBulkOps
 from azxfer.endpoints.blob.errors import BLOB_ERRORS, classify, error_code
 from azxfer.endpoints.blob.handles import FastPath, LazyBlob
 from azxfer.endpoints.blob.lister import BLOB_LIST_FIELDS, list_blob_items
@@ -56,7 +57,7 @@ _WILDCARD_CHARS = "*?["
 _BLOB_NAME_RULES = NameRules(separators="\\")
 
 
-class BlobEndpoint(BlobUrlCopies):
+class BlobEndpoint(BlobUrlCopies, BlobBulkOps):
     """A driver for one container (and optional path inside it)."""
 
     def __init__(

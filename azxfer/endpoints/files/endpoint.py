@@ -281,6 +281,10 @@ class FilesEndpoint(FilesUrlCopies):
             key = await self._call(self._permissions.key_for(smb.permission_key), what)
         return replace(props, service=replace(smb, permission_key=key))
 
+    async def set_metadata(self, ref: str, metadata: dict[str, str]) -> None:
+        """Replace a file's metadata (MetadataSetter: set-properties --metadata)."""
+        await self._call(self.rest.set_file_metadata(ref, metadata), f"file '{ref}'")
+
     async def delete(self, ref: str) -> None:
         """Delete a file (one already gone is fine)."""
         await self._call(self.rest.delete_file(ref), f"file '{ref}'")

@@ -225,6 +225,11 @@ class FileRestClient:
         answer = await self._send("GET", path, {"comp": "rangelist"}, {}, f"file '{path}'")
         return answer[2]
 
+    async def set_file_metadata(self, path: str, metadata: dict[str, str]) -> None:
+        """Set File Metadata: the file's metadata becomes `metadata` (empty: none)."""
+        headers = metadata_headers(metadata)
+        await self._send("PUT", path, {"comp": "metadata"}, headers, f"file '{path}'")
+
     async def delete_file(self, path: str) -> bool:
         """Delete File: whether there was one."""
         status, headers, _ = await self._send(

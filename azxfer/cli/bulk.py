@@ -1,0 +1,248 @@
+"""What `azxfer remove` and `azxfer set-properties` share: the selection options, building the
+job's options, running it (new or resumed) and rendering its events (see azxfer/bulkjob.py)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+import click
+
+from azxfer.cli.common import SERVICE_NAMES, environment
+from azxfer.cli.login import device_prompt
+from azxfer.cli.progressline import size_text
+from azxfer.cli.render import PLAIN_INTERVAL, JsonReporter
+from azxfer.cli.run import ask, start_job
+from azxfer.credentials import path_style_services, resolve_credential
+from azxfer.errors import UsageError
+from azxfer.events import BulkSummary, Event, JobFinished, JobStarted, Notice, PropertiesSet
+from azxfer.identity.provider import SignedInIdentity
+from azxfer.locations import Service, parse_location, redact, without_secrets
+from azxfer.options import FilterSpec, default_concurrency
+
+if TYPE_CHECKING:
+    from azxfer.bulkjob import BulkOperation, BulkOptions
+
+# The selection options, as copy's (each a ';'-separated list), plus --list-of-files.
+_SELECTION = [
+    click.option(
+        "-r", "--recursive", is_flag=True, help="Act on everything under a folder or container."
+    ),
+    click.option("--include-pattern", help="Only names matching these ';'-separated wildcards."),
+    click.option("--exclude-pattern", help="Skip names matching these ';'-separated wildcards."),
+    click.option("--include-path", help="Only these ';'-separated relative paths (prefixes)."),
+    click.option("--exclude-path", help="Skip these ';'-separated relative paths (prefixes)."),
+    click.option("--include-after", help="Only entries modified at or after this ISO-8601 time."),
+    click.option("--include-before", help="Only entries modified at or before this ISO-8601 time."),
+    click.option(
+        "--list-of-files",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="Only the paths listed in this file, one per line, relative to URL.",
+    ),
+    click.option(
+        "--key-file",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        help="File holding the account key (else AZXFER_DEST_KEY).",
+    ),
+    click.option(
+        "--concurrency",
+        type=click.IntRange(min=1, max=1000),
+        help="Requests in flight [default: AZXFER_CONCURRENCY, else 32 on ≤4 cores].",
+    ),
+]
+
+
+def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The options choosing which objects a bulk command acts on, and how it runs."""
+    for option in reversed(_SELECTION):
+        func = option(func)
+    return func
+
+
+def build_bulk_options(
+    url: str, opts: dict[str, Any], operation: BulkOperation, service: Service | None
+) -> BulkOptions:
+    """Validate the selection flags and build the job's options (`service`: as --from-to
+    names it, else told from the URL)."""
+    from azxfer.bulkjob import BulkOptions, with_list_of_files
+    from azxfer.syncjob import parse_max_delete
+
+    env = environment()
+    location = parse_location(url, service, path_style=path_style_services(env))
+    if location.service is Service.WEB:
+        raise UsageError(f"{operation.kind} cannot act on a web URL")
+    try:
+        filters = FilterSpec.from_strings(
+            opts["include_pattern"],
+            opts["exclude_pattern"],
+            opts["include_path"],
+            opts["exclude_path"],
+            opts["include_after"],
+            opts["include_before"],
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    filters = with_list_of_files(filters, opts.get("list_of_files"))
+    credential = None
+    if not location.is_local:
+        identity = SignedInIdentity(env, device_prompt)
+        credential = resolve_credential(location, "dest", env, opts.get("key_file"), identity)
+    return BulkOptions(
+        location=location,
+        credential=credential,
+        operation=operation,
+        recursive=bool(opts["recursive"]),
+        filters=filters,
+        dry_run=bool(opts.get("dry_run")),
+        max_delete=parse_max_delete(str(opts.get("max_delete") or "50%")),
+        force=bool(opts.get("force")),
+        concurrency=opts.get("concurrency") or default_concurrency(env),
+    )
+
+
+def service_named(from_to: str | None) -> Service | None:
+    """The service --from-to names ('BlobTrash', 'FileNone', ...), as AzCopy spells it."""
+    if not from_to:
+        return None
+    for name, service in SERVICE_NAMES.items():
+        if from_to.startswith(name):
+            return service
+    raise UsageError(f"--from-to: '{from_to}' names no service")
+
+
+def job_record(url: str, opts: dict[str, Any], options: BulkOptions) -> dict[str, Any]:
+    """What the journal keeps of the command line: no secret, the kind of credential."""
+    from azxfer.cli.common import credential_kinds, recordable
+
+    return {
+        "source": without_secrets(os.path.abspath(url) if options.location.is_local else url),
+        "destination": "",
+        "options": recordable(opts),
+        "credentials": credential_kinds(options.credential, None),
+    }
+
+
+def ask_remove(count: int, listed: int) -> bool:
+    """Ask once whether to remove `count` of the `listed` objects; no input means no."""
+    answer = ask(f"Remove {count} of the {listed} objects listed? [y/N]")
+    return answer is not None and answer.lower() in ("y", "yes")
+
+
+def run_bulk_command(
+    command: str,
+    options: BulkOptions,
+    opts: dict[str, Any],
+    record: dict[str, Any] | None,
+    resume_id: str | None = None,
+) -> int:
+    """Run a (new or resumed) bulk job with the reporter asked for; returns the exit code.
+    Past --max-delete, a remove asks on a terminal; elsewhere it refuses (never waits)."""
+    from azxfer import bulkjob
+
+    spec = start_job(command, opts, record, resume_id)
+    json_output = str(opts.get("output_type") or "text") == "json"
+    reporter = JsonReporter(sys.stdout) if json_output else BulkTextReporter(sys.stdout, sys.stderr)
+    asking = None if options.force or not sys.stdin.isatty() else ask_remove
+    logging.getLogger("azxfer").info("%s %s", command, options.location.display)
+    try:
+        result = bulkjob.run_bulk(options, reporter, spec, asking)
+    finally:
+        reporter.close()
+    if result.error and result.exit_code:
+        click.echo(f"azxfer: error: {redact(result.error)}", err=True)
+    return result.exit_code
+
+
+def resume_bulk(
+    command: str, job_id: str, url: str, raw: dict[str, Any], opts: dict[str, Any]
+) -> tuple[BulkOptions, Callable[[], int]]:
+    """The options of a journaled bulk job, and the call that resumes it."""
+    from azxfer.cli.remove import operation_from
+    from azxfer.cli.setprops import properties_from
+
+    maker = operation_from if command == "remove" else properties_from
+    options = build_bulk_options(url, raw, maker(raw), service_named(raw.get("from_to")))
+    return options, lambda: run_bulk_command(command, options, opts, None, job_id)
+
+
+class BulkTextReporter:
+    """Text output of a bulk job: its start, what a dry run would do, failures, notices, and
+    the summary (objects done and their bytes, failed, folders)."""
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self.out = out
+        self.err = err
+        self.summary: BulkSummary | None = None
+        self.command = ""
+        self.done = self.failed = 0
+        self.last_line = time.monotonic()
+
+    def emit(self, event: Event) -> None:
+        """Render the lines this event adds."""
+        if isinstance(event, JobStarted):
+            dry = " (dry run)" if event.dry_run else ""
+            self.command = event.command
+            self._line(f"Job {event.job_id}: {event.command} {event.source}{dry}")
+        elif isinstance(event, Notice):
+            self._line(f"{event.level}: {event.message}")
+        elif isinstance(event, PropertiesSet):
+            self._object("set " + ", ".join(event.changes) + " on", event.target, event)
+        elif isinstance(event, BulkSummary):
+            self.summary = event
+        elif isinstance(event, JobFinished):
+            self._finished(event)
+        elif getattr(event, "kind", "") == "deleted":
+            self._object("remove", event.destination, event)  # type: ignore[attr-defined]
+
+    def _object(self, verb: str, name: str, event: Any) -> None:
+        if event.dry_run:
+            self._line(f"DRYRUN: {verb} {name}")
+            return
+        if event.outcome == "failed":
+            self.failed += 1
+            self._line(f"FAILED: {verb} {name}: {event.reason}")
+        else:
+            self.done += 1
+        now = time.monotonic()
+        if now - self.last_line >= PLAIN_INTERVAL:  # a running tally on long jobs
+            self.last_line = now
+            done = "removed" if self.command == "remove" else "updated"
+            self.err.write(f"progress: {self.done} {done}, {self.failed} failed\n")
+            self.err.flush()
+
+    def _finished(self, event: JobFinished) -> None:
+        lines = [f"Job {event.job_id} summary: {event.status}"]
+        summary = self.summary
+        if summary is not None:
+            removes = summary.operation == "remove"
+            verb = (
+                ("Would remove" if removes else "Would update")
+                if summary.dry_run
+                else ("Removed" if removes else "Updated")
+            )
+            lines.append(
+                f"  {verb}: {summary.done} ({size_text(summary.bytes)}), Failed: {summary.failed}"
+            )
+            if summary.folders_removed or summary.folders_kept:
+                lines.append(
+                    f"  Folders: {summary.folders_removed} removed, {summary.folders_kept} kept"
+                )
+        lines += [f"  Failed:  {f['name']}: {f['reason']}" for f in event.failed]
+        more = event.files_failed - len(event.failed)
+        if more > 0:
+            lines.append(f"  … and {more} more failed (azxfer jobs show {event.job_id} lists all)")
+        lines.append(f"  Elapsed: {event.elapsed_seconds:.2f} s")
+        for line in lines:
+            self._line(line)
+
+    def _line(self, text: str) -> None:
+        self.out.write(redact(text) + "\n")
+
+    def close(self) -> None:
+        """Flush what is left."""
+        self.out.flush()

@@ -1,0 +1,141 @@
+"""What Blob storage offers bulk operations (`azxfer remove`, `azxfer set-properties`):
+deletes with a snapshot rule and tier changes, both batched (`batch`), and metadata and tag
+changes, one request each. A mixin of `BlobEndpoint`, on its REST client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from xml.sax.saxutils import escape
+
+from azxfer.endpoints.base import BulkOutcome, SnapshotRule
+from azxfer.endpoints.blob.batch import (
+    BATCH_LIMIT,
+    Answer,
+    BatchRefused,
+    BlobBatch,
+    SubRequest,
+    error_message,
+    outcome,
+)
+from azxfer.endpoints.blob.requests import blob_path
+from azxfer.endpoints.blob.rest import RestBlobClient
+from azxfer.errors import AzxferError
+from azxfer.locations import Location
+from azxfer.models import Entry, blob_props
+from azxfer.transport.rest import ALL_BUT_BUSY
+
+
+def _point_in_time(entry: Entry) -> dict[str, str]:
+    """The query naming the snapshot or version `entry` is ({} for the blob itself)."""
+    props = blob_props(entry)
+    if props.snapshot:
+        return {"snapshot": props.snapshot}
+    return {"versionid": props.version_id} if props.version_id else {}
+
+
+class BlobBulkOps:
+    """BatchDeleter, TierSetter, MetadataSetter and TagSetter for one container."""
+
+    location: Location
+    rest: RestBlobClient | None
+    batch_size = BATCH_LIMIT
+    # Set once the service refused a batch: the job's next ones would be refused too.
+    _batch_refused = False
+
+    async def delete_many(
+        self, entries: Sequence[Entry], snapshots: SnapshotRule
+    ) -> list[BulkOutcome]:
+        """Delete Blob for each entry (x-ms-delete-snapshots: `snapshots`, if given); an entry
+        that is a snapshot or a version is deleted alone (its query names it)."""
+        headers = {"x-ms-delete-snapshots": snapshots} if snapshots else {}
+        requests = []
+        for entry in entries:
+            point = _point_in_time(entry)
+            requests.append(SubRequest("DELETE", entry.ref, point, {} if point else headers))
+        return await self._run(requests, gone_is_done=True)
+
+    async def set_tiers(
+        self, entries: Sequence[Entry], tier: str, rehydrate: str | None
+    ) -> list[BulkOutcome]:
+        """Set Blob Tier for each entry; the rehydrate priority goes with blobs listed in
+        Archive (the only ones it applies to)."""
+        requests = []
+        for entry in entries:
+            headers = {"x-ms-access-tier": tier}
+            if rehydrate and blob_props(entry).tier == "Archive":
+                headers["x-ms-rehydrate-priority"] = rehydrate
+            requests.append(SubRequest("PUT", entry.ref, {"comp": "tier"}, headers))
+        return await self._run(requests, gone_is_done=False)
+
+    async def set_metadata(self, ref: str, metadata: dict[str, str]) -> None:
+        """Set Blob Metadata: the blob's metadata becomes `metadata` (empty: none)."""
+        headers = {f"x-ms-meta-{name}": value for name, value in metadata.items()}
+        await self._send(SubRequest("PUT", ref, {"comp": "metadata"}, headers), None)
+
+    async def set_tags(self, ref: str, tags: dict[str, str]) -> None:
+        """Set Blob Tags: the blob's tags become `tags` (empty: none)."""
+        tag_set = "".join(
+            f"<Tag><Key>{escape(key)}</Key><Value>{escape(value)}</Value></Tag>"
+            for key, value in tags.items()
+        )
+        body = f'<?xml version="1.0" encoding="utf-8"?><Tags><TagSet>{tag_set}</TagSet></Tags>'
+        headers = {"Content-Type": "application/xml; charset=utf-8"}
+        await self._send(SubRequest("PUT", ref, {"comp": "tags"}, headers), body.encode())
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _client(self) -> RestBlobClient:
+        if self.rest is None:  # every credential has a REST client; a guard for the type
+            raise AzxferError("bulk operations need the REST client of the container")
+        return self.rest
+
+    def _parent(self) -> str:
+        return f"'{self.location.container}' at {self.location.endpoint}"
+
+    async def _run(self, requests: list[SubRequest], gone_is_done: bool) -> list[BulkOutcome]:
+        """Each request's outcome: in one batch where the service takes it, else one by one."""
+        parent = self._parent()
+        if len(requests) > 1 and not self._batch_refused:
+            batch = BlobBatch(self._client(), self.location.container)
+            try:
+                answers = await batch.submit(requests)
+            except BatchRefused:
+                self._batch_refused = True
+            else:
+                return [
+                    outcome(answer, f"blob '{request.name}'", parent, gone_is_done)
+                    for request, answer in zip(requests, answers, strict=True)
+                ]
+        singles = (self._single(request, gone_is_done) for request in requests)
+        return list(await asyncio.gather(*singles))
+
+    async def _single(self, request: SubRequest, gone_is_done: bool) -> BulkOutcome:
+        try:
+            answer = await self._answer(request, None)
+        except AzxferError as exc:
+            return exc
+        return outcome(answer, f"blob '{request.name}'", self._parent(), gone_is_done)
+
+    async def _send(self, request: SubRequest, body: bytes | None) -> None:
+        err = outcome(
+            await self._answer(request, body), f"blob '{request.name}'", self._parent(), False
+        )
+        if err is not None:
+            raise err
+
+    async def _answer(self, request: SubRequest, body: bytes | None) -> Answer:
+        client = self._client()
+        container = self.location.container
+        status, headers, payload = await client.rest.send(
+            request.method,
+            blob_path(container, request.name),
+            request.query,
+            request.headers,
+            body,
+            f"blob '{request.name}'",
+            parent=container,
+            keep=ALL_BUT_BUSY,
+        )
+        message = error_message(payload.decode("utf-8", "replace")) if status >= 300 else ""
+        return Answer(status, headers.get("x-ms-error-code", ""), message)

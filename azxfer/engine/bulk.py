@@ -1,0 +1,161 @@
+"""Acting on the objects of a bulk job (`azxfer remove`, `azxfer set-properties`): each page of
+selected objects is handed to the service in as few requests as it allows (a Blob Batch of up
+to 256 deletes or tier changes; else one request per object, `concurrency` at a time), several
+pages at once; folders go last, one at a time, deepest first.
+
+The driver is used by capability (`endpoints.base`): `BatchDeleter`, `TierSetter`,
+`MetadataSetter`, `TagSetter`, `DirectoryDeletes`, or plain `Endpoint.delete`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import TypeVar
+
+from azxfer.endpoints.base import (
+    BatchDeleter,
+    BulkOutcome,
+    DirectoryDeletes,
+    Endpoint,
+    MetadataSetter,
+    TagSetter,
+    TierSetter,
+)
+from azxfer.errors import AzxferError, ContainerMissing, CredentialError, UnreachableError
+from azxfer.models import Entry
+from azxfer.plan.bulk import BulkOperation
+
+# Objects per page when every object is its own request.
+SINGLES_PAGE = 64
+T = TypeVar("T")
+# Errors after which no other object can succeed: the job stops on them.
+FATAL = (CredentialError, UnreachableError, ContainerMissing)
+
+
+class BulkActions:
+    """Does one bulk operation to pages of objects of one location."""
+
+    def __init__(self, endpoint: Endpoint, operation: BulkOperation, concurrency: int) -> None:
+        self.endpoint = endpoint
+        self.operation = operation
+        self.slots = asyncio.Semaphore(max(1, concurrency))
+        batched = isinstance(endpoint, BatchDeleter if operation.removes else TierSetter)
+        self.page_size: int = endpoint.batch_size if batched else SINGLES_PAGE  # type: ignore[attr-defined]
+        # Pages in flight: a batch is one request of many objects, a page of singles many.
+        self.pages_in_flight = max(1, concurrency // 8) if batched else 2
+
+    async def run_pages(
+        self,
+        pages: Iterable[Sequence[T]],
+        entry_of: Callable[[T], Entry],
+        done: Callable[[Sequence[T], Sequence[BulkOutcome]], None],
+    ) -> None:
+        """Act on the entry of every item of every page, `pages_in_flight` pages at a time,
+        telling `done` of each page's outcomes, in its order."""
+        running: set[asyncio.Task[None]] = set()
+
+        async def one(page: Sequence[T]) -> None:
+            done(page, await self.act([entry_of(item) for item in page]))
+
+        try:
+            for page in pages:
+                running.add(asyncio.ensure_future(one(page)))
+                if len(running) >= self.pages_in_flight:
+                    finished, running = await asyncio.wait(
+                        running, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for task in finished:
+                        task.result()
+            if running:
+                await asyncio.gather(*running)
+        finally:
+            for task in running:
+                task.cancel()
+
+    async def act(self, page: Sequence[Entry]) -> list[BulkOutcome]:
+        """The outcome of the operation on each object of `page`."""
+        if self.operation.removes:
+            return await self._remove(page)
+        return await self._set_properties(page)
+
+    async def remove_folder(self, entry: Entry) -> bool:
+        """Remove a folder if it is empty: False if something is still in it (it stays). A
+        service without folders (Blob) holds them as marker blobs, removed as objects."""
+        if isinstance(self.endpoint, DirectoryDeletes):
+            return await self.endpoint.delete_directory(entry.ref)
+        (outcome,) = await self._remove([entry])
+        if outcome is not None:
+            raise outcome
+        return True
+
+    # -- remove ------------------------------------------------------------------------------
+
+    async def _remove(self, page: Sequence[Entry]) -> list[BulkOutcome]:
+        endpoint = self.endpoint
+        if isinstance(endpoint, BatchDeleter):
+            return _checked(await endpoint.delete_many(page, self.operation.snapshots))
+        return await self._each(page, lambda entry: endpoint.delete(entry.ref))
+
+    # -- set-properties ----------------------------------------------------------------------
+
+    async def _set_properties(self, page: Sequence[Entry]) -> list[BulkOutcome]:
+        operation, endpoint = self.operation, self.endpoint
+        outcomes: list[BulkOutcome] = [None] * len(page)
+        if operation.tier:
+            assert isinstance(endpoint, TierSetter)
+            tiers = await endpoint.set_tiers(page, operation.tier, operation.rehydrate)
+            outcomes = _checked(tiers)
+        rest = [entry for entry, outcome in zip(page, outcomes, strict=True) if outcome is None]
+        metadata, tags = operation.metadata, operation.tags
+        if metadata is None and tags is None:
+            return outcomes
+
+        async def change(entry: Entry) -> None:
+            if metadata is not None:
+                assert isinstance(endpoint, MetadataSetter)
+                await endpoint.set_metadata(entry.ref, metadata)
+            if tags is not None:
+                assert isinstance(endpoint, TagSetter)
+                await endpoint.set_tags(entry.ref, tags)
+
+        changed = await self._each(rest, change)
+        by_ref = dict(zip((entry.ref for entry in rest), changed, strict=True))
+        pairs = zip(page, outcomes, strict=True)
+        return [by_ref.get(entry.ref, outcome) for entry, outcome in pairs]
+
+    # -- one request per object ----------------------------------------------------------------
+
+    async def _each(
+        self, page: Sequence[Entry], request: Callable[[Entry], Awaitable[None]]
+    ) -> list[BulkOutcome]:
+        async def one(entry: Entry) -> BulkOutcome:
+            async with self.slots:
+                try:
+                    await request(entry)
+                except AzxferError as exc:
+                    return exc
+            return None
+
+        return _checked(await asyncio.gather(*(one(entry) for entry in page)))
+
+
+def paged(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of `size` (the last one shorter)."""
+    page: list[T] = []
+    for item in items:
+        page.append(item)
+        if len(page) >= size:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def _checked(outcomes: Sequence[BulkOutcome]) -> list[BulkOutcome]:
+    """The outcomes, unless one says nothing else can succeed (no access, no service): that
+    error ends the job (its objects stay pending, for a resume)."""
+    for outcome in outcomes:
+        if isinstance(outcome, FATAL):
+            raise outcome
+    return list(outcomes)
