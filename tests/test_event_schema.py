@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 from helpers import CliResult
 from jsonschema import Draft202012Validator
-from schema_check import SCHEMA_PATH, event_problem, event_schema, schema_kinds, stdout_problems
+from schema_check import (
+    SCHEMA_PATH,
+    event_problem,
+    event_schema,
+    event_validator,
+    schema_kinds,
+    stdout_problems,
+)
 
 from azxfer import events as ev
 from azxfer.cli.render import JsonReporter
@@ -123,7 +130,9 @@ def test_events_as_the_json_reporter_writes_them_are_valid(tmp_path: Path) -> No
     text = out.read_text(encoding="utf-8")
     assert len(text.splitlines()) == len(_sample_events())
     assert stdout_problems(text) == []
-    covered = {json.loads(line)["event"] for line in text.splitlines()}
+    records = [json.loads(line) for line in text.splitlines()]
+    assert all(event_validator().is_valid(r) for r in records)  # the root agrees
+    covered = {r["event"] for r in records}
     assert covered | {"bench_result"} == schema_kinds()
 
 
@@ -155,8 +164,10 @@ def _valid() -> dict:
     ],
 )
 def test_a_malformed_event_is_rejected_with_a_readable_reason(change: dict, expected: str) -> None:
-    problem = event_problem({**_valid(), **change})
+    record = {**_valid(), **change}
+    problem = event_problem(record)
     assert problem is not None and expected in problem, problem
+    assert not event_validator().is_valid(record)  # the root agrees
 
 
 def test_a_missing_field_is_rejected() -> None:
