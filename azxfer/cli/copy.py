@@ -283,21 +283,22 @@ def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions
     )
 
 
+# Characters that make a blob path a wildcard (they cannot also separate its folders).
+_WILDCARDS = "*?["
+
+
 def _delimiter(src: Location, dst: Location, given: str | None) -> str:
     """--delimiter: one character, for downloads from Blob storage only (as in v8)."""
     if given is None:
         return "/"
     if len(given) != 1 or given in _WILDCARDS or not given.isprintable():
+        shown = given if given.isprintable() else given.encode("unicode_escape").decode()
         raise UsageError(
-            f"--delimiter '{given}': give one printable character other than {_WILDCARDS}"
+            f"--delimiter '{shown}': give one printable character other than {_WILDCARDS}"
         )
     if src.service is not Service.BLOB or not dst.is_local:
         raise UsageError("--delimiter applies only to downloads from Blob storage to local")
     return given
-
-
-# Characters that make a blob path a wildcard (they cannot also separate its folders).
-_WILDCARDS = "*?["
 
 
 # The content options, each the ContentProps field of the same name.

@@ -137,7 +137,8 @@ def test_names_that_would_leave_the_destination_stay_inside_it(
         ("ab", "--delimiter 'ab': give one printable character"),
         ("", "--delimiter '': give one printable character"),
         ("*", "--delimiter '*': give one printable character other than *?["),
-        ("\t", "give one printable character"),
+        ("\t", "--delimiter '\\t': give one printable character"),
+        ("\n", "--delimiter '\\n': give one printable character"),
     ],
 )
 def test_a_delimiter_is_one_character(
