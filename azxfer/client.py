@@ -70,6 +70,7 @@ class CopyJob(JobRun):
             self.spec.job_id,
             options.s2s.include_snapshots,
             source_properties=not options.destination.is_local,
+            delimiter=options.delimiter,
         )
         dest = as_destination(
             endpoint_for(

@@ -32,8 +32,12 @@ def start_listings(
     recursive: bool,
     key_files: Mapping[Side, Path | None],
     env: Mapping[str, str],
+    delimiter: str = "/",
 ) -> EarlyListings:
-    """Start the listings `command` (copy or sync) will ask for on these locations."""
+    """Start the listings `command` (copy or sync) will ask for on these locations; a
+    copy's source's virtual directories are separated by `delimiter` (--delimiter)."""
+    if len(delimiter) != 1:
+        return EarlyListings([])  # the command line is refused: nothing to list
     sides: list[tuple[Side, str]] = []
     if command == "sync":
         sides = [("source", source), ("dest", destination)]
@@ -41,14 +45,14 @@ def start_listings(
         sides = [("source", source)]
     listings = []
     for side, text in sides:
-        listing = _listing(text, side, key_files.get(side), env)
+        listing = _listing(text, side, key_files.get(side), env, delimiter)
         if listing is not None:
             listings.append(listing.start())
     return EarlyListings(listings)
 
 
 def _listing(
-    text: str, side: Side, key_file: Path | None, env: Mapping[str, str]
+    text: str, side: Side, key_file: Path | None, env: Mapping[str, str], delimiter: str
 ) -> EarlyListing | None:
     location = parse_location(text, path_style=path_style_services(env))
     if not _listable(location):
@@ -58,8 +62,8 @@ def _listing(
     credential = resolve_credential(location, side, env, key_file)
     if credential.kind not in ("sas", "shared_key"):
         return None
-    folder = location.path.rstrip("/")
-    prefix = f"{folder}/" if folder else ""
+    folder = location.path.rstrip(delimiter)
+    prefix = f"{folder}{delimiter}" if folder else ""
     signer = RequestSigner(location.endpoint, location.account, credential)
     return EarlyListing(signer, location.container, prefix, None)
 

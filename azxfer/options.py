@@ -112,6 +112,9 @@ class CopyOptions(Struct, frozen=True):
     s2s: ServerCopySettings = ServerCopySettings()
     # Toward Blob storage (no folders): write each source folder as a marker blob.
     include_directory_stub: bool = False
+    # Blob downloads: the character that separates the source's virtual directories
+    # (AzCopy v8's /Delimiter); each becomes a local folder.
+    delimiter: str = "/"
 
 
 def default_concurrency(env: dict[str, str] | None = None) -> int:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from schema_check import check_stdout
+
 
 @dataclass
 class CliResult:
@@ -18,6 +20,14 @@ class CliResult:
     stdout: str
     stderr: str
     _events: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        """Every JSON event line a run prints must match schema/events.schema.json: checked
+        here, so no test's run escapes it. A killed run (negative exit) may end in a cut line."""
+        try:
+            check_stdout(self.stdout, killed=self.returncode < 0)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.describe()}") from None
 
     def events(self) -> list[dict[str, Any]]:
         """Parse stdout as NDJSON: every non-empty line must be one JSON object."""

@@ -180,6 +180,12 @@ BLOB_TYPES = {
     is_flag=True,
     help="Blob source: copy snapshots too, each as 'name (YYYY-MM-DD HHMMSS).ext'.",
 )
+@click.option(
+    "--delimiter",
+    metavar="CHAR",
+    help="Blob to local: the character that separates the source's virtual directories "
+    "(default '/'); each becomes a local folder (AzCopy v8's /Delimiter).",
+)
 @engine_options
 @endpoint_options
 @journal_option
@@ -273,7 +279,26 @@ def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions
         follow_symlinks=bool(opts["follow_symlinks"]),
         s2s=s2s,
         include_directory_stub=bool(opts.get("include_directory_stub")),
+        delimiter=_delimiter(src, dst, opts.get("delimiter")),
     )
+
+
+# Characters that make a blob path a wildcard (they cannot also separate its folders).
+_WILDCARDS = "*?["
+
+
+def _delimiter(src: Location, dst: Location, given: str | None) -> str:
+    """--delimiter: one character, for downloads from Blob storage only (as in v8)."""
+    if given is None:
+        return "/"
+    if len(given) != 1 or given in _WILDCARDS or not given.isprintable():
+        shown = given if given.isprintable() else given.encode("unicode_escape").decode()
+        raise UsageError(
+            f"--delimiter '{shown}': give one printable character other than {_WILDCARDS}"
+        )
+    if src.service is not Service.BLOB or not dst.is_local:
+        raise UsageError("--delimiter applies only to downloads from Blob storage to local")
+    return given
 
 
 # The content options, each the ContentProps field of the same name.

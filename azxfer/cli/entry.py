@@ -59,6 +59,7 @@ VALUE_OPTIONS = {
         "--content-encoding",
         "--content-language",
         "--content-type",
+        "--delimiter",
         "--metadata",
         "--overwrite",
         "--preserve-smb-info",
@@ -138,7 +139,13 @@ def _start_early_listings(args: Sequence[str], env: Mapping[str, str]) -> EarlyL
             for side, option in (("source", "--source-key-file"), ("dest", "--dest-key-file"))
         }
         return start_listings(
-            shape.command, shape.source, shape.destination, shape.recursive, key_files, env
+            shape.command,
+            shape.source,
+            shape.destination,
+            shape.recursive,
+            key_files,
+            env,
+            shape.options.get("--delimiter") or "/",
         )
     except Exception:
         return None

@@ -110,13 +110,15 @@ def endpoint_for(
     job_id: str,
     include_snapshots: bool = False,
     source_properties: bool = False,
+    delimiter: str = "/",
 ) -> LocalEndpoint | BlobEndpoint | WebEndpoint | FilesEndpoint:
     """The driver for `location`, tagged with the job (its temporary and staged names).
 
     `source_properties`: a source's entries should carry every property the service stores
     (content headers, metadata, Content-MD5), as a copy to another service keeps them; an
     Azure Files listing lacks them, so each listed file's properties are then asked too. A
-    download needs none of them: its Content-MD5 arrives with the data (`StoredDigest`)."""
+    download needs none of them: its Content-MD5 arrives with the data (`StoredDigest`).
+    `delimiter`: the character a Blob source's virtual directories are separated by."""
     if location.is_local:
         return LocalEndpoint(location.local_path, location.pattern, f"azxfer-{job_id[:8]}")
     if location.service is Service.WEB:
@@ -142,4 +144,5 @@ def endpoint_for(
         job_id[:8],
         http.rest(location, credential),
         include_snapshots,
+        delimiter,
     )

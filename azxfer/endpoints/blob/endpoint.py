@@ -27,6 +27,7 @@ from azxfer.endpoints.blob.listing import (
     folder_from_marker,
     is_folder_marker,
     one_entry,
+    slashed,
     snapshot_name,
 )
 from azxfer.endpoints.blob.reader import BlobReader
@@ -68,8 +69,12 @@ class BlobEndpoint(BlobUrlCopies, BlobBulkOps):
         job_tag: str = "azx",
         rest: RestBlobClient | None = None,
         include_snapshots: bool = False,
+        delimiter: str = "/",
     ) -> None:
         self.location = location
+        # What separates virtual directories in this source's names (AzCopy v8's /Delimiter):
+        # entries' rel_paths use '/' whatever it is, so filters and local names work as usual.
+        self.delimiter = delimiter
         self.credential = credential
         self.job_tag = job_tag
         self.rest = rest
@@ -109,14 +114,14 @@ class BlobEndpoint(BlobUrlCopies, BlobBulkOps):
         self, recursive: bool, filters: NameFilter, follow_symlinks: bool
     ) -> Selection:
         """Resolve the URL: the container, a blob, a virtual directory, a wildcard or a prefix."""
-        path = self.location.path
+        path, sep = self.location.path, self.delimiter
         if self.location.snapshot or self.location.version_id:
             return await self._select_version(path)
         if any(c in path for c in _WILDCARD_CHARS):
-            folder, _, pattern = path.rpartition("/")
+            folder, _, pattern = path.rpartition(sep)
             if any(c in folder for c in _WILDCARD_CHARS):
                 raise LocationError("wildcards are allowed only in the last part of a blob path")
-            base = f"{folder}/" if folder else ""
+            base = f"{folder}{sep}" if folder else ""
             items = self.list_entries(base, recursive, filters, name_pattern=pattern)
             return Selection(SelectionKind.PATTERN, "", items)
         if not path:
@@ -126,25 +131,25 @@ class BlobEndpoint(BlobUrlCopies, BlobBulkOps):
                 self.location.container,
                 self.list_entries("", recursive, filters),
             )
-        if path.endswith("/"):
+        if path.endswith(sep):
             await self._require_listable()
-            name = path.rstrip("/").rpartition("/")[2]
+            name = path.rstrip(sep).rpartition(sep)[2]
             return Selection(
                 SelectionKind.DIRECTORY, name, self.list_entries(path, recursive, filters)
             )
         single = await self.stat(path)
         if single is not None:
-            entry = replace(single, rel_path=path.rpartition("/")[2])
+            entry = replace(single, rel_path=path.rpartition(sep)[2])
             return Selection(SelectionKind.SINGLE, "", one_entry(entry))
         await self._require_container()
-        if await self._has_any(path + "/"):
-            name = path.rpartition("/")[2]
+        if await self._has_any(path + sep):
+            name = path.rpartition(sep)[2]
             return Selection(
-                SelectionKind.DIRECTORY, name, self.list_entries(path + "/", recursive, filters)
+                SelectionKind.DIRECTORY, name, self.list_entries(path + sep, recursive, filters)
             )
         # Neither a blob nor a folder: a name prefix, as AzCopy v8's /Pattern.
-        folder = path.rpartition("/")[0]
-        base = f"{folder}/" if folder else ""
+        folder = path.rpartition(sep)[0]
+        base = f"{folder}{sep}" if folder else ""
         leaf = path[len(base) :]
         return Selection(
             SelectionKind.PATTERN, "", self.list_entries(base, recursive, filters, name_prefix=leaf)
@@ -234,7 +239,7 @@ class BlobEndpoint(BlobUrlCopies, BlobBulkOps):
                     continue
                 if rel.partition("/")[2] and name_pattern is not None and not recursive:
                     continue
-                if marker or (entry.size == 0 and entry.ref.endswith("/")):
+                if marker or (entry.size == 0 and entry.ref.endswith(("/", self.delimiter))):
                     # A folder marker; a '/'-ending blob with data is a file.
                     folder_rel = rel.rstrip("/")  # '' is the listed folder itself
                     if folders is not None and folder_rel and filters.may_descend(folder_rel):
@@ -267,24 +272,26 @@ class BlobEndpoint(BlobUrlCopies, BlobBulkOps):
         self, start: str, recursive: bool, base_length: int
     ) -> AsyncIterator[tuple[Entry, bool]]:
         """(entry, is a folder marker) for blobs under `start`, one level unless recursive;
-        each entry's rel_path is its name without the first `base_length` characters."""
-        delimiter = None if recursive else "/"
+        each entry's rel_path is its name without the first `base_length` characters, with
+        '/' for the delimiter."""
+        delimiter = None if recursive else self.delimiter
+        sep = self.delimiter
         if self.rest is not None and not self.include_snapshots:
             async for listed in self.rest.list_blobs(self.location.container, start, delimiter):
                 marker = listed.size == 0 and listed.metadata.get("hdi_isfolder") == "true"
-                yield entry_from_listing(listed, listed.name[base_length:]), marker
+                yield entry_from_listing(listed, slashed(listed.name[base_length:], sep)), marker
             return
         include = ["metadata", "snapshots"] if self.include_snapshots else ["metadata"]
         if recursive:
             listing = self.container.list_blobs(name_starts_with=start, include=include)
         else:
             listing = self.container.walk_blobs(
-                name_starts_with=start, delimiter="/", include=include
+                name_starts_with=start, delimiter=sep, include=include
             )
         async for props in listing:
             if hasattr(props, "size"):  # not a BlobPrefix (a sub-folder) from walk_blobs
                 yield (
-                    entry_from_properties(props, props.name[base_length:]),
+                    entry_from_properties(props, slashed(props.name[base_length:], sep)),
                     is_folder_marker(props),
                 )
 

@@ -30,6 +30,12 @@ def entry_from_listing(listed: ListedBlob, rel: str) -> Entry:
     )
 
 
+def slashed(rel: str, delimiter: str) -> str:
+    """`rel` with '/' for each `delimiter` (virtual directories separated by another
+    character, AzCopy v8's /Delimiter); the usual '/' costs nothing."""
+    return rel if delimiter == "/" else rel.replace(delimiter, "/")
+
+
 def is_folder_marker(props: Any) -> bool:
     metadata = getattr(props, "metadata", None) or {}
     return props.size == 0 and metadata.get("hdi_isfolder") == "true"
