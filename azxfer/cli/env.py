@@ -37,6 +37,7 @@ def variable_report(variable: EnvVar, env: Mapping[str, str]) -> dict[str, Any]:
     as it may be shown (None when unset), whether it is a secret, and its purpose."""
     found = variable.lookup(env)
     report: dict[str, Any] = {
+        "event": "env_var",
         "name": variable.name,
         "set": found is not None,
         "value": shown_value(variable, found[1]) if found else None,
@@ -54,7 +55,7 @@ def variable_report(variable: EnvVar, env: Mapping[str, str]) -> dict[str, Any]:
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="text: name, value and purpose; json: one JSON object per variable per line.",
+    help="text: name, value and purpose; json: one JSON event 'env_var' per variable per line.",
 )
 def env_command(output_type: str) -> None:
     """Show every environment variable azxfer reads, its value now and what it does.

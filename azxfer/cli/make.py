@@ -48,7 +48,7 @@ MAX_QUOTA_GB = 102400
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="text: one line; json: one JSON object (made, name, url, created).",
+    help="text: one line; json: one JSON event 'made' (kind, name, url, created).",
 )
 def make_command(
     url: str,
@@ -82,7 +82,8 @@ def make_command(
     options = MakeOptions(location, credential, quota_gb, fail_if_exists, env)
     made = make(options)
     if output_type == "json":
-        record = {"made": made.kind, "name": made.name, "url": made.url, "created": made.created}
+        record = {"event": "made", "kind": made.kind, "name": made.name, "url": made.url}
+        record["created"] = made.created
         click.echo(json.dumps(record))
     elif made.created:
         click.echo(f"Created {made.kind} '{made.name}' at {made.url}")

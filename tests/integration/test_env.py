@@ -48,6 +48,7 @@ def test_json_one_object_per_variable(run_azxfer) -> None:
     assert [o["name"] for o in objects] == [v.name for v in ENV_VARS]
     by_name = {o["name"]: o for o in objects}
     assert by_name["AZXFER_DEST_KEY"] == {
+        "event": "env_var",
         "name": "AZXFER_DEST_KEY",
         "set": True,
         "value": "***",

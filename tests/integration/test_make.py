@@ -49,7 +49,7 @@ def test_json_output(run_azxfer, azurite) -> None:
     url = f"{azurite.blob_endpoint}/{name}"
     first = run_azxfer("make", url, "--output-type", "json").assert_ok()
     second = run_azxfer("make", url, "--output-type", "json").assert_ok()
-    expected = {"made": "container", "name": name, "url": url}
+    expected = {"event": "made", "kind": "container", "name": name, "url": url}
     assert json.loads(first.stdout) == {**expected, "created": True}
     assert json.loads(second.stdout) == {**expected, "created": False}
 
