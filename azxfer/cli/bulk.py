@@ -50,6 +50,13 @@ _SELECTION = [
         help="File holding the account key (else AZXFER_DEST_KEY).",
     ),
     click.option(
+        "--type",
+        "service_type",
+        type=click.Choice(["Blob", "File", "Local"]),
+        help="Name the service (custom domains, an emulator's path-style Azure Files URL); "
+        "AzCopy's --from-to spelling works too.",
+    ),
+    click.option(
         "--concurrency",
         type=click.IntRange(min=1, max=1000),
         help="Requests in flight [default: AZXFER_CONCURRENCY, else 32 on ≤4 cores].",
@@ -105,8 +112,13 @@ def build_bulk_options(
     )
 
 
-def service_named(from_to: str | None) -> Service | None:
-    """The service --from-to names ('BlobTrash', 'FileNone', ...), as AzCopy spells it."""
+def service_named(opts: dict[str, Any]) -> Service | None:
+    """The service --type names, or --from-to as AzCopy spells it ('BlobTrash', 'FileNone')."""
+    from_to, service_type = opts.get("from_to"), opts.get("service_type")
+    if from_to and service_type:
+        raise UsageError("--from-to cannot be combined with --type")
+    if service_type:
+        return SERVICE_NAMES[service_type]
     if not from_to:
         return None
     for name, service in SERVICE_NAMES.items():
@@ -166,7 +178,7 @@ def resume_bulk(
     from azxfer.cli.setprops import properties_from
 
     maker = operation_from if command == "remove" else properties_from
-    options = build_bulk_options(url, raw, maker(raw), service_named(raw.get("from_to")))
+    options = build_bulk_options(url, raw, maker(raw), service_named(raw))
     return options, lambda: run_bulk_command(command, options, opts, None, job_id)
 
 

@@ -53,7 +53,9 @@ if TYPE_CHECKING:  # the listing (asyncio, the drivers) loads only when it runs
     "one list_summary.",
 )
 @click.option(
+    "--type",
     "--source-type",
+    "source_type",
     type=click.Choice(sorted(SERVICE_NAMES)),
     help="Name the location's service (custom domains, an emulator's path-style File URL).",
 )
@@ -63,7 +65,9 @@ if TYPE_CHECKING:  # the listing (asyncio, the drivers) loads only when it runs
     help="As for copy: its source side names the location's service (e.g. FileLocal).",
 )
 @click.option(
+    "--key-file",
     "--source-key-file",
+    "source_key_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding the account key (else AZXFER_SOURCE_KEY).",
 )
@@ -144,7 +148,7 @@ def _parse(text: str, opts: dict[str, object]) -> Location:
     """The location, its service named by --source-type or --from-to's source side."""
     source_type, from_to = _text(opts["source_type"]), _text(opts["from_to"])
     if source_type and from_to:
-        raise UsageError("--from-to cannot be combined with --source-type")
+        raise UsageError("--from-to cannot be combined with --type")
     service = SERVICE_NAMES[source_type] if source_type else None
     if from_to:
         service = FROM_TO[from_to][0]

@@ -39,7 +39,9 @@ MAX_QUOTA_GB = 102400
     "TableEndpoint names its host and port.",
 )
 @click.option(
+    "--key-file",
     "--dest-key-file",
+    "dest_key_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding the account key (else AZXFER_DEST_KEY).",
 )

@@ -59,9 +59,7 @@ def remove_command(url: str, **opts: Any) -> int:
       azxfer remove 'https://acct.file.core.windows.net/share/dir' -r --force
     """
     url = _absolute(url)
-    options = build_bulk_options(
-        url, opts, operation_from(opts), service_named(opts.get("from_to"))
-    )
+    options = build_bulk_options(url, opts, operation_from(opts), service_named(opts))
     return run_bulk_command("remove", options, opts, job_record(url, opts, options))
 
 

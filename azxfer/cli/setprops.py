@@ -63,9 +63,7 @@ def set_properties_command(url: str, **opts: Any) -> int:
       azxfer set-properties 'https://acct.blob.core.windows.net/box' -r --metadata 'team=data'
       azxfer set-properties 'https://acct.blob.core.windows.net/box/a.csv' --blob-tags ''
     """
-    options = build_bulk_options(
-        url, opts, properties_from(opts), service_named(opts.get("from_to"))
-    )
+    options = build_bulk_options(url, opts, properties_from(opts), service_named(opts))
     return run_bulk_command("set-properties", options, opts, job_record(url, opts, options))
 
 

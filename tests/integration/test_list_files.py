@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-FILE = ("--source-type", "File")
+FILE = ("--type", "File")
 
 
 @pytest.fixture

@@ -175,3 +175,16 @@ def test_bad_input_is_one_line_before_any_request(
 def test_quota_out_of_range_is_a_usage_error(run_azxfer, quota: str) -> None:
     result = run_azxfer("make", f"{NOWHERE}/share", "--type", "File", "--quota-gb", quota)
     result.assert_usage_error()
+
+
+def test_key_file_as_the_other_single_location_commands(run_azxfer, azurite, tmp_path) -> None:
+    """--key-file, as list, remove and set-properties spell it (--dest-key-file still works)."""
+    key_file = tmp_path / "key"
+    key_file.write_text(azurite.key)
+    no_keys = {"AZXFER_DEST_KEY": None, "AZXFER_SOURCE_KEY": None}
+    for option in ("--key-file", "--dest-key-file"):
+        name = _name()
+        url = f"{azurite.blob_endpoint}/{name}"
+        run_azxfer("make", url, option, str(key_file), env=no_keys).assert_ok()
+        listed = run_azxfer("list", url, "--key-file", str(key_file), env=no_keys).assert_ok()
+        assert "Files: 0" in listed.stderr

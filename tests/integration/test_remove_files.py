@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from test_files_dirs import share_dirs
 
-FILE = ("--from-to", "FileTrash")
+FILE = ("--type", "File")
 JSON = ("--output-type", "json")
 
 
@@ -35,6 +35,15 @@ def test_one_file(run_azxfer, share_url, share_client):
     result = run_azxfer("remove", share_url("d/a.txt"), *FILE, *JSON).assert_ok()
     assert share_files(share_client) == {"d/b.txt"}
     assert [e["destination"] for e in result.events_of("deleted")] == ["d/a.txt"]
+
+
+def test_azcopys_from_to_names_the_service_too(run_azxfer, share_url, share_client):
+    seed(share_client, {"d/a.txt": 3})
+    run_azxfer("remove", share_url("d/a.txt"), "--from-to", "FileTrash").assert_ok()
+    assert share_files(share_client) == set()
+    both = run_azxfer("remove", share_url("d"), "-r", *FILE, "--from-to", "FileTrash")
+    both.assert_usage_error()
+    assert "--from-to cannot be combined with --type" in both.stderr
 
 
 def test_a_tree_goes_files_first_then_folders_deepest_first(run_azxfer, share_url, share_client):
