@@ -27,6 +27,7 @@ from azxfer.endpoints.blob.early_listing import EarlyListings
 from azxfer.endpoints.factory import JobConnections
 from azxfer.engine.folders import dry_run_folder, is_folder, report_skips
 from azxfer.engine.job import JobRunner
+from azxfer.engine.ratelimit import pace_for
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError
 from azxfer.events import (
     EnumerationDone,
@@ -67,6 +68,8 @@ class JobSpec(Struct, frozen=True):
     journal instead of creating one. No `job_dir` means the job is not journaled.
     `early_listings`: the listings the command line started before the job was built.
     `env`: the environment the job runs in (its proxies, the test crash hook).
+    `cap_mbps`: this run's bandwidth cap in megabits per second (None: none); a run's own,
+    never journaled, as AzCopy's --cap-mbps.
     """
 
     job_id: str
@@ -76,6 +79,7 @@ class JobSpec(Struct, frozen=True):
     resume: bool = False
     env: dict[str, str] | None = None
     early_listings: EarlyListings | None = None
+    cap_mbps: float | None = None
 
 
 class JobResult(Struct):
@@ -133,6 +137,7 @@ class JobRun:
             spec.env or {},
             self._on_retry,
             spec.early_listings,
+            pace_for(spec.cap_mbps),
         )
         started = self.started = time.monotonic()
         self.journal = self._open_journal()
@@ -233,6 +238,7 @@ class JobRun:
                 totals.folders_completed,
                 totals.folders_skipped,
                 totals.folders_failed,
+                self.spec.cap_mbps,
             )
         )
         if status == "Cancelled" and self.runner is None:

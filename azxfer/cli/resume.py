@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from azxfer.cli.common import job_dir_from, journal_option, output_options
+from azxfer.cli.common import cap_option, job_dir_from, journal_option, output_options
 from azxfer.cli.run import run_job
 from azxfer.credentials import Credential
 from azxfer.errors import UsageError
@@ -29,6 +29,7 @@ from azxfer.options import CopyOptions
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding the destination account key (else AZXFER_DEST_KEY).",
 )
+@cap_option
 @journal_option
 @output_options
 def resume_command(

@@ -1,0 +1,83 @@
+"""The bandwidth cap's pacer on a fake clock: deterministic, no real sleeping."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from azxfer.engine.ratelimit import MBPS, BandwidthCap, pace_for
+
+
+class FakeTime:
+    """A clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def _cap(mbps: float, time: FakeTime) -> BandwidthCap:
+    return BandwidthCap(mbps, clock=time.clock, sleep=time.sleep)
+
+
+def test_one_caller_moves_at_the_cap() -> None:
+    time = FakeTime()
+    cap = _cap(8, time)  # 1,000,000 bytes per second
+    piece = 64 * 1024
+
+    async def move(total: int) -> None:
+        for _ in range(total // piece):
+            await cap.take(piece)
+
+    asyncio.run(move(160 * piece))
+    # The first piece goes at once; each later one waits for the one before it.
+    assert time.now - 100.0 == pytest.approx(159 * piece / 1_000_000)
+
+
+def test_callers_together_share_one_cap() -> None:
+    time = FakeTime()
+    cap = _cap(40, time)
+    starts: list[float] = []
+
+    async def caller() -> None:
+        for _ in range(10):
+            wait = cap.reserve(256 * 1024)
+            starts.append(time.now + wait)
+
+    async def everyone() -> None:
+        await asyncio.gather(*(caller() for _ in range(8)))
+
+    asyncio.run(everyone())
+    # 80 pieces reserved back to back: the last starts 79 pieces' time after the first.
+    assert max(starts) - min(starts) == pytest.approx(79 * 256 * 1024 / (40 * MBPS))
+    assert len(set(starts)) == 80  # no two pieces share a slot
+
+
+def test_idle_time_is_not_saved_up_as_a_burst() -> None:
+    time = FakeTime()
+    cap = _cap(8, time)
+    assert cap.reserve(1_000_000) == 0
+    time.now += 60  # a minute idle (listing, say)
+    assert cap.reserve(1_000_000) == 0
+    # The next megabyte waits the whole second of the one just let through.
+    assert cap.reserve(1_000_000) == pytest.approx(1.0)
+
+
+def test_a_piece_larger_than_a_second_is_paid_for_by_the_next() -> None:
+    time = FakeTime()
+    cap = _cap(0.5, time)  # 62,500 bytes per second
+    assert cap.reserve(8 * 1024 * 1024) == 0
+    assert cap.reserve(1) == pytest.approx(8 * 1024 * 1024 / 62_500)
+
+
+def test_no_cap_is_no_pacing() -> None:
+    assert pace_for(None) is None
+    assert pace_for(10) is not None
