@@ -100,3 +100,27 @@ def test_the_environment_sets_the_cap_and_the_summary_says_so(tmp_path, run_azxf
         "copy", tmp_path / "a.txt", container_url("a.txt"), env={"AZXFER_CAP_MBPS": "100"}
     ).assert_ok()
     assert "capped at 100 Mbps" in result.stdout, result.describe()
+
+
+def test_the_cap_belongs_to_the_run_a_resume_gives_its_own(
+    tmp_path, run_azxfer, container_url, container_client
+):
+    """As AzCopy's: the cap is not journaled. A resume without one runs uncapped; with one,
+    under its own. (The bad blob keeps failing, so the job stays resumable.)"""
+    from azure.storage.blob import ContentSettings
+
+    container_client.upload_blob("good.txt", b"g" * 1000)
+    bad = container_client.upload_blob("bad.txt", b"b" * 1000)
+    bad.set_http_headers(ContentSettings(content_md5=bytearray(16)))  # fails the download
+    first = run_azxfer(
+        "copy", container_url(), tmp_path / "d", "-r", "--cap-mbps", "50", "--output-type", "json"
+    ).assert_exit(1)  # fmt: skip
+    job_id = first.finished()["job_id"]
+    assert first.finished()["cap_mbps"] == 50
+    again = run_azxfer("resume", job_id, "--output-type", "json").assert_exit(1)
+    assert again.finished()["cap_mbps"] is None, again.describe()
+    capped = run_azxfer("resume", job_id, "--cap-mbps", "20", "--output-type", "json")
+    capped.assert_exit(1)
+    assert capped.finished()["cap_mbps"] == 20, capped.describe()
+    bad_cap = run_azxfer("resume", job_id, "--cap-mbps", "0")
+    bad_cap.assert_usage_error()
