@@ -91,9 +91,10 @@ class StorageRestClient:
             data = body_of(body) if pace is None else await paced_body(body, pace)
             try:
                 async with self.pool.request(method, url, request_headers, data) as response:
-                    payload = await response.read()
                     if pace_answer:
-                        await pace(len(payload))  # type: ignore[misc]
+                        payload = await _paced_read(response, pace)  # type: ignore[arg-type]
+                    else:
+                        payload = await response.read()
                     status = response.status
                     answer_headers = response.headers
                     if status >= 300 and status not in keep:
@@ -212,6 +213,16 @@ class StorageRestClient:
         ranged = "x-ms-range" in headers or "Range" in headers
         content_range = answer_headers.get("Content-Range")
         return short_answer(what, len(payload), expect, expect_end, content_range, ranged)
+
+
+async def _paced_read(response: HttpResponse, pace: Pace) -> bytes:
+    """The whole body, each piece paced as it arrives (an answer of megabytes, such as a page
+    of entities, is held to the cap as it streams, not let through whole)."""
+    pieces = []
+    while piece := await response.readany():
+        await pace(len(piece))
+        pieces.append(bytes(piece))  # a view is valid only until the next piece
+    return b"".join(pieces)
 
 
 def answer_error(

@@ -124,3 +124,41 @@ def test_the_cap_belongs_to_the_run_a_resume_gives_its_own(
     assert capped.finished()["cap_mbps"] == 20, capped.describe()
     bad_cap = run_azxfer("resume", job_id, "--cap-mbps", "0")
     bad_cap.assert_usage_error()
+
+
+def test_a_table_export_is_paced_too(run_azxfer, azurite, tmp_path):
+    """The entities of a query are an export's data: under 8 Mbps (1 MB/s), 3 MB of them take
+    about three seconds (unpaced, a fraction of one on loopback)."""
+    import uuid
+
+    from azure.data.tables import TableServiceClient
+
+    service = TableServiceClient.from_connection_string(
+        f"DefaultEndpointsProtocol=http;AccountName={azurite.account};AccountKey={azurite.key};"
+        f"TableEndpoint={azurite.table_endpoint};"
+    )
+    name = "t" + uuid.uuid4().hex[:12]
+    table = service.create_table(name)
+    for row in range(100):
+        table.create_entity({"PartitionKey": "p", "RowKey": f"{row:03d}", "v": "x" * 30_000})
+    result = run_azxfer(
+        "export", f"{azurite.table_endpoint}/{name}", tmp_path / "out", "--cap-mbps", "8",
+        "--output-type", "json",
+    ).assert_ok()  # fmt: skip
+    finished = result.finished()
+    assert finished["cap_mbps"] == 8
+    # The answers carry at least the data written (3 MB of values): at most 1 MB/s.
+    assert finished["bytes_transferred"] >= 3_000_000
+    assert finished["elapsed_seconds"] >= 0.95 * finished["bytes_transferred"] / (8 * MEGABIT)
+
+
+def test_bench_measures_under_the_cap(run_azxfer, container_url):
+    cap = 16  # 2 MB/s: each phase's 4 MiB take about two seconds
+    result = run_azxfer(
+        "bench", container_url(), "--file-count", "4", "--size-per-file", "1M",
+        "--cap-mbps", str(cap), "--output-type", "json",
+    ).assert_ok()  # fmt: skip
+    (bench,) = result.events_of("bench_result")
+    for phase in bench["phases"]:
+        ratio = phase["bytes"] / phase["seconds"] / (cap * MEGABIT)
+        assert 0.9 <= ratio <= 1.05, bench
