@@ -73,6 +73,12 @@ class JobConnections:
         return cls(concurrency, on_retry, tls, early, proxy_settings(env), pace)
 
     @property
+    def pace(self) -> Pace | None:
+        """The job's bandwidth cap (None: none), for drivers whose data does not go through
+        the pool (web sources read through aiohttp)."""
+        return self._pace
+
+    @property
     def pool(self) -> HttpPool:
         """The REST connection pool every service's drivers share."""
         if self._pool is None:
@@ -133,6 +139,7 @@ def endpoint_for(
             http.session,
             http.retry_policy(),
             http.proxies.for_aiohttp(location.web_url),
+            connections.pace,
         )
     if location.service is Service.FILE:
         from azxfer.endpoints.files.endpoint import FilesEndpoint
