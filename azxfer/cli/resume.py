@@ -65,7 +65,8 @@ def resume_command(
     if record.status in FINISHED and not any(
         record.counts[s] for s in ("pending", "active", "failed")
     ):
-        click.echo(f"Job {job_id} already finished ({record.status}); nothing to resume.")
+        if opts.get("output_level") != "quiet":  # a note, not an error
+            click.echo(f"Job {job_id} already finished ({record.status}); nothing to resume.")
         return 0
     saved = record.options
     raw = dict(saved["options"])

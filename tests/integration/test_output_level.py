@@ -159,3 +159,19 @@ def test_sync_follows_the_level_too(
     result = run_azxfer("sync", src, container_url(), "--output-level", level).assert_ok()
     assert _matches(_lines(result.stdout), expected), result.describe()
     assert result.stderr == "", result.describe()
+
+
+@pytest.mark.parametrize("level", ["essential", "quiet"])
+def test_bench_prints_its_table_at_essential_and_nothing_at_quiet(level, run_azxfer, container_url):
+    result = run_azxfer(
+        "bench", container_url(), "--file-count", "2", "--size-per-file", "1K",
+        "--output-level", level,
+    ).assert_ok()  # fmt: skip
+    lines = _lines(result.stdout)
+    if level == "quiet":
+        assert lines == [], result.describe()
+    else:  # each phase's summary, then the table; no start lines
+        assert [line.split()[0] for line in lines[-3:]] == ["phase", "upload", "download"]
+        assert sum(line.startswith("Job ") for line in lines) == 2, lines
+        assert not any(": bench " in line for line in lines), lines
+    assert result.stderr == "", result.describe()
