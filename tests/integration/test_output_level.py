@@ -175,3 +175,33 @@ def test_bench_prints_its_table_at_essential_and_nothing_at_quiet(level, run_azx
         assert sum(line.startswith("Job ") for line in lines) == 2, lines
         assert not any(": bench " in line for line in lines), lines
     assert result.stderr == "", result.describe()
+
+
+@pytest.mark.parametrize("level", ["essential", "quiet"])
+def test_table_export_follows_the_level(level, run_azxfer, azurite, tmp_path):
+    import uuid
+
+    from azure.data.tables import TableServiceClient
+
+    service = TableServiceClient.from_connection_string(
+        f"DefaultEndpointsProtocol=http;AccountName={azurite.account};AccountKey={azurite.key};"
+        f"TableEndpoint={azurite.table_endpoint};"
+    )
+    name = "t" + uuid.uuid4().hex[:12]
+    table = service.create_table(name)
+    for row in range(3):
+        table.create_entity({"PartitionKey": "p", "RowKey": str(row), "v": row})
+    result = run_azxfer(
+        "export", f"{azurite.table_endpoint}/{name}", tmp_path / "out", "--output-level", level
+    ).assert_ok()
+    expected = {
+        "essential": [
+            r"Entities: 3 total, 3 written, 0 skipped, 0 failed \(.* entities/s\)",
+            r"Job \S+ summary: Completed",
+            r"  Files:   1 total, 1 transferred, 0 skipped, 0 failed",
+            r"  Bytes:   .* transferred in .*",
+        ],
+        "quiet": [],
+    }[level]
+    assert _matches(_lines(result.stdout), expected), result.describe()
+    assert result.stderr == "", result.describe()
