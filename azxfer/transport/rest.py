@@ -84,15 +84,15 @@ class StorageRestClient:
         `pace`) the body is paced as it is sent, and so is the answer of a ranged read
         (`expect`) or one `paced_answer` marks as data."""
         pace = self.pace
-        pace_answer = pace is not None and (expect is not None or paced_answer)
+        answer_pace = pace if expect is not None or paced_answer else None
 
         async def attempt() -> Answer:
             url, request_headers = await self.signer.signed(method, path, query, headers, body)
             data = body_of(body) if pace is None else await paced_body(body, pace)
             try:
                 async with self.pool.request(method, url, request_headers, data) as response:
-                    if pace_answer:
-                        payload = await _paced_read(response, pace)  # type: ignore[arg-type]
+                    if answer_pace is not None:
+                        payload = await _paced_read(response, answer_pace)
                     else:
                         payload = await response.read()
                     status = response.status

@@ -81,3 +81,45 @@ def test_a_piece_larger_than_a_second_is_paid_for_by_the_next() -> None:
 def test_no_cap_is_no_pacing() -> None:
     assert pace_for(None) is None
     assert pace_for(10) is not None
+
+
+def test_a_body_sent_whole_lasts_its_share_of_the_cap() -> None:
+    """`sent_at_pace`: the send goes at once, the call ends once its bytes are paid for."""
+    from azxfer.transport.wire import sent_at_pace
+
+    time = FakeTime()
+    cap = _cap(8, time)  # 1,000,000 bytes per second
+    sent_at: list[float] = []
+
+    async def send() -> str:
+        sent_at.append(time.now)
+        return "answer"
+
+    async def two_chunks() -> list[str]:
+        first = await sent_at_pace(1_000_000, cap.take, send())
+        second = await sent_at_pace(1_000_000, cap.take, send())
+        return [first, second]
+
+    assert asyncio.run(two_chunks()) == ["answer", "answer"]
+    # The second chunk goes only once the first is (all but its last slice) paid for.
+    assert sent_at[0] == 100.0
+    slices = 3 * 256 * 1024  # 1,000,000 bytes: three slices of 256 KiB and the rest
+    assert sent_at[1] == pytest.approx(100.0 + slices / 1_000_000)
+
+
+def test_a_failed_send_stops_paying() -> None:
+    from azxfer.transport.wire import sent_at_pace
+
+    time = FakeTime()
+    cap = _cap(8, time)
+
+    async def send() -> None:
+        raise OSError("refused")
+
+    async def run() -> None:
+        with pytest.raises(OSError):
+            await sent_at_pace(10_000_000, cap.take, send())
+        await asyncio.sleep(0)
+
+    asyncio.run(run())
+    assert time.slept == []  # the payment was cancelled before it waited at all
