@@ -234,3 +234,14 @@ def test_azure_files_uploads_and_downloads_are_paced(tmp_path, make_tree, run_az
     ).assert_ok()  # fmt: skip
     assert 0.95 <= _ratio(down.finished(), cap) <= 1.05, down.describe()
     assert (tmp_path / "down" / "a.bin").read_bytes() == data_for("a.bin", 8 * MiB)
+
+
+def test_sync_is_capped(tmp_path, make_tree, run_azxfer, container_url):
+    cap = 16  # 2 MB/s: 6 MiB take about three seconds
+    src = make_tree(tmp_path / "src", {"a.bin": 4 * MiB, "b/c.bin": 2 * MiB})
+    result = run_azxfer(
+        "sync", src, container_url(), "--cap-mbps", str(cap), "--output-type", "json"
+    ).assert_ok()
+    finished = result.finished()
+    assert finished["cap_mbps"] == cap and finished["bytes_transferred"] == 6 * MiB
+    assert 0.95 <= _ratio(finished, cap) <= 1.05, result.describe()
