@@ -1,12 +1,12 @@
 """The bandwidth cap (--cap-mbps): one pacer per job, shared by every request in both
 directions, so the bytes this machine sends and receives stay within the cap.
 
-It is a virtual-time token bucket (GCRA): each piece of body reserves the next `size / rate`
-seconds of the link, right after the reservation before it, and waits until its slot starts.
-Nothing accumulates while the link is idle (a slot never starts in the past), so the only burst
-is the one piece just let through: over a few seconds the rate stays within a piece of the cap,
-however many requests share it. A piece larger than a second of the cap is simply let through
-and paid for by the pieces after it (debt), so the average still holds.
+It is a virtual-time token bucket (GCRA) without burst: each piece of body reserves the next
+`size / rate` seconds of the link, right after the reservation before it, and its caller waits
+until that slot has passed (before sending the piece, or before handing on one received). So
+the job's last byte is paid for like its first, and the rate holds even over the few seconds of
+a small job. Nothing accumulates while the link is idle (a slot never starts in the past). A
+piece larger than a second of the cap simply waits longer: the average is what counts.
 """
 
 from __future__ import annotations
@@ -37,11 +37,10 @@ class BandwidthCap:
         self._free_at = 0.0
 
     def reserve(self, size: int) -> float:
-        """Reserve the link for `size` bytes; how long to wait before moving them."""
+        """Reserve the link for `size` bytes; how long to wait: until the reserved slot ends."""
         now = self._clock()
-        start = max(self._free_at, now)
-        self._free_at = start + size / self.rate
-        return start - now
+        self._free_at = max(self._free_at, now) + size / self.rate
+        return self._free_at - now
 
     async def take(self, size: int) -> None:
         """Wait until `size` bytes may move (called before sending or after receiving them)."""

@@ -38,8 +38,9 @@ def test_one_caller_moves_at_the_cap() -> None:
             await cap.take(piece)
 
     asyncio.run(move(160 * piece))
-    # The first piece goes at once; each later one waits for the one before it.
-    assert time.now - 100.0 == pytest.approx(159 * piece / 1_000_000)
+    # Each piece waits for its own slot, right after the one before: exactly the cap's time.
+    assert time.now - 100.0 == pytest.approx(160 * piece / 1_000_000)
+    assert time.slept == pytest.approx([piece / 1_000_000] * 160)
 
 
 def test_callers_together_share_one_cap() -> None:
@@ -64,18 +65,18 @@ def test_callers_together_share_one_cap() -> None:
 def test_idle_time_is_not_saved_up_as_a_burst() -> None:
     time = FakeTime()
     cap = _cap(8, time)
-    assert cap.reserve(1_000_000) == 0
-    time.now += 60  # a minute idle (listing, say)
-    assert cap.reserve(1_000_000) == 0
-    # The next megabyte waits the whole second of the one just let through.
     assert cap.reserve(1_000_000) == pytest.approx(1.0)
+    time.now += 60  # a minute idle (listing, say)
+    assert cap.reserve(1_000_000) == pytest.approx(1.0)
+    # The next megabyte waits for the one before it too: nothing was saved up.
+    assert cap.reserve(1_000_000) == pytest.approx(2.0)
 
 
-def test_a_piece_larger_than_a_second_is_paid_for_by_the_next() -> None:
+def test_a_piece_larger_than_a_second_waits_its_whole_time() -> None:
     time = FakeTime()
     cap = _cap(0.5, time)  # 62,500 bytes per second
-    assert cap.reserve(8 * 1024 * 1024) == 0
-    assert cap.reserve(1) == pytest.approx(8 * 1024 * 1024 / 62_500)
+    assert cap.reserve(8 * 1024 * 1024) == pytest.approx(8 * 1024 * 1024 / 62_500)
+    assert cap.reserve(1) == pytest.approx((8 * 1024 * 1024 + 1) / 62_500)
 
 
 def test_no_cap_is_no_pacing() -> None:
@@ -101,10 +102,10 @@ def test_a_body_sent_whole_lasts_its_share_of_the_cap() -> None:
         return [first, second]
 
     assert asyncio.run(two_chunks()) == ["answer", "answer"]
-    # The second chunk goes only once the first is (all but its last slice) paid for.
+    # The second chunk goes once the first is paid for; the call ends once both are.
     assert sent_at[0] == 100.0
-    slices = 3 * 256 * 1024  # 1,000,000 bytes: three slices of 256 KiB and the rest
-    assert sent_at[1] == pytest.approx(100.0 + slices / 1_000_000)
+    assert sent_at[1] == pytest.approx(101.0)
+    assert time.now == pytest.approx(102.0)
 
 
 def test_a_failed_send_stops_paying() -> None:
@@ -122,4 +123,4 @@ def test_a_failed_send_stops_paying() -> None:
         await asyncio.sleep(0)
 
     asyncio.run(run())
-    assert time.slept == []  # the payment was cancelled before it waited at all
+    assert time.slept == []  # the payment was cancelled before it slept at all
