@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from msgspec import Struct
+from msgspec.structs import replace
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.blob.early_listing import EarlyListings
 from azxfer.endpoints.factory import JobConnections
 from azxfer.engine.folders import dry_run_folder, is_folder, report_skips
 from azxfer.engine.job import JobRunner
-from azxfer.engine.ratelimit import pace_for
+from azxfer.engine.ratelimit import pace_for, requests_under_cap
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError
 from azxfer.events import (
     EnumerationDone,
@@ -119,6 +120,9 @@ class JobRun:
     """
 
     def __init__(self, options: CopyOptions, sink: EventSink, spec: JobSpec) -> None:
+        if spec.cap_mbps:  # fewer requests in flight, so none is paced to a crawl
+            requests = requests_under_cap(options.engine.concurrency, spec.cap_mbps)
+            options = replace(options, engine=replace(options.engine, concurrency=requests))
         self.options = options
         self.sink = sink
         self.spec = spec

@@ -18,6 +18,12 @@ from collections.abc import Awaitable, Callable
 # One megabit per second, in bytes per second (AzCopy's unit: decimal megabits).
 MBPS = 1_000_000 / 8
 
+# Under a cap, each request in flight gets at least this share of it (bytes per second): a
+# read paced much slower would risk the service's time limit on a request (Azure allows about
+# two minutes per MiB), and more requests in flight would move no more bytes anyway.
+MIN_SHARE_PER_REQUEST = 128 * 1024
+MIN_REQUESTS = 4
+
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -52,3 +58,11 @@ class BandwidthCap:
 def pace_for(mbps: float | None) -> Callable[[int], Awaitable[None]] | None:
     """A job's pace under a cap of `mbps` (None: no cap, so no pacing at all)."""
     return BandwidthCap(mbps).take if mbps else None
+
+
+def requests_under_cap(concurrency: int, mbps: float | None) -> int:
+    """The requests a job keeps in flight under a cap of `mbps` (None: `concurrency`): at
+    most one per MIN_SHARE_PER_REQUEST of the cap, and at least MIN_REQUESTS."""
+    if not mbps:
+        return concurrency
+    return min(concurrency, max(MIN_REQUESTS, int(mbps * MBPS / MIN_SHARE_PER_REQUEST)))

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from azxfer.engine.ratelimit import MBPS, BandwidthCap, pace_for
+from azxfer.engine.ratelimit import MBPS, BandwidthCap, pace_for, requests_under_cap
 
 
 class FakeTime:
@@ -124,3 +124,13 @@ def test_a_failed_send_stops_paying() -> None:
 
     asyncio.run(run())
     assert time.slept == []  # the payment was cancelled before it slept at all
+
+
+def test_under_a_cap_each_request_gets_a_useful_share() -> None:
+    assert requests_under_cap(32, None) == 32
+    assert requests_under_cap(32, 1000) == 32  # the cap leaves every request plenty
+    assert requests_under_cap(32, 40) == 32  # the cap allows 38: 32 asked
+    assert requests_under_cap(64, 40) == 38  # 5 MB/s: 38 requests of 128 KiB/s
+    assert requests_under_cap(32, 8) == 7
+    assert requests_under_cap(32, 0.5) == 4  # never fewer than four
+    assert requests_under_cap(2, 0.5) == 2  # nor more than asked
