@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from collections.abc import AsyncGenerator, Awaitable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TypeVar
 
 from azxfer.errors import AzxferError, IntegrityError, RetryableError
@@ -61,24 +61,12 @@ async def paced_body(data: bytes | None, pace: Pace) -> Body:
     return _paced_slices(memoryview(data), pace)
 
 
-async def sent_at_pace(size: int, pace: Pace, send: Awaitable[T]) -> T:
-    """Await `send`, a request whose body of `size` bytes other code sends whole (the SDK's),
-    while paying for those bytes under the cap, slice by slice; done once both are. The body
-    goes at once (a burst of one chunk), but the call lasts its share of the cap, so whatever
-    the caller sends next waits its turn, and even the job's last chunk is paid for."""
-    payment = asyncio.ensure_future(_pay_for(size, pace))
-    try:
-        result = await send
-    except BaseException:
-        payment.cancel()
-        raise
-    await payment
-    return result
-
-
-async def _pay_for(size: int, pace: Pace) -> None:
-    for start in range(0, size, _BODY_PIECE):
-        await pace(min(_BODY_PIECE, size - start))
+async def sent_at_pace(size: int, pace: Pace, send: Callable[[], Awaitable[T]]) -> T:
+    """`send()`, a request whose body of `size` bytes other code sends whole (the SDK's), made
+    once those bytes are paid for under the cap, in one slot of their own: chunks sent side
+    by side go one after another, never more than one at once (the burst is one chunk)."""
+    await pace(size)
+    return await send()
 
 
 async def _paced_slices(view: memoryview, pace: Pace) -> AsyncGenerator[memoryview, None]:

@@ -165,10 +165,10 @@ def test_bench_measures_under_the_cap(run_azxfer, container_url):
 
 
 def test_page_blob_uploads_are_paced(tmp_path, make_tree, run_azxfer, container_url):
-    """The SDK sends page blobs, each 4 MiB write whole while it is paid for: the job never
-    beats the cap. Its time also holds the SDK's start-up, the page blob's creation and the
-    MD5 set at the end (a fixed cost of 0.2–1 s on this shared machine, not the pacer's to
-    hide), so the lower bound is looser than the block blob tests'."""
+    """The SDK sends page blobs, each 4 MiB write whole once paid for in a slot of its own:
+    the job never beats the cap. Its time also holds the SDK's start-up, the page blob's
+    creation and the MD5 set at the end (a fixed cost of 0.2–1 s on this shared machine, not
+    the pacer's to hide), so the lower bound is looser than the block blob tests'."""
     cap = 16  # 2 MB/s: 8 MiB take about four seconds
     src = make_tree(tmp_path / "src", {"disk.vhd": 8 * MiB})
     result = run_azxfer(
@@ -179,7 +179,7 @@ def test_page_blob_uploads_are_paced(tmp_path, make_tree, run_azxfer, container_
 
 
 def test_append_blob_uploads_are_paced(tmp_path, make_tree, run_azxfer, container_url):
-    """The SDK sends appends, one 1 MiB block after another, each paid for as it goes: between
+    """The SDK sends appends, one 1 MiB block after another, each once paid for: between
     the first block's progress and the last's, the rate is the cap's; over the whole job it
     never beats the cap."""
     cap = 16  # 2 MB/s

@@ -47,9 +47,9 @@ class _BlobWriterBase:
         self.what = what
         self.created = False
 
-    async def _paced(self, size: int, send: Awaitable[Any]) -> Any:
-        """`send` (an SDK request with a body of `size` bytes), under the cap if there is one."""
-        return await (send if self.pace is None else sent_at_pace(size, self.pace, send))
+    async def _paced(self, size: int, send: Callable[[], Awaitable[Any]]) -> Any:
+        """`send()` (an SDK request with a body of `size` bytes), under the cap if any."""
+        return await (send() if self.pace is None else sent_at_pace(size, self.pace, send))
 
     def content_settings(self, md5: bytes | None) -> ContentSettings:
         from azure.storage.blob import ContentSettings
@@ -270,8 +270,9 @@ class PageBlobWriter(_BlobWriterBase):
         if not data or memoryview(data) == memoryview(self._zeros)[: len(data)]:
             return
         try:
+            client = self.blob.client
             await self._paced(
-                len(data), self.blob.client.upload_page(data, offset=chunk.offset, length=len(data))
+                len(data), lambda: client.upload_page(data, offset=chunk.offset, length=len(data))
             )
         except Exception as exc:
             raise self.fail(exc) from None
@@ -323,7 +324,8 @@ class AppendBlobWriter(_BlobWriterBase):
         if not data:
             return
         try:
-            await self._paced(len(data), self.blob.client.append_block(data, length=len(data)))
+            client = self.blob.client
+            await self._paced(len(data), lambda: client.append_block(data, length=len(data)))
         except Exception as exc:
             raise self.fail(exc) from None
 
