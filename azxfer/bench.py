@@ -60,6 +60,7 @@ class BenchSettings(Struct, frozen=True):
     engine: EngineSettings
     keep: bool = False
     env: dict[str, str] = {}  # the environment the jobs run in (their proxies)
+    cap_mbps: float | None = None  # the bandwidth cap of both phases (--cap-mbps)
 
 
 def check_environment(env: Mapping[str, str]) -> None:
@@ -81,13 +82,13 @@ def run_bench(settings: BenchSettings, sink: EventSink) -> list[PhaseResult]:
         up = _phase(
             "upload",
             _options(settings, _local(source), remote._replace(path=prefix)),
-            settings.env,
+            settings,
             sink,
         )
         down = _phase(
             "download",
             _options(settings, remote._replace(path=prefix + "/"), _local(work / "down")),
-            settings.env,
+            settings,
             sink,
         )
         return [up, down]
@@ -115,8 +116,10 @@ def _options(settings: BenchSettings, source: Location, dest: Location) -> CopyO
     )
 
 
-def _phase(name: str, options: CopyOptions, env: dict[str, str], sink: EventSink) -> PhaseResult:
-    spec = JobSpec(new_job_id(), command="bench", env=env)
+def _phase(
+    name: str, options: CopyOptions, settings: BenchSettings, sink: EventSink
+) -> PhaseResult:
+    spec = JobSpec(new_job_id(), command="bench", env=settings.env, cap_mbps=settings.cap_mbps)
     result: JobResult = copy(options, sink, None, spec)
     if result.error:
         raise AzxferError(f"bench {name} failed: {result.error}")

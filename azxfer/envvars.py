@@ -34,6 +34,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
     EnvVar("AZXFER_SOURCE_KEY", "Account key for the source (else --source-key-file).", True),
     EnvVar("AZXFER_DEST_KEY", "Account key for the destination (else --dest-key-file).", True),
     EnvVar("AZXFER_CONCURRENCY", "Requests in flight per job when --concurrency is not given."),
+    EnvVar("AZXFER_CAP_MBPS", "Bandwidth cap in megabits per second when --cap-mbps is not given."),
     EnvVar("AZXFER_JOB_DIR", "Folder of job journals (wins over the default state folder)."),
     EnvVar(
         "AZXFER_JOB_RETENTION_DAYS",

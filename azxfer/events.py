@@ -137,6 +137,8 @@ class JobFinished(Event, frozen=True):
     folders_completed: int = 0
     folders_skipped: int = 0
     folders_failed: int = 0
+    # The run's bandwidth cap (--cap-mbps) in megabits per second; None: uncapped.
+    cap_mbps: float | None = None
 
 
 class EntitiesProgress(Event, frozen=True):

@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from msgspec import Struct
+from msgspec.structs import replace
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.blob.early_listing import EarlyListings
 from azxfer.endpoints.factory import JobConnections
 from azxfer.engine.folders import dry_run_folder, is_folder, report_skips
 from azxfer.engine.job import JobRunner
+from azxfer.engine.ratelimit import pace_for, requests_under_cap
 from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError
 from azxfer.events import (
     EnumerationDone,
@@ -67,6 +69,8 @@ class JobSpec(Struct, frozen=True):
     journal instead of creating one. No `job_dir` means the job is not journaled.
     `early_listings`: the listings the command line started before the job was built.
     `env`: the environment the job runs in (its proxies, the test crash hook).
+    `cap_mbps`: this run's bandwidth cap in megabits per second (None: none); a run's own,
+    never journaled, as AzCopy's --cap-mbps.
     """
 
     job_id: str
@@ -76,6 +80,7 @@ class JobSpec(Struct, frozen=True):
     resume: bool = False
     env: dict[str, str] | None = None
     early_listings: EarlyListings | None = None
+    cap_mbps: float | None = None
 
 
 class JobResult(Struct):
@@ -115,6 +120,9 @@ class JobRun:
     """
 
     def __init__(self, options: CopyOptions, sink: EventSink, spec: JobSpec) -> None:
+        if spec.cap_mbps:  # fewer requests in flight, so none is paced to a crawl
+            requests = requests_under_cap(options.engine.concurrency, spec.cap_mbps)
+            options = replace(options, engine=replace(options.engine, concurrency=requests))
         self.options = options
         self.sink = sink
         self.spec = spec
@@ -133,6 +141,7 @@ class JobRun:
             spec.env or {},
             self._on_retry,
             spec.early_listings,
+            pace_for(spec.cap_mbps),
         )
         started = self.started = time.monotonic()
         self.journal = self._open_journal()
@@ -233,6 +242,7 @@ class JobRun:
                 totals.folders_completed,
                 totals.folders_skipped,
                 totals.folders_failed,
+                self.spec.cap_mbps,
             )
         )
         if status == "Cancelled" and self.runner is None:

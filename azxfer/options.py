@@ -163,6 +163,23 @@ def parse_block_size_mb(value: float | None) -> int | None:
     return block
 
 
+def parse_cap_mbps(text: str | None, what: str = "--cap-mbps") -> float | None:
+    """A bandwidth cap in megabits per second (None when not given): a positive decimal
+    number such as 40 or 0.5, else a UsageError naming `what`. Zero is refused rather than
+    read as "no cap" (AzCopy's meaning): a cap of nothing is surely a slip."""
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(
+            f"{what}: '{text}' is not a number of megabits per second (such as 40 or 0.5)"
+        ) from None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{what} must be a positive number of megabits per second, not '{text}'")
+    return value
+
+
 def min_max_memory(block_size: int | None) -> int:
     """The smallest --max-memory that can be honoured: one block. The budget grants a block
     larger than itself anyway (so a job never deadlocks), so a smaller bound would be a lie."""

@@ -26,6 +26,7 @@ from azxfer.endpoints.factory import JobConnections
 from azxfer.endpoints.tables.batch import BatchEntity, EntityOperation, escape_separators
 from azxfer.endpoints.tables.entities import export_line, page_entities
 from azxfer.endpoints.tables.rest import TableRestClient
+from azxfer.engine.ratelimit import pace_for
 from azxfer.errors import AzxferError, UsageError, first_cause
 from azxfer.events import (
     EntitiesDone,
@@ -205,7 +206,11 @@ class _TableJob:
         if journaled:
             self._open_journal(_where(source), _where(dest))
         self.connections = JobConnections.for_job(
-            (table, *self.others), DEFAULT_BATCHES_IN_FLIGHT, self.env, self._on_retry
+            (table, *self.others),
+            DEFAULT_BATCHES_IN_FLIGHT,
+            self.env,
+            self._on_retry,
+            pace=pace_for(self.spec.cap_mbps),
         )
         started = time.monotonic()
         said = [credential.describe() if credential else "" for credential in self.credentials]
@@ -278,6 +283,7 @@ class _TableJob:
                 totals.bytes_done,
                 round(elapsed, 3),
                 [{"name": name, "reason": reason} for name, reason in totals.failed],
+                cap_mbps=self.spec.cap_mbps,
             )
         )
         if error is None and counts.failed:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from azxfer.cli.common import environment, output_options
+from azxfer.cli.common import cap_mbps_of, cap_option, environment, output_options
 from azxfer.errors import UsageError
 from azxfer.options import DEFAULT_MAX_MEMORY
 
@@ -47,6 +47,7 @@ from azxfer.options import DEFAULT_MAX_MEMORY
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding the account key (else AZXFER_DEST_KEY).",
 )
+@cap_option
 @output_options
 def bench_command(
     target: str,
@@ -95,9 +96,11 @@ def bench_command(
         ),
         keep=keep,
         env=env,
+        cap_mbps=cap_mbps_of(opts, env),
     )
     as_json = opts.get("output_type") == "json"
-    reporter = NullSink() if as_json else make_reporter("text", journaled=False)
+    level = str(opts.get("output_level") or "default")
+    reporter = NullSink() if as_json else make_reporter("text", False, level)
     phases = run_bench(settings, reporter)
     if as_json:
         sys.stdout.write(
@@ -122,7 +125,7 @@ def bench_command(
             )
             + "\n"
         )
-    else:
+    elif level != "quiet":  # the table is bench's summary: quiet shows errors only
         click.echo(
             f"{'phase':9} {'files':>7} {'MiB':>9} {'seconds':>8} {'MiB/s':>8} "
             f"{'files/s':>8} {'concurrency':>11}"

@@ -12,7 +12,7 @@ import click
 from azxfer.credentials import Credential, path_style_services
 from azxfer.errors import UsageError
 from azxfer.locations import Location, Service, parse_location
-from azxfer.options import DEFAULT_MAX_MEMORY
+from azxfer.options import DEFAULT_MAX_MEMORY, parse_cap_mbps
 
 FROM_TO = {
     "LocalBlob": (Service.LOCAL, Service.BLOB),
@@ -34,8 +34,21 @@ SERVICE_NAMES = {
 }
 
 
+OUTPUT_LEVELS = ("default", "essential", "quiet")
+
+
 def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--output-type, --log-file and --log-level."""
+    """--output-type, --output-level, --log-file and --log-level."""
+    func = click.option(
+        "--output-level",
+        type=click.Choice(OUTPUT_LEVELS),
+        default="default",
+        show_default=True,
+        help="essential: only errors, warnings and the final summary (no progress, no "
+        "per-file lines); quiet: only errors. Exit codes are the same. With --output-type "
+        "json, essential leaves out progress and per-file events, quiet keeps only errors "
+        "and job_finished.",
+    )(func)
     func = click.option(
         "--log-level",
         type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
@@ -171,8 +184,42 @@ def credential_kinds(source: Credential | None, dest: Credential | None) -> dict
     return {side: cred.kind for side, cred in sides.items() if cred is not None}
 
 
-# Options that only shape one run's output; a resumed job chooses its own.
-RUN_ONLY_OPTIONS = ("output_type", "log_file", "log_level", "journal_dir")
+# Options that only shape one run (its output, its bandwidth); a resumed job chooses its own.
+RUN_ONLY_OPTIONS = (
+    "output_type",
+    "output_level",
+    "log_file",
+    "log_level",
+    "journal_dir",
+    "cap_mbps",
+)
+
+
+def _check_cap(_ctx: click.Context, _param: click.Parameter, value: str | None) -> float | None:
+    try:
+        return parse_cap_mbps(value)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--cap-mbps").lstrip(": ")) from None
+
+
+def cap_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--cap-mbps: this run's bandwidth cap (never journaled: a resume gives its own)."""
+    return click.option(
+        "--cap-mbps",
+        callback=_check_cap,
+        metavar="MBPS",
+        help="Cap the transfer rate at this many megabits per second (e.g. 40 or 0.5), "
+        "uploads and downloads together [default: AZXFER_CAP_MBPS, else no cap]. Copies "
+        "made server side move no bytes through this machine and are not capped.",
+    )(func)
+
+
+def cap_mbps_of(opts: dict[str, Any], env: dict[str, str]) -> float | None:
+    """This run's cap: --cap-mbps (already checked), else AZXFER_CAP_MBPS."""
+    given = opts.get("cap_mbps")
+    if given is not None:
+        return float(given)
+    return parse_cap_mbps(env.get("AZXFER_CAP_MBPS") or None, "AZXFER_CAP_MBPS")
 
 
 def recordable(opts: dict[str, Any]) -> dict[str, Any]:
@@ -185,7 +232,8 @@ def recordable(opts: dict[str, Any]) -> dict[str, Any]:
 
 
 def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
-    """--block-size-mb, --concurrency and --max-memory: the engine's budgets."""
+    """--block-size-mb, --concurrency, --max-memory and --cap-mbps: the engine's budgets."""
+    func = cap_option(func)
     for option in reversed(
         [
             click.option(

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 _COMMON_VALUE_OPTIONS = frozenset(
     {
         "--block-size-mb",
+        "--cap-mbps",
         "--concurrency",
         "--dest-key-file",
         "--dest-type",
@@ -41,6 +42,7 @@ _COMMON_VALUE_OPTIONS = frozenset(
         "--log-file",
         "--log-level",
         "--max-memory",
+        "--output-level",
         "--output-type",
         "--source-key-file",
         "--source-type",

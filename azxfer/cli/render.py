@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import sys
 import time
@@ -24,6 +25,33 @@ if TYPE_CHECKING:
 PLAIN_INTERVAL = 2.0
 
 
+class OutputLevel(enum.IntEnum):
+    """--output-level, AzCopy's: how much of a job is shown; each level shows what the one
+    before it does, and more."""
+
+    QUIET = 0  # errors only
+    ESSENTIAL = 1  # errors, warnings and the final summary
+    DEFAULT = 2  # everything: the start, progress, per-file lines, notes
+
+
+# The events that make up a job's final summary (those of sync and table jobs included).
+_SUMMARY_KINDS = frozenset({"job_finished", "entities_done", "sync_summary"})
+
+
+def least_level(event: ev.Event) -> OutputLevel:
+    """The least verbose output level that shows `event`: anything that failed and error
+    notices at every level; warnings and the summary from essential; the rest at default."""
+    if isinstance(event, ev.Notice):
+        if event.level == "error":
+            return OutputLevel.QUIET
+        return OutputLevel.ESSENTIAL if event.level == "warning" else OutputLevel.DEFAULT
+    if getattr(event, "outcome", None) == "failed":
+        return OutputLevel.QUIET
+    if event.kind in _SUMMARY_KINDS:
+        return OutputLevel.ESSENTIAL
+    return OutputLevel.DEFAULT
+
+
 class UtcClock:
     """ISO-8601 UTC times with milliseconds, e.g. 2026-12-06T14:55:29.123Z (AzCopy's
     TimeStamp). The part up to the second is formatted once a second, not per event: events go
@@ -44,15 +72,26 @@ class UtcClock:
 
 
 class JsonReporter:
-    """One JSON object per event per line on stdout, nothing else; each has a UTC `time`."""
+    """One JSON object per event per line on stdout, nothing else; each has a UTC `time`.
 
-    def __init__(self, out: TextIO) -> None:
+    Below the default output level, the events that level does not show are left out; but
+    `job_finished` always ends the stream, even when quiet (a reader knows the job is over,
+    and how it ended, without waiting for the exit code)."""
+
+    def __init__(self, out: TextIO, level: OutputLevel = OutputLevel.DEFAULT) -> None:
         self.out = out
+        self.level = level
         self.last_flush = time.monotonic()
         self.clock = UtcClock()
 
+    def shows(self, event: ev.Event) -> bool:
+        """Whether `event` is written at this output level."""
+        return least_level(event) <= self.level or isinstance(event, ev.JobFinished)
+
     def emit(self, event: ev.Event) -> None:
         """Write the event as a line; flush at most twice a second and at the end."""
+        if self.level is not OutputLevel.DEFAULT and not self.shows(event):
+            return
         record = event.to_json()
         record["time"] = self.clock.stamp()
         self.out.write(redact(json.dumps(record, ensure_ascii=False)) + "\n")
@@ -67,10 +106,19 @@ class JsonReporter:
 
 
 class TextReporter:
-    """Progress on stderr (rich on a terminal, else periodic lines); summary on stdout."""
+    """Progress on stderr (rich on a terminal, else periodic lines); summary on stdout. Below
+    the default output level, only what that level shows (see `least_level`)."""
 
-    def __init__(self, out: TextIO, err: TextIO, live: bool, journaled: bool = True) -> None:
+    def __init__(
+        self,
+        out: TextIO,
+        err: TextIO,
+        live: bool,
+        journaled: bool = True,
+        level: OutputLevel = OutputLevel.DEFAULT,
+    ) -> None:
         self.out = out
+        self.level = level
         self.journaled = journaled  # whether `azxfer jobs show` can list this job's transfers
         self.err = err
         self.counts = Counts()
@@ -78,15 +126,23 @@ class TextReporter:
         self.dry_run = False
         self.live: Progress | None = None
         self.task = None
-        self.live_wanted = live
+        # Progress (live or plain lines) is shown at the default level only.
+        self.live_wanted = live and level is OutputLevel.DEFAULT
         self.started = time.monotonic()
         self.last_line = self.started
 
+    def shows(self, event: ev.Event) -> bool:
+        """Whether `event` is rendered at this output level."""
+        return least_level(event) <= self.level
+
     def emit(self, event: ev.Event) -> None:
-        """Update counters and render whatever this event changes."""
+        """Update counters and render whatever this event changes (and this level shows)."""
         self.counts.update(event)
         if isinstance(event, ev.JobStarted):
             self.dry_run = event.dry_run
+        if self.level is not OutputLevel.DEFAULT and not self.shows(event):
+            return
+        if isinstance(event, ev.JobStarted):
             self.out.write(
                 f"Job {event.job_id}: {event.command} {redact(event.source)} -> "
                 f"{redact(event.destination)}{' (dry run)' if event.dry_run else ''}\n"
@@ -110,7 +166,8 @@ class TextReporter:
             self._stop_live()
             self._summary(event)
             return
-        self._refresh()
+        if self.level is OutputLevel.DEFAULT:
+            self._refresh()
 
     def _folder(self, event: ev.FolderDone) -> None:
         """A folder to make (dry run) or one that failed; skipped folders are said once, by
@@ -193,7 +250,8 @@ class TextReporter:
                 else []
             ),
             f"  Bytes:   {size_text(event.bytes_transferred)} transferred in "
-            f"{event.elapsed_seconds:.2f} s ({size_text(rate)}/s)",
+            f"{event.elapsed_seconds:.2f} s ({size_text(rate)}/s"
+            + (f", capped at {event.cap_mbps:g} Mbps)" if event.cap_mbps else ")"),
         ]
         folders = _folders_line(event, self.dry_run)
         if folders:
@@ -255,9 +313,13 @@ def _folders_line(event: ev.JobFinished, dry_run: bool) -> str | None:
     return "  Folders: " + ", ".join(parts)
 
 
-def make_reporter(output_type: str, journaled: bool = True) -> JsonReporter | TextReporter:
-    """The reporter for --output-type: json, or text (live only on a terminal). `journaled`:
-    whether the job keeps a journal (bench's do not)."""
+def make_reporter(
+    output_type: str, journaled: bool = True, output_level: str = "default"
+) -> JsonReporter | TextReporter:
+    """The reporter for --output-type: json, or text (live only on a terminal), showing what
+    --output-level asks for. `journaled`: whether the job keeps a journal (bench's do not)."""
+    level = OutputLevel[output_level.upper()]
     if output_type == "json":
-        return JsonReporter(sys.stdout)
-    return TextReporter(sys.stdout, sys.stderr, live=sys.stderr.isatty(), journaled=journaled)
+        return JsonReporter(sys.stdout, level)
+    live = sys.stderr.isatty()
+    return TextReporter(sys.stdout, sys.stderr, live, journaled=journaled, level=level)

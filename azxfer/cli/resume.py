@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from azxfer.cli.common import job_dirs_from, journal_option, output_options
+from azxfer.cli.common import cap_option, job_dirs_from, journal_option, output_options
 from azxfer.cli.run import run_job
 from azxfer.credentials import Credential
 from azxfer.errors import UsageError
@@ -29,6 +29,7 @@ from azxfer.options import CopyOptions
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding the destination account key (else AZXFER_DEST_KEY).",
 )
+@cap_option
 @journal_option
 @output_options
 def resume_command(
@@ -68,7 +69,8 @@ def resume_command(
     if record.status in FINISHED and not any(
         record.counts[s] for s in ("pending", "active", "failed")
     ):
-        click.echo(f"Job {job_id} already finished ({record.status}); nothing to resume.")
+        if opts.get("output_level") != "quiet":  # a note, not an error
+            click.echo(f"Job {job_id} already finished ({record.status}); nothing to resume.")
         return 0
     saved = record.options
     raw = dict(saved["options"])

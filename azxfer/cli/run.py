@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from azxfer.cli.common import environment, job_dir_from
+from azxfer.cli.common import cap_mbps_of, environment, job_dir_from
 from azxfer.cli.render import make_reporter
 from azxfer.early import EarlyListings
 from azxfer.locations import redact
@@ -80,6 +80,7 @@ def start_job(
     for removed in prune_finished(job_dir, env):
         logging.getLogger("azxfer").info("pruned finished job %s", removed)
     context = click.get_current_context(silent=True)
+    cap_mbps = cap_mbps_of(opts, env)
     return client.JobSpec(
         job_id=resume_id or client.new_job_id(),
         command=command,
@@ -88,6 +89,7 @@ def start_job(
         resume=resume_id is not None,
         env=env,
         early_listings=context.find_object(EarlyListings) if context else None,
+        cap_mbps=cap_mbps,
     )
 
 
@@ -102,7 +104,8 @@ def run_job(
     from azxfer import client
 
     spec = start_job(command, opts, record, resume_id)
-    reporter = make_reporter(str(opts.get("output_type") or "text"))
+    level = str(opts.get("output_level") or "default")
+    reporter = make_reporter(str(opts.get("output_type") or "text"), output_level=level)
     ask = ask_overwrite if options.overwrite is Overwrite.PROMPT else None
     logging.getLogger("azxfer").info(
         "%s %s -> %s", command, options.source.display, options.destination.display

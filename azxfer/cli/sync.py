@@ -162,14 +162,22 @@ class _SyncReporter:
         self._deleted, self._summary = Deleted, SyncSummary
 
     def emit(self, event: Event) -> None:
-        if self.text and isinstance(event, self._deleted):
+        if self.text and isinstance(event, self._deleted | self._summary):
+            if self.reporter.shows(event):
+                self._text_line(event)
+            return
+        self.reporter.emit(event)
+
+    def _text_line(self, event: Event) -> None:
+        """A delete or the sync summary, as a line of text."""
+        if isinstance(event, self._deleted):
             what = "DRYRUN: delete" if event.dry_run else "deleted:"
             if event.outcome == "failed":
                 what = "FAILED to delete"
             suffix = f": {event.reason}" if event.reason else ""
             self.reporter._line(f"{what} {redact(event.destination)}{suffix}")
             return
-        if self.text and isinstance(event, self._summary):
+        if isinstance(event, self._summary):
             line = (
                 f"Sync: {event.copied} copied, {event.deleted} deleted, "
                 f"{event.skipped_identical} identical, {event.failed} failed"
@@ -179,8 +187,6 @@ class _SyncReporter:
             if event.note:
                 line += f" ({event.note})"
             self.reporter._line(line)
-            return
-        self.reporter.emit(event)
 
     def close(self) -> None:
         self.reporter.close()
@@ -197,7 +203,8 @@ def run_sync(
 
     spec = start_job("sync", opts, record, resume_id)
     output_type = str(opts.get("output_type") or "text")
-    reporter = _SyncReporter(make_reporter(output_type), output_type == "text")
+    level = str(opts.get("output_level") or "default")
+    reporter = _SyncReporter(make_reporter(output_type, output_level=level), output_type == "text")
     ask = ask_delete if options.delete_destination == "prompt" else None
     logging.getLogger("azxfer").info(
         "sync %s -> %s", options.copy.source.display, options.copy.destination.display

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from azxfer.cli.common import (
+    cap_option,
     credential_kinds,
     environment,
     journal_option,
@@ -139,6 +140,7 @@ def _folder(text: str, must_exist: bool) -> Path:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="File holding a Blob DEST's account key (else AZXFER_DEST_KEY).",
 )
+@cap_option
 @journal_option
 @output_options
 def export_command(table_url: str, dest: str, **opts: Any) -> int:
@@ -225,6 +227,7 @@ def build_export_options(table_url: str, dest: str, opts: dict[str, Any]) -> Any
     help="File holding SOURCE's account key, a table's or a Blob container's (else "
     "AZXFER_SOURCE_KEY).",
 )
+@cap_option
 @journal_option
 @output_options
 def import_command(source: str, table_url: str, **opts: Any) -> int:
@@ -347,7 +350,9 @@ def run_table_job(
     """Run a (new or resumed) table job with the reporter asked for; the exit code."""
     spec = start_job(command, opts, record, resume_id)
     output_type = str(opts.get("output_type") or "text")
-    reporter = _TableReporter(make_reporter(output_type, journaled=False), output_type == "text")
+    level = str(opts.get("output_level") or "default")
+    inner = make_reporter(output_type, journaled=False, output_level=level)
+    reporter = _TableReporter(inner, output_type == "text")
     try:
         result = job(reporter, spec)
     finally:
@@ -371,7 +376,8 @@ class _TableReporter:
             self.entities += event.entities
             self.bytes += event.bytes
             now = time.monotonic()
-            if self.text and now - self.last >= PLAIN_INTERVAL:
+            shown = self.reporter.shows(event)
+            if self.text and shown and now - self.last >= PLAIN_INTERVAL:
                 self.last = now
                 rate = self.entities / max(now - self.started, 1e-6)
                 click.echo(
@@ -382,6 +388,8 @@ class _TableReporter:
             if self.text:
                 return
         if self.text and isinstance(event, EntitiesDone):
+            if not self.reporter.shows(event):
+                return
             self.reporter._line(
                 f"Entities: {event.entities_total} total, {event.entities_written} written, "
                 f"{event.entities_skipped} skipped, {event.entities_failed} failed "

@@ -19,7 +19,7 @@ from azxfer.endpoints.blob.endpoint import BlobEndpoint
 from azxfer.endpoints.local.endpoint import LocalEndpoint
 from azxfer.locations import Location, Service
 from azxfer.transport.http import needs_tls
-from azxfer.transport.pool import HttpPool
+from azxfer.transport.pool import HttpPool, Pace
 from azxfer.transport.proxy import NO_PROXIES, ProxySettings, proxy_settings
 from azxfer.transport.retry import RetryPolicy
 
@@ -43,14 +43,17 @@ class JobConnections:
         tls: bool = True,
         early: EarlyListings | None = None,
         proxies: ProxySettings = NO_PROXIES,
+        pace: Pace | None = None,
     ) -> None:
         """`tls`: the job may open https connections; `early`: the listings its command line
-        started; `proxies`: those of the job's environment."""
+        started; `proxies`: those of the job's environment; `pace`: the job's bandwidth cap,
+        applied to the data of every REST request on its pool."""
         self._concurrency = concurrency
         self._on_retry = on_retry
         self._tls = tls
         self._early = early
         self._proxies = proxies
+        self._pace = pace
         self._pool: HttpPool | None = None
         self._http: BlobConnections | None = None
 
@@ -62,16 +65,24 @@ class JobConnections:
         env: Mapping[str, str],
         on_retry: OnRetry | None = None,
         early: EarlyListings | None = None,
+        pace: Pace | None = None,
     ) -> JobConnections:
         """The connections of a job on `locations` in the environment `env` (its proxies):
         a UsageError for an unusable proxy, before anything is opened."""
-        return cls(concurrency, on_retry, needs_tls(*locations), early, proxy_settings(env))
+        tls = needs_tls(*locations)
+        return cls(concurrency, on_retry, tls, early, proxy_settings(env), pace)
+
+    @property
+    def pace(self) -> Pace | None:
+        """The job's bandwidth cap (None: none), for drivers whose data does not go through
+        the pool (web sources read through aiohttp)."""
+        return self._pace
 
     @property
     def pool(self) -> HttpPool:
         """The REST connection pool every service's drivers share."""
         if self._pool is None:
-            self._pool = job_pool(self._concurrency, self._tls, self._proxies)
+            self._pool = job_pool(self._concurrency, self._tls, self._proxies, self._pace)
         return self._pool
 
     @property
@@ -130,6 +141,7 @@ def endpoint_for(
             http.session,
             http.retry_policy(),
             http.proxies.for_aiohttp(location.web_url),
+            connections.pace,
         )
     if location.service is Service.FILE:
         from azxfer.endpoints.files.endpoint import FilesEndpoint

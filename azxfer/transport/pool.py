@@ -31,7 +31,7 @@ from azxfer.transport.failures import (
 )
 from azxfer.transport.headers import Headers
 from azxfer.transport.proxy import NO_PROXIES, Proxy, ProxySettings
-from azxfer.transport.request import Body, Origin, request_head, split_url
+from azxfer.transport.request import Body, Origin, Pace, request_head, split_url
 
 log = logging.getLogger("azxfer.http")
 
@@ -44,6 +44,7 @@ __all__ = [
     "HttpError",
     "HttpPool",
     "HttpResponse",
+    "Pace",
     "ProxyRefused",
     "ResponseTimeout",
 ]
@@ -210,9 +211,13 @@ class HttpPool:
         connect_timeout: float = 30.0,
         idle_timeout: float = 120.0,
         proxies: ProxySettings = NO_PROXIES,
+        pace: Pace | None = None,
     ) -> None:
         """`tls`: the context of https connections (none: https is refused). `proxies`: which
-        origins go through which proxy (see `transport.proxy`)."""
+        origins go through which proxy (see `transport.proxy`). `pace`: the job's bandwidth
+        cap, which the REST clients on this pool apply to the data they send and read (None:
+        no cap, and no cost)."""
+        self.pace = pace
         self._slots = asyncio.Semaphore(limit)
         # Asked once: with DEBUG off, a request pays no clock reads or formatting for it.
         self.debug = log.isEnabledFor(logging.DEBUG)

@@ -5,13 +5,16 @@ process start (`early_listing`), which must not wait for asyncio to be imported.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from azxfer import __version__
 
 Body = bytes | memoryview | AsyncIterable[bytes | memoryview] | None
+# A job's bandwidth cap: awaited with the size of each piece of data body before it is sent or
+# after it is received (see `engine.ratelimit`).
+Pace = Callable[[int], Awaitable[None]]
 
 
 class Origin(NamedTuple):

@@ -20,10 +20,10 @@ from azxfer.errors import AzxferError, RetryableError, ServerError
 from azxfer.transport.classify import BUSY_STATUS, ErrorAnswer, ErrorTable, classify_answer
 from azxfer.transport.headers import Headers
 from azxfer.transport.http import connection_failure
-from azxfer.transport.pool import HttpError, HttpPool, HttpResponse
+from azxfer.transport.pool import HttpError, HttpPool, HttpResponse, Pace
 from azxfer.transport.retry import RetryPolicy, with_retries
 from azxfer.transport.signer import Signer
-from azxfer.transport.wire import body_of, check_etag, read_headers, short_answer
+from azxfer.transport.wire import body_of, check_etag, paced_body, read_headers, short_answer
 
 # Handed each piece of a streamed body: (its position in the object, the piece).
 Consumer = Callable[[int, bytes], Awaitable[None]]
@@ -51,6 +51,8 @@ class StorageRestClient:
         self, pool: HttpPool, signer: Signer, retry: RetryPolicy, errors: ErrorTable
     ) -> None:
         self.pool = pool
+        # The job's bandwidth cap, if any (pools stood in for by tests have none).
+        self.pace: Pace | None = getattr(pool, "pace", None)
         self.signer = signer
         self.retry = retry
         self.errors = errors
@@ -70,6 +72,7 @@ class StorageRestClient:
         expect_end: int = 0,
         expect_etag: str | None = None,
         server_error_attempts: ServerErrorAttempts | None = None,
+        paced_answer: bool = False,
     ) -> Answer:
         """Send a request to `path` (already percent-encoded, below the endpoint), retried as
         the policy says; its answer once it has one of status below 300 or in `keep`.
@@ -77,14 +80,21 @@ class StorageRestClient:
         `what` names the request's object in errors ("blob 'x'"); `parent` its container or
         share, for an answer saying that is missing. `expect`: the body must have this many
         bytes, of an object that extends to at least `expect_end` (see `short_answer`).
-        `expect_etag`: the answer's ETag must be this one."""
+        `expect_etag`: the answer's ETag must be this one. Under a bandwidth cap (the pool's
+        `pace`) the body is paced as it is sent, and so is the answer of a ranged read
+        (`expect`) or one `paced_answer` marks as data."""
+        pace = self.pace
+        answer_pace = pace if expect is not None or paced_answer else None
 
         async def attempt() -> Answer:
             url, request_headers = await self.signer.signed(method, path, query, headers, body)
-            data = body_of(body)
+            data = body_of(body) if pace is None else await paced_body(body, pace)
             try:
                 async with self.pool.request(method, url, request_headers, data) as response:
-                    payload = await response.read()
+                    if answer_pace is not None:
+                        payload = await _paced_read(response, answer_pace)
+                    else:
+                        payload = await response.read()
                     status = response.status
                     answer_headers = response.headers
                     if status >= 300 and status not in keep:
@@ -129,6 +139,7 @@ class StorageRestClient:
         `on_headers` sees the headers of every successful answer, before its body."""
         end = offset + length
         position = offset
+        pace = self.pace
 
         async def attempt() -> None:
             nonlocal position
@@ -152,6 +163,8 @@ class StorageRestClient:
                             break
                         if len(piece) > end - position:
                             raise RetryableError(f"{what}: got more than the {length} bytes asked")
+                        if pace is not None:
+                            await pace(len(piece))
                         await consume(position, piece)
                         position += len(piece)
             except (HttpError, TimeoutError) as exc:
@@ -200,6 +213,16 @@ class StorageRestClient:
         ranged = "x-ms-range" in headers or "Range" in headers
         content_range = answer_headers.get("Content-Range")
         return short_answer(what, len(payload), expect, expect_end, content_range, ranged)
+
+
+async def _paced_read(response: HttpResponse, pace: Pace) -> bytes:
+    """The whole body, each piece paced as it arrives (an answer of megabytes, such as a page
+    of entities, is held to the cap as it streams, not let through whole)."""
+    pieces = []
+    while piece := await response.readany():
+        await pace(len(piece))
+        pieces.append(bytes(piece))  # a view is valid only until the next piece
+    return b"".join(pieces)
 
 
 def answer_error(

@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import TypeVar
 
 from azxfer.errors import AzxferError, IntegrityError, RetryableError
-from azxfer.transport.request import Body
+from azxfer.transport.request import Body, Pace
+
+T = TypeVar("T")
 
 # A larger body is sent as slices of this size, each written once the socket has room: given
 # whole, the event loop's transport would copy all it cannot send at once into its buffer.
@@ -45,6 +48,32 @@ def body_of(data: bytes | None) -> Body:
 async def _slices(view: memoryview) -> AsyncGenerator[memoryview, None]:
     for start in range(0, len(view), _BODY_PIECE):
         yield view[start : start + _BODY_PIECE]
+
+
+async def paced_body(data: bytes | None, pace: Pace) -> Body:
+    """`body_of(data)` under a bandwidth cap: a small body is paced whole before it is sent
+    (and stays bytes, so it can be sent again on a fresh connection), a larger one slice by
+    slice as the socket takes it."""
+    if data is None or len(data) <= _BODY_PIECE:
+        if data:
+            await pace(len(data))
+        return data
+    return _paced_slices(memoryview(data), pace)
+
+
+async def sent_at_pace(size: int, pace: Pace, send: Callable[[], Awaitable[T]]) -> T:
+    """`send()`, a request whose body of `size` bytes other code sends whole (the SDK's), made
+    once those bytes are paid for under the cap, in one slot of their own: chunks sent side
+    by side go one after another, never more than one at once (the burst is one chunk)."""
+    await pace(size)
+    return await send()
+
+
+async def _paced_slices(view: memoryview, pace: Pace) -> AsyncGenerator[memoryview, None]:
+    for start in range(0, len(view), _BODY_PIECE):
+        piece = view[start : start + _BODY_PIECE]
+        await pace(len(piece))
+        yield piece
 
 
 def read_headers(start: int, end: int, etag: str | None, whole: bool) -> dict[str, str]:

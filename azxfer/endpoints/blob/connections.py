@@ -17,7 +17,7 @@ from azxfer.endpoints.blob.early_listing import EarlyListings
 from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.locations import Location
 from azxfer.transport.http import tls_context
-from azxfer.transport.pool import HttpPool
+from azxfer.transport.pool import HttpPool, Pace
 from azxfer.transport.proxy import NO_PROXIES, ProxySettings
 from azxfer.transport.retry import RetryPolicy
 
@@ -135,7 +135,10 @@ class BlobConnections:
             await self._pool.close()
 
 
-def job_pool(concurrency: int, tls: bool, proxies: ProxySettings) -> HttpPool:
+def job_pool(
+    concurrency: int, tls: bool, proxies: ProxySettings, pace: Pace | None = None
+) -> HttpPool:
     """The REST connection pool of a job of `concurrency` requests in flight (a few more
-    connections than that: listings and commits run beside the transfers)."""
-    return HttpPool(concurrency + 8, tls_context() if tls else None, proxies=proxies)
+    connections than that: listings and commits run beside the transfers), under the job's
+    bandwidth cap `pace` if it has one."""
+    return HttpPool(concurrency + 8, tls_context() if tls else None, proxies=proxies, pace=pace)

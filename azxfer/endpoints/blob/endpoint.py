@@ -400,10 +400,14 @@ class BlobEndpoint(BlobUrlCopies, BlobBulkOps):
         blob = self._blob_factory(transfer.dest_ref)
         what = f"blob '{transfer.dest_ref}'"
         blob_type = blob_type_to_write(props)
+        sdk_writer: PageBlobWriter | AppendBlobWriter | None = None
         if blob_type is BlobType.PAGE:
-            return PageBlobWriter(blob, size, props, what, self.classify)
-        if blob_type is BlobType.APPEND:
-            return AppendBlobWriter(blob, size, props, block_size, what, self.classify)
+            sdk_writer = PageBlobWriter(blob, size, props, what, self.classify)
+        elif blob_type is BlobType.APPEND:
+            sdk_writer = AppendBlobWriter(blob, size, props, block_size, what, self.classify)
+        if sdk_writer is not None:
+            sdk_writer.pace = self.rest.rest.pace if self.rest else None
+            return sdk_writer
         writer = BlockBlobWriter(
             blob,
             size,

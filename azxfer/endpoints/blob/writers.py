@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from azxfer.endpoints.blob.handles import FastPath, LazyBlob
 from azxfer.errors import NotFoundError
 from azxfer.models import Chunk, WriteProps, blob_props
+from azxfer.transport.request import Pace
+from azxfer.transport.wire import sent_at_pace
 
 if TYPE_CHECKING:  # the SDK is imported only when an operation needs it (see `connections`)
     from azure.storage.blob import ContentSettings
@@ -24,6 +26,9 @@ class _BlobWriterBase:
     """Shared plumbing: content settings and error classification."""
 
     sequential = False
+    # The job's bandwidth cap, for the writes the SDK sends (page and append blobs; block
+    # blobs go through the REST fast path, which paces them itself).
+    pace: Pace | None = None
 
     def __init__(
         self,
@@ -41,6 +46,10 @@ class _BlobWriterBase:
         self.blob_props = blob_props(props)  # tags and tier, read once per blob
         self.what = what
         self.created = False
+
+    async def _paced(self, size: int, send: Callable[[], Awaitable[Any]]) -> Any:
+        """`send()` (an SDK request with a body of `size` bytes), under the cap if any."""
+        return await (send() if self.pace is None else sent_at_pace(size, self.pace, send))
 
     def content_settings(self, md5: bytes | None) -> ContentSettings:
         from azure.storage.blob import ContentSettings
@@ -261,7 +270,10 @@ class PageBlobWriter(_BlobWriterBase):
         if not data or memoryview(data) == memoryview(self._zeros)[: len(data)]:
             return
         try:
-            await self.blob.client.upload_page(data, offset=chunk.offset, length=len(data))
+            client = self.blob.client
+            await self._paced(
+                len(data), lambda: client.upload_page(data, offset=chunk.offset, length=len(data))
+            )
         except Exception as exc:
             raise self.fail(exc) from None
 
@@ -312,7 +324,8 @@ class AppendBlobWriter(_BlobWriterBase):
         if not data:
             return
         try:
-            await self.blob.client.append_block(data, length=len(data))
+            client = self.blob.client
+            await self._paced(len(data), lambda: client.append_block(data, length=len(data)))
         except Exception as exc:
             raise self.fail(exc) from None
 

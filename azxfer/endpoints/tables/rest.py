@@ -87,6 +87,7 @@ class TableRestClient:
             None,
             f"table {self.where}",
             parent=self.where,
+            paced_answer=True,  # the entities are an export's data
         )
         next_pk = headers.get("x-ms-continuation-NextPartitionKey")
         next_rk = headers.get("x-ms-continuation-NextRowKey")

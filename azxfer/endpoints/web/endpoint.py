@@ -29,6 +29,7 @@ from azxfer.models import ContentProps, Entry, Skipped
 from azxfer.transport.aio import aiohttp
 from azxfer.transport.http import cannot_connect, connection_failure
 from azxfer.transport.proxy import AiohttpProxy
+from azxfer.transport.request import Pace
 from azxfer.transport.retry import RetryPolicy, with_retries
 
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
@@ -43,6 +44,7 @@ class WebEndpoint:
         session: aiohttp.ClientSession,
         retry: RetryPolicy,
         proxy: AiohttpProxy | None = None,
+        pace: Pace | None = None,
     ) -> None:
         """`proxy`: how the requests go through a proxy (`ProxySettings.for_aiohttp` of the
         URL; a redirect elsewhere goes through the same one)."""
@@ -50,6 +52,7 @@ class WebEndpoint:
         self.session = session
         self.retry = retry
         self.proxy = proxy or AiohttpProxy()
+        self.pace = pace  # the job's bandwidth cap, applied to the bytes read
         self.what = f"'{location.display}'"
 
     async def select(
@@ -114,6 +117,17 @@ class WebEndpoint:
         )
 
 
+async def _body(response: Any, pace: Pace | None) -> bytes:
+    """The answer's body; under a bandwidth cap, paced piece by piece as it arrives."""
+    if pace is None:
+        return await response.read()
+    pieces = []
+    async for piece in response.content.iter_any():
+        await pace(len(piece))
+        pieces.append(piece)
+    return b"".join(pieces)
+
+
 class WebReader:
     """Ranged GETs of one web object, conditional on the ETag seen by HEAD."""
 
@@ -139,7 +153,7 @@ class WebReader:
                             f"{endpoint.what}: the server does not support ranged reads; "
                             "use a --block-size-mb larger than the file"
                         )
-                    data = await response.read()
+                    data = await _body(response, endpoint.pace)
             except aiohttp.ClientSSLError as exc:
                 raise connection_failure(exc, endpoint.what) from None
             except aiohttp.ClientConnectorError as exc:
