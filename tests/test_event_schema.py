@@ -124,7 +124,17 @@ def _sample_events() -> list[ev.Event]:
         ev.Retrying("PUT https://a/c/a.txt", 2, 0.5, "503"),
         ev.Notice("warning", "renamed"),
         ev.JobFinished(
-            "j1", "CompletedWithErrors", 2, 1, 0, 1, 0, 10, 0.25, [{"name": "a", "reason": "x"}]
+            "j1",
+            "CompletedWithErrors",
+            2,
+            1,
+            0,
+            1,
+            0,
+            10,
+            0.25,
+            [{"name": "a", "reason": "x"}],
+            cap_mbps=40.0,
         ),
         ev.EntitiesProgress(5, 500),
         ev.EntitiesDone(5, 4, 1, 0, 20.0),
