@@ -31,8 +31,17 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "Account, endpoints and key (or SAS) used when a URL carries no SAS and no key is given.",
         secret=True,
     ),
-    EnvVar("AZXFER_SOURCE_KEY", "Account key for the source (else --source-key-file).", True),
-    EnvVar("AZXFER_DEST_KEY", "Account key for the destination (else --dest-key-file).", True),
+    EnvVar(
+        "AZXFER_SOURCE_KEY",
+        "Account key of the source (else --source-key-file; list's --key-file).",
+        True,
+    ),
+    EnvVar(
+        "AZXFER_DEST_KEY",
+        "Account key of the destination (else --dest-key-file; --key-file of make, remove "
+        "and set-properties).",
+        True,
+    ),
     EnvVar("AZXFER_CONCURRENCY", "Requests in flight per job when --concurrency is not given."),
     EnvVar("AZXFER_CAP_MBPS", "Bandwidth cap in megabits per second when --cap-mbps is not given."),
     EnvVar("AZXFER_JOB_DIR", "Folder of job journals (wins over the default state folder)."),

@@ -53,7 +53,7 @@ def test_json_one_object_per_variable(run_azxfer) -> None:
         "set": True,
         "value": "***",
         "secret": True,
-        "purpose": "Account key for the destination (else --dest-key-file).",
+        "purpose": next(v.purpose for v in ENV_VARS if v.name == "AZXFER_DEST_KEY"),
     }
     assert by_name["AZXFER_JOB_RETENTION_DAYS"]["value"] == "3"
     assert by_name["NO_PROXY"]["set"] is False and by_name["NO_PROXY"]["value"] is None
