@@ -18,6 +18,11 @@ yet done (the listing is not repeated once complete; a listing cut short is list
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
+import os
+import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,9 +37,11 @@ from azxfer.endpoints.base import (
 )
 from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.engine.bulk import BulkActions
-from azxfer.errors import AzxferError, UsageError
+from azxfer.errors import AzxferError, Declined, UsageError
 from azxfer.events import (
     BulkSummary,
+    EnumerationDone,
+    Event,
     EventSink,
     JobFinished,
     JobStarted,
@@ -42,10 +49,16 @@ from azxfer.events import (
     PropertiesSet,
     Retrying,
 )
-from azxfer.jobrun import JobResult, JobSpec, new_job_id
+from azxfer.jobrun import (
+    JobResult,
+    JobSpec,
+    install_interrupts,
+    new_job_id,
+    remove_interrupts,
+)
 from azxfer.journal.bulkrecord import BulkJournal, is_folder
 from azxfer.journal.crash import CrashHook
-from azxfer.journal.store import Journal
+from azxfer.journal.store import INTERRUPTED, Journal
 from azxfer.locations import redact
 from azxfer.models import Entry, EntryKind, JobTotals, Skipped
 from azxfer.plan.bulk import (
@@ -90,6 +103,7 @@ class _Counts:
 
     def __init__(self) -> None:
         self.selected = 0  # objects (not folders) selected by the listing of this run
+        self.selected_bytes = 0
         self.done = 0
         self.bytes = 0
         self.failed: list[tuple[str, str]] = []
@@ -113,6 +127,16 @@ class BulkJob:
         self.records: BulkJournal | None = None
         self.counts = _Counts()
         self.acting = False  # whether objects were (or may have been) acted on
+        # Events held back while the job may yet be refused (a remove past --max-delete):
+        # a job refused keeps no journal, so nothing may name it. None: nothing is held.
+        self.held: list[Event] | None = None
+        self.interrupts = 0
+        self.started = time.monotonic()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether an interrupt asked the job to stop (in-flight requests finish)."""
+        return self.interrupts > 0
 
     async def run(self) -> JobResult:
         """Run the job, reporting its start and end."""
@@ -120,10 +144,14 @@ class BulkJob:
         connections = JobConnections.for_job(
             (options.location,), options.concurrency, spec.env or {}, self._on_retry
         )
-        started = time.monotonic()
+        started = self.started = time.monotonic()
         self._open_journal()
+        listed_before = self.records is not None and spec.resume and self.records.enumerated
+        may_refuse = self.operation.removes and not (options.force or options.dry_run)
+        if may_refuse and not listed_before:
+            self.held = []
         credential = options.credential.describe() if options.credential else ""
-        self.sink.emit(
+        self._emit(
             JobStarted(
                 spec.job_id,
                 spec.command,
@@ -133,16 +161,19 @@ class BulkJob:
                 source_credential=credential,
             )
         )
+        install_interrupts(self._on_interrupt)
         status, error = "Completed", None
         try:
             status = await self._execute(connections)
-        except UsageError:
+        except (UsageError, Declined):
             self._close_journal("Failed", discard=not self.acting)
             raise
         except AzxferError as exc:
             status, error = "Failed", str(exc)
         finally:
             await connections.close()
+            remove_interrupts()
+        self._release()
         return self._finish(status, error, time.monotonic() - started)
 
     # -- the job -----------------------------------------------------------------------------
@@ -154,14 +185,22 @@ class BulkJob:
         actions = BulkActions(endpoint, self.operation, options.concurrency)
         resumed = self.records is not None and spec.resume and self.records.enumerated
         if not resumed:
-            self._check_limit(await self._list(endpoint))
+            listed = await self._list(endpoint)
+            if self.stopping:  # the listing was cut short: a resume lists again
+                return "Cancelled"
+            self._check_limit(listed)
+            self._release()
+            self._emit(EnumerationDone(self.counts.selected, self.counts.selected_bytes))
             if options.dry_run:
                 return "DryRun"
             assert self.records is not None
             self.records.listed()
+        else:
+            assert self.records is not None
+            self._emit(EnumerationDone(*self.records.unfinished_files()))
         self.acting = True
         await self._act(actions)
-        return self._status()
+        return "Cancelled" if self.stopping else self._status()
 
     async def _list(self, endpoint: Endpoint) -> int:
         """List the selection into the journal (a dry run: report each object); the number
@@ -176,8 +215,10 @@ class BulkJob:
         check_selection(selection.kind, options)
         check_found(selection.kind, options.location)
         async for item in selection.items:
+            if self.stopping:
+                break
             if isinstance(item, Skipped):
-                self.sink.emit(Notice("info", f"skipped '{item.rel_path}': {item.reason}"))
+                self._emit(Notice("info", f"skipped '{item.rel_path}': {item.reason}"))
                 continue
             if is_folder(item) and not tree:
                 continue
@@ -191,6 +232,7 @@ class BulkJob:
     def _selected(self, entry: Entry) -> None:
         if not is_folder(entry):
             self.counts.selected += 1
+            self.counts.selected_bytes += entry.size
         if self.options.dry_run:
             self._report(entry, None)
         else:
@@ -207,24 +249,38 @@ class BulkJob:
             return
         share = 100 * count / max(listed, 1)
         said = (
-            f"{count} of {listed} objects ({share:.0f}%) is more than --max-delete "
-            f"{limit.describe()}"
+            f"remove would delete {count} of {listed} objects ({share:.0f}%), more than "
+            f"--max-delete {limit.describe()} allows"
         )
         if options.dry_run:
-            self.sink.emit(Notice("warning", f"{said}: a real run would ask, or need --force"))
+            self._emit(Notice("warning", f"{said}: a real run would ask, or need --force"))
             return
         if self.ask is None:
-            raise AzxferError(f"refusing to remove {said}; nothing was removed (give --force)")
-        if not self.ask(count, listed):
-            raise AzxferError("nothing was removed: declined at the prompt")
+            raise Declined(f"{said}; nothing was removed (give --force to remove them)")
+        if not self._asked(count, listed):
+            raise Declined(f"{said}; nothing was removed: declined at the prompt")
+
+    def _asked(self, count: int, listed: int) -> bool:
+        """The answer to the --max-delete question; Ctrl-C at the prompt is a no."""
+        assert self.ask is not None
+        remove_interrupts()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            return self.ask(count, listed)
+        except KeyboardInterrupt:
+            return False
+        finally:
+            install_interrupts(self._on_interrupt)
 
     async def _act(self, actions: BulkActions) -> None:
         records = self.records
         assert records is not None
-        await actions.run_pages(
-            records.files(actions.page_size), lambda row: row[1], self._page_done
-        )
+        # Once stopping, no page is started; those in flight finish and are journaled.
+        pages = itertools.takewhile(lambda _: not self.stopping, records.files(actions.page_size))
+        await actions.run_pages(pages, lambda row: row[1], self._page_done)
         for row_id, entry in records.folders():
+            if self.stopping:
+                return
             try:
                 removed = await actions.remove_folder(entry)
             except AzxferError as exc:
@@ -237,9 +293,7 @@ class BulkJob:
                 self._report(entry, None)
             else:
                 self.counts.folders_kept += 1
-                self.sink.emit(
-                    Notice("info", f"kept folder '{entry.ref}': something is still in it")
-                )
+                self._emit(Notice("info", f"kept folder '{entry.ref}': something is still in it"))
 
     def _page_done(
         self, page: Sequence[tuple[int, Entry]], outcomes: Sequence[BulkOutcome]
@@ -268,9 +322,9 @@ class BulkJob:
             counts.folders_removed += 1
         state, reason = ("failed", str(outcome)) if outcome is not None else ("completed", None)
         if self.operation.removes:
-            self.sink.emit(Deleted(entry.ref, dry, state, reason, folder=folder))
+            self._emit(Deleted(entry.ref, dry, state, reason, folder=folder))
         else:
-            self.sink.emit(PropertiesSet(entry.ref, self.operation.changes(), dry, state, reason))
+            self._emit(PropertiesSet(entry.ref, self.operation.changes(), dry, state, reason))
 
     def _status(self) -> str:
         counts = self.counts
@@ -312,11 +366,12 @@ class BulkJob:
 
     def _finish(self, status: str, error: str | None, elapsed: float) -> JobResult:
         counts, spec = self.counts, self.spec
-        kept = self.journal is not None and (self.acting or self.spec.resume)
-        self._close_journal(status, discard=not self.acting)
-        if kept and (status == "Failed" or counts.failed_count):
-            self.sink.emit(Notice("info", f"resume with: {self.resume_command()}"))
-        self.sink.emit(
+        self._release()
+        kept = self.journal is not None and (self.acting or self.spec.resume or self.stopping)
+        self._close_journal(status, discard=not kept)
+        if kept and (status in ("Failed", "Cancelled", INTERRUPTED) or counts.failed_count):
+            self._emit(Notice("info", f"resume with: {self.resume_command()}"))
+        self._emit(
             BulkSummary(
                 self.operation.kind,
                 self.options.dry_run,
@@ -337,7 +392,7 @@ class BulkJob:
             failed=counts.failed,
             folders_completed=counts.folders_removed,
         )
-        self.sink.emit(
+        self._emit(
             JobFinished(
                 spec.job_id,
                 status,
@@ -367,7 +422,40 @@ class BulkJob:
         return command
 
     def _on_retry(self, what: str, attempt: int, wait: float, reason: str) -> None:
-        self.sink.emit(Retrying(redact(what), attempt, round(wait, 2), redact(reason)))
+        self._emit(Retrying(redact(what), attempt, round(wait, 2), redact(reason)))
+
+    # -- events and interrupts -------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        if self.held is None:
+            self.sink.emit(event)
+        else:
+            self.held.append(event)
+
+    def _release(self) -> None:
+        """The job goes ahead (or ends as a job): say what was held back."""
+        held, self.held = self.held, None
+        for event in held or ():
+            self.sink.emit(event)
+
+    def _on_interrupt(self) -> None:
+        """First interrupt: start nothing more and let in-flight requests finish (they are
+        journaled). Second: report the job as it stands and end the process at once (every
+        journal write is a committed transaction, so the journal stays consistent)."""
+        self.interrupts += 1
+        if self.interrupts > 1:
+            with contextlib.suppress(Exception):
+                self._finish(INTERRUPTED, "interrupted", time.monotonic() - self.started)
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(130)
+        self._emit(
+            Notice(
+                "warning",
+                "stopping: in-flight requests are finishing (interrupt again to quit at once)",
+            )
+        )
 
 
 def _tree_root(endpoint: Endpoint) -> str:
