@@ -37,7 +37,7 @@ from azxfer.endpoints.base import (
 )
 from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.engine.bulk import BulkActions
-from azxfer.errors import AzxferError, Declined, UsageError
+from azxfer.errors import AzxferError, Declined, Interrupted, UsageError
 from azxfer.events import (
     BulkSummary,
     EnumerationDone,
@@ -182,7 +182,7 @@ class BulkJob:
         options, spec = self.options, self.spec
         endpoint = endpoint_for(options.location, options.credential, connections, spec.job_id)
         check_operation(endpoint, options)
-        actions = BulkActions(endpoint, self.operation, options.concurrency)
+        actions = BulkActions(endpoint, self.operation, options.concurrency, lambda: self.stopping)
         resumed = self.records is not None and spec.resume and self.records.enumerated
         if not resumed:
             listed = await self._list(endpoint)
@@ -301,6 +301,8 @@ class BulkJob:
         records = self.records
         assert records is not None
         for (row_id, entry), outcome in zip(page, outcomes, strict=True):
+            if isinstance(outcome, Interrupted):  # never started: still pending
+                continue
             if outcome is None:
                 records.done(row_id)
             else:

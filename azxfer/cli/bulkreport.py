@@ -119,9 +119,9 @@ class BulkTextReporter:
         elif not getattr(event, "folder", False):
             self.counts.done += 1
 
-    def _rate_and_eta(self, now: float) -> str:
+    def _rate_and_eta(self, now: float, between: str = "  ") -> str:
         rate = self.window.rate(now)
-        return f"{count_rate_text(rate)}  {self.counts.eta(rate)}"
+        return f"{count_rate_text(rate)}{between}{self.counts.eta(rate)}"
 
     def _refresh(self) -> None:
         counts = self.counts
@@ -139,7 +139,8 @@ class BulkTextReporter:
         # leave just its error line on stderr).
         if counts.finished and now - self.last_line >= PLAIN_INTERVAL:
             self.last_line = now
-            self.err.write(f"progress: {counts.activity(self.verb)}, {self._rate_and_eta(now)}\n")
+            status = self._rate_and_eta(now, ", ")
+            self.err.write(f"progress: {counts.activity(self.verb)}, {status}\n")
             self.err.flush()
 
     def _finished(self, event: JobFinished) -> None:
