@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from azxfer.endpoints.factory import JobConnections
-from azxfer.errors import AzxferError, Declined, UsageError
+from azxfer.errors import AzxferError, UsageError
 from azxfer.events import BulkSummary, Event, EventSink, JobFinished, JobStarted, Notice, Retrying
 from azxfer.jobrun import JobResult, JobSpec, install_interrupts, remove_interrupts
 from azxfer.journal.bulkrecord import BulkJournal
@@ -98,10 +98,15 @@ class BulkRun:
         status, error = "Completed", None
         try:
             status = await self._execute(connections)
-        except (UsageError, Declined):
+        except UsageError:
             self._close_journal("Failed", discard=not self.acting)
             raise
         except AzxferError as exc:
+            if self.held is not None:
+                # Still held (declined, or failed while listing): the job was never announced
+                # and keeps no journal, so its one error line is all there is to say.
+                self._close_journal("Failed", discard=True)
+                raise
             status, error = "Failed", str(exc)
         finally:
             await connections.close()

@@ -56,6 +56,14 @@ def test_a_refused_remove_prints_one_line_and_names_no_job(
     assert len(blob_names(container_client)) == 4
 
 
+def test_remove_on_a_missing_container_is_one_line_and_no_job(run_azxfer, azurite):
+    result = run_azxfer("remove", f"{azurite.blob_endpoint}/no-such-container-b2", "-r")
+    result.assert_exit(1)
+    assert result.stdout == "", result.describe()
+    assert len(result.stderr.splitlines()) == 1 and "does not exist" in result.stderr
+    assert "No jobs." in run_azxfer("jobs", "list").assert_ok().stdout
+
+
 # ------------------------------------------------------------------ --output-level
 
 
