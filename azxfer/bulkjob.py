@@ -34,6 +34,7 @@ from azxfer.endpoints.base import (
     FolderSource,
     SelectionKind,
 )
+from azxfer.endpoints.blob.endpoint import BlobEndpoint
 from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.engine.bulk import BulkActions
 from azxfer.errors import AzxferError, Declined, Interrupted
@@ -63,6 +64,7 @@ from azxfer.plan.bulk import (
     check_selection,
     with_list_of_files,
 )
+from azxfer.plan.listed import blob_paths
 from azxfer.sync.deletes import Deleted
 
 __all__ = [
@@ -128,7 +130,14 @@ class BulkJob(BulkRun):
         selection = await endpoint.select(options.recursive, filters, False)
         check_selection(selection.kind, options)
         check_found(selection.kind, options.location)
-        async for item in selection.items:
+        items = selection.items
+        if self._by_named_paths(endpoint, selection.kind):
+            assert isinstance(endpoint, BlobEndpoint)
+            await items.aclose()  # type: ignore[attr-defined]  # never started: no request
+            path = options.location.path.rstrip("/")
+            base = f"{path}/" if path else ""
+            items = blob_paths(endpoint, base, options.filters.include_paths, filters)
+        async for item in items:
             if self.stopping:
                 break
             if isinstance(item, Skipped):
@@ -142,6 +151,21 @@ class BulkJob(BulkRun):
             if root:
                 self._selected(Entry(root, "", 0, kind=EntryKind.FOLDER))
         return filters.seen
+
+    def _by_named_paths(self, endpoint: Endpoint, kind: SelectionKind) -> bool:
+        """Whether to ask for each named path (--list-of-files, --include-path) rather than
+        list the whole location: on Blob, unless the job needs the number of objects at the
+        location (a remove's --max-delete share, without --force)."""
+        options = self.options
+        needs_total = (
+            self.operation.removes and not options.force and options.max_delete.percent is not None
+        )
+        return (
+            isinstance(endpoint, BlobEndpoint)
+            and kind is SelectionKind.DIRECTORY
+            and bool(options.filters.include_paths)
+            and not needs_total
+        )
 
     def _selected(self, entry: Entry) -> None:
         if not is_folder(entry):

@@ -254,3 +254,44 @@ def test_jobs_list_columns_fit_set_properties(run_azxfer, container_client, cont
         starts = {lines[0].index(word)}
         starts |= {re.search(pattern, line).start() for line in lines[1:]}  # type: ignore[union-attr]
         assert len(starts) == 1, lines  # the column starts at one place on every line
+
+
+# ------------------------------------------------------------------ --list-of-files scaling
+
+
+def test_a_list_of_names_asks_for_each_name_not_the_whole_container(
+    run_azxfer, container_client, proxy, azurite, container, tmp_path
+):
+    others = {f"other/{i:03d}": 1 for i in range(120)}
+    named = {"keep/a": 1, "dir/x": 1, "dir/sub/y": 1, "dir-not/z": 1, "dirz": 1}
+    seed_blobs(container_client, {**others, **named})
+    listing = tmp_path / "list.txt"
+    listing.write_text("keep/a\ndir\ndir/x\nmissing\n# a comment\n")
+    url = proxy.url(azurite.account, container)
+    base = ("remove", url, "-r", "--list-of-files", listing, *JSON)
+    # Without --force the --max-delete share needs the whole listing; with it, names only.
+    whole = run_azxfer(*base, "--dry-run").assert_ok()
+    proxy.reset_log()
+    by_name = run_azxfer(*base, "--dry-run", "--force").assert_ok()
+    lists = [r.query for r in proxy.requests if "comp=list" in r.query]
+    assert len(lists) <= 3 and all("prefix=" in q for q in lists), lists
+    expected = {"keep/a", "dir/x", "dir/sub/y"}
+    assert {e["destination"] for e in whole.events_of("deleted")} == expected
+    assert {e["destination"] for e in by_name.events_of("deleted")} == expected
+    assert len(by_name.events_of("deleted")) == 3  # 'dir/x' is listed twice, removed once
+
+    run_azxfer(*base, "--force").assert_ok()
+    assert blob_names(container_client) == set(others) | {"dir-not/z", "dirz"}
+
+
+def test_named_paths_keep_the_other_filters(run_azxfer, container_client, container_url, tmp_path):
+    seed_blobs(container_client, {"d/a.tmp": 1, "d/b.log": 1, "e.tmp": 1, "f.tmp": 1})
+    listing = tmp_path / "list.txt"
+    listing.write_text("d\ne.tmp\n")
+    args = ("set-properties", container_url(), "-r", "--list-of-files", listing)
+    run_azxfer(*args, "--include-pattern", "*.tmp", "--metadata", "k=v").assert_ok()
+    changed = {
+        n for n in blob_names(container_client)
+        if container_client.get_blob_client(n).get_blob_properties().metadata
+    }  # fmt: skip
+    assert changed == {"d/a.tmp", "e.tmp"}
