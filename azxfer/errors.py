@@ -102,6 +102,11 @@ class Interrupted(AzxferError):
     """The job is stopping; this transfer stopped between chunks and can be resumed."""
 
 
+class Declined(AzxferError):
+    """A destructive step was declined (at a prompt, or by a limit without a terminal to
+    ask): nothing was done, and no job is kept."""
+
+
 class Cancelled(AzxferError):
     """The user interrupted the job."""
 

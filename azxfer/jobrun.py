@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -256,21 +256,11 @@ class JobRun:
     # -- interruption ------------------------------------------------------------------------
 
     def _install_signal_handlers(self) -> None:
-        loop = asyncio.get_running_loop()
         task = asyncio.current_task()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(signum, self._on_interrupt, task)
+        install_interrupts(lambda: self._on_interrupt(task))
 
     def _remove_signal_handlers(self) -> None:
-        """The job is over: an interrupt arriving now changes nothing, so it is ignored
-        (rather than killing the process while it reports)."""
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(signum)
-            with contextlib.suppress(ValueError):
-                signal.signal(signum, signal.SIG_IGN)
+        remove_interrupts()
 
     def _on_interrupt(self, task: asyncio.Task[Any] | None) -> None:
         """First interrupt: stop scheduling and let in-flight chunks finish. Second: exit now
@@ -305,6 +295,26 @@ class JobRun:
             with contextlib.suppress(Exception):
                 stream.flush()
         os._exit(130)
+
+
+def install_interrupts(handler: Callable[[], None]) -> None:
+    """Call `handler` on every SIGINT or SIGTERM while the running loop runs a job (each job
+    kind decides what a first and a second interrupt do)."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, handler)
+
+
+def remove_interrupts() -> None:
+    """The job is over: an interrupt arriving now changes nothing, so it is ignored (rather
+    than killing the process while it reports)."""
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signum)
+        with contextlib.suppress(ValueError):
+            signal.signal(signum, signal.SIG_IGN)
 
 
 def _check_options(options: CopyOptions) -> None:

@@ -6,21 +6,19 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from azxfer.cli.bulkreport import BulkTextReporter
 from azxfer.cli.common import SERVICE_NAMES, environment
 from azxfer.cli.login import device_prompt
-from azxfer.cli.progressline import size_text
-from azxfer.cli.render import PLAIN_INTERVAL, JsonReporter
-from azxfer.cli.run import ask, start_job
+from azxfer.cli.render import JsonReporter, OutputLevel
+from azxfer.cli.run import ask, failure_summary, start_job
 from azxfer.credentials import path_style_services, resolve_credential
 from azxfer.errors import UsageError
-from azxfer.events import BulkSummary, Event, JobFinished, JobStarted, Notice, PropertiesSet
 from azxfer.identity.provider import SignedInIdentity
 from azxfer.locations import Service, parse_location, redact, without_secrets
 from azxfer.options import FilterSpec, default_concurrency
@@ -157,16 +155,21 @@ def run_bulk_command(
     from azxfer import bulkjob
 
     spec = start_job(command, opts, record, resume_id)
-    json_output = str(opts.get("output_type") or "text") == "json"
-    reporter = JsonReporter(sys.stdout) if json_output else BulkTextReporter(sys.stdout, sys.stderr)
+    level = OutputLevel[str(opts.get("output_level") or "default").upper()]
+    reporter: JsonReporter | BulkTextReporter
+    if str(opts.get("output_type") or "text") == "json":
+        reporter = JsonReporter(sys.stdout, level)
+    else:
+        reporter = BulkTextReporter(sys.stdout, sys.stderr, sys.stderr.isatty(), level)
     asking = None if options.force or not sys.stdin.isatty() else ask_remove
     logging.getLogger("azxfer").info("%s %s", command, options.location.display)
     try:
         result = bulkjob.run_bulk(options, reporter, spec, asking)
     finally:
         reporter.close()
-    if result.error and result.exit_code:
-        click.echo(f"azxfer: error: {redact(result.error)}", err=True)
+    message = result.error or failure_summary(result)
+    if message and result.exit_code:
+        click.echo(f"azxfer: error: {redact(message)}", err=True)
     return result.exit_code
 
 
@@ -180,81 +183,3 @@ def resume_bulk(
     maker = operation_from if command == "remove" else properties_from
     options = build_bulk_options(url, raw, maker(raw), service_named(raw))
     return options, lambda: run_bulk_command(command, options, opts, None, job_id)
-
-
-class BulkTextReporter:
-    """Text output of a bulk job: its start, what a dry run would do, failures, notices, and
-    the summary (objects done and their bytes, failed, folders)."""
-
-    def __init__(self, out: TextIO, err: TextIO) -> None:
-        self.out = out
-        self.err = err
-        self.summary: BulkSummary | None = None
-        self.command = ""
-        self.done = self.failed = 0
-        self.last_line = time.monotonic()
-
-    def emit(self, event: Event) -> None:
-        """Render the lines this event adds."""
-        if isinstance(event, JobStarted):
-            dry = " (dry run)" if event.dry_run else ""
-            self.command = event.command
-            self._line(f"Job {event.job_id}: {event.command} {event.source}{dry}")
-        elif isinstance(event, Notice):
-            self._line(f"{event.level}: {event.message}")
-        elif isinstance(event, PropertiesSet):
-            self._object("set " + ", ".join(event.changes) + " on", event.target, event)
-        elif isinstance(event, BulkSummary):
-            self.summary = event
-        elif isinstance(event, JobFinished):
-            self._finished(event)
-        elif getattr(event, "kind", "") == "deleted":
-            self._object("remove", event.destination, event)  # type: ignore[attr-defined]
-
-    def _object(self, verb: str, name: str, event: Any) -> None:
-        if event.dry_run:
-            self._line(f"DRYRUN: {verb} {name}")
-            return
-        if event.outcome == "failed":
-            self.failed += 1
-            self._line(f"FAILED: {verb} {name}: {event.reason}")
-        else:
-            self.done += 1
-        now = time.monotonic()
-        if now - self.last_line >= PLAIN_INTERVAL:  # a running tally on long jobs
-            self.last_line = now
-            done = "removed" if self.command == "remove" else "updated"
-            self.err.write(f"progress: {self.done} {done}, {self.failed} failed\n")
-            self.err.flush()
-
-    def _finished(self, event: JobFinished) -> None:
-        lines = [f"Job {event.job_id} summary: {event.status}"]
-        summary = self.summary
-        if summary is not None:
-            removes = summary.operation == "remove"
-            verb = (
-                ("Would remove" if removes else "Would update")
-                if summary.dry_run
-                else ("Removed" if removes else "Updated")
-            )
-            lines.append(
-                f"  {verb}: {summary.done} ({size_text(summary.bytes)}), Failed: {summary.failed}"
-            )
-            if summary.folders_removed or summary.folders_kept:
-                lines.append(
-                    f"  Folders: {summary.folders_removed} removed, {summary.folders_kept} kept"
-                )
-        lines += [f"  Failed:  {f['name']}: {f['reason']}" for f in event.failed]
-        more = event.files_failed - len(event.failed)
-        if more > 0:
-            lines.append(f"  … and {more} more failed (azxfer jobs show {event.job_id} lists all)")
-        lines.append(f"  Elapsed: {event.elapsed_seconds:.2f} s")
-        for line in lines:
-            self._line(line)
-
-    def _line(self, text: str) -> None:
-        self.out.write(redact(text) + "\n")
-
-    def close(self) -> None:
-        """Flush what is left."""
-        self.out.flush()

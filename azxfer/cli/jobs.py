@@ -55,12 +55,25 @@ def list_command(journal_dir: Path | None) -> None:
     if not records:
         click.echo("No jobs.")
         return
-    click.echo(f"{'ID':36}  {'COMMAND':7}  {'STARTED':19}  {'STATUS':20}  COUNTS")
-    for r in records:
-        counts = _counts(r.counts, all_states=False)
-        click.echo(
-            f"{r.id:36}  {r.command:7}  {_when(r.created):19}  {r.status:20}  {counts or 'none'}"
-        )
+    rows = [("ID", "COMMAND", "STARTED", "STATUS", "COUNTS")]
+    rows += [
+        (r.id, r.command, _when(r.created), r.status, _counts(r.counts, False) or "none")
+        for r in records
+    ]
+    for line in aligned(rows):
+        click.echo(line)
+
+
+def aligned(rows: list[tuple[str, ...]]) -> list[str]:
+    """The rows as lines, each column as wide as its widest cell, two spaces apart (the last
+    column is not padded)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        + "  "
+        + row[-1]
+        for row in rows
+    ]
 
 
 @jobs_group.command("show")

@@ -3,39 +3,36 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, ProgressColumn, Task, TextColumn
 from rich.text import Text
 
-from azxfer.cli.progressline import Counts, RateWindow, eta_text, rate_text
-
 
 class RateEtaColumn(ProgressColumn):
     """The recent rate and the time left, computed when rich redraws (about ten times a
-    second), so a stall shows even while no event arrives."""
+    second), so a stall shows even while no event arrives. `status(now)` says both."""
 
-    def __init__(self, counts: Counts, window: RateWindow) -> None:
+    def __init__(self, status: Callable[[float], str]) -> None:
         super().__init__()
-        self.counts = counts
-        self.window = window
+        self.status = status
 
     def render(self, task: Task) -> Text:
-        rate = self.window.rate(time.monotonic())
-        return Text(
-            f"{rate_text(rate)}  {eta_text(self.counts, rate)}", style="progress.data.speed"
-        )
+        return Text(self.status(time.monotonic()), style="progress.data.speed")
 
 
-def live_progress(file: TextIO, counts: Counts, window: RateWindow) -> Progress:
-    """A transient progress display on `file`: activity, bar, sizes, rate and ETA."""
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
+def live_progress(file: TextIO, status: Callable[[float], str], sizes: bool = True) -> Progress:
+    """A transient progress display on `file`: activity, bar, sizes (when `sizes`: a job
+    that moves bytes; a bulk job counts objects, in its activity), rate and ETA."""
+    columns: list[ProgressColumn] = [TextColumn("{task.description}"), BarColumn()]
+    if sizes:
         # binary_units: MiB like every other size and rate azxfer prints.
-        DownloadColumn(binary_units=True),
-        RateEtaColumn(counts, window),
+        columns.append(DownloadColumn(binary_units=True))
+    columns.append(RateEtaColumn(status))
+    return Progress(
+        *columns,
         console=Console(file=file, highlight=False, soft_wrap=True),
         transient=True,
     )

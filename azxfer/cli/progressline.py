@@ -140,11 +140,22 @@ def activity_text(counts: Counts) -> str:
 
 def eta_text(counts: Counts, bytes_per_second: float | None) -> str:
     """Time left at the recent rate; only once the totals are final (after listing)."""
-    if not counts.enumerated:
-        return "ETA after listing"
     left = max(counts.bytes_total - counts.bytes_done, 0)
+    return eta_after(left, counts.enumerated, bytes_per_second)
+
+
+def eta_after(left: float, known: bool, per_second: float | None) -> str:
+    """Time left for `left` units (bytes, objects) at `per_second`; only once `known` (the
+    listing is over, so the total is final)."""
+    if not known:
+        return "ETA after listing"
     if not left:
         return "ETA 0:00:00"
-    if not bytes_per_second:
-        return "ETA --:--:--" if bytes_per_second is None else "ETA stalled"
-    return f"ETA {duration_text(left / bytes_per_second)}"
+    if not per_second:
+        return "ETA --:--:--" if per_second is None else "ETA stalled"
+    return f"ETA {duration_text(left / per_second)}"
+
+
+def count_rate_text(per_second: float | None, noun: str = "objects") -> str:
+    """A rate of things, e.g. 230.5 objects/s; `-- objects/s` while unknown."""
+    return f"-- {noun}/s" if per_second is None else f"{per_second:.1f} {noun}/s"

@@ -35,7 +35,7 @@ class OutputLevel(enum.IntEnum):
 
 
 # The events that make up a job's final summary (those of sync and table jobs included).
-_SUMMARY_KINDS = frozenset({"job_finished", "entities_done", "sync_summary"})
+_SUMMARY_KINDS = frozenset({"job_finished", "entities_done", "sync_summary", "bulk_summary"})
 
 
 def least_level(event: ev.Event) -> OutputLevel:
@@ -199,9 +199,13 @@ class TextReporter:
         # scripted run (plain lines) would pay for nothing.
         from azxfer.cli.liveline import live_progress
 
-        self.live = live_progress(self.err, self.counts, self.window)
+        self.live = live_progress(self.err, self._rate_and_eta)
         self.task = self.live.add_task(activity_text(self.counts), total=None)
         self.live.start()
+
+    def _rate_and_eta(self, now: float) -> str:
+        rate = self.window.rate(now)
+        return f"{rate_text(rate)}  {eta_text(self.counts, rate)}"
 
     def _stop_live(self) -> None:
         if self.live is not None:

@@ -22,7 +22,13 @@ from azxfer.endpoints.base import (
     TagSetter,
     TierSetter,
 )
-from azxfer.errors import AzxferError, ContainerMissing, CredentialError, UnreachableError
+from azxfer.errors import (
+    AzxferError,
+    ContainerMissing,
+    CredentialError,
+    Interrupted,
+    UnreachableError,
+)
 from azxfer.models import Entry
 from azxfer.plan.bulk import BulkOperation
 
@@ -36,8 +42,17 @@ FATAL = (CredentialError, UnreachableError, ContainerMissing)
 class BulkActions:
     """Does one bulk operation to pages of objects of one location."""
 
-    def __init__(self, endpoint: Endpoint, operation: BulkOperation, concurrency: int) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        operation: BulkOperation,
+        concurrency: int,
+        stopping: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.endpoint = endpoint
+        # Asked before each single request starts: once the job is stopping, the objects of
+        # a page not yet started stay undone (an `Interrupted` outcome), for a resume.
+        self.stopping = stopping
         self.operation = operation
         self.slots = asyncio.Semaphore(max(1, concurrency))
         batched = isinstance(endpoint, BatchDeleter if operation.removes else TierSetter)
@@ -131,6 +146,8 @@ class BulkActions:
     ) -> list[BulkOutcome]:
         async def one(entry: Entry) -> BulkOutcome:
             async with self.slots:
+                if self.stopping():
+                    return Interrupted(f"'{entry.ref}': not started, the job is stopping")
                 try:
                     await request(entry)
                 except AzxferError as exc:

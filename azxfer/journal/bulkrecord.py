@@ -58,6 +58,16 @@ class BulkJournal:
         """Whether an earlier run journaled the complete listing."""
         return self.journal.job().enumerated
 
+    def unfinished_files(self) -> tuple[int, int]:
+        """How many files are still to do, and their bytes (what a resume acts on)."""
+        self.journal.flush()
+        count, size = self.journal.db.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(size), 0) FROM transfer WHERE state IN ({_MARKS}) "
+            "AND json_extract(props, '$.depth') IS NULL",
+            _UNFINISHED,
+        ).fetchone()
+        return int(count), int(size)
+
     def done(self, row_id: int) -> None:
         """The object's operation succeeded."""
         self.journal.set_state(row_id, TransferState.COMPLETED)
