@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -670,6 +671,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{table_workloads.QUICK.entities} entities, "
         f"{toolbox_workloads.QUICK.list_blobs} blobs to list, remove or set the tier of",
     )
+    ap.add_argument(
+        "--bulk-blobs",
+        type=int,
+        help="blobs of remove-blobs and set-tier (a multiple of 1000; default "
+        f"{toolbox_workloads.FULL.bulk_blobs}, --quick {toolbox_workloads.QUICK.bulk_blobs}): "
+        "Azurite's time per delete grows with the blobs it holds",
+    )
     ap.add_argument("--timeout", type=float, default=900, help="seconds per run (default 900)")
     ap.add_argument(
         "--pause",
@@ -699,6 +707,10 @@ def main(argv: list[str] | None = None) -> int:
     sizes = QUICK if a.quick else FULL
     table_sizes = table_workloads.QUICK if a.quick else table_workloads.FULL
     toolbox_sizes = toolbox_workloads.QUICK if a.quick else toolbox_workloads.FULL
+    if a.bulk_blobs is not None:
+        if a.bulk_blobs <= 0 or a.bulk_blobs % toolbox_workloads.LEAVES:
+            raise SystemExit(f"--bulk-blobs: a positive multiple of {toolbox_workloads.LEAVES}")
+        toolbox_sizes = dataclasses.replace(toolbox_sizes, bulk_blobs=a.bulk_blobs)
 
     missing = [str(p) for p in (PY, AZURITE) if not p.exists()]
     if (
