@@ -346,6 +346,40 @@ def azxfer_cmd(*args: str) -> list[str]:
     return [str(PY), "-m", "azxfer", *args]
 
 
+def rclone_conf(work: Path, blob_url: str) -> Path:
+    """rclone's remote `az:` for an Azurite Blob endpoint (the emulator's account and key)."""
+    conf = work / "rclone.conf"
+    conf.write_text(
+        "[az]\ntype = azureblob\n"
+        f"account = {ACCOUNT}\nkey = {KEY}\nuse_emulator = true\n"
+        f"endpoint = {blob_url}\n"
+    )
+    return conf
+
+
+def rclone_cmd(ctx: Ctx, *args: str) -> list[str]:
+    return [
+        "rclone",
+        "--config",
+        str(ctx.rclone_conf),
+        *args,
+        "--transfers",
+        str(CONCURRENCY),
+        "--checkers",
+        str(CONCURRENCY),
+        "--azureblob-chunk-size",
+        "8M",
+        "--azureblob-upload-concurrency",
+        "16",
+    ]
+
+
+def stdout_to(path: Path) -> list[str]:
+    """The prefix of a step's command that makes _launch.py send the tool's stdout to `path`
+    (its stderr still goes to the run's log): for tools whose output is what is verified."""
+    return ["--stdout", str(path)]
+
+
 # --------------------------------------------------------------------------------------
 # A workload's scratch state
 # --------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -34,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bare_sdk
 import files_workloads
 import table_workloads
+import toolbox_workloads
 from azure.storage.blob import (
     AccountSasPermissions,
     BlobServiceClient,
@@ -61,6 +63,8 @@ from harness import (
     local_totals,
     make_data,
     measure,
+    rclone_cmd,
+    rclone_conf,
     redact,
     tail,
     tool_env,
@@ -83,7 +87,14 @@ BLOB_WORKLOADS = [
     "blob2blob-small",
     "sync-noop",
 ]
-WORKLOADS = [*BLOB_WORKLOADS, *files_workloads.WORKLOADS, *table_workloads.WORKLOADS]
+WORKLOADS = [
+    *BLOB_WORKLOADS,
+    *files_workloads.WORKLOADS,
+    *table_workloads.WORKLOADS,
+    *toolbox_workloads.WORKLOADS,
+]
+# Workloads that make their own data rather than reading the local trees make_data writes.
+OWN_DATA = [*table_workloads.WORKLOADS, *toolbox_workloads.WORKLOADS]
 PEERS = ["azcopy", "rclone"]
 
 
@@ -153,23 +164,6 @@ class Azurite(ServerProcess):
 # --------------------------------------------------------------------------------------
 # Tools × workloads
 # --------------------------------------------------------------------------------------
-def rclone_cmd(ctx: Ctx, *args: str) -> list[str]:
-    return [
-        "rclone",
-        "--config",
-        str(ctx.rclone_conf),
-        *args,
-        "--transfers",
-        str(CONCURRENCY),
-        "--checkers",
-        str(CONCURRENCY),
-        "--azureblob-chunk-size",
-        "8M",
-        "--azureblob-upload-concurrency",
-        "16",
-    ]
-
-
 def verify_container(ctx: Ctx, name: str, want: DataSet):
     def check():
         inv = ctx.server.inventory(name)
@@ -342,13 +336,7 @@ def workload_plan(name: str, ctx: Ctx):
 def blob_ctx(work: Path, small: DataSet, large: DataSet) -> Ctx:
     """A fresh Azurite for a Blob workload, and rclone's remote for it."""
     az = Azurite(work)
-    conf = work / "rclone.conf"
-    conf.write_text(
-        "[az]\ntype = azureblob\n"
-        f"account = {ACCOUNT}\nkey = {KEY}\nuse_emulator = true\n"
-        f"endpoint = {az.url}\n"
-    )
-    return Ctx(az, work, small, large, conf)
+    return Ctx(az, work, small, large, rclone_conf(work, az.url))
 
 
 def run_workload(
@@ -362,15 +350,18 @@ def run_workload(
     pause: float,
     warmup: int,
     table_sizes: table_workloads.TableSizes = table_workloads.FULL,
+    toolbox_sizes: toolbox_workloads.ToolboxSizes = toolbox_workloads.FULL,
 ) -> list[Run]:
     work = base / name
     work.mkdir()
-    ctx, plan = workload_ctx(name, work, small, large, table_sizes)
+    ctx, plan = workload_ctx(name, work, small, large, table_sizes, toolbox_sizes)
     runs: list[Run] = []
     try:
         data, make_step = plan(name, ctx)
         env = tool_env(ctx)
         what = "entities" if name in table_workloads.WORKLOADS else "files"
+        if name in toolbox_workloads.WORKLOADS:
+            what = "blobs"
         print(
             f"\n== {name}: {data.files} {what}, {data.bytes / 2**20:.1f} MiB; "
             f"{ctx.server.name} on :{ctx.server.port}",
@@ -410,6 +401,7 @@ def workload_ctx(
     small: DataSet | None,
     large: DataSet | None,
     table_sizes: table_workloads.TableSizes,
+    toolbox_sizes: toolbox_workloads.ToolboxSizes,
 ) -> tuple[Ctx, Callable]:
     """A fresh server for the workload, and the plan function of its service."""
     if name in files_workloads.WORKLOADS:
@@ -418,6 +410,9 @@ def workload_ctx(
     if name in table_workloads.WORKLOADS:
         ctx = table_workloads.start(Azurite(work), work, table_sizes)
         return ctx, table_workloads.workload_plan
+    if name in toolbox_workloads.WORKLOADS:
+        ctx = toolbox_workloads.start(Azurite(work), work, toolbox_sizes)
+        return ctx, toolbox_workloads.workload_plan
     assert small is not None and large is not None
     return blob_ctx(work, small, large), workload_plan
 
@@ -673,7 +668,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help=f"smoke-test sizes: {QUICK.small_files} small files, "
         f"{QUICK.large_count} × {QUICK.large_bytes >> 20} MiB, "
-        f"{table_workloads.QUICK.entities} entities",
+        f"{table_workloads.QUICK.entities} entities, "
+        f"{toolbox_workloads.QUICK.list_blobs} blobs to list, remove or set the tier of",
+    )
+    ap.add_argument(
+        "--bulk-blobs",
+        type=int,
+        help="blobs of remove-blobs and set-tier (a multiple of 1000; default "
+        f"{toolbox_workloads.FULL.bulk_blobs}, --quick {toolbox_workloads.QUICK.bulk_blobs}): "
+        "Azurite's time per delete grows with the blobs it holds",
     )
     ap.add_argument("--timeout", type=float, default=900, help="seconds per run (default 900)")
     ap.add_argument(
@@ -703,6 +706,11 @@ def main(argv: list[str] | None = None) -> int:
         tools.insert(where, "base")
     sizes = QUICK if a.quick else FULL
     table_sizes = table_workloads.QUICK if a.quick else table_workloads.FULL
+    toolbox_sizes = toolbox_workloads.QUICK if a.quick else toolbox_workloads.FULL
+    if a.bulk_blobs is not None:
+        if a.bulk_blobs <= 0 or a.bulk_blobs % toolbox_workloads.LEAVES:
+            raise SystemExit(f"--bulk-blobs: a positive multiple of {toolbox_workloads.LEAVES}")
+        toolbox_sizes = dataclasses.replace(toolbox_sizes, bulk_blobs=a.bulk_blobs)
 
     missing = [str(p) for p in (PY, AZURITE) if not p.exists()]
     if (
@@ -729,12 +737,22 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[Run] = []
     try:
         small = large = None
-        if set(workloads) - set(table_workloads.WORKLOADS):  # Table workloads make their own
+        if set(workloads) - set(OWN_DATA):
             print(f"scratch: {base}\ngenerating data…", flush=True)
             small, large = make_data(base, sizes)
         for w in workloads:
             runs += run_workload(
-                w, tools, a.reps, base, small, large, a.timeout, a.pause, a.warmup, table_sizes
+                w,
+                tools,
+                a.reps,
+                base,
+                small,
+                large,
+                a.timeout,
+                a.pause,
+                a.warmup,
+                table_sizes,
+                toolbox_sizes,
             )
     finally:
         if not a.keep:
@@ -759,6 +777,7 @@ def main(argv: list[str] | None = None) -> int:
                 "command": command.strip(),
                 "sizes": sizes.__dict__,
                 "table_sizes": table_sizes.__dict__,
+                "toolbox_sizes": toolbox_sizes.__dict__,
                 "reps": a.reps,
                 "concurrency": CONCURRENCY,
                 "versions": versions(),
