@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from azure.storage.blob import BlobServiceClient
+from conftest import start_azurite
 from faultproxy import FaultProxy
 from helpers import seed_blobs
 
@@ -284,10 +286,20 @@ def _peak_rss_kib(argv: list[str], env: dict[str, str]) -> tuple[int, int]:
     return int(count), int(rss)
 
 
-def test_listing_streams_in_bounded_memory(azurite, blob_service, container, tmp_path):
+def test_listing_streams_in_bounded_memory(tmp_path):
     """25,000 blobs list in the memory of 18,000: both listings reach the largest pages
     (5,000 entries) with as large a page fetched meanwhile, and nothing collects the listing
-    (collecting 7,000 more entries with names of 900 characters would cost over 6 MB)."""
+    (collecting 7,000 more entries with names of 900 characters would cost over 6 MB).
+
+    On an Azurite of its own: Azurite's in-memory store slows every later request of the
+    shared one by the blobs it holds (deleted containers included)."""
+    with start_azurite(tmp_path / "azurite") as azurite:
+        _list_many_in_bounded_memory(azurite, tmp_path)
+
+
+def _list_many_in_bounded_memory(azurite, tmp_path) -> None:
+    container = "many"
+    BlobServiceClient.from_connection_string(azurite.connection_string).create_container(container)
     pad = "n" * 890
     names = [f"big/{pad}a{i:05d}" for i in range(18_000)]
     names += [f"big/{pad}b{i:05d}" for i in range(7_000)]
