@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from azxfer.cli.bulkreport import BulkTextReporter
-from azxfer.cli.common import SERVICE_NAMES, environment
+from azxfer.cli.common import SERVICE_NAMES, environment, filter_options
 from azxfer.cli.login import device_prompt
 from azxfer.cli.render import JsonReporter, OutputLevel
 from azxfer.cli.run import ask, failure_summary, start_job
@@ -31,12 +31,7 @@ _SELECTION = [
     click.option(
         "-r", "--recursive", is_flag=True, help="Act on everything under a folder or container."
     ),
-    click.option("--include-pattern", help="Only names matching these ';'-separated wildcards."),
-    click.option("--exclude-pattern", help="Skip names matching these ';'-separated wildcards."),
-    click.option("--include-path", help="Only these ';'-separated relative paths (prefixes)."),
-    click.option("--exclude-path", help="Skip these ';'-separated relative paths (prefixes)."),
-    click.option("--include-after", help="Only entries modified at or after this ISO-8601 time."),
-    click.option("--include-before", help="Only entries modified at or before this ISO-8601 time."),
+    filter_options,
     click.option(
         "--list-of-files",
         type=click.Path(exists=True, dir_okay=False, path_type=Path),

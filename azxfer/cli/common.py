@@ -135,6 +135,35 @@ def environment() -> dict[str, str]:
     return dict(os.environ)
 
 
+def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The six options that choose entries by name, path and modification time, as copy,
+    sync, list, remove and set-properties all take them (read by `FilterSpec.from_strings`)."""
+    for option in reversed(
+        [
+            click.option(
+                "--include-pattern", help="Only names matching these ';'-separated wildcards."
+            ),
+            click.option(
+                "--exclude-pattern", help="Skip names matching these ';'-separated wildcards."
+            ),
+            click.option(
+                "--include-path", help="Only these ';'-separated relative paths (prefixes)."
+            ),
+            click.option(
+                "--exclude-path", help="Skip these ';'-separated relative paths (prefixes)."
+            ),
+            click.option(
+                "--include-after", help="Only entries modified at or after this ISO-8601 time."
+            ),
+            click.option(
+                "--include-before", help="Only entries modified at or before this ISO-8601 time."
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
 def journal_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """--journal-dir (AzCopy v8's /Z)."""
     return click.option(

@@ -11,6 +11,7 @@ from azxfer.cli.common import (
     endpoint_options,
     engine_options,
     environment,
+    filter_options,
     journal_option,
     output_options,
     parse_endpoints,
@@ -67,12 +68,7 @@ BLOB_TYPES = {
     show_default=True,
     help="Place a folder source under its own name at the destination.",
 )
-@click.option("--include-pattern", help="Only names matching these ';'-separated wildcards.")
-@click.option("--exclude-pattern", help="Skip names matching these ';'-separated wildcards.")
-@click.option("--include-path", help="Only these ';'-separated relative paths (prefixes).")
-@click.option("--exclude-path", help="Skip these ';'-separated relative paths (prefixes).")
-@click.option("--include-after", help="Only entries modified at or after this ISO-8601 time.")
-@click.option("--include-before", help="Only entries modified at or before this ISO-8601 time.")
+@filter_options
 @click.option(
     "--overwrite",
     type=click.Choice([o.value for o in Overwrite]),

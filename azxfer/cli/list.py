@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from azxfer.cli.common import FROM_TO, SERVICE_NAMES, environment
+from azxfer.cli.common import FROM_TO, SERVICE_NAMES, environment, filter_options
 from azxfer.cli.progressline import size_text
 from azxfer.credentials import path_style_services, resolve_credential
 from azxfer.errors import UsageError
@@ -38,12 +38,7 @@ if TYPE_CHECKING:  # the listing (asyncio, the drivers) loads only when it runs
     help="Print the count of files and directories and the total size on stdout after the "
     "entries (AzCopy's); without it that line is always printed too, on stderr.",
 )
-@click.option("--include-pattern", help="Only files whose names match these ';'-separated globs.")
-@click.option("--exclude-pattern", help="Skip files whose names match these ';'-separated globs.")
-@click.option("--include-path", help="Only these ';'-separated relative paths (prefixes).")
-@click.option("--exclude-path", help="Skip these ';'-separated relative paths (prefixes).")
-@click.option("--include-after", help="Only files modified at or after this ISO-8601 time.")
-@click.option("--include-before", help="Only files modified at or before this ISO-8601 time.")
+@filter_options
 @click.option(
     "--output-type",
     type=click.Choice(["text", "json"]),

@@ -12,6 +12,7 @@ from azxfer.cli.common import (
     credential_kinds,
     endpoint_options,
     engine_options,
+    filter_options,
     journal_option,
     output_options,
     recordable,
@@ -52,16 +53,7 @@ _COPY_DEFAULTS: dict[str, Any] = {
 @click.command("sync")
 @click.argument("source")
 @click.argument("destination")
-@click.option("--include-pattern", help="Only names matching these ';'-separated wildcards.")
-@click.option("--exclude-pattern", help="Skip names matching these ';'-separated wildcards.")
-@click.option("--include-path", help="Only these ';'-separated relative paths (prefixes).")
-@click.option("--exclude-path", help="Skip these ';'-separated relative paths (prefixes).")
-@click.option(
-    "--include-after", help="Copy only source files modified at or after this ISO-8601 time."
-)
-@click.option(
-    "--include-before", help="Copy only source files modified at or before this ISO-8601 time."
-)
+@filter_options
 @click.option(
     "--compare-hash",
     type=click.Choice(["none", "md5"]),
