@@ -179,8 +179,9 @@ def test_sas_tokens_list_and_never_show(run_azxfer, azurite, tables) -> None:
 
 def test_missing_table_and_bad_inputs_are_one_line(run_azxfer, azurite) -> None:
     base = azurite.table_endpoint
-    missing = run_azxfer("list", f"{base}/{_prefix()}", "--type", "Table").assert_usage_error(1)
-    assert "does not exist" in missing.stderr
+    name = _prefix()
+    missing = run_azxfer("list", f"{base}/{name}", "--type", "Table").assert_usage_error(1)
+    assert missing.stderr == f"azxfer: error: table '{name}' at {base} does not exist\n"
     for args, says in (
         ((f"{base}/{_prefix()}", "-r"), "--recursive"),
         ((base, "--include-path", "a"), "--include-path"),

@@ -91,7 +91,7 @@ class TableRestClient:
             dict(ODATA),
             None,
             f"table {self.where}",
-            parent=self.where,
+            parent=self.table,
             paced_answer=True,  # the entities are an export's data
         )
         next_pk = headers.get("x-ms-continuation-NextPartitionKey")
@@ -129,7 +129,7 @@ class TableRestClient:
             dict(ODATA),
             None,
             f"table {self.where}",
-            parent=self.where,
+            parent=self.table,
         )
 
     async def submit_batch(
@@ -147,7 +147,7 @@ class TableRestClient:
             content_type, body = batch_body(self.table_url, self.table, operation, entities)
             headers = {**ODATA, "Accept": "application/json", "Content-Type": content_type}
             _, _, answer = await self._batch_rest.send(
-                "POST", "/$batch", {}, headers, body, what, parent=self.where
+                "POST", "/$batch", {}, headers, body, what, parent=self.table
             )
             failure = batch_failure(answer)
             if failure is None and answered_operations(answer) != len(entities):
