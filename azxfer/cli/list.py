@@ -112,6 +112,11 @@ def list_command(location: str, **opts: object) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if where.service is Service.TABLE:
+        from azxfer.listjob import check_table_list
+
+        # What a Table listing cannot do is told before any sign-in.
+        check_table_list(ListOptions(where, None, bool(opts["recursive"]), filters, fields))
     env = environment()
     credential = None
     if not where.is_local:
@@ -146,9 +151,8 @@ def list_command(location: str, **opts: object) -> int:
 
 def _list_tables(options: ListOptions, opts: dict[str, object], env: dict[str, str]) -> int:
     """A Table service's tables, or a table's entities' keys, as they come."""
-    from azxfer.listjob import check_table_list, run_table_list
+    from azxfer.listjob import run_table_list
 
-    check_table_list(options)
     renderer = TableRenderer(sys.stdout, opts["output_type"] == "json")
     try:
         totals = run_table_list(options, renderer.table, renderer.entity, sys.stdout.flush, env)

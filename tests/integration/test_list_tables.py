@@ -192,5 +192,7 @@ def test_missing_table_and_bad_inputs_are_one_line(run_azxfer, azurite) -> None:
         ((f"{base}/1bad",), "not a valid table name"),
         ((f"{base}/a/b",), "ENDPOINT/TABLE"),
     ):
-        result = run_azxfer("list", *args, "--type", "Table").assert_usage_error()
+        # Told before any credential is looked for: none is given.
+        result = run_azxfer("list", *args, "--type", "Table", env={"AZXFER_SOURCE_KEY": None})
+        result.assert_usage_error()
         assert says in result.stderr, result.describe()
