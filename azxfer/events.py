@@ -210,6 +210,40 @@ class ListSummary(Event, frozen=True):
     bytes: int
 
 
+class ListEntity(Event, frozen=True):
+    """One entity a table's `azxfer list` found: its keys, and its Timestamp when asked for
+    (--properties LastModifiedTime)."""
+
+    kind: ClassVar[str] = "list_entity"
+    partition_key: str
+    row_key: str
+    last_modified_time: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The entity's keys (and time, when asked for)."""
+        record: dict[str, Any] = {
+            "event": self.kind,
+            "partition_key": self.partition_key,
+            "row_key": self.row_key,
+        }
+        if self.last_modified_time is not None:
+            record["last_modified_time"] = self.last_modified_time
+        return record
+
+
+class TableListSummary(Event, frozen=True):
+    """What a Table listing found: `counted` is "tables" (a service's) or "entities" (a
+    table's); written as a list_summary with that one count."""
+
+    kind: ClassVar[str] = "list_summary"
+    counted: str
+    count: int
+
+    def to_json(self) -> dict[str, Any]:
+        """{"event": "list_summary", "tables": N} or {..., "entities": N}."""
+        return {"event": self.kind, self.counted: self.count}
+
+
 class PropertiesSet(Event, frozen=True):
     """set-properties changed an object's properties (`changes`: "tier=Cool", "metadata",
     "tags"), or in a dry run would; outcome "failed" with the reason if the service refused."""

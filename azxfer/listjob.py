@@ -4,6 +4,10 @@ entry to the caller as the service answers, never holding the listing.
 `run_list(options, on_item, flush, env)` -> `ListTotals`. The caller renders (`on_item` is
 called once per entry, in listing order); `flush` is called while the listing waits for the
 service, so what was found is shown before the next page arrives.
+
+Table storage (`run_table_list`): a Table service URL lists its tables (Query Tables), a
+table URL its entities' keys (Query Entities asking only for PartitionKey and RowKey, and
+Timestamp when LastModifiedTime is asked for), a page at a time.
 """
 
 from __future__ import annotations
@@ -18,11 +22,26 @@ from msgspec import Struct
 from azxfer.credentials import Credential
 from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.endpoints.listing import Listed, Lister, ListField
+from azxfer.endpoints.tables.entities import page_entities
+from azxfer.endpoints.tables.rest import TableRestClient
+from azxfer.endpoints.tables.service import TableAccountClient
 from azxfer.errors import UsageError
 from azxfer.locations import Location
 from azxfer.plan.filters import EntryFilter, FilterSpec
+from azxfer.tables.export import PageStream, TableQuery
+from azxfer.transport.retry import RetryPolicy
 
-__all__ = ["ListField", "ListOptions", "ListTotals", "Listed", "parse_properties", "run_list"]
+__all__ = [
+    "ListField",
+    "ListOptions",
+    "ListTotals",
+    "Listed",
+    "ListedEntity",
+    "TableListTotals",
+    "parse_properties",
+    "run_list",
+    "run_table_list",
+]
 
 # Requests in flight: a listing is one page at a time per directory (Azure Files walks
 # several directories at once).
@@ -48,6 +67,22 @@ class ListTotals(Struct):
     files: int = 0
     directories: int = 0
     bytes: int = 0
+
+
+class ListedEntity(Struct, frozen=True):
+    """One entity of a table listing: its keys, and its Timestamp (the service's ISO 8601
+    text) when LastModifiedTime was asked for."""
+
+    partition_key: str
+    row_key: str
+    timestamp: str | None = None
+
+
+class TableListTotals(Struct):
+    """What a Table listing found: tables (a service's listing) or entities (a table's)."""
+
+    tables: int = 0
+    entities: int = 0
 
 
 def parse_properties(text: str | None) -> tuple[ListField, ...]:
@@ -160,3 +195,81 @@ async def _flushing(flush: Callable[[], None]) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(BaseException):
             await task
+
+
+def run_table_list(
+    options: ListOptions,
+    on_table: Callable[[str], None],
+    on_entity: Callable[[ListedEntity], None],
+    flush: Callable[[], None],
+    env: Mapping[str, str],
+) -> TableListTotals:
+    """List a Table location: a service's tables (`on_table` with each name passing the name
+    patterns, in name order), or a table's entities (`on_entity`, in key order). Errors as
+    `run_list`'s."""
+    check_table_list(options)
+    return asyncio.run(_run_table(options, on_table, on_entity, flush, env))
+
+
+def check_table_list(options: ListOptions) -> None:
+    """A UsageError for what a Table listing cannot do (before any request)."""
+    spec, location = options.filters, options.location
+    unusable = [
+        name
+        for name, given in (
+            ("--include-path", spec.include_paths),
+            ("--exclude-path", spec.exclude_paths),
+            ("--include-after", spec.include_after),
+            ("--include-before", spec.include_before),
+            ("--recursive", options.recursive),
+        )
+        if given
+    ]
+    if location.container and (spec.include_patterns or spec.exclude_patterns):
+        unusable.append("--include-pattern/--exclude-pattern (they choose tables)")
+    if unusable:
+        raise UsageError(f"a Table listing takes no {', '.join(unusable)}")
+    offered = (ListField.LAST_MODIFIED,) if location.container else ()
+    _checked_fields(options.fields, frozenset(offered), location)
+
+
+async def _run_table(
+    options: ListOptions,
+    on_table: Callable[[str], None],
+    on_entity: Callable[[ListedEntity], None],
+    flush: Callable[[], None],
+    env: Mapping[str, str],
+) -> TableListTotals:
+    location, credential = options.location, options.credential
+    connections = JobConnections.for_job((location,), 2, env)
+    totals = TableListTotals()
+    try:
+        async with _flushing(flush):
+            if not location.container:
+                names = EntryFilter(options.filters)
+                service = TableAccountClient(
+                    connections.pool, location.endpoint, credential, RetryPolicy()
+                )
+                async for name in service.table_names():
+                    if names.accepts(name, None):
+                        totals.tables += 1
+                        on_table(name)
+                return totals
+            table = TableRestClient(
+                connections.pool, location.endpoint, location.container, credential, RetryPolicy()
+            )
+            timestamp = ListField.LAST_MODIFIED in options.fields
+            select = ["PartitionKey", "RowKey"] + (["Timestamp"] if timestamp else [])
+            async for body in PageStream(table, TableQuery(None, select)):
+                for entity in page_entities(body):
+                    totals.entities += 1
+                    on_entity(
+                        ListedEntity(
+                            entity["PartitionKey"],
+                            entity["RowKey"],
+                            entity.get("Timestamp") if timestamp else None,
+                        )
+                    )
+    finally:
+        await connections.close()
+    return totals

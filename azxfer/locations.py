@@ -104,12 +104,14 @@ def parse_location(
     service: Service | None = None,
     allow_web: bool = False,
     path_style: PathStyleServices | None = None,
+    table_service: bool = False,
 ) -> Location:
     """Parse a user-typed location; `service` overrides detection (for custom domains).
 
     With `allow_web`, an http(s) URL that is no storage endpoint is a plain web object (a
     public file, a presigned URL of another cloud); its whole query is treated as a secret.
     `path_style`: the service of path-style endpoints that do not serve Blob, by "host:port".
+    `table_service`: a Table URL may name the service itself, no table (`list` lists tables).
     """
     if not text:
         raise LocationError("a location may not be empty")
@@ -118,7 +120,7 @@ def parse_location(
             web = _parse_web(text, forced=service is Service.WEB)
             if web is not None:
                 return web
-        return _parse_url(text, service, path_style or {})
+        return _parse_url(text, service, path_style or {}, table_service)
     if service not in (None, Service.LOCAL):
         raise LocationError(f"'{text}' is not a URL, but {service.value} was named for it")
     return _parse_local(text)
@@ -133,7 +135,9 @@ def _parse_local(text: str) -> Location:
     return Location(Service.LOCAL, text, local_path=text)
 
 
-def _parse_url(text: str, service: Service | None, path_style: PathStyleServices) -> Location:
+def _parse_url(
+    text: str, service: Service | None, path_style: PathStyleServices, table_service: bool
+) -> Location:
     display = redact(text)
     try:
         parts = urlsplit(text)
@@ -202,7 +206,8 @@ def _parse_url(text: str, service: Service | None, path_style: PathStyleServices
         # A path-style URL's service is Blob unless said otherwise: naming Table decides it.
         if detected is Service.FILE or (match and detected is not Service.TABLE):
             raise LocationError(f"'{display}' is a {detected.value} URL, not a table's")
-        validate_table_location(location)
+        if not (table_service and not container and not path):
+            validate_table_location(location)
     return location
 
 

@@ -1,11 +1,16 @@
 """The library facade of `azxfer make`: create a Blob container, an Azure Files share (with a
 quota) or a table, by one REST request on the drivers' own clients (Create Container, Create
 Share, Create Table), retried as every request is. One that exists already is an answer
-(`MakeResult.created` False), or an `AlreadyExists` error when the caller says so."""
+(`MakeResult.created` False), or an `AlreadyExists` error when the caller says so.
+
+`azxfer remove` of a table is its opposite, one request too (Delete Table): `table_exists`
+and `remove_table` on a `TableRemoval`."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from msgspec import Struct
 
@@ -16,6 +21,8 @@ from azxfer.endpoints.tables.rest import TableRestClient
 from azxfer.errors import AlreadyExists, UsageError
 from azxfer.locations import Location, Service
 from azxfer.transport.retry import RetryPolicy
+
+_T = TypeVar("_T")
 
 # What each service's top-level resource is called in messages.
 KINDS = {Service.BLOB: "container", Service.FILE: "share", Service.TABLE: "table"}
@@ -87,5 +94,42 @@ async def _create(options: MakeOptions) -> bool:
             connections.pool, location.endpoint, location.account, credential, retry
         )
         return await blob.create_container(location.container)
+    finally:
+        await connections.close()
+
+
+class TableRemoval(Struct, frozen=True):
+    """A table to delete (`location` names it), with its credential and the environment (its
+    proxies)."""
+
+    location: Location
+    credential: Credential | None
+    env: dict[str, str] = {}
+
+
+def table_exists(removal: TableRemoval) -> bool:
+    """Whether the table exists (a dry run, or before asking whether to delete it)."""
+    return asyncio.run(_on_table(removal, lambda table: table.table_exists()))
+
+
+def remove_table(removal: TableRemoval) -> None:
+    """Delete the table and every entity in it (ContainerMissing if there is none)."""
+    asyncio.run(_on_table(removal, lambda table: table.delete_table()))
+
+
+async def _on_table(
+    removal: TableRemoval, request: Callable[[TableRestClient], Awaitable[_T]]
+) -> _T:
+    location = removal.location
+    connections = JobConnections.for_job((location,), 2, removal.env)
+    try:
+        table = TableRestClient(
+            connections.pool,
+            location.endpoint,
+            location.container,
+            removal.credential,
+            RetryPolicy(),
+        )
+        return await request(table)
     finally:
         await connections.close()

@@ -87,11 +87,15 @@ def test_the_schema_is_a_valid_draft_2020_12_schema() -> None:
 # has no spelling it was set as.
 _OPTIONAL = {
     "list_entry": {json_key(field) for field in ListField},
+    "list_entity": {"last_modified_time"},
+    # One of three shapes: a listing's files/directories/bytes, a service's tables, a
+    # table's entities (the entry's oneOf).
+    "list_summary": {"files", "directories", "bytes", "tables", "entities"},
     "env_var": {"set_as"},
 }
 # Kinds written by hand (dicts, not Event classes), and kinds printed without a `time`
 # (not through the JsonReporter): each checked by its own command's tests.
-_HAND_WRITTEN = {"bench_result", "made", "env_var"}
+_HAND_WRITTEN = {"bench_result", "made", "removed", "env_var"}
 
 
 def test_the_source_scan_finds_every_event_class() -> None:
@@ -163,7 +167,7 @@ def test_events_as_the_json_reporter_writes_them_are_valid(tmp_path: Path) -> No
     assert covered | _HAND_WRITTEN | _UNTIMED == schema_kinds()
 
 
-_UNTIMED = {"list_entry", "list_summary"}
+_UNTIMED = {"list_entry", "list_summary", "list_entity"}
 
 
 def test_list_events_are_valid_as_the_list_command_writes_them() -> None:
@@ -174,6 +178,27 @@ def test_list_events_are_valid_as_the_list_command_writes_them() -> None:
     assert stdout_problems("\n".join(json.dumps(r) for r in lines)) == []
     bad = {**entry.to_json(), "colour": "red"}
     assert stdout_problems(json.dumps(bad))
+
+
+def test_table_list_events_are_valid_and_the_summary_has_one_shape() -> None:
+    """A Table listing's entries and summaries are valid; a summary mixing two shapes is not."""
+    lines = [
+        ev.ListEntry("Orders", 0, "table").to_json(),
+        ev.TableListSummary("tables", 1).to_json(),
+        ev.ListEntity("p1", "r1", TIME).to_json(),
+        ev.ListEntity("p1", "r2").to_json(),
+        ev.TableListSummary("entities", 2).to_json(),
+    ]
+    assert stdout_problems("\n".join(json.dumps(r) for r in lines)) == []
+    assert lines[1] == {"event": "list_summary", "tables": 1}
+    for bad in (
+        {"event": "list_summary", "files": 1, "directories": 0, "bytes": 3, "tables": 1},
+        {"event": "list_summary", "tables": 1, "entities": 2},
+        {"event": "list_summary"},
+        {"event": "list_entity", "partition_key": "p"},
+        {**ev.ListEntry("Orders", 0, "table").to_json(), "type": "queue"},
+    ):
+        assert stdout_problems(json.dumps(bad)), bad
 
 
 def _valid() -> dict:

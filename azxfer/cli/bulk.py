@@ -45,9 +45,9 @@ _SELECTION = [
     click.option(
         "--type",
         "service_type",
-        type=click.Choice(["Blob", "File", "Local"]),
-        help="Name the service (custom domains, an emulator's path-style Azure Files URL); "
-        "AzCopy's --from-to spelling works too.",
+        type=click.Choice(["Blob", "File", "Local", "Table"]),
+        help="Name the service (custom domains, an emulator's path-style Azure Files or Table "
+        "URL); AzCopy's --from-to spelling works too.",
     ),
     click.option(
         "--concurrency",
@@ -76,6 +76,8 @@ def build_bulk_options(
     location = parse_location(url, service, path_style=path_style_services(env))
     if location.service is Service.WEB:
         raise UsageError(f"{operation.kind} cannot act on a web URL")
+    if location.service is Service.TABLE:
+        raise UsageError(f"{operation.kind} cannot act on a table")
     try:
         filters = FilterSpec.from_strings(
             opts["include_pattern"],
@@ -111,7 +113,7 @@ def service_named(opts: dict[str, Any]) -> Service | None:
     if from_to and service_type:
         raise UsageError("--from-to cannot be combined with --type")
     if service_type:
-        return SERVICE_NAMES[service_type]
+        return Service.TABLE if service_type == "Table" else SERVICE_NAMES[service_type]
     if not from_to:
         return None
     for name, service in SERVICE_NAMES.items():

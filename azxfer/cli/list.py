@@ -14,11 +14,14 @@ from azxfer.cli.common import FROM_TO, SERVICE_NAMES, environment, filter_option
 from azxfer.cli.progressline import size_text
 from azxfer.credentials import path_style_services, resolve_credential
 from azxfer.errors import UsageError
-from azxfer.events import ListEntry, ListSummary
+from azxfer.events import ListEntity, ListEntry, ListSummary, TableListSummary
 from azxfer.locations import Location, Service, check_local_source, parse_location
 
 if TYPE_CHECKING:  # the listing (asyncio, the drivers) loads only when it runs
-    from azxfer.listjob import Listed, ListField
+    from azxfer.listjob import Listed, ListedEntity, ListField, ListOptions
+
+# What --type may name: copy's services, and Table storage (its tables, or a table's keys).
+_SERVICES = {**SERVICE_NAMES, "Table": Service.TABLE}
 
 
 @click.command("list")
@@ -51,8 +54,9 @@ if TYPE_CHECKING:  # the listing (asyncio, the drivers) loads only when it runs
     "--type",
     "--source-type",
     "source_type",
-    type=click.Choice(sorted(SERVICE_NAMES)),
-    help="Name the location's service (custom domains, an emulator's path-style File URL).",
+    type=click.Choice(sorted(_SERVICES)),
+    help="Name the location's service (custom domains, an emulator's path-style File or "
+    "Table URL).",
 )
 @click.option(
     "--from-to",
@@ -71,6 +75,11 @@ def list_command(location: str, **opts: object) -> int:
     prefix or wildcard ('.../box/logs/2024-', '.../box/*.csv'), a share or a directory in it,
     or a local folder. One level unless --recursive; directories end in '/'.
 
+    A Table service URL lists its tables, one name per line (--include-pattern and
+    --exclude-pattern choose by name), then 'Tables: N'; a table URL lists its entities'
+    keys, PARTITIONKEY<TAB>ROWKEY (with --properties LastModifiedTime, the entity's
+    Timestamp), then 'Entities: N' (the entities themselves: 'azxfer export').
+
     Text output, one line per entry: NAME<TAB>SIZE, then one KEY=VALUE field per property
     asked for ('-' is a directory's size). The count of files and directories and their total
     size always follow: on stderr, or on stdout with --running-tally.
@@ -80,6 +89,7 @@ def list_command(location: str, **opts: object) -> int:
       azxfer list 'https://acct.blob.core.windows.net/box?<SAS>'
       azxfer list 'https://acct.blob.core.windows.net/box/logs/' -r --machine-readable
       azxfer list 'https://acct.file.core.windows.net/share/dir' --properties LastWriteTime
+      azxfer list https://acct.table.core.windows.net/ --include-pattern 'Orders*'
     """
     from azxfer.listjob import ListOptions, parse_properties, run_list
     from azxfer.options import FilterSpec
@@ -97,6 +107,11 @@ def list_command(location: str, **opts: object) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if where.service is Service.TABLE:
+        from azxfer.listjob import check_table_list
+
+        # What a Table listing cannot do is told before any sign-in.
+        check_table_list(ListOptions(where, None, bool(opts["recursive"]), filters, fields))
     env = environment()
     credential = None
     if not where.is_local:
@@ -109,6 +124,8 @@ def list_command(location: str, **opts: object) -> int:
             where, "source", env, key_file, SignedInIdentity(env, device_prompt)
         )
     options = ListOptions(where, credential, bool(opts["recursive"]), filters, fields)
+    if where.service is Service.TABLE:
+        return _list_tables(options, opts, env)
     if hasattr(sys.stdout, "reconfigure"):
         # Local names that are not UTF-8 are printed as their bytes, as `ls` prints them.
         sys.stdout.reconfigure(errors="surrogateescape")
@@ -122,6 +139,22 @@ def list_command(location: str, **opts: object) -> int:
         sys.stdout.flush()
     except BrokenPipeError:
         # The reader went away (`| head`): nothing more to say, and nothing wrong.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+def _list_tables(options: ListOptions, opts: dict[str, object], env: dict[str, str]) -> int:
+    """A Table service's tables, or a table's entities' keys, as they come."""
+    from azxfer.listjob import run_table_list
+
+    renderer = TableRenderer(sys.stdout, opts["output_type"] == "json")
+    try:
+        totals = run_table_list(options, renderer.table, renderer.entity, sys.stdout.flush, env)
+        what = "entities" if options.location.container else "tables"
+        renderer.summary(what, getattr(totals, what), bool(opts["running_tally"]))
+        sys.stdout.flush()
+    except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     return 0
@@ -144,12 +177,13 @@ def _parse(text: str, opts: dict[str, object]) -> Location:
     source_type, from_to = _text(opts["source_type"]), _text(opts["from_to"])
     if source_type and from_to:
         raise UsageError("--from-to cannot be combined with --type")
-    service = SERVICE_NAMES[source_type] if source_type else None
+    service = _SERVICES[source_type] if source_type else None
     if from_to:
         service = FROM_TO[from_to][0]
     if service is Service.WEB:
         raise UsageError("a web URL cannot be listed")
-    where = parse_location(text, service, path_style=path_style_services(environment()))
+    styles = path_style_services(environment())
+    where = parse_location(text, service, path_style=styles, table_service=True)
     check_local_source(where)
     return where
 
@@ -205,3 +239,44 @@ class Renderer:
 
     def _size(self, size: int) -> str:
         return str(size) if self.machine else size_text(size)
+
+
+class TableRenderer:
+    """Writes a Table listing as it comes (text or NDJSON) and its closing count."""
+
+    def __init__(self, out: TextIO, json_output: bool) -> None:
+        self.out = out
+        self.json_output = json_output
+
+    def table(self, name: str) -> None:
+        """One table: its name, or a list_entry of type "table" (size 0: none is known)."""
+        if self.json_output:
+            record = ListEntry(name, 0, "table").to_json()
+            self.out.write(json.dumps(record) + "\n")
+        else:
+            self.out.write(name + "\n")
+
+    def entity(self, item: ListedEntity) -> None:
+        """One entity: PK<TAB>RK[<TAB>LastModifiedTime=T] (keys hold no tab: the service
+        forbids control characters in them), or a list_entity object."""
+        if self.json_output:
+            record = ListEntity(item.partition_key, item.row_key, item.timestamp).to_json()
+            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            return
+        line = f"{item.partition_key}\t{item.row_key}"
+        if item.timestamp is not None:
+            line += f"\tLastModifiedTime={item.timestamp}"
+        self.out.write(line + "\n")
+
+    def summary(self, what: str, count: int, tally: bool) -> None:
+        """'Tables: N' or 'Entities: N' (stdout with `tally`, else stderr), or a
+        list_summary object with that one count."""
+        if self.json_output:
+            self.out.write(json.dumps(TableListSummary(what, count).to_json()) + "\n")
+            return
+        line = f"{what.capitalize()}: {count}"
+        if tally:
+            self.out.write(line + "\n")
+        else:
+            self.out.flush()
+            click.echo(line, err=True)

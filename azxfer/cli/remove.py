@@ -13,8 +13,10 @@ from azxfer.cli.bulk import (
     selection_options,
     service_named,
 )
-from azxfer.cli.common import journal_option, output_options
+from azxfer.cli.common import environment, journal_option, output_options
 from azxfer.cli.sync import _absolute
+from azxfer.credentials import path_style_services
+from azxfer.locations import Service, parse_location
 
 if TYPE_CHECKING:
     from azxfer.bulkjob import BulkOperation
@@ -52,13 +54,23 @@ def remove_command(url: str, **opts: Any) -> int:
     choose what is removed. Blob deletes go 256 to a request (Blob Batch). Journaled:
     'azxfer resume' finishes a remove that was stopped.
 
+    A table URL deletes the table and all its entities, by one request (not journaled):
+    that is everything, past any --max-delete, so it asks on a terminal, else needs --force.
+
     \b
     Examples:
       azxfer remove 'https://acct.blob.core.windows.net/box/logs?<SAS>' -r --include-pattern '*.tmp'
       azxfer remove 'https://acct.blob.core.windows.net/box/old.csv' --delete-snapshots include
       azxfer remove 'https://acct.file.core.windows.net/share/dir' -r --force
+      azxfer remove https://acct.table.core.windows.net/Orders --force
     """
     url = _absolute(url)
+    styles = path_style_services(environment())
+    location = parse_location(url, service_named(opts), path_style=styles)
+    if location.service is Service.TABLE:
+        from azxfer.cli.remove_table import remove_table_command
+
+        return remove_table_command(location, opts)
     options = build_bulk_options(url, opts, operation_from(opts), service_named(opts))
     return run_bulk_command("remove", options, opts, job_record(url, opts, options))
 

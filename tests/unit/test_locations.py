@@ -137,6 +137,40 @@ def test_azure_file_and_table_services_detected() -> None:
     assert (t.service, t.container) == (Service.TABLE, "MyTable")
 
 
+@pytest.mark.parametrize(
+    ("url", "service", "endpoint"),
+    [
+        ("https://acct1.table.core.windows.net/", None, "https://acct1.table.core.windows.net"),
+        ("https://acct1.table.core.windows.net", None, "https://acct1.table.core.windows.net"),
+        (
+            "http://127.0.0.1:10002/devstoreaccount1",
+            Service.TABLE,
+            "http://127.0.0.1:10002/devstoreaccount1",
+        ),
+        (
+            "http://127.0.0.1:10002/devstoreaccount1/",
+            Service.TABLE,
+            "http://127.0.0.1:10002/devstoreaccount1",
+        ),
+    ],
+)
+def test_a_table_service_url_only_where_asked_for(
+    url: str, service: Service | None, endpoint: str
+) -> None:
+    """`list` takes a Table service's own URL (its tables); everything else needs a table."""
+    where = parse_location(url, service, table_service=True)
+    assert (where.service, where.endpoint, where.container, where.path) == (
+        Service.TABLE,
+        endpoint,
+        "",
+        "",
+    )
+    with pytest.raises(LocationError, match="ENDPOINT/TABLE"):
+        parse_location(url, service)
+    with pytest.raises(LocationError, match="ENDPOINT/TABLE"):
+        parse_location(url.rstrip("/") + "/T1x/more", service, table_service=True)
+
+
 @pytest.mark.parametrize("service", ["queue", "dfs", "web"])
 def test_unsupported_azure_services(service: str) -> None:
     with pytest.raises(LocationError, match=f"the {service} service is not supported"):

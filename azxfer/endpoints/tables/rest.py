@@ -1,6 +1,7 @@
 """The Table REST requests azxfer sends to one table: Query Entities page by page, Create
-Table, and Entity Group Transactions. Signing (Table's own SharedKey string-to-sign), sending,
-retries and classification (with `TABLE_ERRORS`) are `transport.rest`'s."""
+Table, Delete Table (and whether it exists), and Entity Group Transactions. Signing (Table's
+own SharedKey string-to-sign), sending, retries and classification (with `TABLE_ERRORS`) are
+`transport.rest`'s."""
 
 from __future__ import annotations
 
@@ -30,11 +31,13 @@ API_VERSION = "2019-02-02"
 # Minimal metadata: the service annotates every type JSON cannot carry (Int64, Guid,
 # DateTime, Binary, a Double that is not a number), and nothing else, so pages are smallest.
 _JSON = "application/json;odata=minimalmetadata"
-_ODATA = {"Accept": _JSON, "DataServiceVersion": "3.0;NetFx", "MaxDataServiceVersion": "3.0;NetFx"}
+ODATA = {"Accept": _JSON, "DataServiceVersion": "3.0;NetFx", "MaxDataServiceVersion": "3.0;NetFx"}
 # Where the next page starts: (NextPartitionKey, NextRowKey), as the service gave them.
 Continuation = tuple[str, str]
 # The table exists already: what Create Table was asked for.
 _EXISTS = frozenset({409})
+# No such table: what a check of whether it exists may be told.
+_MISSING = frozenset({404})
 
 
 def table_authorizer(credential: Credential | None) -> Authorizer:
@@ -66,6 +69,8 @@ class TableRestClient:
         self.table_url = f"{signer.endpoint}/{table}"
         # How messages name the table: "'t' at URL".
         self.where = f"'{table}' at {signer.endpoint}"
+        # The table as a resource of the service (Delete Table, Query Tables of one name).
+        self._table_path = f"/Tables('{table}')"
 
     async def query_page(
         self, filter_: str | None, select: str | None, at: Continuation | None
@@ -83,10 +88,10 @@ class TableRestClient:
             "GET",
             f"/{self.table}()",
             query,
-            dict(_ODATA),
+            dict(ODATA),
             None,
             f"table {self.where}",
-            parent=self.where,
+            parent=self.table,
             paced_answer=True,  # the entities are an export's data
         )
         next_pk = headers.get("x-ms-continuation-NextPartitionKey")
@@ -96,11 +101,36 @@ class TableRestClient:
     async def create_table(self) -> bool:
         """Create Table; False when it exists already."""
         body = json.dumps({"TableName": self.table}).encode()
-        headers = {**_ODATA, "Content-Type": "application/json", "Prefer": "return-no-content"}
+        headers = {**ODATA, "Content-Type": "application/json", "Prefer": "return-no-content"}
         status, _, _ = await self.rest.send(
             "POST", "/Tables", {}, headers, body, f"table {self.where}", keep=_EXISTS
         )
         return status not in _EXISTS
+
+    async def table_exists(self) -> bool:
+        """Whether the table exists (Query Tables of this one name)."""
+        status, _, _ = await self.rest.send(
+            "GET",
+            self._table_path,
+            {},
+            dict(ODATA),
+            None,
+            f"table {self.where}",
+            keep=_MISSING,
+        )
+        return status not in _MISSING
+
+    async def delete_table(self) -> None:
+        """Delete Table: the table and every entity in it. ContainerMissing if there is none."""
+        await self.rest.send(
+            "DELETE",
+            self._table_path,
+            {},
+            dict(ODATA),
+            None,
+            f"table {self.where}",
+            parent=self.table,
+        )
 
     async def submit_batch(
         self, operation: EntityOperation, entities: list[BatchEntity]
@@ -115,9 +145,9 @@ class TableRestClient:
 
         async def attempt() -> BatchFailure | None:
             content_type, body = batch_body(self.table_url, self.table, operation, entities)
-            headers = {**_ODATA, "Accept": "application/json", "Content-Type": content_type}
+            headers = {**ODATA, "Accept": "application/json", "Content-Type": content_type}
             _, _, answer = await self._batch_rest.send(
-                "POST", "/$batch", {}, headers, body, what, parent=self.where
+                "POST", "/$batch", {}, headers, body, what, parent=self.table
             )
             failure = batch_failure(answer)
             if failure is None and answered_operations(answer) != len(entities):
