@@ -228,14 +228,18 @@ def test_metadata_is_asked_only_when_shown(run_azxfer, azurite, container, seede
 
 
 def test_head_pipe_exits_quietly(azurite, container_url, container_client, tmp_path: Path):
-    seed_blobs(container_client, {f"f{i:04d}": b"x" for i in range(300)})
+    # 150 names of 900 characters: more than a pipe holds (64 KiB), so the listing is
+    # certainly still writing when head has gone (a short listing may end first, and then
+    # rightly prints its closing line).
+    pad = "n" * 895
+    seed_blobs(container_client, {f"f{i:04d}{pad}": b"x" for i in range(150)})
     env = dict(os.environ, AZXFER_SOURCE_KEY=azurite.key, PYTHONPATH=str(_repo()))
     env["AZXFER_JOB_DIR"] = str(tmp_path / "jobs")
     command = f"{sys.executable} -m azxfer list '{container_url()}' -r | head -3"
     shell = subprocess.run(
         ["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, env=env
     )
-    assert shell.stdout.splitlines() == ["f0000\t1 B", "f0001\t1 B", "f0002\t1 B"]
+    assert shell.stdout.splitlines() == [f"f000{i}{pad}\t1 B" for i in range(3)]
     assert shell.stderr == "", shell.stderr
     assert shell.returncode == 0
 
@@ -293,6 +297,7 @@ def test_listing_streams_in_bounded_memory(tmp_path):
 
     On an Azurite of its own: Azurite's in-memory store slows every later request of the
     shared one by the blobs it holds (deleted containers included)."""
+    (tmp_path / "azurite").mkdir()
     with start_azurite(tmp_path / "azurite") as azurite:
         _list_many_in_bounded_memory(azurite, tmp_path)
 
