@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from azxfer.cli.bulkreport import BulkTextReporter
-from azxfer.cli.common import SERVICE_NAMES, environment, filter_options
+from azxfer.cli.common import SERVICE_NAMES, environment, filter_options, filters_from
 from azxfer.cli.login import device_prompt
 from azxfer.cli.render import JsonReporter, OutputLevel
-from azxfer.cli.run import ask, failure_summary, start_job
+from azxfer.cli.run import ask, job_exit, start_job
 from azxfer.credentials import path_style_services, resolve_credential
 from azxfer.errors import UsageError
 from azxfer.identity.provider import SignedInIdentity
-from azxfer.locations import Service, parse_location, redact, without_secrets
-from azxfer.options import FilterSpec, default_concurrency
+from azxfer.locations import Service, parse_location, without_secrets
+from azxfer.options import default_concurrency
 
 if TYPE_CHECKING:
     from azxfer.bulkjob import BulkOperation, BulkOptions
@@ -78,17 +78,7 @@ def build_bulk_options(
         raise UsageError(f"{operation.kind} cannot act on a web URL")
     if location.service is Service.TABLE:
         raise UsageError(f"{operation.kind} cannot act on a table")
-    try:
-        filters = FilterSpec.from_strings(
-            opts["include_pattern"],
-            opts["exclude_pattern"],
-            opts["include_path"],
-            opts["exclude_path"],
-            opts["include_after"],
-            opts["include_before"],
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    filters = filters_from(opts)
     filters = with_list_of_files(filters, opts.get("list_of_files"))
     credential = None
     if not location.is_local:
@@ -164,10 +154,7 @@ def run_bulk_command(
         result = bulkjob.run_bulk(options, reporter, spec, asking)
     finally:
         reporter.close()
-    message = result.error or failure_summary(result)
-    if message and result.exit_code:
-        click.echo(f"azxfer: error: {redact(message)}", err=True)
-    return result.exit_code
+    return job_exit(result)
 
 
 def resume_bulk(

@@ -12,7 +12,7 @@ import click
 from azxfer.credentials import Credential, path_style_services
 from azxfer.errors import UsageError
 from azxfer.locations import Location, Service, parse_location
-from azxfer.options import DEFAULT_MAX_MEMORY, parse_cap_mbps
+from azxfer.options import DEFAULT_MAX_MEMORY, FilterSpec, parse_cap_mbps
 
 FROM_TO = {
     "LocalBlob": (Service.LOCAL, Service.BLOB),
@@ -162,6 +162,21 @@ def filter_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ):
         func = option(func)
     return func
+
+
+def filters_from(opts: dict[str, Any]) -> FilterSpec:
+    """The selection `filter_options` read; a malformed one is a usage error."""
+    try:
+        return FilterSpec.from_strings(
+            opts.get("include_pattern"),
+            opts.get("exclude_pattern"),
+            opts.get("include_path"),
+            opts.get("exclude_path"),
+            opts.get("include_after"),
+            opts.get("include_before"),
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def journal_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,6 +12,7 @@ from azxfer.cli.common import (
     engine_options,
     environment,
     filter_options,
+    filters_from,
     journal_option,
     output_options,
     parse_endpoints,
@@ -29,7 +30,6 @@ from azxfer.options import (
     CheckMd5,
     CopyOptions,
     EngineSettings,
-    FilterSpec,
     Overwrite,
     S2SMode,
     ServerCopySettings,
@@ -211,17 +211,7 @@ def build_copy_options(source: str, destination: str, opts: dict) -> CopyOptions
         source, destination, opts["from_to"], opts["source_type"], opts["dest_type"]
     )
     check_local_source(src)
-    try:
-        filters = FilterSpec.from_strings(
-            opts["include_pattern"],
-            opts["exclude_pattern"],
-            opts["include_path"],
-            opts["exclude_path"],
-            opts["include_after"],
-            opts["include_before"],
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    filters = filters_from(opts)
     env = environment()
     src_cred, dst_cred = resolve_credentials(
         src,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from azxfer.cli.common import FROM_TO, SERVICE_NAMES, environment, filter_options
+from azxfer.cli.common import FROM_TO, SERVICE_NAMES, environment, filter_options, filters_from
 from azxfer.cli.progressline import size_text
 from azxfer.credentials import path_style_services, resolve_credential
 from azxfer.errors import UsageError
@@ -92,21 +92,10 @@ def list_command(location: str, **opts: object) -> int:
       azxfer list https://acct.table.core.windows.net/ --include-pattern 'Orders*'
     """
     from azxfer.listjob import ListOptions, parse_properties, run_list
-    from azxfer.options import FilterSpec
 
     fields = parse_properties(_text(opts["properties"]))
     where = _parse(location, opts)
-    try:
-        filters = FilterSpec.from_strings(
-            _text(opts["include_pattern"]),
-            _text(opts["exclude_pattern"]),
-            _text(opts["include_path"]),
-            _text(opts["exclude_path"]),
-            _text(opts["include_after"]),
-            _text(opts["include_before"]),
-        )
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    filters = filters_from(opts)
     if where.service is Service.TABLE:
         from azxfer.listjob import check_table_list
 

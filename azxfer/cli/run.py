@@ -114,6 +114,11 @@ def run_job(
         result = client.copy(options, reporter, ask, spec)
     finally:
         reporter.close()
+    return job_exit(result)
+
+
+def job_exit(result: Any) -> int:
+    """Say why a finished job failed, in one stderr line, and return its exit code."""
     message = result.error or failure_summary(result)
     if message and result.exit_code:
         click.echo(f"azxfer: error: {redact(message)}", err=True)

@@ -19,7 +19,7 @@ from azxfer.cli.common import (
 )
 from azxfer.cli.copy import build_copy_options
 from azxfer.cli.render import make_reporter
-from azxfer.cli.run import ask, failure_summary, start_job
+from azxfer.cli.run import ask, job_exit, start_job
 from azxfer.errors import AzxferError
 from azxfer.events import Event
 from azxfer.locations import parse_location, redact, without_secrets
@@ -205,7 +205,4 @@ def run_sync(
         result = syncjob.sync(options, reporter, ask, spec)
     finally:
         reporter.close()
-    message = result.error or failure_summary(result)
-    if message and result.exit_code:
-        click.echo(f"azxfer: error: {redact(message)}", err=True)
-    return result.exit_code
+    return job_exit(result)
