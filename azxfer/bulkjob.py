@@ -34,8 +34,8 @@ from azxfer.endpoints.base import (
     FolderSource,
     SelectionKind,
 )
-from azxfer.endpoints.blob.endpoint import BlobEndpoint
 from azxfer.endpoints.factory import JobConnections, endpoint_for
+from azxfer.endpoints.lookup import NamedPaths
 from azxfer.engine.bulk import BulkActions
 from azxfer.errors import AzxferError, Declined, Interrupted
 from azxfer.events import (
@@ -64,7 +64,7 @@ from azxfer.plan.bulk import (
     check_selection,
     with_list_of_files,
 )
-from azxfer.plan.listed import blob_paths
+from azxfer.plan.listed import named_paths
 from azxfer.sync.deletes import Deleted
 
 __all__ = [
@@ -132,11 +132,9 @@ class BulkJob(BulkRun):
         check_found(selection.kind, options.location)
         items = selection.items
         if self._by_named_paths(endpoint, selection.kind):
-            assert isinstance(endpoint, BlobEndpoint)
+            assert isinstance(endpoint, NamedPaths)
             await items.aclose()  # type: ignore[attr-defined]  # never started: no request
-            path = options.location.path.rstrip("/")
-            base = f"{path}/" if path else ""
-            items = blob_paths(endpoint, base, options.filters.include_paths, filters)
+            items = named_paths(endpoint, options.filters.include_paths, filters)
         async for item in items:
             if self.stopping:
                 break
@@ -154,14 +152,15 @@ class BulkJob(BulkRun):
 
     def _by_named_paths(self, endpoint: Endpoint, kind: SelectionKind) -> bool:
         """Whether to ask for each named path (--list-of-files, --include-path) rather than
-        list the whole location: on Blob, unless the job needs the number of objects at the
-        location (a remove's --max-delete share, without --force)."""
+        list the whole location: where the location can look names up (Blob, Azure Files,
+        local), unless the job needs the number of objects at the location (a remove's
+        --max-delete share, without --force)."""
         options = self.options
         needs_total = (
             self.operation.removes and not options.force and options.max_delete.percent is not None
         )
         return (
-            isinstance(endpoint, BlobEndpoint)
+            isinstance(endpoint, NamedPaths)
             and kind is SelectionKind.DIRECTORY
             and bool(options.filters.include_paths)
             and not needs_total

@@ -1,10 +1,12 @@
 """Selecting the paths a bulk job names (--list-of-files, --include-path) without listing the
-whole location: each named path is asked for as an exact blob, and listed as a `path/` prefix,
-so 10 names in a container of 10 million cost a few requests, not its whole listing.
+whole location: each named path is looked up (`NamedPaths.look_up`), and a folder of that name
+listed, so 10 names in a location of 10 million objects cost a few requests, not its whole
+listing.
 
 The entries and their relative paths are those the location's full listing, filtered by the
 same filters, would select (an include path selects the object of that name and everything
-under it): the job's filter decides each one, with its path relative to the location.
+under it): the job's filter decides each one, with its path relative to the location. A name
+that is nothing there selects nothing, as it would in the full listing.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from collections.abc import AsyncIterator, Sequence
 from msgspec.structs import replace
 
 from azxfer.endpoints.base import NameFilter
-from azxfer.endpoints.blob.endpoint import BlobEndpoint
+from azxfer.endpoints.lookup import NamedPaths
 from azxfer.models import Entry, Skipped
 
-# Exact names asked for at once; the listing of each prefix then streams, one at a time, so
-# memory holds one window of answers whatever the number of names.
-STAT_WINDOW = 16
+# Names looked up at once; the listing of each folder then streams, one at a time, so memory
+# holds one window of answers whatever the number of names.
+LOOKUP_WINDOW = 16
 
 
 def covering(paths: Sequence[str]) -> list[str]:
@@ -49,23 +51,24 @@ class _Under:
         return self.inner.may_descend(self.prefix + rel_dir)
 
 
-async def blob_paths(
-    endpoint: BlobEndpoint, base: str, paths: Sequence[str], filters: NameFilter
+async def named_paths(
+    endpoint: NamedPaths, paths: Sequence[str], filters: NameFilter
 ) -> AsyncIterator[Entry | Skipped]:
-    """The blobs under `base` (a virtual directory's prefix, '' for the container) that the
-    named `paths` (relative to it) select, as `filters` decides."""
+    """The objects of the location that the named `paths` (relative to it) select, as
+    `filters` decides."""
     named = covering(paths)
-    for start in range(0, len(named), STAT_WINDOW):
-        window = named[start : start + STAT_WINDOW]
-        found = await asyncio.gather(*(endpoint.stat(base + path) for path in window))
-        for path, entry in zip(window, found, strict=True):
-            if entry is not None and not _marker(entry) and filters.accepts(path, entry.mtime):
-                yield replace(entry, rel_path=path)
-            under = _Under(path, filters)
-            async for item in endpoint.list_entries(f"{base}{path}/", True, under):
+    for start in range(0, len(named), LOOKUP_WINDOW):
+        window = named[start : start + LOOKUP_WINDOW]
+        answers = await asyncio.gather(*(endpoint.look_up(path) for path in window))
+        for path, answer in zip(window, answers, strict=True):
+            found = answer.found
+            # A skipped object is said whatever the filters, as a walk says it.
+            taken = isinstance(found, Skipped) or (
+                found is not None and filters.accepts(path, found.mtime)
+            )
+            if found is not None and taken:
+                yield replace(found, rel_path=path)
+            if not answer.folder:
+                continue
+            async for item in endpoint.named_folder(path, _Under(path, filters)):
                 yield replace(item, rel_path=f"{path}/{item.rel_path}")
-
-
-def _marker(entry: Entry) -> bool:
-    """A folder's marker blob, which a listing never selects as an object."""
-    return entry.size == 0 and (entry.metadata or {}).get("hdi_isfolder") == "true"

@@ -1,14 +1,16 @@
 """What Blob storage offers bulk operations (`azxfer remove`, `azxfer set-properties`):
 deletes with a snapshot rule and tier changes, both batched (`batch`), and metadata and tag
-changes, one request each. A mixin of `BlobEndpoint`, on its REST client."""
+changes, one request each, and blobs looked up by name (`NamedPaths`). A mixin of
+`BlobEndpoint`, on its REST client."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
-from azxfer.endpoints.base import BulkOutcome, SnapshotRule
+from azxfer.endpoints.base import BulkOutcome, NameFilter, SnapshotRule
 from azxfer.endpoints.blob.batch import (
     BATCH_LIMIT,
     Answer,
@@ -20,10 +22,16 @@ from azxfer.endpoints.blob.batch import (
 )
 from azxfer.endpoints.blob.requests import blob_path
 from azxfer.endpoints.blob.rest import RestBlobClient
+from azxfer.endpoints.lookup import Named
 from azxfer.errors import AzxferError
 from azxfer.locations import Location
-from azxfer.models import Entry, blob_props
+from azxfer.models import Entry, Skipped, blob_props
 from azxfer.transport.rest import ALL_BUT_BUSY
+
+
+def _marker(entry: Entry) -> bool:
+    """A folder's marker blob, which a listing never selects as an object."""
+    return entry.size == 0 and (entry.metadata or {}).get("hdi_isfolder") == "true"
 
 
 def _point_in_time(entry: Entry) -> dict[str, str]:
@@ -35,13 +43,31 @@ def _point_in_time(entry: Entry) -> dict[str, str]:
 
 
 class BlobBulkOps:
-    """BatchDeleter, TierSetter, MetadataSetter and TagSetter for one container."""
+    """BatchDeleter, TierSetter, MetadataSetter, TagSetter and NamedPaths for one container."""
 
     location: Location
     rest: RestBlobClient | None
     batch_size = BATCH_LIMIT
     # Set once the service refused a batch: the job's next ones would be refused too.
     _batch_refused = False
+
+    if TYPE_CHECKING:  # BlobEndpoint's
+
+        def join(self, rel_path: str) -> str: ...
+        async def stat(self, ref: str) -> Entry | None: ...
+        def list_entries(
+            self, base: str, recursive: bool, filters: NameFilter
+        ) -> AsyncIterator[Entry | Skipped]: ...
+
+    async def look_up(self, rel_path: str) -> Named:
+        """The blob `rel_path` names (Get Blob Properties; never a folder's marker blob); a
+        virtual directory of that name may be there too, beside it (NamedPaths)."""
+        entry = await self.stat(self.join(rel_path))
+        return Named(None if entry is None or _marker(entry) else entry, folder=True)
+
+    def named_folder(self, rel_path: str, filters: NameFilter) -> AsyncIterator[Entry | Skipped]:
+        """The blobs under virtual directory `rel_path`, listed by its prefix (NamedPaths)."""
+        return self.list_entries(self.join(rel_path) + "/", True, filters)
 
     async def delete_many(
         self, entries: Sequence[Entry], snapshots: SnapshotRule

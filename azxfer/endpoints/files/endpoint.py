@@ -31,6 +31,7 @@ from azxfer.endpoints.files.requests import MAX_FILE_SIZE, smb_headers
 from azxfer.endpoints.files.rest import FileRestClient
 from azxfer.endpoints.files.writer import FileWriter
 from azxfer.endpoints.listing import Listed, ListField
+from azxfer.endpoints.lookup import Named
 from azxfer.errors import ContainerMissing, LocationError, NotFoundError, TransferError
 from azxfer.locations import Location
 from azxfer.models import Entry, Skipped, Transfer, WriteProps, file_props
@@ -166,6 +167,20 @@ class FilesEndpoint(FilesUrlCopies):
         """The file at `ref`, or None if there is none."""
         headers = await self._call(self.rest.file_properties(ref), f"file '{ref}'")
         return described_entry(ref, ref, headers) if headers is not None else None
+
+    async def look_up(self, rel_path: str) -> Named:
+        """The file `rel_path` names (Get File Properties), else whether it is a directory
+        (Get Directory Properties): a name is one or the other (NamedPaths)."""
+        ref = self.join(rel_path)
+        headers = await self._call(self.rest.file_properties(ref), f"file '{ref}'")
+        if headers is not None:
+            return Named(described_entry(ref, rel_path, headers), folder=False)
+        folder = await self._call(self.rest.directory_exists(ref), f"directory '{ref}'")
+        return Named(None, folder)
+
+    def named_folder(self, rel_path: str, filters: NameFilter) -> AsyncIterator[Entry | Skipped]:
+        """The files of the tree of directory `rel_path` (NamedPaths)."""
+        return self.list_entries(self.join(rel_path), True, filters)
 
     async def open_reader(self, entry: Entry) -> FileReader:
         """A ranged reader that fails if the file changes while it is read."""

@@ -17,6 +17,7 @@ from azxfer.endpoints.listing import Listed, ListField
 from azxfer.endpoints.local.files import LocalReader, LocalWriter
 from azxfer.endpoints.local.lister import LOCAL_LIST_FIELDS, list_local_items
 from azxfer.endpoints.local.walker import Walker, file_entry, threaded
+from azxfer.endpoints.lookup import Named
 from azxfer.errors import LocationError, TransferError
 from azxfer.models import Entry, Skipped, Transfer, WriteProps
 
@@ -66,6 +67,31 @@ class LocalEndpoint:
             raise LocationError(f"'{self.path}' is not a regular file or folder")
         entry = file_entry(os.path.abspath(self.path), os.path.basename(self.path), st)
         return Selection(SelectionKind.SINGLE, "", _single(entry))
+
+    async def look_up(self, rel_path: str) -> Named:
+        """What `rel_path` names under the folder, as its walk (without --follow-symlinks)
+        would take it: a file, a folder, or something skipped with the walk's reason
+        (NamedPaths)."""
+        path = self.join(rel_path)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            return Named(None, folder=False)
+        if stat_mod.S_ISDIR(st.st_mode):
+            return Named(None, folder=True)
+        if stat_mod.S_ISREG(st.st_mode):
+            return Named(file_entry(path, rel_path, st), folder=False)
+        reason = (
+            "symbolic link (use --follow-symlinks)"
+            if stat_mod.S_ISLNK(st.st_mode)
+            else "not a regular file (FIFO, socket or device)"
+        )
+        return Named(Skipped(path, rel_path, reason), folder=False)
+
+    def named_folder(self, rel_path: str, filters: NameFilter) -> AsyncIterator[Entry | Skipped]:
+        """The files of the tree of folder `rel_path`, walked as `select` walks (NamedPaths)."""
+        walker = Walker(filters, recursive=True, follow_symlinks=False)
+        return threaded(walker.walk_dir(self.join(rel_path), ""))
 
     def list_fields(self) -> frozenset[ListField]:
         """The properties a local listing gives (`Lister`)."""
