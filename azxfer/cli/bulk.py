@@ -34,7 +34,8 @@ _SELECTION = [
     filter_options,
     click.option(
         "--list-of-files",
-        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        # Absolute: a resume may run in another folder.
+        type=click.Path(exists=True, dir_okay=False, resolve_path=True, path_type=Path),
         help="Only the paths listed in this file, one per line, relative to URL.",
     ),
     click.option(
@@ -79,7 +80,9 @@ def build_bulk_options(
     if location.service is Service.TABLE:
         raise UsageError(f"{operation.kind} cannot act on a table")
     filters = filters_from(opts)
-    filters = with_list_of_files(filters, opts.get("list_of_files"))
+    # A resumed job's journal holds the path as text.
+    listed = opts.get("list_of_files")
+    filters = with_list_of_files(filters, Path(listed) if listed else None)
     credential = None
     if not location.is_local:
         identity = SignedInIdentity(env, device_prompt)
