@@ -6,7 +6,8 @@ listing.
 The entries and their relative paths are those the location's full listing, filtered by the
 same filters, would select (an include path selects the object of that name and everything
 under it): the job's filter decides each one, with its path relative to the location. A name
-that is nothing there selects nothing, as it would in the full listing.
+that is nothing there selects nothing, as it would in the full listing; so does one with a
+'.' or '..' part.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ def covering(paths: Sequence[str]) -> list[str]:
     return kept
 
 
+def _steps_aside(path: str) -> bool:
+    """Whether `path` has a '.' or '..' part: no listing yields such a path, so it selects
+    nothing (looked up, '../x' would name an object outside the location)."""
+    return any(part in (".", "..") for part in path.split("/"))
+
+
 class _Under:
     """The job's filter, asked with paths relative to the location from a listing under
     `prefix` (relative to the location)."""
@@ -56,7 +63,7 @@ async def named_paths(
 ) -> AsyncIterator[Entry | Skipped]:
     """The objects of the location that the named `paths` (relative to it) select, as
     `filters` decides."""
-    named = covering(paths)
+    named = [path for path in covering(paths) if not _steps_aside(path)]
     for start in range(0, len(named), LOOKUP_WINDOW):
         window = named[start : start + LOOKUP_WINDOW]
         answers = await asyncio.gather(*(endpoint.look_up(path) for path in window))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from urllib.parse import unquote
 
-from helpers import make_tree, tree_files
+from helpers import blob_names, make_tree, seed_blobs, tree_files
 from test_remove import journal_states
 from test_remove_files import seed, share_files
 from test_resume import KILLED, crash, job_id_of
@@ -168,3 +168,26 @@ def test_local_a_named_fifo_is_skipped_as_a_walk_skips_it(run_azxfer, tmp_path):
     assert tree_files(root) == set() and (root / "pipe").exists()
     (notice,) = [e for e in result.events_of("notice") if "FIFO" in e["message"]]
     assert "pipe" in notice["message"]
+
+
+def test_a_name_stepping_out_of_the_location_selects_nothing(run_azxfer, tmp_path):
+    root = make_tree(tmp_path / "tree", {"a.txt": 1, "d/b.txt": 1})
+    outside = make_tree(tmp_path / "beside", {"c.txt": 1})
+    listing = list_file(tmp_path, "../beside/c.txt", "d/../a.txt", "./d/./b.txt", "../beside")
+    result = run_azxfer(
+        "remove", root, "-r", "--list-of-files", listing, "--force", *JSON
+    ).assert_ok()
+    assert tree_files(outside) == {"c.txt"}
+    assert tree_files(root) == {"a.txt", "d/b.txt"}
+    assert result.events_of("deleted") == []
+
+
+def test_blob_names_stepping_aside_select_nothing_too(
+    run_azxfer, container_client, container_url, tmp_path
+):
+    seed_blobs(container_client, {"a": 1, "d/b": 1, "d/c": 1})
+    listing = list_file(tmp_path, "../a", "x/../b", "c")
+    run_azxfer(
+        "remove", container_url("d"), "-r", "--list-of-files", listing, "--force", *JSON
+    ).assert_ok()
+    assert blob_names(container_client) == {"a", "d/b"}
