@@ -191,3 +191,17 @@ def test_blob_names_stepping_aside_select_nothing_too(
         "remove", container_url("d"), "-r", "--list-of-files", listing, "--force", *JSON
     ).assert_ok()
     assert blob_names(container_client) == {"a", "d/b"}
+
+
+def test_a_name_under_a_linked_folder_is_skipped_as_a_walk_skips_it(run_azxfer, tmp_path):
+    root = make_tree(tmp_path / "tree", {"a.txt": 1})
+    outside = make_tree(tmp_path / "elsewhere", {"x.txt": 1, "sub/y.txt": 1})
+    (root / "link").symlink_to(outside, target_is_directory=True)
+    listing = list_file(tmp_path, "link/x.txt", "link/sub", "a.txt")
+    result = run_azxfer(
+        "remove", root, "-r", "--list-of-files", listing, "--force", *JSON
+    ).assert_ok()
+    assert tree_files(outside) == {"x.txt", "sub/y.txt"}
+    assert tree_files(root) == set()
+    said = [e["message"] for e in result.events_of("notice") if "symbolic link" in e["message"]]
+    assert len(said) == 2, said

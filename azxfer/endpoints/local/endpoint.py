@@ -73,6 +73,12 @@ class LocalEndpoint:
         would take it: a file, a folder, or something skipped with the walk's reason
         (NamedPaths)."""
         path = self.join(rel_path)
+        parts = rel_path.split("/")
+        for depth in range(1, len(parts)):
+            # A walk never goes through a linked folder: nor does a name.
+            above = "/".join(parts[:depth])
+            if os.path.islink(self.join(above)):
+                return Named(Skipped(path, rel_path, f"under symbolic link '{above}'"), False)
         try:
             st = os.lstat(path)
         except OSError:
