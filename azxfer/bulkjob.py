@@ -27,7 +27,6 @@ from collections.abc import Sequence
 
 from azxfer.bulkrun import AskRemove, BulkRun
 from azxfer.endpoints.base import (
-    BulkOutcome,
     Destination,
     DirectoryDeletes,
     Endpoint,
@@ -35,6 +34,7 @@ from azxfer.endpoints.base import (
     SelectionKind,
 )
 from azxfer.endpoints.blob.endpoint import BlobEndpoint
+from azxfer.endpoints.bulkcaps import BulkOutcome
 from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.engine.bulk import BulkActions
 from azxfer.errors import AzxferError, Declined, Interrupted

@@ -9,13 +9,8 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from azxfer.endpoints.base import (
-    Endpoint,
-    SecurityDescriptors,
-    Selection,
-    SelectionKind,
-    as_destination,
-)
+from azxfer.endpoints.base import Endpoint, Selection, SelectionKind, as_destination
+from azxfer.endpoints.copycaps import SecurityDescriptors
 from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.engine.emptied import EmptiedFolders
 from azxfer.engine.folders import ask_for_folders

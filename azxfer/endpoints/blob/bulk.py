@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
-from azxfer.endpoints.base import BulkOutcome, SnapshotRule
 from azxfer.endpoints.blob.batch import (
     BATCH_LIMIT,
     Answer,
@@ -20,6 +19,7 @@ from azxfer.endpoints.blob.batch import (
 )
 from azxfer.endpoints.blob.requests import blob_path
 from azxfer.endpoints.blob.rest import RestBlobClient
+from azxfer.endpoints.bulkcaps import BulkOutcome, SnapshotRule
 from azxfer.errors import AzxferError
 from azxfer.locations import Location
 from azxfer.models import Entry, blob_props
