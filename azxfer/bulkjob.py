@@ -44,13 +44,8 @@ from azxfer.events import (
     Notice,
     PropertiesSet,
 )
-from azxfer.jobrun import (
-    JobResult,
-    JobSpec,
-    install_interrupts,
-    new_job_id,
-    remove_interrupts,
-)
+from azxfer.interrupts import install_interrupts, remove_interrupts
+from azxfer.jobrun import JobResult, JobSpec, new_job_id
 from azxfer.journal.bulkrecord import is_folder
 from azxfer.models import Entry, EntryKind, Skipped
 from azxfer.plan.bulk import (
