@@ -105,7 +105,6 @@ from email.utils import format_datetime, formatdate, parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree
-from xml.sax.saxutils import escape
 
 import aiohttp
 import pytest
@@ -121,6 +120,7 @@ from storage_auth import (
     shared_key_string_to_sign,
     sign,
 )
+from storage_errors import StorageError, error_body
 from yarl import URL
 
 LOOPBACK = "127.0.0.1"
@@ -239,26 +239,6 @@ class CopyState:
     source_auth: dict[str, str] = field(default_factory=dict)
     sign_source: str | None = None  # the account whose key may read the source
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
-
-
-class StorageError(Exception):
-    """An error answer in Azure's format."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        detail: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-        self.detail = detail
-        self.headers = dict(headers or {})
 
 
 @dataclass
@@ -627,20 +607,13 @@ class BlobStandIn(ThreadedService):
         return out
 
     def _error(self, ctx: _Ctx, exc: StorageError) -> web.Response:
-        detail = ""
-        if exc.detail:
-            detail = f"<AuthenticationErrorDetail>{escape(exc.detail)}</AuthenticationErrorDetail>"
-        body = (
-            '<?xml version="1.0" encoding="utf-8"?><Error>'
-            f"<Code>{escape(exc.code)}</Code><Message>{escape(exc.message)}\n"
-            f"RequestId:{ctx.request_id}\nTime:{_iso_ms(_now())}</Message>{detail}</Error>"
-        )
+        body = error_body(exc, ctx.request_id, _iso_ms(_now()))
         headers = self._base_headers(ctx)
         headers.update({"x-ms-error-code": exc.code, "Content-Type": "application/xml"})
         headers.update(exc.headers)
         if ctx.method == "HEAD":
             return web.Response(status=exc.status, headers=headers)
-        return web.Response(status=exc.status, headers=headers, body=body.encode())
+        return web.Response(status=exc.status, headers=headers, body=body)
 
     def _not_implemented(self, ctx: _Ctx) -> web.Response:
         """Azurite's own 501 answer, byte for byte in form."""

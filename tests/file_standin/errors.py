@@ -2,39 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from xml.sax.saxutils import escape
+from storage_errors import StorageError, error_body
 
-
-class StorageError(Exception):
-    """An error answer: `status`, Azure's error `code` and message, extra response headers."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        detail: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-        self.detail = detail
-        self.headers = dict(headers or {})
-
-
-def error_body(exc: StorageError, request_id: str, time_text: str) -> bytes:
-    detail = ""
-    if exc.detail:
-        detail = f"<AuthenticationErrorDetail>{escape(exc.detail)}</AuthenticationErrorDetail>"
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><Error>'
-        f"<Code>{escape(exc.code)}</Code><Message>{escape(exc.message)}\n"
-        f"RequestId:{request_id}\nTime:{time_text}</Message>{detail}</Error>"
-    ).encode()
+__all__ = ["StorageError", "error_body"]
 
 
 # The documented answers, one constructor each, so every handler words them the same way.
