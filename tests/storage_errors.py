@@ -38,3 +38,26 @@ def error_body(exc: StorageError, request_id: str, time_text: str) -> bytes:
         f"<Code>{escape(exc.code)}</Code><Message>{escape(exc.message)}\n"
         f"RequestId:{request_id}\nTime:{time_text}</Message>{detail}</Error>"
     ).encode()
+
+
+# The answers both services word alike.
+
+
+def auth_failed(detail: str) -> StorageError:
+    """403 AuthenticationFailed, `detail` saying what did not match."""
+    return StorageError(
+        403,
+        "AuthenticationFailed",
+        "Server failed to authenticate the request. Make sure the value of Authorization "
+        "header is formed correctly including the signature.",
+        detail=detail,
+    )
+
+
+def permission_mismatch() -> StorageError:
+    """403 AuthorizationPermissionMismatch: the credential does not grant this operation."""
+    return StorageError(
+        403,
+        "AuthorizationPermissionMismatch",
+        "This request is not authorized to perform this operation using this permission.",
+    )

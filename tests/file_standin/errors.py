@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from storage_errors import StorageError, error_body
+from storage_errors import StorageError, auth_failed, error_body, permission_mismatch
 
-__all__ = ["StorageError", "error_body"]
+# Answers the Blob stand-in gives too live in storage_errors; handlers reach all through here.
+__all__ = ["StorageError", "auth_failed", "error_body", "permission_mismatch"]
 
 
 # The documented answers, one constructor each, so every handler words them the same way.
@@ -133,24 +134,6 @@ def sharing_violation() -> StorageError:
         409,
         "SharingViolation",
         "The specified resource is open in an SMB client and cannot be modified.",
-    )
-
-
-def permission_mismatch() -> StorageError:
-    return StorageError(
-        403,
-        "AuthorizationPermissionMismatch",
-        "This request is not authorized to perform this operation using this permission.",
-    )
-
-
-def auth_failed(detail: str) -> StorageError:
-    return StorageError(
-        403,
-        "AuthenticationFailed",
-        "Server failed to authenticate the request. Make sure the value of Authorization "
-        "header is formed correctly including the signature.",
-        detail=detail,
     )
 
 
