@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bare_sdk
 import files_workloads
 import table_workloads
+import toolbox_files
 import toolbox_workloads
 from azure.storage.blob import (
     AccountSasPermissions,
@@ -92,9 +93,11 @@ WORKLOADS = [
     *files_workloads.WORKLOADS,
     *table_workloads.WORKLOADS,
     *toolbox_workloads.WORKLOADS,
+    *toolbox_files.WORKLOADS,
 ]
+TOOLBOX = [*toolbox_workloads.WORKLOADS, *toolbox_files.WORKLOADS]
 # Workloads that make their own data rather than reading the local trees make_data writes.
-OWN_DATA = [*table_workloads.WORKLOADS, *toolbox_workloads.WORKLOADS]
+OWN_DATA = [*table_workloads.WORKLOADS, *TOOLBOX]
 PEERS = ["azcopy", "rclone"]
 
 
@@ -351,10 +354,13 @@ def run_workload(
     warmup: int,
     table_sizes: table_workloads.TableSizes = table_workloads.FULL,
     toolbox_sizes: toolbox_workloads.ToolboxSizes = toolbox_workloads.FULL,
+    files_toolbox_sizes: toolbox_files.FilesToolboxSizes = toolbox_files.FULL,
 ) -> list[Run]:
     work = base / name
     work.mkdir()
-    ctx, plan = workload_ctx(name, work, small, large, table_sizes, toolbox_sizes)
+    ctx, plan = workload_ctx(
+        name, work, small, large, table_sizes, toolbox_sizes, files_toolbox_sizes
+    )
     runs: list[Run] = []
     try:
         data, make_step = plan(name, ctx)
@@ -400,7 +406,7 @@ def round_order(workload: str, tools: list[str], round_no: int) -> list[str]:
     workloads rotate it every round (A B C, B C A, C A B, ...): a slow drift within a round
     (Azurite's, or the machine's) then falls on every tool in turn, not always on the last.
     The others keep one order, as every earlier measurement in the README did."""
-    if workload not in toolbox_workloads.WORKLOADS:
+    if workload not in TOOLBOX:
         return tools
     k = round_no % len(tools)
     return tools[k:] + tools[:k]
@@ -413,6 +419,7 @@ def workload_ctx(
     large: DataSet | None,
     table_sizes: table_workloads.TableSizes,
     toolbox_sizes: toolbox_workloads.ToolboxSizes,
+    files_toolbox_sizes: toolbox_files.FilesToolboxSizes,
 ) -> tuple[Ctx, Callable]:
     """A fresh server for the workload, and the plan function of its service."""
     if name in files_workloads.WORKLOADS:
@@ -424,6 +431,8 @@ def workload_ctx(
     if name in toolbox_workloads.WORKLOADS:
         ctx = toolbox_workloads.start(lambda: Azurite(work), work, toolbox_sizes)
         return ctx, toolbox_workloads.workload_plan
+    if name in toolbox_files.WORKLOADS:
+        return toolbox_files.start(work, files_toolbox_sizes), toolbox_files.workload_plan
     assert small is not None and large is not None
     return blob_ctx(work, small, large), workload_plan
 
@@ -680,7 +689,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"smoke-test sizes: {QUICK.small_files} small files, "
         f"{QUICK.large_count} × {QUICK.large_bytes >> 20} MiB, "
         f"{table_workloads.QUICK.entities} entities, "
-        f"{toolbox_workloads.QUICK.list_blobs} blobs to list, remove or set the tier of",
+        f"{toolbox_workloads.QUICK.list_blobs} blobs to list, "
+        f"{toolbox_workloads.QUICK.bulk_blobs} to remove or set the tier of, "
+        f"{toolbox_files.QUICK.list_files} share files to list or remove",
     )
     ap.add_argument(
         "--bulk-blobs",
@@ -718,6 +729,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = QUICK if a.quick else FULL
     table_sizes = table_workloads.QUICK if a.quick else table_workloads.FULL
     toolbox_sizes = toolbox_workloads.QUICK if a.quick else toolbox_workloads.FULL
+    files_toolbox_sizes = toolbox_files.QUICK if a.quick else toolbox_files.FULL
     if a.bulk_blobs is not None:
         if a.bulk_blobs <= 0 or a.bulk_blobs % toolbox_workloads.LEAVES:
             raise SystemExit(f"--bulk-blobs: a positive multiple of {toolbox_workloads.LEAVES}")
@@ -725,7 +737,7 @@ def main(argv: list[str] | None = None) -> int:
 
     missing = [str(p) for p in (PY, AZURITE) if not p.exists()]
     if (
-        set(workloads) & set(files_workloads.WORKLOADS)
+        set(workloads) & {*files_workloads.WORKLOADS, *toolbox_files.WORKLOADS}
         and not files_workloads.STANDIN_PACKAGE.exists()
     ):
         missing.append(f"{files_workloads.STANDIN_PACKAGE} (the File REST stand-in)")
@@ -764,6 +776,7 @@ def main(argv: list[str] | None = None) -> int:
                 a.warmup,
                 table_sizes,
                 toolbox_sizes,
+                files_toolbox_sizes,
             )
     finally:
         if not a.keep:
@@ -789,6 +802,7 @@ def main(argv: list[str] | None = None) -> int:
                 "sizes": sizes.__dict__,
                 "table_sizes": table_sizes.__dict__,
                 "toolbox_sizes": toolbox_sizes.__dict__,
+                "files_toolbox_sizes": files_toolbox_sizes.__dict__,
                 "reps": a.reps,
                 "concurrency": CONCURRENCY,
                 "versions": versions(),
