@@ -1,15 +1,16 @@
 """Toolbox workloads of the side-by-side benchmark (issue 26): `azxfer list`, `azxfer remove`
 and `azxfer set-properties` against AzCopy v10 (`list`, `remove`, `set-properties`) and rclone
-(`lsf`, `delete`, `settier`) on a fresh in-memory Azurite per workload.
+(`lsf`, `delete`, `settier`) on in-memory Azurite: one per `list-blobs` workload (the listing
+changes nothing), a fresh one for every `remove-blobs` and `set-tier` run (Azurite's cost per
+delete or tier change grows with the blobs it has held: see ToolboxCtx.fresh_server).
 
 The blobs are tiny (BLOB_BYTES each) in a three-level virtual-directory tree
 `dNN/eNN/gNN/blob-NNNN.txt` (10 × 10 × 10 folders), so every workload measures per-blob
 requests and listing pages, not bytes. Seeding is untimed: Put Blob through aiohttp with the
 account SAS (no per-request signing, SEED_CONCURRENCY in flight), fast enough to re-seed
-20,000 blobs before every remove run. Every run is verified: the names a listing printed
+before every remove and set-tier run. Every run is verified: the names a listing printed
 (exactly the seeded names, one line each), an empty container after a remove, every blob
-Cool after a set-tier. bare_sdk.py has none of these operations: its rows say "n/a".
-"""
+Cool after a set-tier. bare_sdk.py has none of these operations: its rows say "n/a"."""
 
 from __future__ import annotations
 
