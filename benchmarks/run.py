@@ -355,11 +355,12 @@ def run_workload(
     table_sizes: table_workloads.TableSizes = table_workloads.FULL,
     toolbox_sizes: toolbox_workloads.ToolboxSizes = toolbox_workloads.FULL,
     files_toolbox_sizes: toolbox_files.FilesToolboxSizes = toolbox_files.FULL,
+    rclone_files: str = "rclone",
 ) -> list[Run]:
     work = base / name
     work.mkdir()
     ctx, plan = workload_ctx(
-        name, work, small, large, table_sizes, toolbox_sizes, files_toolbox_sizes
+        name, work, small, large, table_sizes, toolbox_sizes, files_toolbox_sizes, rclone_files
     )
     runs: list[Run] = []
     try:
@@ -420,6 +421,7 @@ def workload_ctx(
     table_sizes: table_workloads.TableSizes,
     toolbox_sizes: toolbox_workloads.ToolboxSizes,
     files_toolbox_sizes: toolbox_files.FilesToolboxSizes,
+    rclone_files: str,
 ) -> tuple[Ctx, Callable]:
     """A fresh server for the workload, and the plan function of its service."""
     if name in files_workloads.WORKLOADS:
@@ -432,7 +434,8 @@ def workload_ctx(
         ctx = toolbox_workloads.start(lambda: Azurite(work), work, toolbox_sizes)
         return ctx, toolbox_workloads.workload_plan
     if name in toolbox_files.WORKLOADS:
-        return toolbox_files.start(work, files_toolbox_sizes), toolbox_files.workload_plan
+        ctx = toolbox_files.start(work, files_toolbox_sizes, rclone_files)
+        return ctx, toolbox_files.workload_plan
     assert small is not None and large is not None
     return blob_ctx(work, small, large), workload_plan
 
@@ -700,6 +703,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{toolbox_workloads.FULL.bulk_blobs}, --quick {toolbox_workloads.QUICK.bulk_blobs}): "
         "Azurite's time per delete grows with the blobs it holds",
     )
+    ap.add_argument(
+        "--rclone-files",
+        default="rclone",
+        help="the rclone of files-list and files-remove: one with the azurefiles backend "
+        "(rclone >= 1.65; default `rclone` on PATH; without it rclone's rows say n/a)",
+    )
     ap.add_argument("--timeout", type=float, default=900, help="seconds per run (default 900)")
     ap.add_argument(
         "--pause",
@@ -777,6 +786,7 @@ def main(argv: list[str] | None = None) -> int:
                 table_sizes,
                 toolbox_sizes,
                 files_toolbox_sizes,
+                a.rclone_files,
             )
     finally:
         if not a.keep:

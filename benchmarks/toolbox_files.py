@@ -6,13 +6,16 @@ The tree is the Blob toolbox workloads' (toolbox_workloads.blob_names: 64-byte f
 `dNN/eNN/gNN/`, 10 × 10 × 10 leaf folders), here as real directories: 1,110 of them above the
 files. Seeding is untimed, raw REST through aiohttp with the account SAS (no per-request
 signing): the directories parents first, then Create File + Put Range for each file,
-SEED_CONCURRENCY in flight. rclone 1.60 (the newest Debian packages) has no `azurefiles`
-backend (it came in 1.65) and bare_sdk.py covers Blob only, so their rows say "n/a".
+SEED_CONCURRENCY in flight. rclone runs if the binary given (`run.py --rclone-files`, default
+the `rclone` on PATH) has the `azurefiles` backend (rclone >= 1.65; Debian's 1.60 has not),
+pointed at the stand-in by its `endpoint` option with the account key; else its rows say
+"n/a", as bare_sdk.py's (Blob only) always do.
 """
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +23,11 @@ from pathlib import Path
 import aiohttp
 from azure.storage.fileshare.aio import ShareClient, ShareDirectoryClient
 from files_workloads import FileStandIn
-from harness import Ctx, DataSet, Step, azcopy_cmd, azxfer_cmd, stdout_to
+from harness import ACCOUNT, CONCURRENCY, KEY, Ctx, DataSet, Step, azcopy_cmd, azxfer_cmd, stdout_to
 from toolbox_workloads import BLOB_BYTES, blob_names, payload, verify_listing
 
 WORKLOADS = ["files-list", "files-remove"]
-NO_RCLONE = "rclone 1.60 has no azurefiles backend (added in rclone 1.65)"
+NO_RCLONE = "this rclone has no azurefiles backend (added in rclone 1.65; see --rclone-files)"
 NO_SDK = "bare_sdk.py covers Blob only"
 SEED_CONCURRENCY = 32
 API_VERSION = "2021-06-08"
@@ -45,6 +48,31 @@ class FilesToolboxCtx(Ctx):
     sizes: FilesToolboxSizes = QUICK
     # The file paths the list workload's share holds (what every listing must print).
     listed: frozenset[str] = field(default_factory=frozenset, repr=False)
+    # An rclone with the azurefiles backend (None: there is none) and its remote `azf`.
+    rclone: str | None = None
+
+    def rclone_cmd(self, *args: str) -> list[str]:
+        assert self.rclone is not None and self.rclone_conf is not None
+        flags = ["--checkers", str(CONCURRENCY), "--transfers", str(CONCURRENCY)]
+        return [self.rclone, "--config", str(self.rclone_conf), *args, *flags]
+
+
+def has_azurefiles(rclone: str) -> bool:
+    try:
+        out = subprocess.run([rclone, "help", "backends"], capture_output=True, text=True)
+    except OSError:
+        return False
+    return any(line.split()[:1] == ["azurefiles"] for line in out.stdout.splitlines())
+
+
+def rclone_files_conf(work: Path, file_url: str) -> Path:
+    """rclone's remote `azf:` for the stand-in (the share is named per command:
+    `azf,share_name=NAME:`)."""
+    conf = work / "rclone-files.conf"
+    conf.write_text(
+        f"[azf]\ntype = azurefiles\naccount = {ACCOUNT}\nkey = {KEY}\nendpoint = {file_url}\n"
+    )
+    return conf
 
 
 # --------------------------------------------------------------------------------------
@@ -124,21 +152,30 @@ async def _entries(d: ShareDirectoryClient) -> tuple[ShareDirectoryClient, list[
 # --------------------------------------------------------------------------------------
 def file_entry(tool: str, line: str) -> str | None:
     """The file path on one line of a tool's recursive share listing; None for a directory
-    line or a line that is not an entry (both tools print directories too)."""
+    line or a line that is not an entry (azxfer and AzCopy print directories too; rclone's
+    `lsf --files-only` a path a line)."""
     if tool == "azcopy":  # "PATH; Content Length: 64"; a directory: "DIR/; Content Length: 0"
         if line.startswith("INFO: ") or "; Content Length: " not in line:
             return None
         path = line[: line.rindex("; Content Length: ")]
-    else:  # azxfer: "PATH<TAB>SIZE", a directory "DIR/"
+    else:  # azxfer: "PATH<TAB>SIZE", a directory "DIR/"; rclone: "PATH"
         path = line.split("\t", 1)[0]
     return None if not path or path.endswith("/") else path
 
 
+def unsupported(ctx: FilesToolboxCtx, tool: str) -> str | None:
+    if tool == "sdk":
+        return NO_SDK
+    return NO_RCLONE if tool == "rclone" and ctx.rclone is None else None
+
+
 def step_list(ctx: FilesToolboxCtx, tool: str, cleanups: list) -> Step | str:
-    if tool in ("rclone", "sdk"):
-        return NO_RCLONE if tool == "rclone" else NO_SDK
+    if why := unsupported(ctx, tool):
+        return why
     out = ctx.work / f"{tool}-list-{ctx.next_run():04d}.out"
-    if tool == "azcopy":
+    if tool == "rclone":
+        cmd = ctx.rclone_cmd("lsf", "-R", "--files-only", "azf,share_name=list:")
+    elif tool == "azcopy":
         url = ctx.server.share_url("list", sas=True)
         cmd = azcopy_cmd("list", url, "--machine-readable", "--location", "File")
     else:  # azxfer, base
@@ -164,12 +201,14 @@ def verify_files_listed(tool: str, out: Path, want: frozenset[str]) -> tuple[boo
 
 
 def step_remove(ctx: FilesToolboxCtx, tool: str, cleanups: list) -> Step | str:
-    if tool in ("rclone", "sdk"):
-        return NO_RCLONE if tool == "rclone" else NO_SDK
+    if why := unsupported(ctx, tool):
+        return why
     share = f"rm-{ctx.next_run():04d}"
     cleanups.append(lambda: ctx.server.delete(share))
     seed(ctx, share, ctx.sizes.remove_files)
-    if tool == "azcopy":
+    if tool == "rclone":  # --rmdirs: the emptied folders too, as the other two remove them
+        cmd = ctx.rclone_cmd("delete", "--rmdirs", f"azf,share_name={share}:")
+    elif tool == "azcopy":
         url = ctx.server.share_url(share, sas=True)
         cmd = azcopy_cmd("remove", url, "--recursive", "--from-to", "FileTrash")
     else:
@@ -202,6 +241,18 @@ def workload_plan(name: str, ctx: FilesToolboxCtx) -> tuple[DataSet, MakeStep]:
     raise ValueError(name)
 
 
-def start(work: Path, sizes: FilesToolboxSizes) -> FilesToolboxCtx:
-    """A fresh stand-in for one Files toolbox workload."""
-    return FilesToolboxCtx(FileStandIn(work), work, None, None, sizes=sizes)  # type: ignore[arg-type]
+def start(work: Path, sizes: FilesToolboxSizes, rclone: str) -> FilesToolboxCtx:
+    """A fresh stand-in for one Files toolbox workload; rclone's remote for it if `rclone`
+    has the azurefiles backend."""
+    server = FileStandIn(work)
+    usable = rclone if has_azurefiles(rclone) else None
+    conf = rclone_files_conf(work, server.url) if usable else None
+    return FilesToolboxCtx(
+        server,
+        work,
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        conf,
+        sizes=sizes,
+        rclone=usable,
+    )
