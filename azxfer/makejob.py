@@ -89,7 +89,7 @@ async def _create(options: MakeOptions) -> bool:
             table = TableRestClient(
                 connections.pool, location.endpoint, location.container, credential, retry
             )
-            return await table.create_table()
+            return await table.create_table(denial_is_final=True)
         blob = RestBlobClient(
             connections.pool, location.endpoint, location.account, credential, retry
         )
