@@ -71,6 +71,12 @@ class Credential(NamedTuple):
         }
         return f"{names[self.kind]} from {self.origin}" if self.origin else names[self.kind]
 
+    def sas_permissions(self) -> str | None:
+        """The permissions a SAS token grants (its `sp` field, e.g. 'rl'), if this is one."""
+        if self.kind != "sas" or not self.sas:
+            return None
+        return dict(parse_qsl(self.sas)).get("sp")
+
     def sas_expiry(self) -> datetime | None:
         """When the SAS token expires (its `se` field), if this is one and it says."""
         if self.kind != "sas" or not self.sas:

@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable, Container
 
 from azxfer.credentials import Credential
+from azxfer.endpoints.denials import denials_of
 from azxfer.endpoints.files.errors import FILE_ERRORS
 from azxfer.endpoints.files.requests import (
     API_VERSION,
@@ -53,7 +54,8 @@ class FileRestClient:
         retry: RetryPolicy,
     ) -> None:
         signer = Signer(endpoint, authorizer_for(credential), API_VERSION)
-        self.rest = StorageRestClient(pool, signer, retry, FILE_ERRORS)
+        explain = denials_of(credential, "file")
+        self.rest = StorageRestClient(pool, signer, retry, FILE_ERRORS, explain)
         self.share = share
         # How messages name the share: "'s' at URL" (when it is missing, or full).
         self.where = f"'{share}' at {signer.endpoint}"

@@ -10,6 +10,7 @@ import json
 from msgspec import structs
 
 from azxfer.credentials import Credential
+from azxfer.endpoints.denials import denials_of
 from azxfer.endpoints.tables.batch import (
     BatchEntity,
     BatchFailure,
@@ -61,10 +62,11 @@ class TableRestClient:
         retry: RetryPolicy,
     ) -> None:
         signer = Signer(endpoint, table_authorizer(credential), API_VERSION)
-        self.rest = StorageRestClient(pool, signer, retry, TABLE_ERRORS)
+        explain = denials_of(credential, "table")
+        self.rest = StorageRestClient(pool, signer, retry, TABLE_ERRORS, explain)
         # A batch is retried whole, busy or not at the top, by `submit_batch`'s one loop.
         self._batch_rest = StorageRestClient(
-            pool, signer, structs.replace(retry, attempts=1), TABLE_ERRORS
+            pool, signer, structs.replace(retry, attempts=1), TABLE_ERRORS, explain
         )
         self.retry = retry
         self.table = table
