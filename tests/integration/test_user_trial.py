@@ -162,3 +162,62 @@ def test_a_table_sas_without_a_needed_permission_names_it(run_azxfer, azurite, t
     read = _table_sas(azurite, source, read=True)
     url = f"{azurite.table_endpoint}/{source}?{read}"
     _lacks(run_azxfer("import", url, url, env=NO_KEY), "a", "add", "r")
+
+
+# ------------------------------------------------------------------ the live line, narrow
+
+
+def _copy_on_a_terminal(azurite, container_url, tmp_path, columns: int) -> str:
+    """A capped upload on a pseudo-terminal `columns` wide; everything it drew."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+    import time
+
+    from conftest import REPO_ROOT
+    from test_lifecycle import _read_until
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(12):
+        (src / f"f{i:02d}.bin").write_bytes(b"\0" * 256 * 1024)
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = dict(os.environ)
+    env.pop("AZURE_STORAGE_CONNECTION_STRING", None)
+    env.pop("COLUMNS", None)
+    env.update(AZXFER_DEST_KEY=azurite.key, PYTHONPATH=str(REPO_ROOT))
+    env["AZXFER_JOB_DIR"] = str(tmp_path / "jobs")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "azxfer", "copy", str(src), container_url(), "-r",
+         "--cap-mbps", "4", "--concurrency", "2"],
+        stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary, env=env, cwd=tmp_path,
+    )  # fmt: skip
+    os.close(secondary)
+    seen = bytearray()
+    try:
+        _read_until(primary, seen, b"\x00never", time.monotonic() + 60)
+        assert proc.wait(timeout=30) == 0, seen.decode(errors="replace")[-2000:]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(primary)
+    return seen.decode(errors="replace")
+
+
+@pytest.mark.parametrize("columns", [40, 80])
+def test_the_live_line_stays_one_line_on_a_narrow_terminal(
+    columns, azurite, container_url, tmp_path
+):
+    """At 40 columns the live line's columns wrapped into a three-line grid ('0.0/404.4' above
+    'MiB', 'ETA' above 'stalled'), redrawn with cursor-up moves: one line, whatever the width."""
+    drawn = _copy_on_a_terminal(azurite, container_url, tmp_path, columns)
+    assert "files " in drawn and "ETA" in drawn, drawn[-2000:]
+    # A display of several lines is redrawn by erasing each and moving up (erase, up, ...).
+    assert "\x1b[2K\x1b[1A" not in drawn, drawn[-2000:]
+    assert "summary: Completed" in drawn
