@@ -221,3 +221,32 @@ def test_the_live_line_stays_one_line_on_a_narrow_terminal(
     # A display of several lines is redrawn by erasing each and moving up (erase, up, ...).
     assert "\x1b[2K\x1b[1A" not in drawn, drawn[-2000:]
     assert "summary: Completed" in drawn
+
+
+# ------------------------------------------------------------------ sync's folder deletes
+
+
+def test_sync_from_blob_keeps_folders_that_hold_source_files_without_a_word(
+    run_azxfer, container_client, container_url, tmp_path
+):
+    """A Blob source has no folder entries, so every local folder looked 'not in the source':
+    each was tried for deletion and said 'kept folder ...: it holds entries this sync does not
+    select', though its files were the source's. A folder the source lacks still goes."""
+    for name in ("d/a.txt", "d/e/b.txt", "top.txt"):
+        container_client.upload_blob(name, name.encode())
+    dest = tmp_path / "dest"
+    run_azxfer("sync", container_url(), dest).assert_ok()
+    (dest / "gone").mkdir()
+    (dest / "gone" / "x.txt").write_bytes(b"x")
+    result = run_azxfer(
+        "sync", container_url(), dest, "--delete-destination", "true", "--max-delete", "100%",
+        "--output-type", "json",
+    )  # fmt: skip
+    result.assert_ok()
+    deleted = {(e["destination"], e["folder"]) for e in result.events_of("deleted")}
+    assert deleted == {(str(dest / "gone" / "x.txt"), False), (str(dest / "gone"), True)}
+    notes = [e["message"] for e in result.events_of("notice")]
+    assert not [n for n in notes if "kept folder" in n], notes
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")) == [
+        "d", "d/a.txt", "d/e", "d/e/b.txt", "top.txt",
+    ]  # fmt: skip
