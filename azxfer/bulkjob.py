@@ -27,13 +27,13 @@ from collections.abc import Sequence
 
 from azxfer.bulkrun import AskRemove, BulkRun
 from azxfer.endpoints.base import (
-    BulkOutcome,
     Destination,
     DirectoryDeletes,
     Endpoint,
     FolderSource,
     SelectionKind,
 )
+from azxfer.endpoints.bulkcaps import BulkOutcome
 from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.endpoints.lookup import NamedPaths
 from azxfer.engine.bulk import BulkActions
@@ -44,13 +44,8 @@ from azxfer.events import (
     Notice,
     PropertiesSet,
 )
-from azxfer.jobrun import (
-    JobResult,
-    JobSpec,
-    install_interrupts,
-    new_job_id,
-    remove_interrupts,
-)
+from azxfer.interrupts import install_interrupts, remove_interrupts
+from azxfer.jobrun import JobResult, JobSpec, new_job_id
 from azxfer.journal.bulkrecord import is_folder
 from azxfer.models import Entry, EntryKind, Skipped
 from azxfer.plan.bulk import (

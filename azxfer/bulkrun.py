@@ -16,7 +16,8 @@ from pathlib import Path
 from azxfer.endpoints.factory import JobConnections
 from azxfer.errors import AzxferError, UsageError
 from azxfer.events import BulkSummary, Event, EventSink, JobFinished, JobStarted, Notice, Retrying
-from azxfer.jobrun import JobResult, JobSpec, install_interrupts, remove_interrupts
+from azxfer.interrupts import install_interrupts, remove_interrupts
+from azxfer.jobrun import JobResult, JobSpec
 from azxfer.journal.bulkrecord import BulkJournal
 from azxfer.journal.crash import CrashHook
 from azxfer.journal.store import INTERRUPTED, Journal

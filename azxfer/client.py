@@ -9,13 +9,9 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from azxfer.endpoints.base import (
-    Endpoint,
-    SecurityDescriptors,
-    Selection,
-    SelectionKind,
-    as_destination,
-)
+from azxfer.dryrun import dry_run
+from azxfer.endpoints.base import Endpoint, Selection, SelectionKind, as_destination
+from azxfer.endpoints.copycaps import SecurityDescriptors
 from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.engine.emptied import EmptiedFolders
 from azxfer.engine.folders import ask_for_folders
@@ -23,17 +19,9 @@ from azxfer.engine.job import JobRunner
 from azxfer.engine.movers import mover_for
 from azxfer.errors import NotFoundError
 from azxfer.events import EventSink
-from azxfer.jobrun import (
-    SUPPORTED_PAIRS,
-    JobResult,
-    JobRun,
-    JobSpec,
-    Md5Policy,
-    dry_run,
-    job_status,
-    new_job_id,
-)
+from azxfer.jobrun import SUPPORTED_PAIRS, JobResult, JobRun, JobSpec, job_status, new_job_id
 from azxfer.journal.recorder import JournalRecorder
+from azxfer.md5policy import Md5Policy
 from azxfer.models import JobTotals, Planned, Transfer
 from azxfer.options import CopyOptions
 from azxfer.plan.compare import Ask, OverwritePolicy

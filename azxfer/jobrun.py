@@ -1,6 +1,6 @@
 """The lifecycle every job shares (copy, sync, and their resumes): the job's spec and result,
-its journal, interrupt handling and final event, and what both kinds of plan use: dry-run
-totals, the MD5 policy and the final status.
+its journal, interrupt handling and final event, the final status and the resume command.
+(What both kinds of plan use besides: `dryrun`, `md5policy`; the signal handlers: `interrupts`.)
 
 A kind of job subclasses `JobRun` and implements `_execute`: list and plan, run the plan.
 """
@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
-import signal
 import sys
 import time
 import uuid
-from collections import Counter
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -26,27 +22,22 @@ from msgspec.structs import replace
 from azxfer.credentials import Credential
 from azxfer.endpoints.blob.early_listing import EarlyListings
 from azxfer.endpoints.factory import JobConnections
-from azxfer.engine.folders import dry_run_folder, is_folder, report_skips
 from azxfer.engine.job import JobRunner
 from azxfer.engine.ratelimit import pace_for, requests_under_cap
-from azxfer.errors import AzxferError, Cancelled, IntegrityError, UsageError
+from azxfer.errors import AzxferError, Cancelled, UsageError
 from azxfer.events import (
-    EnumerationDone,
     EventSink,
     JobFinished,
     JobStarted,
     Notice,
     Retrying,
-    TransferDone,
-    TransferQueued,
 )
+from azxfer.interrupts import install_interrupts, remove_interrupts
 from azxfer.journal.crash import CrashHook
 from azxfer.journal.store import INTERRUPTED, Journal
 from azxfer.locations import Location, Service, redact
-from azxfer.models import JobTotals, Outcome, Planned, Transfer
-from azxfer.options import CheckMd5, CopyOptions
-
-log = logging.getLogger("azxfer")
+from azxfer.models import JobTotals
+from azxfer.options import CopyOptions
 
 SUPPORTED_PAIRS = {
     (Service.LOCAL, Service.BLOB),
@@ -297,26 +288,6 @@ class JobRun:
         os._exit(130)
 
 
-def install_interrupts(handler: Callable[[], None]) -> None:
-    """Call `handler` on every SIGINT or SIGTERM while the running loop runs a job (each job
-    kind decides what a first and a second interrupt do)."""
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, handler)
-
-
-def remove_interrupts() -> None:
-    """The job is over: an interrupt arriving now changes nothing, so it is ignored (rather
-    than killing the process while it reports)."""
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.remove_signal_handler(signum)
-        with contextlib.suppress(ValueError):
-            signal.signal(signum, signal.SIG_IGN)
-
-
 def _check_options(options: CopyOptions) -> None:
     """Refuse what no job can do, before anything is created."""
     pair = (options.source.service, options.destination.service)
@@ -331,52 +302,6 @@ def _check_options(options: CopyOptions) -> None:
 def _where(location: Location) -> str:
     """A location for the journal: a local path, or a URL without its SAS."""
     return location.local_path if location.is_local else location.url
-
-
-async def dry_run(plan: AsyncIterator[Planned], sink: EventSink) -> JobTotals:
-    """Report what the plan would do (queued, skipped, or failed as planning found it must
-    be), moving nothing."""
-    totals = JobTotals()
-    folder_skips: Counter[str] = Counter()
-    async for item in plan:
-        transfer = item.transfer
-        if is_folder(item):
-            dry_run_folder(item, totals, sink, folder_skips)
-            continue
-        totals.files_total += 1
-        if item.skip_reason is not None:
-            totals.files_skipped += 1
-            _report_done(sink, transfer, Outcome.SKIPPED, item.skip_reason)
-            continue
-        if item.fail_reason is not None:
-            # The real run would fail it without a request (another source has its
-            # destination), so the dry run must not show it as one it would copy.
-            totals.files_failed += 1
-            totals.failed.append((transfer.source.ref, item.fail_reason))
-            _report_done(sink, transfer, Outcome.FAILED, item.fail_reason)
-            continue
-        totals.bytes_total += transfer.source.size
-        sink.emit(
-            TransferQueued(
-                transfer.id, transfer.source.ref, transfer.dest_display, transfer.source.size
-            )
-        )
-    report_skips(sink, folder_skips)
-    sink.emit(EnumerationDone(totals.files_total, totals.bytes_total))
-    return totals
-
-
-def _report_done(sink: EventSink, transfer: Transfer, outcome: Outcome, reason: str) -> None:
-    sink.emit(
-        TransferDone(
-            transfer.id,
-            transfer.source.ref,
-            transfer.dest_display,
-            outcome.value,
-            transfer.source.size,
-            reason,
-        )
-    )
 
 
 def resume_command(job_id: str, options: CopyOptions) -> str:
@@ -401,46 +326,6 @@ def job_status(totals: JobTotals) -> str:
     if totals.files_skipped:
         return "CompletedWithSkipped"
     return "Completed"
-
-
-class Md5Policy:
-    """When to compute a transfer's MD5, and how to judge it (--check-md5)."""
-
-    def __init__(self, options: CopyOptions, sink: EventSink) -> None:
-        self.mode = options.check_md5
-        self.download = options.destination.is_local
-        self.checks = self.download and self.mode is not CheckMd5.NO_CHECK
-        self.sink = sink
-
-    def wants(self, transfer: Transfer, learns: bool = False) -> bool:
-        """Uploads record the MD5; a download needs it only to check a stored Content-MD5,
-        listed with the source or (`learns`) reported by the service while it is read."""
-        if not self.download:
-            return True
-        return self.checks and (learns or transfer.source.md5 is not None)
-
-    def verify(self, transfer: Transfer, digest: bytes) -> None:
-        """Raise IntegrityError when the data does not match the blob's Content-MD5."""
-        if not self.checks:
-            return
-        expected = transfer.source.md5
-        if expected is None:
-            if self.mode is CheckMd5.FAIL_IF_DIFFERENT_OR_MISSING:
-                raise IntegrityError(
-                    f"'{transfer.source.ref}' has no Content-MD5 to verify "
-                    "(--check-md5 FailIfDifferentOrMissing)"
-                )
-            return
-        if expected != digest:
-            message = (
-                f"MD5 mismatch for '{transfer.source.ref}': the blob says "
-                f"{expected.hex()}, the data is {digest.hex()}"
-            )
-            if self.mode is CheckMd5.LOG_ONLY:
-                log.warning(message)
-                self.sink.emit(Notice("warning", message))
-                return
-            raise IntegrityError(message)
 
 
 def _described(credential: Credential | None) -> str:

@@ -23,7 +23,8 @@ from azxfer.journal.jobs import (
 from azxfer.journal.jobs import clean_jobs as _clean_jobs
 from azxfer.journal.jobs import prune_finished as _prune_finished
 from azxfer.journal.jobs import remove_job as _remove_job
-from azxfer.journal.store import TABLE_COMMANDS, JobRecord, Journal, TransferRow
+from azxfer.journal.rows import JobRecord, TransferRow
+from azxfer.journal.store import TABLE_COMMANDS, Journal
 from azxfer.journal.tablerecord import TableJournal
 
 __all__ = [

@@ -42,6 +42,7 @@ from collections.abc import AsyncIterator
 
 from msgspec.structs import replace
 
+from azxfer.dryrun import dry_run
 from azxfer.endpoints.base import (
     DestinationEndpoint,
     DestinationNames,
@@ -61,8 +62,9 @@ from azxfer.engine.job import JobRunner
 from azxfer.engine.movers import mover_for
 from azxfer.errors import LocationError, NotFoundError, UsageError
 from azxfer.events import EventSink
-from azxfer.jobrun import JobResult, JobRun, JobSpec, Md5Policy, dry_run, job_status, new_job_id
+from azxfer.jobrun import JobResult, JobRun, JobSpec, job_status, new_job_id
 from azxfer.journal.hashcache import HashCache
+from azxfer.md5policy import Md5Policy
 from azxfer.models import Entry, JobTotals, Skipped, Transfer
 from azxfer.plan.filters import EntryFilter
 from azxfer.plan.overlap import check_sync_apart

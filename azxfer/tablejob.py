@@ -9,37 +9,29 @@ Both are journaled jobs when their `JobSpec` names a journal folder (see
 azxfer/journal/tablerecord.py), and `spec.resume` continues one a kill stopped: an export
 keeps its completed data files and reads each range on from the page after them; an import
 skips the batches the service had confirmed. A resumed run's events count only what it did.
+Their lifecycle (connections, journal, events, result) is `tablerun.TableRun`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from msgspec import Struct
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.factory import JobConnections
 from azxfer.endpoints.tables.batch import BatchEntity, EntityOperation, escape_separators
 from azxfer.endpoints.tables.entities import export_line, page_entities
 from azxfer.endpoints.tables.rest import TableRestClient
-from azxfer.engine.ratelimit import pace_for
-from azxfer.errors import AzxferError, UsageError, first_cause
+from azxfer.errors import UsageError
 from azxfer.events import (
-    EntitiesDone,
-    EntitiesProgress,
     EventSink,
-    JobFinished,
-    JobStarted,
-    Notice,
-    Retrying,
 )
 from azxfer.jobrun import JobResult, JobSpec, new_job_id
-from azxfer.locations import Location, Service, redact
-from azxfer.models import JobTotals
+from azxfer.locations import Location, Service
+from azxfer.tablerun import DEFAULT_BATCHES_IN_FLIGHT, TableOutcome, TableRun
 from azxfer.tables.blobstore import BlobFolder
 from azxfer.tables.export import (
     PageStream,
@@ -48,8 +40,7 @@ from azxfer.tables.export import (
     count_entities,
     key_ranges,
 )
-from azxfer.tables.importer import ImportCounts, Importer, ImportSource, file_sources, verify
-from azxfer.tables.jobjournal import TableJobJournal
+from azxfer.tables.importer import Importer, ImportSource, file_sources, verify
 from azxfer.tables.manifest import (
     FORMAT,
     PAYLOAD_JSON,
@@ -62,7 +53,6 @@ from azxfer.tables.manifest import (
     read_manifest,
 )
 from azxfer.tables.store import ExportFolder, LocalFolder
-from azxfer.transport.retry import RetryPolicy
 
 __all__ = [
     "EntityOperation",
@@ -73,12 +63,6 @@ __all__ = [
     "import_table",
     "new_job_id",
 ]
-
-# Batches in flight by default: Azurite and a storage account's partitions both take more, but
-# beyond this the emulator's single thread is the limit.
-DEFAULT_BATCHES_IN_FLIGHT = 16
-# Failed entities named in the final event (every one is counted).
-_NAMED_FAILURES = 50
 
 
 class TableExportOptions(Struct, frozen=True):
@@ -120,7 +104,7 @@ class TableImportOptions(Struct, frozen=True):
 
 def export_table(options: TableExportOptions, sink: EventSink, spec: JobSpec) -> JobResult:
     """Export a table to a folder (blocking); journaled unless a dry run or no folder."""
-    job = _TableJob(
+    job = TableRun(
         sink, spec, _remote(options.folder), (options.credential, options.dest_credential)
     )
     dry_run = options.dry_run
@@ -133,7 +117,7 @@ def export_table(options: TableExportOptions, sink: EventSink, spec: JobSpec) ->
 def import_table(options: TableImportOptions, sink: EventSink, spec: JobSpec) -> JobResult:
     """Verify a folder's export and import it into a table (blocking)."""
     credentials = (options.source_credential, options.credential)
-    job = _TableJob(sink, spec, _remote(options.source), credentials)
+    job = TableRun(sink, spec, _remote(options.source), credentials)
     body = job.run(options.table, options.source, True, False, lambda: _import(options, job))
     return asyncio.run(body)
 
@@ -142,168 +126,7 @@ def _remote(place: Path | Location) -> tuple[Location, ...]:
     return () if isinstance(place, Path) else (place,)
 
 
-def _display(place: Path | Location) -> str:
-    return str(place) if isinstance(place, Path) else place.display
-
-
-def _where(place: Path | Location) -> str:
-    """A place for the journal: a local path, or a URL without its SAS."""
-    return str(place) if isinstance(place, Path) else place.url
-
-
-class _Outcome(Struct):
-    """What a table job's body reports to its lifecycle."""
-
-    status: str
-    files: int = 0
-    bytes: int = 0
-    counts: ImportCounts | None = None
-
-
-# A table job's work, run by its lifecycle.
-Body = Callable[[], Awaitable["_Outcome"]]
-
-
-class _TableJob:
-    """The lifecycle of one table job: its connections, events, counts and result."""
-
-    def __init__(
-        self,
-        sink: EventSink,
-        spec: JobSpec,
-        others: tuple[Location, ...],
-        credentials: tuple[Credential | None, Credential | None],
-    ) -> None:
-        self.others = others
-        self.credentials = credentials
-        self.sink = sink
-        self.spec = spec
-        self.job_id = spec.job_id
-        self.env = spec.env or {}
-        self.entities = 0
-        self.connections: JobConnections | None = None
-        self.journal = TableJobJournal()
-
-    def client(self, table: Location, credential: Credential | None) -> TableRestClient:
-        """The REST client of `table`, on the job's pool."""
-        assert self.connections is not None
-        retry = RetryPolicy(on_retry=self._on_retry)
-        return TableRestClient(
-            self.connections.pool, table.endpoint, table.container, credential, retry
-        )
-
-    def progress(self, entities: int, size: int) -> None:
-        """Count and report entities read or settled."""
-        self.entities += entities
-        self.sink.emit(EntitiesProgress(entities, size))
-
-    async def run(
-        self, table: Location, place: Path | Location, journaled: bool, dry_run: bool, body: Body
-    ) -> JobResult:
-        """Run `body` as this job, reporting its start and end."""
-        command = self.spec.command
-        source, dest = (table, place) if command == "export" else (place, table)
-        if journaled:
-            self._open_journal(_where(source), _where(dest))
-        self.connections = JobConnections.for_job(
-            (table, *self.others),
-            DEFAULT_BATCHES_IN_FLIGHT,
-            self.env,
-            self._on_retry,
-            pace=pace_for(self.spec.cap_mbps),
-        )
-        started = time.monotonic()
-        said = [credential.describe() if credential else "" for credential in self.credentials]
-        self.sink.emit(
-            JobStarted(
-                self.job_id,
-                command,
-                _display(source),
-                _display(dest),
-                dry_run,
-                source_credential=said[0],
-                dest_credential=said[1],
-            )
-        )
-        outcome, error = _Outcome("Failed"), None
-        try:
-            outcome = await body()
-        except UsageError:
-            self.journal.discard()
-            raise
-        except AzxferError as exc:
-            error = str(exc)
-        except BaseExceptionGroup as group:
-            cause = first_cause(group)
-            if not isinstance(cause, AzxferError) or isinstance(cause, UsageError):
-                self.journal.discard()
-                raise cause from None
-            error = str(cause)
-        finally:
-            await self.connections.close()
-        return self._finish(outcome, error, time.monotonic() - started)
-
-    def _open_journal(self, source: str, dest: str) -> None:
-        spec = self.spec
-        if spec.job_dir is not None:
-            created = (spec.command, source, dest, spec.record or {})
-            self.journal = TableJobJournal.open(
-                spec.job_dir, spec.job_id, spec.resume, self.env, created
-            )
-
-    def _finish(self, outcome: _Outcome, error: str | None, elapsed: float) -> JobResult:
-        counts = outcome.counts or ImportCounts(self.entities, written=self.entities)
-        if error is not None:
-            counts = ImportCounts(counts.entities, counts.written, counts.skipped, counts.failed)
-        rate = round(self.entities / elapsed, 1) if elapsed > 0 else 0.0
-        self.sink.emit(
-            EntitiesDone(counts.entities, counts.written, counts.skipped, counts.failed, rate)
-        )
-        totals = JobTotals(
-            files_total=outcome.files,
-            files_completed=outcome.files if error is None else 0,
-            bytes_total=outcome.bytes,
-            bytes_done=outcome.bytes,
-            failed=counts.failures[:_NAMED_FAILURES],
-        )
-        status = outcome.status if error is None else "Failed"
-        if self.journal.kept:
-            self.journal.close(status)
-            if status in ("Failed", "CompletedWithErrors"):
-                self.sink.emit(Notice("info", f"resume with: {self._resume_command()}"))
-        self.sink.emit(
-            JobFinished(
-                self.job_id,
-                status,
-                totals.files_total,
-                totals.files_completed,
-                0,
-                totals.files_total - totals.files_completed,
-                0,
-                totals.bytes_done,
-                round(elapsed, 3),
-                [{"name": name, "reason": reason} for name, reason in totals.failed],
-                cap_mbps=self.spec.cap_mbps,
-            )
-        )
-        if error is None and counts.failed:
-            error = f"{counts.failed} of {counts.entities} entities failed"
-        return JobResult(self.job_id, status, totals, elapsed, error)
-
-    def _resume_command(self) -> str:
-        """The command that continues this job: SAS tokens are never journaled, so a side
-        that used one must be given one again."""
-        command = f"azxfer resume {self.job_id}"
-        for flag, credential in zip(("--source-sas", "--dest-sas"), self.credentials, strict=True):
-            if credential is not None and credential.kind == "sas":
-                command += f" {flag} '<SAS>'"
-        return command
-
-    def _on_retry(self, what: str, attempt: int, wait: float, reason: str) -> None:
-        self.sink.emit(Retrying(redact(what), attempt, round(wait, 2), redact(reason)))
-
-
-def _folder(place: Path | Location, job: _TableJob, credential: Credential | None) -> ExportFolder:
+def _folder(place: Path | Location, job: TableRun, credential: Credential | None) -> ExportFolder:
     """The export folder at `place`: a local folder, or a Blob container or virtual directory
     reached with `credential` on the job's pool."""
     if isinstance(place, Path):
@@ -314,7 +137,7 @@ def _folder(place: Path | Location, job: _TableJob, credential: Credential | Non
     return BlobFolder(rest, place, credential)
 
 
-async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
+async def _export(options: TableExportOptions, job: TableRun) -> TableOutcome:
     """Export each partition-key range into its data files, several ranges at once, then
     write the manifest (last: an export without one is incomplete)."""
     table = options.table
@@ -322,7 +145,7 @@ async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
     query = TableQuery(options.filter, options.select)
     if options.dry_run:
         await count_entities(client, query, job.progress)
-        return _Outcome("DryRun")
+        return TableOutcome("DryRun")
     started = job.journal.remember("started", datetime.now(UTC).isoformat())
     now = datetime.fromisoformat(started)
     stem = export_stem(table.account, table.container, now)
@@ -362,10 +185,10 @@ async def _export(options: TableExportOptions, job: _TableJob) -> _Outcome:
         Totals(len(files), sum(item.entities for item in files), size),
     )
     await folder.write_small(manifest_name, encode_manifest(manifest))
-    return _Outcome("Completed", len(files), size)
+    return TableOutcome("Completed", len(files), size)
 
 
-async def _import(options: TableImportOptions, job: _TableJob) -> _Outcome:
+async def _import(options: TableImportOptions, job: TableRun) -> TableOutcome:
     """Verify every data file against the manifest, create the table if missing, import; or
     copy the entities of another table."""
     manifest: Manifest | None = None
@@ -392,8 +215,8 @@ async def _import(options: TableImportOptions, job: _TableJob) -> _Outcome:
     else:
         status = "CompletedWithSkipped" if counts.skipped else "Completed"
     if manifest is None:
-        return _Outcome(status, counts=counts)
-    return _Outcome(status, manifest.totals.files, manifest.totals.bytes, counts)
+        return TableOutcome(status, counts=counts)
+    return TableOutcome(status, manifest.totals.files, manifest.totals.bytes, counts)
 
 
 async def _table_entities(client: TableRestClient) -> AsyncIterator[BatchEntity]:

@@ -105,7 +105,6 @@ from email.utils import format_datetime, formatdate, parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 from xml.etree import ElementTree
-from xml.sax.saxutils import escape
 
 import aiohttp
 import pytest
@@ -121,6 +120,7 @@ from storage_auth import (
     shared_key_string_to_sign,
     sign,
 )
+from storage_errors import StorageError, auth_failed, error_body, permission_mismatch
 from yarl import URL
 
 LOOPBACK = "127.0.0.1"
@@ -239,26 +239,6 @@ class CopyState:
     source_auth: dict[str, str] = field(default_factory=dict)
     sign_source: str | None = None  # the account whose key may read the source
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
-
-
-class StorageError(Exception):
-    """An error answer in Azure's format."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        detail: str | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-        self.detail = detail
-        self.headers = dict(headers or {})
 
 
 @dataclass
@@ -627,20 +607,13 @@ class BlobStandIn(ThreadedService):
         return out
 
     def _error(self, ctx: _Ctx, exc: StorageError) -> web.Response:
-        detail = ""
-        if exc.detail:
-            detail = f"<AuthenticationErrorDetail>{escape(exc.detail)}</AuthenticationErrorDetail>"
-        body = (
-            '<?xml version="1.0" encoding="utf-8"?><Error>'
-            f"<Code>{escape(exc.code)}</Code><Message>{escape(exc.message)}\n"
-            f"RequestId:{ctx.request_id}\nTime:{_iso_ms(_now())}</Message>{detail}</Error>"
-        )
+        body = error_body(exc, ctx.request_id, _iso_ms(_now()))
         headers = self._base_headers(ctx)
         headers.update({"x-ms-error-code": exc.code, "Content-Type": "application/xml"})
         headers.update(exc.headers)
         if ctx.method == "HEAD":
             return web.Response(status=exc.status, headers=headers)
-        return web.Response(status=exc.status, headers=headers, body=body.encode())
+        return web.Response(status=exc.status, headers=headers, body=body)
 
     def _not_implemented(self, ctx: _Ctx) -> web.Response:
         """Azurite's own 501 answer, byte for byte in form."""
@@ -694,41 +667,32 @@ class BlobStandIn(ThreadedService):
             headers={"WWW-Authenticate": "Bearer"},
         )
 
-    def _auth_failed(self, detail: str) -> StorageError:
-        return StorageError(
-            403,
-            "AuthenticationFailed",
-            "Server failed to authenticate the request. Make sure the value of Authorization "
-            "header is formed correctly including the signature.",
-            detail=detail,
-        )
-
     def _check_shared_key(self, ctx: _Ctx, authorization: str) -> None:
         scheme, _, credentials = authorization.strip().partition(" ")
         if scheme != "SharedKey":
-            raise self._auth_failed(
+            raise auth_failed(
                 f"Authentication scheme {scheme} is not supported by the blob stand-in."
             )
         account, _, signature = credentials.strip().rpartition(":")
         if account != ctx.account or account not in self.accounts:
-            raise self._auth_failed(f"The account {account!r} does not match the request.")
+            raise auth_failed(f"The account {account!r} does not match the request.")
         when = ctx.headers.get("x-ms-date") or ctx.headers.get("date")
         if not when:
-            raise self._auth_failed("Request date header not specified.")
+            raise auth_failed("Request date header not specified.")
         try:
             sent = parsedate_to_datetime(when)
         except (TypeError, ValueError):
-            raise self._auth_failed(f"The date header {when!r} is not valid.") from None
+            raise auth_failed(f"The date header {when!r} is not valid.") from None
         if sent.tzinfo is None:
             sent = sent.replace(tzinfo=UTC)
         if abs(_now() - sent) > MAX_CLOCK_SKEW:
-            raise self._auth_failed(f"Request date header too old: '{when}'")
+            raise auth_failed(f"Request date header too old: '{when}'")
         to_sign = shared_key_string_to_sign(
             ctx.method, ctx.headers, account, ctx.raw_path, ctx.query
         )
         expected = sign(self.accounts[account], to_sign)
         if not hmac.compare_digest(expected, signature):
-            raise self._auth_failed(
+            raise auth_failed(
                 f"The MAC signature found in the HTTP request '{signature}' is not the same as "
                 f"any computed signature. Server used following string to sign: '{to_sign}'."
             )
@@ -738,36 +702,36 @@ class BlobStandIn(ThreadedService):
         fields = {k: v[-1] for k, v in ctx.query.items()}
         key = self.accounts.get(ctx.account)
         if key is None:
-            raise self._auth_failed(f"Unknown account {ctx.account!r}.")
+            raise auth_failed(f"Unknown account {ctx.account!r}.")
         sv = fields.get("sv", "")
         if sv < "2015-04-05":
-            raise self._auth_failed(f"The signed version {sv!r} is not supported here.")
+            raise auth_failed(f"The signed version {sv!r} is not supported here.")
         if "skoid" in fields:
-            raise self._auth_failed("User delegation SAS cannot be verified by the stand-in.")
+            raise auth_failed("User delegation SAS cannot be verified by the stand-in.")
         account_sas = "ss" in fields or "srt" in fields
         if account_sas:
             to_sign = account_sas_string_to_sign(ctx.account, fields)
         else:
             to_sign = service_sas_string_to_sign(fields, self._sas_resource(ctx, fields))
         if not hmac.compare_digest(sign(key, to_sign), fields.get("sig", "")):
-            raise self._auth_failed(f"Signature did not match. String to sign used was {to_sign!r}")
+            raise auth_failed(f"Signature did not match. String to sign used was {to_sign!r}")
         sp, st, se = fields.get("sp"), fields.get("st"), fields.get("se")
         if not account_sas and fields.get("si"):
             policy = await self._stored_policy(ctx, fields["si"])
             for name, value in (("sp", sp), ("st", st), ("se", se)):
                 if value and policy.get(name):
-                    raise self._auth_failed(f"{name} is given by both the SAS and its policy.")
+                    raise auth_failed(f"{name} is given by both the SAS and its policy.")
             sp, st, se = sp or policy.get("sp"), st or policy.get("st"), se or policy.get("se")
         now = _now()
         try:
             start = sas_time(st) if st else None
             expiry = sas_time(se) if se else None
         except ValueError as exc:
-            raise self._auth_failed(str(exc)) from None
+            raise auth_failed(str(exc)) from None
         if expiry is None or not sp:
-            raise self._auth_failed("The SAS (or its policy) must give an expiry and permissions.")
+            raise auth_failed("The SAS (or its policy) must give an expiry and permissions.")
         if (start is not None and now < start) or now >= expiry:
-            raise self._auth_failed(
+            raise auth_failed(
                 f"Signature not valid in the specified time frame: Start [{st or ''}] - "
                 f"Expiry [{se}] - Current [{_http_date(now)}]"
             )
@@ -809,14 +773,14 @@ class BlobStandIn(ThreadedService):
         if sr == "d":
             depth = fields.get("sdd", "")
             if not depth.isdigit() or not ctx.blob:
-                raise self._auth_failed("A directory SAS needs sdd and a blob path.")
+                raise auth_failed("A directory SAS needs sdd and a blob path.")
             segments = ctx.blob.split("/")
             if int(depth) >= len(segments):
-                raise self._auth_failed("The directory SAS does not cover this blob.")
+                raise auth_failed("The directory SAS does not cover this blob.")
             return f"{base}/{'/'.join(segments[: int(depth)])}"
         if sr in ("b", "bs", "bv"):
             return f"{base}/{ctx.blob or ''}"
-        raise self._auth_failed(f"The signed resource {sr!r} is not valid.")
+        raise auth_failed(f"The signed resource {sr!r} is not valid.")
 
     async def _stored_policy(self, ctx: _Ctx, policy_id: str) -> dict[str, str]:
         status, _, body = await self._azurite(
@@ -827,7 +791,7 @@ class BlobStandIn(ThreadedService):
             {},
         )
         if status != 200:
-            raise self._auth_failed(f"The container's stored access policies: {status}.")
+            raise auth_failed(f"The container's stored access policies: {status}.")
         root = ElementTree.fromstring(body)
         for ident in root.iter("SignedIdentifier"):
             if ident.findtext("Id") == policy_id:
@@ -839,7 +803,7 @@ class BlobStandIn(ThreadedService):
                     "st": policy.findtext("Start") or "",
                     "se": policy.findtext("Expiry") or "",
                 }
-        raise self._auth_failed(f"The stored access policy {policy_id!r} does not exist.")
+        raise auth_failed(f"The stored access policy {policy_id!r} does not exist.")
 
     async def _check_permission(self, ctx: _Ctx, op: str, granted: str) -> None:
         allowed = PERMISSIONS.get(op, ())
@@ -849,11 +813,7 @@ class BlobStandIn(ThreadedService):
             status, _, _ = await self._azurite("HEAD", ctx.account, ctx.raw_path, {}, {})
             if status == 404:
                 return
-        raise StorageError(
-            403,
-            "AuthorizationPermissionMismatch",
-            "This request is not authorized to perform this operation using this permission.",
-        )
+        raise permission_mismatch()
 
     # -- upstream -------------------------------------------------------------------------------
 

@@ -29,7 +29,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +37,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import sdk_clients
 from entra_standin import EntraStandIn, FakeAz
 from file_standin import FileStandIn
 from helpers import CliResult
 from helpers import make_tree as _make_tree
+from seed import fresh_share, temporary_container
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 AZURITE_BIN = REPO_ROOT / "node_modules" / ".bin" / "azurite"
@@ -210,11 +211,8 @@ def blob_service(azurite: Azurite):
 
 @pytest.fixture
 def container(blob_service) -> Iterator[str]:
-    name = "c" + uuid.uuid4().hex[:20]
-    blob_service.create_container(name)
-    yield name
-    with contextlib.suppress(Exception):
-        blob_service.delete_container(name)
+    with temporary_container(blob_service) as client:
+        yield client.container_name
 
 
 @pytest.fixture
@@ -332,20 +330,13 @@ def fake_az(entra_standin: EntraStandIn, tmp_path: Path, monkeypatch) -> FakeAz:
 
 @pytest.fixture
 def share_service(file_standin, azurite):
-    from azure.storage.fileshare import ShareServiceClient
-
-    return ShareServiceClient(
-        account_url=file_standin.account_url(azurite.account),
-        credential={"account_name": azurite.account, "account_key": azurite.key},
-    )
+    return sdk_clients.share_service(file_standin, azurite)
 
 
 @pytest.fixture
 def share(share_service) -> Iterator[str]:
     """A fresh share's name."""
-    name = "s" + uuid.uuid4().hex[:20]
-    share_service.create_share(name)
-    yield name
+    yield fresh_share(share_service).share_name
 
 
 @pytest.fixture

@@ -124,13 +124,3 @@ def blob_contents(container_client) -> dict[str, bytes]:
         b.name: container_client.download_blob(b.name).readall()
         for b in container_client.list_blobs()
     }
-
-
-def seed_blobs(container_client, blobs: dict[str, bytes | int], **kwargs: Any) -> dict[str, bytes]:
-    """Upload blobs via the SDK; int → deterministic random bytes. Returns name → bytes."""
-    out = {}
-    for name, content in blobs.items():
-        data = data_for(name, content) if isinstance(content, int) else content
-        container_client.upload_blob(name, data, overwrite=True, **kwargs)
-        out[name] = data
-    return out

@@ -111,7 +111,8 @@ def _resume_table(
     opts: dict[str, object],
 ) -> int:
     """Continue an export or import with its own options and the SAS tokens given now."""
-    from azxfer.cli.tables import build_export_options, build_import_options, run_table_job
+    from azxfer.cli.tablereport import run_table_job
+    from azxfer.cli.tables import build_export_options, build_import_options
     from azxfer.tablejob import export_table, import_table
 
     if command == "export":

@@ -4,7 +4,6 @@ or CSV data files with a manifest, and back, or a table to a table (see azxfer/t
 from __future__ import annotations
 
 import itertools
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +18,7 @@ from azxfer.cli.common import (
     recordable,
 )
 from azxfer.cli.login import device_prompt
-from azxfer.cli.progressline import size_text
-from azxfer.cli.render import PLAIN_INTERVAL, make_reporter
-from azxfer.cli.run import start_job
+from azxfer.cli.tablereport import run_table_job
 from azxfer.credentials import (
     Credential,
     Side,
@@ -30,9 +27,8 @@ from azxfer.credentials import (
     resolve_credential,
 )
 from azxfer.errors import UsageError
-from azxfer.events import EntitiesDone, EntitiesProgress, Event
 from azxfer.identity.provider import SignedInIdentity
-from azxfer.locations import Location, Service, parse_location, redact, without_secrets
+from azxfer.locations import Location, Service, parse_location, without_secrets
 
 _OPERATIONS = ("InsertOrSkip", "InsertOrMerge", "InsertOrReplace")
 
@@ -341,62 +337,3 @@ def _split_bytes(megabytes: int | None) -> int | None:
 def _check_manifest_name(name: str | None) -> None:
     if name is not None and (not name or Path(name).name != name):
         raise UsageError(f"--manifest {name!r}: give a file name, without a folder")
-
-
-def run_table_job(
-    command: str, opts: dict[str, Any], record: dict[str, Any] | None, job: Any,
-    resume_id: str | None = None,
-) -> int:  # fmt: skip
-    """Run a (new or resumed) table job with the reporter asked for; the exit code."""
-    spec = start_job(command, opts, record, resume_id)
-    output_type = str(opts.get("output_type") or "text")
-    level = str(opts.get("output_level") or "default")
-    inner = make_reporter(output_type, journaled=False, output_level=level)
-    reporter = _TableReporter(inner, output_type == "text")
-    try:
-        result = job(reporter, spec)
-    finally:
-        reporter.close()
-    if result.error and result.exit_code:
-        click.echo(f"azxfer: error: {redact(result.error)}", err=True)
-    return int(result.exit_code)
-
-
-class _TableReporter:
-    """The copy reporter, plus entity progress (entities/s) and counts in text mode."""
-
-    def __init__(self, reporter: Any, text: bool) -> None:
-        self.reporter = reporter
-        self.text = text
-        self.started = self.last = time.monotonic()
-        self.entities = self.bytes = 0
-
-    def emit(self, event: Event) -> None:
-        if isinstance(event, EntitiesProgress):
-            self.entities += event.entities
-            self.bytes += event.bytes
-            now = time.monotonic()
-            shown = self.reporter.shows(event)
-            if self.text and shown and now - self.last >= PLAIN_INTERVAL:
-                self.last = now
-                rate = self.entities / max(now - self.started, 1e-6)
-                click.echo(
-                    f"progress: {self.entities} entities, {size_text(self.bytes)}, "
-                    f"{rate:.0f} entities/s",
-                    err=True,
-                )
-            if self.text:
-                return
-        if self.text and isinstance(event, EntitiesDone):
-            if not self.reporter.shows(event):
-                return
-            self.reporter._line(
-                f"Entities: {event.entities_total} total, {event.entities_written} written, "
-                f"{event.entities_skipped} skipped, {event.entities_failed} failed "
-                f"({event.entities_per_second:.0f} entities/s)"
-            )
-            return
-        self.reporter.emit(event)
-
-    def close(self) -> None:
-        self.reporter.close()

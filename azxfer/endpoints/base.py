@@ -9,22 +9,20 @@ What a driver may offer beyond that is a capability, a small Protocol of its own
 `Endpoint`): being a destination, names its service stores differently, a sorted listing,
 zero-copy streaming, URLs another service can read, copies from such URLs, local files.
 Callers choose by capability, never by the driver's class; the ones checked at run time (once
-per job, never per chunk) are `runtime_checkable`.
+per job, never per chunk) are `runtime_checkable`. The capabilities of server-side copies are
+in `endpoints.copycaps`, those of bulk jobs (remove, set-properties) in `endpoints.bulkcaps`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 from msgspec import Struct
 
-from azxfer.errors import AzxferError, UsageError
-from azxfer.events import EventSink
-from azxfer.models import Chunk, Entry, Planned, Skipped, Transfer, WriteProps
+from azxfer.errors import UsageError
+from azxfer.models import Chunk, Entry, Skipped, Transfer, WriteProps
 
 
 class NameFilter(Protocol):
@@ -280,58 +278,6 @@ class DirectoryDeletes(Protocol):
         something is still in it (it stays)."""
 
 
-# What a bulk remove does with a blob's snapshots: None (a blob that has some fails, as the
-# service says), "include" (the blob and its snapshots), "only" (the snapshots; the blob stays).
-SnapshotRule = str | None
-
-# The outcome of one object of a bulk operation: None when done, else why not.
-BulkOutcome = AzxferError | None
-
-
-@runtime_checkable
-class BatchDeleter(Protocol):
-    """A service that deletes many objects in one request (Blob Batch) and knows snapshots.
-
-    Answers one outcome per entry, in order; an object already gone counts as deleted (a resumed
-    job deletes again what its killed run may have deleted). One failing fails only itself."""
-
-    batch_size: int  # entries per call that make one request
-
-    async def delete_many(
-        self, entries: Sequence[Entry], snapshots: SnapshotRule
-    ) -> list[BulkOutcome]:
-        """Delete each object of `entries` (with `snapshots`; an entry that is itself a
-        snapshot or version is deleted alone)."""
-
-
-@runtime_checkable
-class TierSetter(Protocol):
-    """Objects with an access tier that can be changed in place (Set Blob Tier, batched)."""
-
-    batch_size: int
-
-    async def set_tiers(
-        self, entries: Sequence[Entry], tier: str, rehydrate: str | None
-    ) -> list[BulkOutcome]:
-        """Give each entry `tier` (from Archive with `rehydrate` priority, if given)."""
-
-
-@runtime_checkable
-class MetadataSetter(Protocol):
-    """Objects whose metadata can be replaced in place (Set Blob Metadata)."""
-
-    async def set_metadata(self, ref: str, metadata: dict[str, str]) -> None:
-        """Replace the object's metadata with `metadata` (empty: none)."""
-
-
-@runtime_checkable
-class TagSetter(Protocol):
-    """Objects whose index tags can be replaced in place (Set Blob Tags)."""
-
-    async def set_tags(self, ref: str, tags: dict[str, str]) -> None:
-        """Replace the object's tags with `tags` (empty: none)."""
-
-
 @runtime_checkable
 class LocalFiles(Protocol):
     """Files of this machine, which sync walks itself (sorted, with the job's hash cache)."""
@@ -364,131 +310,3 @@ class PositionalWriter(Protocol):
 
     async def write_at(self, position: int, piece: bytes) -> None:
         """Write `piece` at `position`."""
-
-
-class CopySource(Struct, frozen=True):
-    """An object as another service will read it: `url` carries read authorization, or
-    `authorization` does (an Entra ID token, "Bearer ...", for the request's
-    x-ms-copy-source-authorization header); both are secrets, never shown, logged or
-    journaled. `token_intent` ("backup"): a file share's object read with a token, which the
-    service reading it must say it reads with backup semantics (x-ms-file-request-intent)."""
-
-    url: str
-    entry: Entry
-    authorization: str | None = None
-    token_intent: str | None = None
-
-    def source_headers(self) -> dict[str, str]:
-        """The headers a From-URL request adds so its service may read the source."""
-        headers: dict[str, str] = {}
-        if self.authorization:
-            headers["x-ms-copy-source-authorization"] = self.authorization
-        if self.token_intent:
-            headers["x-ms-file-request-intent"] = self.token_intent
-        return headers
-
-    def __repr__(self) -> str:
-        return f"CopySource({self.entry.key!r})"
-
-
-@runtime_checkable
-class UrlSource(Protocol):
-    """A source whose objects another service can read by URL."""
-
-    def url_unreadable(self) -> str | None:
-        """None if other services can read this source's URLs, else why not (a notice)."""
-
-    async def copy_source(self, entry: Entry) -> CopySource:
-        """`entry` (its snapshot or version included) as a URL with read authorization (in
-        the URL, or a token for the copy request's x-ms-copy-source-authorization)."""
-
-
-@runtime_checkable
-class SourceLeases(Protocol):
-    """A source that can keep an object from changing while it is copied."""
-
-    def leased(self, entry: Entry) -> AbstractAsyncContextManager[None]:
-        """Hold `entry` unchanged by others for the body, then let go."""
-
-
-@runtime_checkable
-class SecurityDescriptors(Protocol):
-    """Storage whose files carry security descriptors (SDDL) that it names by its own keys
-    (an Azure Files share), so a copy between two of them can carry permissions over."""
-
-    async def permission(self, key: str) -> str:
-        """The security descriptor that `key` names here."""
-
-    def carry_permissions_from(self, source: SecurityDescriptors) -> None:
-        """Give each file written here the permission its source file has in `source`."""
-
-
-@runtime_checkable
-class SourceTags(Protocol):
-    """A source storing index tags with its objects."""
-
-    async def tags(self, entry: Entry) -> dict[str, str]:
-        """The tags of `entry`."""
-
-
-class CopyKind(enum.Enum):
-    """How a copy method moves data, as --s2s-mode names it."""
-
-    URL = "url"  # synchronous requests that read the source's URL
-    ASYNC = "async"  # the service copies on its own, polled until done
-
-
-class RequestSlot(Protocol):
-    """One of the job's request slots, held for the body of an `async with`."""
-
-    async def __aenter__(self) -> None: ...
-
-    async def __aexit__(self, *exc: object) -> None: ...
-
-
-class CopyContext(Protocol):
-    """What a copy method uses of the job: request slots, stop, events, the chunk journal."""
-
-    requests: RequestSlot
-    sink: EventSink
-    stop: asyncio.Event
-    record_chunk: Callable[[int, Chunk], None]
-
-
-class CopyRecorder(Protocol):
-    """Where a copy method records that its transfer started (the job journal)."""
-
-    def started(self, transfer: Transfer, chunk_size: int) -> None:
-        """The transfer starts writing chunks of `chunk_size`."""
-
-
-# Asked on a 5xx answer how often to try a request in all (None: the retry policy's).
-ServerErrorAttempts = Callable[[], int | None]
-
-
-class CopyMethod(Protocol):
-    """One way a destination's service copies an object from a URL."""
-
-    name: str  # as the service's documentation names it (said in notices and errors)
-    kind: CopyKind
-
-    async def run(
-        self,
-        ctx: CopyContext,
-        item: Planned,
-        block_size: int,
-        recorder: CopyRecorder,
-        attempts: ServerErrorAttempts,
-    ) -> None:
-        """Copy `item` (raising NotSupportedError if the service lacks the method,
-        CopySourceError if it cannot read the source, Interrupted when the job stops)."""
-
-
-@runtime_checkable
-class UrlTarget(Protocol):
-    """A destination whose service can write an object from a URL it reads itself."""
-
-    def copy_methods(
-        self, source: UrlSource, item: Planned, block_size: int
-    ) -> Sequence[CopyMethod]:
-        """The methods that can copy `item` from `source`, best first (none: stream it)."""

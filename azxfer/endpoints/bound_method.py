@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Generic, Protocol, TypeVar
 
-from azxfer.endpoints.base import CopyContext, CopyKind, CopyRecorder, ServerErrorAttempts
+from azxfer.endpoints.copycaps import CopyContext, CopyKind, CopyRecorder, ServerErrorAttempts
 from azxfer.models import Planned
 
 Key = TypeVar("Key")

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from azxfer.endpoints.base import CopyContext, Endpoint
+from azxfer.endpoints.base import Endpoint
+from azxfer.endpoints.copycaps import CopyContext
 from azxfer.errors import IntegrityError, Interrupted, first_cause
 from azxfer.events import Progress, TransferResumed
 from azxfer.models import Chunk, Entry, Transfer

@@ -3,8 +3,9 @@ selected objects is handed to the service in as few requests as it allows (a Blo
 to 256 deletes or tier changes; else one request per object, `concurrency` at a time), several
 pages at once; folders go last, one at a time, deepest first.
 
-The driver is used by capability (`endpoints.base`): `BatchDeleter`, `TierSetter`,
-`MetadataSetter`, `TagSetter`, `DirectoryDeletes`, or plain `Endpoint.delete`.
+The driver is used by capability (`endpoints.bulkcaps`): `BatchDeleter`, `TierSetter`,
+`MetadataSetter`, `TagSetter`; else `DirectoryDeletes` or plain `Endpoint.delete`
+(`endpoints.base`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
 
-from azxfer.endpoints.base import (
+from azxfer.endpoints.base import DirectoryDeletes, Endpoint
+from azxfer.endpoints.bulkcaps import (
     BatchDeleter,
     BulkOutcome,
-    DirectoryDeletes,
-    Endpoint,
     MetadataSetter,
     TagSetter,
     TierSetter,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from azxfer.endpoints.base import Endpoint, UrlSource, UrlTarget
+from azxfer.endpoints.base import Endpoint
+from azxfer.endpoints.copycaps import UrlSource, UrlTarget
 from azxfer.engine.job import Mover, StreamMover
 from azxfer.options import ServerCopySettings
 

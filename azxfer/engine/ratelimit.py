@@ -1,12 +1,15 @@
 """The bandwidth cap (--cap-mbps): one pacer per job, shared by every request in both
 directions, so the bytes this machine sends and receives stay within the cap.
 
-It is a virtual-time token bucket (GCRA) without burst: each piece of body reserves the next
-`size / rate` seconds of the link, right after the reservation before it, and its caller waits
-until that slot has passed (before sending the piece, or before handing on one received). So
-the job's last byte is paid for like its first, and the rate holds even over the few seconds of
-a small job. Nothing accumulates while the link is idle (a slot never starts in the past). A
-piece larger than a second of the cap simply waits longer: the average is what counts.
+It is a virtual-time token bucket (GCRA): each piece of body reserves the next `size / rate`
+seconds of the link, right after the reservation before it, and its caller waits until that
+slot has passed (before sending the piece, or before handing on one received). So the job's
+last byte is paid for like its first, and the rate holds even over the few seconds of a small
+job. A slot starts at most LATENESS_MADE_UP seconds in the past: a caller woken late by a busy
+event loop (or slow to send its piece) makes that lateness up, where without it every late
+wake-up would be link time lost and a loaded machine would fall below the cap; yet idle time
+is not saved up as a burst beyond those few milliseconds' worth. A piece larger than a second
+of the cap simply waits longer: the average is what counts.
 """
 
 from __future__ import annotations
@@ -23,6 +26,10 @@ MBPS = 1_000_000 / 8
 # two minutes per MiB), and more requests in flight would move no more bytes anyway.
 MIN_SHARE_PER_REQUEST = 128 * 1024
 MIN_REQUESTS = 4
+
+# How late a slot may start, in seconds: the most any window of time moves beyond the cap
+# (0.1 s of it) and the most lateness of one wake-up that is made up.
+LATENESS_MADE_UP = 0.1
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -45,7 +52,7 @@ class BandwidthCap:
     def reserve(self, size: int) -> float:
         """Reserve the link for `size` bytes; how long to wait: until the reserved slot ends."""
         now = self._clock()
-        self._free_at = max(self._free_at, now) + size / self.rate
+        self._free_at = max(self._free_at, now - LATENESS_MADE_UP) + size / self.rate
         return self._free_at - now
 
     async def take(self, size: int) -> None:

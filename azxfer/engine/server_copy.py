@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from msgspec.structs import replace
 
-from azxfer.endpoints.base import (
+from azxfer.endpoints.copycaps import (
     CopyContext,
     CopyKind,
     CopyMethod,

@@ -14,7 +14,8 @@ import json
 from collections.abc import Iterator
 
 from azxfer.journal.codec import entry_from_json, entry_to_json
-from azxfer.journal.store import Journal, TransferRow, TransferState
+from azxfer.journal.rows import TransferRow, TransferState
+from azxfer.journal.store import Journal
 from azxfer.models import Entry, EntryKind
 
 _UNFINISHED = TransferState.UNFINISHED

@@ -14,7 +14,8 @@ from platformdirs.api import PlatformDirsABC
 from azxfer.errors import UsageError
 from azxfer.folders import legacy_state_folder, state_folder
 from azxfer.journal.hashcache import prune_cache
-from azxfer.journal.store import SUFFIX, JobRecord, Journal, journal_path
+from azxfer.journal.rows import JobRecord
+from azxfer.journal.store import SUFFIX, Journal, journal_path
 
 JOB_DIR_ENV = "AZXFER_JOB_DIR"
 RETENTION_ENV = "AZXFER_JOB_RETENTION_DAYS"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from azxfer.journal.codec import entry_to_json, props_to_json
-from azxfer.journal.store import Journal, TransferRow, TransferState
+from azxfer.journal.rows import TransferRow, TransferState
+from azxfer.journal.store import Journal
 from azxfer.models import Chunk, Outcome, Planned, Transfer
 
 _STATE = {

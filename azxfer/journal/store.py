@@ -2,7 +2,8 @@
 
 Writes are batched into transactions that commit at most `FLUSH_SECONDS` apart, except chunk
 records, which commit at once (a chunk staged but not journaled is found again through the
-destination's uncommitted block list, so batching them would only cost re-sends).
+destination's uncommitted block list, so batching them would only cost re-sends). The rows
+it reads and writes are plain data in `rows`.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from msgspec import Struct
 
 from azxfer.errors import UsageError
 from azxfer.journal.crash import CrashHook
+from azxfer.journal.rows import JobRecord, TransferRow, TransferState, transfer_row
 from azxfer.journal.schema import SCHEMA, SCHEMA_VERSION
 from azxfer.models import Chunk
 
@@ -36,49 +37,6 @@ def _to_json(value: dict[str, Any]) -> str:
     """A planned transfer's entry or properties as JSON text (msgspec: ~2 µs for an entry,
     where json.dumps took ~14 µs; this runs twice for every file a job plans)."""
     return _ENCODER.encode(value).decode()
-
-
-class TransferState:
-    """States of a transfer row (plain strings, as stored)."""
-
-    PENDING = "pending"
-    ACTIVE = "active"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    ALL = (PENDING, ACTIVE, COMPLETED, FAILED, SKIPPED)
-    UNFINISHED = (PENDING, ACTIVE, FAILED)
-
-
-class JobRecord(Struct, frozen=True):
-    """A job as `azxfer jobs` shows it."""
-
-    id: str
-    command: str
-    source: str
-    destination: str
-    options: dict[str, Any]
-    created: float
-    updated: float
-    status: str
-    enumerated: bool
-    counts: dict[str, int]
-
-
-class TransferRow(Struct, frozen=True):
-    """One journaled transfer, with its serialized entry and write properties."""
-
-    id: int
-    source_ref: str
-    dest_ref: str
-    dest_display: str
-    size: int
-    mtime: float | None
-    entry: dict[str, Any]
-    props: dict[str, Any]
-    chunk_size: int
-    state: str
-    reason: str | None
 
 
 # Jobs of entities, not files: counted by the entities their journal holds.
@@ -343,7 +301,7 @@ class Journal:
             states,
         )
         for r in cursor:
-            yield _transfer_row(r)
+            yield transfer_row(r)
 
     def transfer_for_source(self, source_ref: str) -> TransferRow | None:
         """The committed transfer row of a source, if any. Does not flush: meant for looking
@@ -356,7 +314,7 @@ class Journal:
         ).fetchone()
         if r is None:
             return None
-        return _transfer_row(r)
+        return transfer_row(r)
 
     def has_source(self, source_ref: str) -> bool:
         """Whether enumeration already journaled this source."""
@@ -381,14 +339,6 @@ class Journal:
                 (transfer_id,),
             )
         ]
-
-
-def _transfer_row(r: tuple[Any, ...]) -> TransferRow:
-    """A TransferRow from `SELECT id, source_ref, dest_ref, dest_display, size, mtime, entry,
-    props, chunk_size, state, reason`."""
-    return TransferRow(
-        r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), json.loads(r[7]), r[8], r[9], r[10]
-    )
 
 
 def _lock(path: Path) -> int:

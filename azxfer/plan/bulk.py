@@ -15,14 +15,8 @@ from pathlib import Path
 from msgspec import Struct
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.base import (
-    BatchDeleter,
-    Endpoint,
-    MetadataSetter,
-    SelectionKind,
-    TagSetter,
-    TierSetter,
-)
+from azxfer.endpoints.base import Endpoint, SelectionKind
+from azxfer.endpoints.bulkcaps import BatchDeleter, MetadataSetter, TagSetter, TierSetter
 from azxfer.errors import CredentialError, NotFoundError, UsageError
 from azxfer.locations import Location
 from azxfer.plan.filters import EntryFilter, FilterSpec

@@ -10,7 +10,8 @@ from msgspec.structs import replace
 from azxfer.endpoints.base import Endpoint
 from azxfer.events import EventSink, Notice
 from azxfer.journal.codec import entry_from_json, props_from_json
-from azxfer.journal.store import Journal, TransferRow, TransferState
+from azxfer.journal.rows import TransferRow, TransferState
+from azxfer.journal.store import Journal
 from azxfer.models import Entry, Planned, Transfer
 
 

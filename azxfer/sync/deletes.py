@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
-from azxfer.endpoints.base import BulkOutcome, DirectoryDeletes, Endpoint
+from azxfer.endpoints.base import DirectoryDeletes, Endpoint
+from azxfer.endpoints.bulkcaps import BulkOutcome
 from azxfer.engine.bulk import BulkActions, paged
 from azxfer.errors import AzxferError
 from azxfer.events import Event, EventSink, Notice

@@ -28,7 +28,8 @@ from azxfer.endpoints.base import DestinationEndpoint, DestinationNames, Selecti
 from azxfer.events import EventSink, Notice
 from azxfer.journal.codec import entry_from_json, entry_to_json, props_to_json
 from azxfer.journal.hashcache import HashCache
-from azxfer.journal.store import Journal, TransferRow, TransferState
+from azxfer.journal.rows import TransferRow, TransferState
+from azxfer.journal.store import Journal
 from azxfer.locations import redact
 from azxfer.models import Entry, Planned, Skipped, Transfer, WriteProps
 from azxfer.plan.compare import Decision, OverwritePolicy

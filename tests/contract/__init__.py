@@ -18,9 +18,9 @@ How a new driver opts in (about 15 lines):
    event loop; `__init__` takes the pytest `request`, to use fixtures such as `azurite`.
 2. Add a `Driver(id, factory, claims, endpoint)` to `REGISTRY` in `drivers.py`, claiming only
    what the driver does (`Can.LIST`, `Can.READ`, ...); what it offers as a capability Protocol
-   of `endpoints.base` (a sorted listing, a destination, URLs, copies from URLs) is derived
-   from its `endpoint` class (`harness.OFFERED`), never claimed. `factory(request)` makes the
-   harness.
+   of `endpoints.base` or `endpoints.copycaps` (a sorted listing, a destination, URLs, copies
+   from URLs) is derived from its `endpoint` class (`harness.OFFERED`), never claimed.
+   `factory(request)` makes the harness.
 
 Then `pytest tests/contract -k <id>` runs the suite for it.
 """

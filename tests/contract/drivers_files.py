@@ -3,13 +3,12 @@ share per test, seeded and inspected with the azure-storage-file-share SDK."""
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import ClassVar
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.fileshare import ContentSettings
+from seed import seed_share
 
 from azxfer.credentials import Credential
 from azxfer.endpoints.blob.connections import job_pool
@@ -85,15 +84,8 @@ class FilesHarness(DriverHarness):
         forbidden = sorted(set(name) & set(FORBIDDEN))
         if forbidden:  # the suite's shared tree has names only other services can store
             pytest.skip(f"Azure Files forbids {' '.join(forbidden)} in names ({name!r})")
-        folder = ""
-        for part in name.split("/")[:-1]:
-            folder = f"{folder}/{part}" if folder else part
-            directory = self.share.get_directory_client(folder)
-            if not directory.exists():
-                directory.create_directory()
-        # The SDK stores no MD5 of its own accord: one is given, as azxfer's writer stores it.
-        settings = ContentSettings(content_md5=bytearray(hashlib.md5(data).digest()))
-        self.share.get_file_client(name).upload_file(data, content_settings=settings)
+        # With its MD5, as azxfer's writer stores it.
+        seed_share(self.share, {name: data}, content_md5=True)
 
     def remove(self, name: str) -> None:
         self.share.get_file_client(name).delete_file()

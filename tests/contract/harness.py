@@ -12,14 +12,8 @@ from typing import Any, ClassVar
 
 import pytest
 
-from azxfer.endpoints.base import (
-    Destination,
-    Endpoint,
-    SortedListing,
-    UrlSource,
-    UrlTarget,
-    Writer,
-)
+from azxfer.endpoints.base import Destination, Endpoint, SortedListing, Writer
+from azxfer.endpoints.copycaps import UrlSource, UrlTarget
 from azxfer.errors import AzxferError, NotFoundError
 from azxfer.models import Chunk, Entry, Skipped, Transfer, WriteProps
 from azxfer.plan.filters import EntryFilter, FilterSpec
@@ -31,7 +25,7 @@ NO_FILTER = EntryFilter(FilterSpec())
 
 class Can(enum.StrEnum):
     """A part of the contract a driver claims, or offers as a capability Protocol of
-    endpoints.base (`OFFERED`); a test that needs one it lacks is skipped."""
+    endpoints.base / endpoints.copycaps (`OFFERED`); a test that needs one it lacks is skipped."""
 
     LIST = "list"  # select() of a folder-like root enumerates it, recursively or one level
     # Offered (SortedListing): recursive listings, select()'s and sorted_entries(), come in

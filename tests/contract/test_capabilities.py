@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 from helpers import data_for
 
-from azxfer.endpoints.base import CopyKind, CopyMethod, UrlSource, UrlTarget
+from azxfer.endpoints.copycaps import CopyKind, CopyMethod, UrlSource, UrlTarget
 from azxfer.endpoints.web.endpoint import WebEndpoint
 from azxfer.engine.budget import MemoryBudget
 from azxfer.engine.job import NullRecorder

@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
 from faultproxy import FaultProxy, Rule
-from helpers import CliResult, blob_contents, blob_names, data_for, seed_blobs, tree_contents
+from helpers import CliResult, blob_contents, blob_names, data_for, tree_contents
+from seed import seed_blobs
 
 MiB = 1024 * 1024
 REPO_ROOT = Path(__file__).resolve().parents[2]

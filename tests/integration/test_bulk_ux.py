@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO_ROOT
 from faultproxy import FaultProxy, Rule
-from helpers import CliResult, blob_names, seed_blobs
+from helpers import CliResult, blob_names
+from seed import seed_blobs
 from test_lifecycle import _read_until
 
 JSON = ("--output-type", "json")

@@ -13,6 +13,8 @@ import time
 
 import pytest
 from helpers import data_for
+from sdk_clients import table_service
+from seed import fresh_name, seed_table
 
 MiB = 1024 * 1024
 MEGABIT = 1_000_000 / 8
@@ -129,18 +131,9 @@ def test_the_cap_belongs_to_the_run_a_resume_gives_its_own(
 def test_a_table_export_is_paced_too(run_azxfer, azurite, tmp_path):
     """The entities of a query are an export's data: under 8 Mbps (1 MB/s), 3 MB of them take
     about three seconds (unpaced, a fraction of one on loopback)."""
-    import uuid
-
-    from azure.data.tables import TableServiceClient
-
-    service = TableServiceClient.from_connection_string(
-        f"DefaultEndpointsProtocol=http;AccountName={azurite.account};AccountKey={azurite.key};"
-        f"TableEndpoint={azurite.table_endpoint};"
-    )
-    name = "t" + uuid.uuid4().hex[:12]
-    table = service.create_table(name)
-    for row in range(100):
-        table.create_entity({"PartitionKey": "p", "RowKey": f"{row:03d}", "v": "x" * 30_000})
+    name = fresh_name("t", 12)
+    rows = [{"PartitionKey": "p", "RowKey": f"{row:03d}", "v": "x" * 30_000} for row in range(100)]
+    seed_table(table_service(azurite), name, rows)
     result = run_azxfer(
         "export", f"{azurite.table_endpoint}/{name}", tmp_path / "out", "--cap-mbps", "8",
         "--output-type", "json",

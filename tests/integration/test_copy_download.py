@@ -16,7 +16,8 @@ from azure.storage.blob import (
     generate_container_sas,
 )
 from faultproxy import FaultProxy
-from helpers import data_for, md5, seed_blobs, tree_contents
+from helpers import data_for, md5, tree_contents
+from seed import seed_blobs
 
 # --------------------------------------------------------------------------- naming
 

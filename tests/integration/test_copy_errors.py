@@ -7,7 +7,8 @@ import base64
 import socket
 
 import pytest
-from helpers import blob_names, seed_blobs, tree_files
+from helpers import blob_names, tree_files
+from seed import seed_blobs
 
 
 @pytest.fixture

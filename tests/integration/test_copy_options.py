@@ -15,7 +15,8 @@ from azure.storage.blob import (
     ContainerSasPermissions,
     generate_container_sas,
 )
-from helpers import blob_contents, blob_names, data_for, seed_blobs, tree_contents, tree_files
+from helpers import blob_contents, blob_names, data_for, tree_contents, tree_files
+from seed import seed_blobs
 
 UTC = dt.UTC
 

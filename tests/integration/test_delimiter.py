@@ -11,7 +11,8 @@ import asyncio
 
 import pytest
 from azure.storage.blob import ContentSettings
-from helpers import md5, seed_blobs, tree_contents
+from helpers import md5, tree_contents
+from seed import seed_blobs
 
 from azxfer.credentials import Credential
 from azxfer.early import start_listings

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from seed import seed_blobs
 
 from azxfer.credentials import Credential
 from azxfer.early import start_listings
@@ -21,11 +21,6 @@ from azxfer.transport.pool import HttpPool
 from azxfer.transport.retry import RetryPolicy
 
 NO_KEY_FILES: dict = {"source": None, "dest": None}
-
-
-def _upload(container_client, names: list[str]) -> None:
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(lambda n: container_client.upload_blob(n, b"x"), names))
 
 
 def _key(azurite) -> Credential:
@@ -71,7 +66,7 @@ def test_the_job_takes_every_page_fetched_early(
     azurite, container, container_client, tmp_path, monkeypatch
 ) -> None:
     names = sorted(f"d{i % 3}/f{i:04d}" for i in range(600))  # pages of 250, 500
-    _upload(container_client, names)
+    seed_blobs(container_client, dict.fromkeys(names, b"x"), workers=8)
     taken = _counting(monkeypatch)
     early = _sync_listings(azurite, container, tmp_path)
     assert _listed(azurite, early, container) == names
@@ -84,7 +79,7 @@ def test_after_the_early_budget_the_job_goes_on_from_the_last_page(
     azurite, container, container_client, tmp_path, monkeypatch
 ) -> None:
     names = sorted(f"f{i:04d}" for i in range(1100))  # pages of 250, then 500 and 1000
-    _upload(container_client, names)
+    seed_blobs(container_client, dict.fromkeys(names, b"x"), workers=8)
     monkeypatch.setattr(early_listing, "EARLY_PAGES", 1)
     taken = _counting(monkeypatch)
     early = _sync_listings(azurite, container, tmp_path)
@@ -105,7 +100,7 @@ def test_a_failed_early_listing_leaves_the_listing_to_the_job(
     assert listing._ended
     blob_service.create_container(name)
     try:
-        _upload(blob_service.get_container_client(name), ["a", "b/c"])
+        seed_blobs(blob_service.get_container_client(name), dict.fromkeys(["a", "b/c"], b"x"))
         assert _listed(azurite, early, name) == ["a", "b/c"]
         assert taken == []
     finally:
@@ -115,7 +110,7 @@ def test_a_failed_early_listing_leaves_the_listing_to_the_job(
 def test_an_early_listing_serves_only_its_own_request(
     azurite, container, container_client, tmp_path, monkeypatch
 ) -> None:
-    _upload(container_client, ["top", "sub/one", "sub/two"])
+    seed_blobs(container_client, dict.fromkeys(["top", "sub/one", "sub/two"], b"x"))
     taken = _counting(monkeypatch)
     early = _sync_listings(azurite, container, tmp_path, "sub")
     assert _listed(azurite, early, container, "") == ["sub/one", "sub/two", "top"]

@@ -22,7 +22,8 @@ from typing import Any
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
 from faultproxy import FaultProxy, Rule
-from helpers import CliResult, data_for, md5, seed_blobs
+from helpers import CliResult, data_for, md5
+from seed import seed_blobs, temporary_container
 
 MiB = 1024 * 1024
 # Several 1 MiB blocks for the big files, a one-request small file, and an empty one.
@@ -48,12 +49,8 @@ def fault_proxy(azurite) -> Iterator[FaultProxy]:
 
 @pytest.fixture
 def dest_container(blob_service) -> Iterator[str]:
-    name = "d" + uuid.uuid4().hex[:20]
-    blob_service.create_container(name)
-    try:
-        yield name
-    finally:
-        blob_service.delete_container(name)
+    with temporary_container(blob_service, "d") as client:
+        yield client.container_name
 
 
 # --------------------------------------------------------------------------- jobs

@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import signal
 import time
-import uuid
 
 import pytest
 from helpers import tree_contents
+from seed import fresh_share
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -18,20 +18,8 @@ LOCAL_FILE = ("--from-to", "LocalFile")
 
 
 @pytest.fixture
-def share_service(file_standin, azurite):
-    from azure.storage.fileshare import ShareServiceClient
-
-    return ShareServiceClient(
-        account_url=file_standin.account_url(azurite.account),
-        credential={"account_name": azurite.account, "account_key": azurite.key},
-    )
-
-
-@pytest.fixture
 def share(share_service) -> str:
-    name = "s" + uuid.uuid4().hex[:20]
-    share_service.create_share(name, quota=1)
-    return name
+    return fresh_share(share_service, quota=1).share_name
 
 
 def job_id_of(result) -> str:

@@ -6,10 +6,8 @@ and Azure Files do)."""
 
 from __future__ import annotations
 
-import uuid
-
-import pytest
-from helpers import data_for, md5
+from helpers import data_for
+from seed import fresh_share, seed_share
 
 JSON = ("--output-type", "json")
 SDDL = "O:BAG:SYD:(A;;FA;;;BA)(A;;0x1200a9;;;WD)"
@@ -21,33 +19,13 @@ DIRS = {
 FILES = {"d1/a.txt": data_for("a", 100), "d1/d2/b.bin": data_for("b", 5 * 1024 * 1024 + 1)}
 
 
-@pytest.fixture
-def share_service(file_standin, azurite):
-    from azure.storage.fileshare import ShareServiceClient
-
-    return ShareServiceClient(
-        account_url=file_standin.account_url(azurite.account),
-        credential={"account_name": azurite.account, "account_key": azurite.key},
-    )
-
-
-def new_share(share_service):
-    return share_service.create_share("s" + uuid.uuid4().hex[:20])
-
-
 def url_of(file_standin, azurite, share) -> str:
     return f"{file_standin.account_url(azurite.account)}/{share.share_name}"
 
 
 def seed(share) -> str:
     """The tree, each directory with its own attributes, times and permission (its key)."""
-    from azure.storage.fileshare import ContentSettings
-
-    for path in DIRS:
-        share.get_directory_client(path).create_directory()
-    for path, data in FILES.items():
-        settings = ContentSettings(content_md5=md5(data))
-        share.get_file_client(path).upload_file(data, content_settings=settings)
+    seed_share(share, FILES, dirs=DIRS, content_md5=True)
     key = share.create_permission_for_share(SDDL)
     for path, (created, written) in DIRS.items():  # after the files, which move them
         share.get_directory_client(path).set_http_headers(
@@ -71,7 +49,7 @@ def dir_props(share, path: str) -> dict[str, str]:
 def test_directories_get_the_source_s_smb_properties_and_last_write_time(
     file_standin, azurite, share_service, run_azxfer
 ):
-    src, dst = new_share(share_service), new_share(share_service)
+    src, dst = fresh_share(share_service), fresh_share(share_service)
     seed(src)
     wanted = {path: dir_props(src, path) for path in DIRS}
     assert "Hidden" in wanted["d1"]["attributes"]
@@ -92,7 +70,7 @@ def test_directories_get_the_source_s_smb_properties_and_last_write_time(
 def test_without_preserve_smb_info_directories_are_as_new_as_their_copy(
     file_standin, azurite, share_service, run_azxfer
 ):
-    src, dst = new_share(share_service), new_share(share_service)
+    src, dst = fresh_share(share_service), fresh_share(share_service)
     seed(src)
     result = run_azxfer(
         "copy", url_of(file_standin, azurite, src), url_of(file_standin, azurite, dst),

@@ -11,12 +11,12 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from blob_standin import BlobStandIn, blob_standin_fixture  # noqa: F401  (the fixture)
 from helpers import CliResult, data_for, md5
+from seed import fresh_share, seed_share
 
 MiB = 1024 * 1024
 JSON = ("--output-type", "json")
@@ -32,28 +32,13 @@ SDDL = "O:BAG:SYD:(A;;FA;;;BA)(A;;0x1200a9;;;WD)"
 
 
 @pytest.fixture
-def share_service(file_standin, azurite):
-    from azure.storage.fileshare import ShareServiceClient
-
-    return ShareServiceClient(
-        account_url=file_standin.account_url(azurite.account),
-        credential={"account_name": azurite.account, "account_key": azurite.key},
-    )
-
-
-def new_share(share_service):
-    name = "s" + uuid.uuid4().hex[:20]
-    return share_service.create_share(name)
-
-
-@pytest.fixture
 def src_share(share_service):
-    return new_share(share_service)
+    return fresh_share(share_service)
 
 
 @pytest.fixture
 def dst_share(share_service):
-    return new_share(share_service)
+    return fresh_share(share_service)
 
 
 def share_url(file_standin, azurite, share, path: str = "") -> str:
@@ -61,18 +46,8 @@ def share_url(file_standin, azurite, share, path: str = "") -> str:
     return f"{base}/{path}" if path else base
 
 
-def seed_share(share, files: dict[str, bytes]) -> None:
-    """Upload `files` with their Content-MD5 (as azxfer's uploads set it)."""
-    from azure.storage.fileshare import ContentSettings
-
-    for path, data in files.items():
-        parts = path.split("/")[:-1]
-        for depth in range(1, len(parts) + 1):
-            directory = share.get_directory_client("/".join(parts[:depth]))
-            if not directory.exists():
-                directory.create_directory()
-        settings = ContentSettings(content_type="application/x-test", content_md5=md5(data))
-        share.get_file_client(path).upload_file(data, content_settings=settings)
+# As azxfer's uploads store them: with their Content-MD5 (and a type to see carried).
+AS_UPLOADED = {"content_md5": True, "content_type": "application/x-test"}
 
 
 def share_contents(share, directory: str = "") -> dict[str, bytes]:
@@ -127,7 +102,7 @@ def share_to_share(file_standin, azurite, src, dst, *extra: str) -> tuple[str, .
 def test_share_to_share_is_server_side_by_put_range_from_url(
     file_standin, azurite, src_share, dst_share, run_azxfer
 ):
-    seed_share(src_share, TREE)
+    seed_share(src_share, TREE, **AS_UPLOADED)
     file_standin.clear()
     result = run_azxfer(*share_to_share(file_standin, azurite, src_share, dst_share))
     assert_completed(result, len(TREE))
@@ -149,7 +124,7 @@ def test_share_to_share_is_server_side_by_put_range_from_url(
 def test_share_to_share_client_mode_streams_through_this_machine(
     file_standin, azurite, src_share, dst_share, run_azxfer
 ):
-    seed_share(src_share, TREE)
+    seed_share(src_share, TREE, **AS_UPLOADED)
     file_standin.clear()
     args = share_to_share(file_standin, azurite, src_share, dst_share, "--s2s-mode", "client")
     assert_completed(run_azxfer(*args), len(TREE))
@@ -165,7 +140,7 @@ def test_async_mode_polls_a_pending_copy_file_to_success(
     file_standin, azurite, src_share, dst_share, run_azxfer
 ):
     files = {"x.bin": data_for("x", 5000), "y/z.bin": data_for("z", 6 * MiB)}
-    seed_share(src_share, files)
+    seed_share(src_share, files, **AS_UPLOADED)
     file_standin.pending_polls = 2
     file_standin.clear()
     args = share_to_share(file_standin, azurite, src_share, dst_share, "--s2s-mode", "async")
@@ -201,7 +176,7 @@ def test_ctrl_c_aborts_a_held_copy_file_and_resume_completes(
     file_standin, azurite, src_share, dst_share, run_azxfer, tmp_path
 ):
     files = {"held.bin": data_for("held", 70_000)}
-    seed_share(src_share, files)
+    seed_share(src_share, files, **AS_UPLOADED)
     file_standin.hold_pending = True
     argv = [
         sys.executable, "-m", "azxfer",
@@ -240,7 +215,7 @@ def test_ctrl_c_aborts_a_held_copy_file_and_resume_completes(
 def test_a_share_copied_into_itself_is_refused_before_any_request(
     file_standin, azurite, src_share, run_azxfer
 ):
-    seed_share(src_share, {"a.txt": b"a"})
+    seed_share(src_share, {"a.txt": b"a"}, **AS_UPLOADED)
     file_standin.clear()
     result = run_azxfer(
         "copy", share_url(file_standin, azurite, src_share),
@@ -258,7 +233,7 @@ def test_share_to_blob_on_azurite_falls_back_to_streaming(
     file_standin, azurite, src_share, container, container_client, run_azxfer
 ):
     files = {"one.bin": data_for("one", 2 * MiB + 5)}
-    seed_share(src_share, files)
+    seed_share(src_share, files, **AS_UPLOADED)
     result = run_azxfer(
         "copy", share_url(file_standin, azurite, src_share), f"{azurite.blob_endpoint}/{container}",
         "-r", "--as-subdir=false", "--from-to", "FileBlob", *JSON,
@@ -280,7 +255,7 @@ def test_share_to_blob_through_the_blob_standin_uses_put_blob_from_url(
     From URL it forwards to Azurite, which reads only its own blobs: a file larger than a
     block is streamed after that method fails, and still arrives whole."""
     files = {"small.txt": data_for("s", 3000), "large.bin": data_for("l", 12 * MiB + 7)}
-    seed_share(src_share, files)
+    seed_share(src_share, files, **AS_UPLOADED)
     file_standin.clear()
     dest = f"{blob_standin.account_url(azurite.account)}/{container}"
     result = run_azxfer(
@@ -337,7 +312,7 @@ SMB_TIMES = {
 def _seed_with_smb(src_share) -> None:
     from azure.storage.fileshare import ContentSettings
 
-    seed_share(src_share, {"smb.txt": b"smb"})
+    seed_share(src_share, {"smb.txt": b"smb"}, **AS_UPLOADED)
     fc = src_share.get_file_client("smb.txt")
     fc.set_http_headers(
         ContentSettings(content_type="application/x-test", content_md5=md5(b"smb")),
@@ -390,7 +365,7 @@ def test_smb_info_is_dropped_with_preserve_smb_info_false(
 def test_a_permission_is_carried_with_preserve_permissions(
     file_standin, azurite, src_share, dst_share, run_azxfer
 ):
-    seed_share(src_share, {"p1.txt": b"1", "p2.txt": b"2"})
+    seed_share(src_share, {"p1.txt": b"1", "p2.txt": b"2"}, **AS_UPLOADED)
     key = src_share.create_permission_for_share(SDDL)
     from azure.storage.fileshare import ContentSettings
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import signal
 import time
-import uuid
 
 from helpers import data_for, md5
+from sdk_clients import share_service
+from seed import fresh_share
 
 MiB = 1024 * 1024
 KILLED = -signal.SIGKILL
@@ -33,14 +34,10 @@ def settled_ranges(standin) -> int:
 def test_kill_9_mid_put_range_from_url_then_resume_sends_only_missing_ranges(
     file_standin, azurite, run_azxfer
 ):
-    from azure.storage.fileshare import ContentSettings, ShareServiceClient
+    from azure.storage.fileshare import ContentSettings
 
-    service = ShareServiceClient(
-        account_url=file_standin.account_url(azurite.account),
-        credential={"account_name": azurite.account, "account_key": azurite.key},
-    )
-    src = service.create_share("s" + uuid.uuid4().hex[:20])
-    dst = service.create_share("s" + uuid.uuid4().hex[:20])
+    service = share_service(file_standin, azurite)
+    src, dst = fresh_share(service), fresh_share(service)
     data = data_for("big", SIZE)
     src.get_file_client("big.bin").upload_file(
         data, content_settings=ContentSettings(content_md5=md5(data)), max_concurrency=4

@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 from helpers import make_tree, tree_contents
+from seed import fresh_share
 
 J = ("--output-type", "json")
 LOCAL_FILE = ("--from-to", "LocalFile")
@@ -26,22 +26,11 @@ WRITES = (
 
 
 @pytest.fixture
-def share_service(file_standin, azurite):
-    from azure.storage.fileshare import ShareServiceClient
-
-    return ShareServiceClient(
-        account_url=file_standin.account_url(azurite.account),
-        credential={"account_name": azurite.account, "account_key": azurite.key},
-    )
-
-
-@pytest.fixture
 def new_share(share_service) -> Callable[[], str]:
     """A new share's URL each call (on the stand-in, the Azurite account's name and key)."""
 
     def make() -> str:
-        name = "s" + uuid.uuid4().hex[:20]
-        share_service.create_share(name)
+        name = fresh_share(share_service).share_name
         return f"{share_service.url.rstrip('/')}/{name}"
 
     return make

@@ -10,12 +10,12 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 from blob_standin import BlobStandIn, blob_standin_fixture  # noqa: F401  (the fixture)
 from helpers import CliResult, data_for, md5
+from seed import fresh_share, seed_share
 
 MiB = 1024 * 1024
 JSON = ("--output-type", "json")
@@ -25,20 +25,9 @@ METADATA = {"origin": "share"}
 
 
 @pytest.fixture
-def src_share(file_standin, azurite):
-    from azure.storage.fileshare import ContentSettings, ShareServiceClient
-
-    service = ShareServiceClient(
-        account_url=file_standin.account_url(azurite.account),
-        credential={"account_name": azurite.account, "account_key": azurite.key},
-    )
-    share = service.create_share("s" + uuid.uuid4().hex[:20])
-    share.get_directory_client("dir").create_directory()
-    for path, data in FILES.items():
-        settings = ContentSettings(content_type="application/x-test", content_md5=md5(data))
-        client = share.get_file_client(path)
-        client.upload_file(data, content_settings=settings)
-        client.set_file_metadata(METADATA)
+def src_share(file_standin, azurite, share_service):
+    share = fresh_share(share_service)
+    seed_share(share, FILES, content_md5=True, content_type="application/x-test", metadata=METADATA)
     return f"{file_standin.account_url(azurite.account)}/{share.share_name}"
 
 

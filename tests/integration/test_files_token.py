@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from helpers import data_for
+from sdk_clients import share_service
 
 from azxfer.identity import record
 
@@ -50,12 +51,7 @@ def signed_in(run_azxfer, entra_standin, tmp_path) -> dict[str, str | None]:
 
 @pytest.fixture
 def new_share(file_standin, azurite):
-    from azure.storage.fileshare import ShareServiceClient
-
-    service = ShareServiceClient(
-        account_url=file_standin.account_url(azurite.account),
-        credential={"account_name": azurite.account, "account_key": azurite.key},
-    )
+    service = share_service(file_standin, azurite)
 
     def make() -> str:
         name = "s" + uuid.uuid4().hex[:20]

@@ -17,7 +17,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from conftest import start_azurite
 from faultproxy import FaultProxy
-from helpers import seed_blobs
+from seed import seed_blobs
 
 TREE = {
     "a.txt": 10,

@@ -5,18 +5,15 @@ when shown, JSON, and errors."""
 from __future__ import annotations
 
 import pytest
+from seed import seed_share
 
 FILE = ("--type", "File")
 
 
 @pytest.fixture
 def tree(share_client):
-    for directory in ("docs", "docs/old", "empty"):
-        share_client.create_directory(directory)
     files = {"top.txt": b"hello", "docs/a.md": b"x" * 2048, "docs/old/b.md": b"bb"}
-    for path, data in files.items():
-        share_client.get_file_client(path).upload_file(data)
-    return files
+    return seed_share(share_client, files, dirs=("empty",))
 
 
 def lines(result) -> list[str]:

@@ -18,6 +18,8 @@ from azure.data.tables import (
     generate_account_sas,
     generate_table_sas,
 )
+from sdk_clients import table_service
+from seed import seed_table
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -29,14 +31,9 @@ def _prefix() -> str:
     return "L" + uuid.uuid4().hex[:10]
 
 
-def _service(azurite, account: str, key: str) -> TableServiceClient:
-    endpoint = f"http://{azurite.host}:{azurite.table_port}/{account}"
-    return TableServiceClient(endpoint, credential=AzureNamedKeyCredential(account, key))
-
-
 @pytest.fixture
 def tables(azurite) -> TableServiceClient:
-    return _service(azurite, azurite.account, azurite.key)
+    return table_service(azurite)
 
 
 def _connection_string(azurite) -> str:
@@ -51,14 +48,8 @@ def _expiry() -> dt.datetime:
 
 
 def _seed_entities(tables: TableServiceClient, name: str, keys: list[tuple[str, str]]) -> None:
-    client = tables.create_table(name)
-    by_partition: dict[str, list[str]] = {}
-    for pk, rk in keys:
-        by_partition.setdefault(pk, []).append(rk)
-    for pk, rks in by_partition.items():
-        for at in range(0, len(rks), 100):
-            ops = [("create", {"PartitionKey": pk, "RowKey": rk, "n": 1}) for rk in rks[at:][:100]]
-            client.submit_transaction(ops)
+    entities = [{"PartitionKey": pk, "RowKey": rk, "n": 1} for pk, rk in sorted(keys)]
+    seed_table(tables, name, entities, batch=100)
 
 
 def test_a_service_lists_its_tables_with_a_pattern(run_azxfer, azurite, tables) -> None:
@@ -96,7 +87,7 @@ def test_json_entries_and_summary(run_azxfer, azurite, tables) -> None:
 def test_tables_past_one_page_with_the_connection_string(run_azxfer, azurite) -> None:
     """1,001 tables (in the second account, so no other test's tables count): two pages of
     Query Tables, found by the connection string's TableEndpoint (no --type) and key."""
-    service = _service(azurite, azurite.acct2, azurite.acct2_key)
+    service = table_service(azurite, azurite.acct2)
     names = sorted(f"P{i:04d}{uuid.uuid4().hex[:6]}" for i in range(PAGE + 1))
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(service.create_table, names))

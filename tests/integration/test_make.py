@@ -10,8 +10,8 @@ import uuid
 from urllib.parse import parse_qs
 
 import pytest
-from azure.data.tables import TableServiceClient
 from azure.storage.blob import generate_account_sas
+from sdk_clients import table_service
 
 # Nothing listens here: a test that reaches the network with it fails with another message.
 NOWHERE = "http://127.0.0.1:9/devstoreaccount1"
@@ -23,10 +23,7 @@ def _name(prefix: str = "m") -> str:
 
 @pytest.fixture
 def tables(azurite):
-    client = TableServiceClient.from_connection_string(
-        f"DefaultEndpointsProtocol=http;AccountName={azurite.account};AccountKey={azurite.key};"
-        f"TableEndpoint={azurite.table_endpoint};"
-    )
+    client = table_service(azurite)
     yield client
     client.close()
 

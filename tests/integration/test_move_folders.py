@@ -9,13 +9,13 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from conftest import REPO_ROOT
 from faultproxy import FaultProxy, Rule
-from helpers import CliResult, blob_names, make_tree, seed_blobs, tree_files
+from helpers import CliResult, blob_names, make_tree, tree_files
+from seed import seed_blobs, seed_share
 
 MARKER = {"hdi_isfolder": "true"}
 
@@ -188,19 +188,6 @@ def test_blob_source_loses_the_markers_of_emptied_folders(
 # ============================================================== share -> local
 
 
-@pytest.fixture
-def share_client(file_standin, azurite) -> Iterator:
-    from azure.storage.fileshare import ShareServiceClient
-
-    service = ShareServiceClient(
-        account_url=file_standin.account_url(azurite.account),
-        credential={"account_name": azurite.account, "account_key": azurite.key},
-    )
-    name = "s" + uuid.uuid4().hex[:20]
-    service.create_share(name)
-    yield service.get_share_client(name)
-
-
 def share_entries(share_client, directory: str = "") -> set[str]:
     """Every file and directory under `directory` (directories with a trailing '/')."""
     found = set()
@@ -216,16 +203,14 @@ def share_entries(share_client, directory: str = "") -> set[str]:
 def test_share_to_local_move_removes_emptied_directories(
     tmp_path, run_azxfer, file_standin, azurite, share_client
 ):
-    for folder in ("data", "data/x", "data/x/deep", "data/kept", "data/empty"):
-        share_client.get_directory_client(folder).create_directory()
-    for path, body in {
+    files = {
         "data/top.txt": b"t",
         "data/x/a.txt": b"a",
         "data/x/deep/b.txt": b"b",
         "data/kept/c.txt": b"c",
         "data/kept/skip.log": b"l",
-    }.items():
-        share_client.get_file_client(path).upload_file(body)
+    }
+    seed_share(share_client, files, dirs=("data/empty",))
     url = f"{file_standin.account_url(azurite.account)}/{share_client.share_name}/data"
     out = tmp_path / "out"
     run_azxfer(
@@ -248,9 +233,7 @@ def test_share_to_local_move_removes_emptied_directories(
 def test_share_to_local_move_removes_the_emptied_root(
     tmp_path, run_azxfer, file_standin, azurite, share_client
 ):
-    for folder in ("data", "data/x"):
-        share_client.get_directory_client(folder).create_directory()
-    share_client.get_file_client("data/x/a.txt").upload_file(b"a")
+    seed_share(share_client, {"data/x/a.txt": b"a"})
     url = f"{file_standin.account_url(azurite.account)}/{share_client.share_name}/data"
     out = tmp_path / "out"
     run_azxfer(

@@ -9,6 +9,8 @@ import re
 import pytest
 from azure.storage.blob import ContentSettings
 from helpers import data_for
+from sdk_clients import table_service
+from seed import fresh_name, seed_table
 
 GOOD = {"a.txt": 3000, "b.txt": 5000}
 WRONG_MD5 = bytearray(16)
@@ -179,18 +181,9 @@ def test_bench_prints_its_table_at_essential_and_nothing_at_quiet(level, run_azx
 
 @pytest.mark.parametrize("level", ["essential", "quiet"])
 def test_table_export_follows_the_level(level, run_azxfer, azurite, tmp_path):
-    import uuid
-
-    from azure.data.tables import TableServiceClient
-
-    service = TableServiceClient.from_connection_string(
-        f"DefaultEndpointsProtocol=http;AccountName={azurite.account};AccountKey={azurite.key};"
-        f"TableEndpoint={azurite.table_endpoint};"
-    )
-    name = "t" + uuid.uuid4().hex[:12]
-    table = service.create_table(name)
-    for row in range(3):
-        table.create_entity({"PartitionKey": "p", "RowKey": str(row), "v": row})
+    name = fresh_name("t", 12)
+    rows = [{"PartitionKey": "p", "RowKey": str(row), "v": row} for row in range(3)]
+    seed_table(table_service(azurite), name, rows)
     result = run_azxfer(
         "export", f"{azurite.table_endpoint}/{name}", tmp_path / "out", "--output-level", level
     ).assert_ok()

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 from faultproxy import FaultProxy, Rule
-from helpers import blob_names, make_tree, seed_blobs, tree_files
+from helpers import blob_names, make_tree, tree_files
+from seed import seed_blobs
 from test_resume import KILLED, crash, job_id_of
 
 JSON = ("--output-type", "json")

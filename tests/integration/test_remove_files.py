@@ -4,22 +4,11 @@ directory last), filters (which leave directories alone), and one-line errors.""
 
 from __future__ import annotations
 
+from seed import seed_share
 from test_files_dirs import share_dirs
 
 FILE = ("--type", "File")
 JSON = ("--output-type", "json")
-
-
-def seed(share_client, files: dict[str, int], dirs: tuple[str, ...] = ()) -> None:
-    """Make `dirs` and every file's directories, then the files (of `size` bytes)."""
-    wanted = set(dirs)
-    for name in files:
-        parts = name.split("/")[:-1]
-        wanted |= {"/".join(parts[: i + 1]) for i in range(len(parts))}
-    for directory in sorted(wanted, key=lambda d: d.count("/")):
-        share_client.get_directory_client(directory).create_directory()
-    for name, size in files.items():
-        share_client.get_file_client(name).upload_file(b"x" * size)
 
 
 def share_files(share_client, directory: str = "") -> set[str]:
@@ -31,14 +20,14 @@ def share_files(share_client, directory: str = "") -> set[str]:
 
 
 def test_one_file(run_azxfer, share_url, share_client):
-    seed(share_client, {"d/a.txt": 3, "d/b.txt": 4})
+    seed_share(share_client, {"d/a.txt": 3, "d/b.txt": 4})
     result = run_azxfer("remove", share_url("d/a.txt"), *FILE, *JSON).assert_ok()
     assert share_files(share_client) == {"d/b.txt"}
     assert [e["destination"] for e in result.events_of("deleted")] == ["d/a.txt"]
 
 
 def test_azcopys_from_to_names_the_service_too(run_azxfer, share_url, share_client):
-    seed(share_client, {"d/a.txt": 3})
+    seed_share(share_client, {"d/a.txt": 3})
     run_azxfer("remove", share_url("d/a.txt"), "--from-to", "FileTrash").assert_ok()
     assert share_files(share_client) == set()
     both = run_azxfer("remove", share_url("d"), "-r", *FILE, "--from-to", "FileTrash")
@@ -47,7 +36,7 @@ def test_azcopys_from_to_names_the_service_too(run_azxfer, share_url, share_clie
 
 
 def test_a_tree_goes_files_first_then_folders_deepest_first(run_azxfer, share_url, share_client):
-    seed(
+    seed_share(
         share_client,
         {"d/a.txt": 1, "d/sub/b.txt": 2, "d/sub/deeper/c.txt": 3, "keep/k.txt": 1},
         dirs=("d/empty", "d/sub/empty2"),
@@ -68,13 +57,13 @@ def test_a_tree_goes_files_first_then_folders_deepest_first(run_azxfer, share_ur
 
 
 def test_the_share_root_stays(run_azxfer, share_url, share_client):
-    seed(share_client, {"a.txt": 1, "x/b.txt": 1})
+    seed_share(share_client, {"a.txt": 1, "x/b.txt": 1})
     run_azxfer("remove", share_url(), "-r", "--force", *FILE).assert_ok()
     assert share_files(share_client) == set() and share_dirs(share_client) == set()
 
 
 def test_filters_remove_files_only(run_azxfer, share_url, share_client):
-    seed(share_client, {"d/a.tmp": 1, "d/b.txt": 1, "d/sub/c.tmp": 1}, dirs=("d/empty",))
+    seed_share(share_client, {"d/a.tmp": 1, "d/b.txt": 1, "d/sub/c.tmp": 1}, dirs=("d/empty",))
     run_azxfer(
         "remove", share_url("d"), "-r", "--include-pattern", "*.tmp", "--force", *FILE
     ).assert_ok()
@@ -83,7 +72,7 @@ def test_filters_remove_files_only(run_azxfer, share_url, share_client):
 
 
 def test_dry_run_removes_nothing(run_azxfer, share_url, share_client):
-    seed(share_client, {"d/a.txt": 1, "d/sub/b.txt": 1})
+    seed_share(share_client, {"d/a.txt": 1, "d/sub/b.txt": 1})
     result = run_azxfer("remove", share_url("d"), "-r", "--dry-run", *FILE, *JSON).assert_ok()
     assert share_files(share_client) == {"d/a.txt", "d/sub/b.txt"}
     assert all(e["dry_run"] for e in result.events_of("deleted"))
@@ -91,7 +80,7 @@ def test_dry_run_removes_nothing(run_azxfer, share_url, share_client):
 
 
 def test_errors_are_one_line(run_azxfer, share_url, share_client):
-    seed(share_client, {"d/a.txt": 1})
+    seed_share(share_client, {"d/a.txt": 1})
     run_azxfer("remove", share_url("d"), *FILE).assert_usage_error()
     missing = run_azxfer("remove", share_url("d/nope.txt"), *FILE).assert_usage_error(code=1)
     assert "nope.txt" in missing.stderr
@@ -107,7 +96,7 @@ def test_errors_are_one_line(run_azxfer, share_url, share_client):
 def test_kill_9_then_resume_removes_the_rest_of_the_tree(run_azxfer, share_url, share_client):
     from test_resume import KILLED, crash, job_id_of
 
-    seed(share_client, {f"d/s{i % 4}/f{i:03d}": 1 for i in range(80)}, dirs=("d/empty",))
+    seed_share(share_client, {f"d/s{i % 4}/f{i:03d}": 1 for i in range(80)}, dirs=("d/empty",))
     first = run_azxfer(
         "remove", share_url("d"), "-r", "--force", "--concurrency", "4", *FILE, *JSON,
         env=crash("completed:40"),

@@ -20,6 +20,8 @@ from azure.data.tables import (
     TableServiceClient,
     generate_account_sas,
 )
+from sdk_clients import table_service
+from seed import seed_table
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -28,17 +30,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def tables(azurite) -> TableServiceClient:
-    key = AzureNamedKeyCredential(azurite.account, azurite.key)
-    return TableServiceClient(azurite.table_endpoint, credential=key)
+    return table_service(azurite)
 
 
 @pytest.fixture
 def table(tables) -> str:
     """A fresh table holding two entities."""
     name = "R" + uuid.uuid4().hex[:12]
-    client = tables.create_table(name)
-    for row in ("1", "2"):
-        client.create_entity({"PartitionKey": "p", "RowKey": row, "n": 1})
+    seed_table(tables, name, [{"PartitionKey": "p", "RowKey": row, "n": 1} for row in ("1", "2")])
     return name
 
 

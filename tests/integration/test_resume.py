@@ -28,7 +28,8 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
-from helpers import CliResult, blob_contents, data_for, md5, seed_blobs, tree_contents
+from helpers import CliResult, blob_contents, data_for, md5, tree_contents
+from seed import seed_blobs
 
 MiB = 1024 * 1024
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -36,6 +36,7 @@ from azure.storage.blob import (
 from blob_standin import BlobStandIn, blob_standin_fixture  # noqa: F401  (the fixture)
 from faultproxy import FaultProxy
 from helpers import CliResult, data_for
+from seed import seed_blobs, temporary_container
 
 MiB = 1024 * 1024
 JSON = ("--output-type", "json")
@@ -50,21 +51,16 @@ THROUGH_THIS_MACHINE = "through this machine"
 @pytest.fixture
 def dest(blob_service) -> Iterator:
     """A second, empty container in the main account (a ContainerClient)."""
-    name = "d" + uuid.uuid4().hex[:20]
-    client = blob_service.create_container(name)
-    yield client
-    with contextlib.suppress(Exception):
-        client.delete_container()
+    with temporary_container(blob_service, "d") as client:
+        yield client
 
 
 @pytest.fixture
 def acct2_dest(azurite) -> Iterator:
     """An empty container in the second emulator account (a ContainerClient)."""
     service = BlobServiceClient.from_connection_string(azurite.acct2_connection_string)
-    client = service.create_container("x" + uuid.uuid4().hex[:20])
-    yield client
-    with contextlib.suppress(Exception):
-        client.delete_container()
+    with temporary_container(service, "x") as client:
+        yield client
     service.close()
 
 
@@ -168,8 +164,7 @@ def test_container_copy_is_server_side_with_one_fallback_notice(
     """A recursive container copy (with a 5-block blob): every blob equal, the 501 to Put Blob
     From URL said once, and azxfer never read a byte of blob data itself."""
     seeded = {name: data_for(name, size) for name, size in TREE.items()}
-    for name, data in seeded.items():
-        container_client.upload_blob(name, data)
+    seed_blobs(container_client, seeded)
     acct = azurite.account
     result = run_azxfer(
         "copy", recorder.url(acct, container), recorder.url(acct, dest.container_name),
@@ -197,8 +192,7 @@ def test_cross_account_copy(auth, azurite, container, container_client, acct2_de
     """devstoreaccount1 → acct2: the service reads the source with a SAS minted from the
     source's key, or with the SAS given in the source URL."""
     seeded = {"s.txt": data_for("s", 900), "m/big.bin": data_for("big", 3 * MiB + 5)}
-    for name, data in seeded.items():
-        container_client.upload_blob(name, data)
+    seed_blobs(container_client, seeded)
     env: dict[str, str | None] = {"AZXFER_DEST_KEY": azurite.acct2_key}
     source = url_of(azurite, container)
     if auth == "source-sas":
@@ -272,10 +266,7 @@ SOURCE_METADATA = {"origin": "source", "k2": "v2"}
 def with_properties(container_client) -> dict[str, bytes]:
     """A small blob (copied in one request) and a 3-block blob, both with every property."""
     seeded = {"small.txt": data_for("small", 2000), "big.bin": data_for("big", 3 * MiB)}
-    for name, data in seeded.items():
-        container_client.upload_blob(
-            name, data, content_settings=SOURCE_SETTINGS, metadata=SOURCE_METADATA
-        )
+    seed_blobs(container_client, seeded, content_settings=SOURCE_SETTINGS, metadata=SOURCE_METADATA)
     return seeded
 
 
@@ -566,8 +557,7 @@ def test_client_mode_streams_through_this_machine(
     azurite, recorder, container, container_client, dest, run_azxfer
 ):
     seeded = {"s.txt": data_for("s", 1000), "big.bin": data_for("b", 3 * MiB + 3)}
-    for name, data in seeded.items():
-        container_client.upload_blob(name, data)
+    seed_blobs(container_client, seeded)
     acct = azurite.account
     result = run_azxfer(
         "copy", recorder.url(acct, container), recorder.url(acct, dest.container_name), "-r",
@@ -671,8 +661,7 @@ def test_minted_sas_never_written_anywhere(
     kinds of request that carry one: Copy Blob From URL (small blobs: Put Blob From URL is
     refused), Put Block From URL (the big blob) and Copy Blob (the append blob: Append Block
     From URL is refused)."""
-    for name, size in {"s.txt": 500, "big.bin": 2 * MiB + 1}.items():
-        container_client.upload_blob(name, data_for(name, size))
+    seed_blobs(container_client, {"s.txt": 500, "big.bin": 2 * MiB + 1})
     log_blob = container_client.get_blob_client("app.log")
     log_blob.create_append_blob()
     log_blob.append_block(b"appended\n" * 100)

@@ -11,14 +11,13 @@ request, and the second reset reaches azxfer's retry policy.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from faultproxy import FaultProxy
 from helpers import CliResult, data_for
+from seed import temporary_container
 
 MiB = 1024 * 1024
 JSON = ("--output-type", "json")
@@ -32,11 +31,9 @@ def fault_proxy(azurite) -> Iterator[FaultProxy]:
 
 @pytest.fixture
 def dest(blob_service) -> Iterator:
-    name = "d" + uuid.uuid4().hex[:20]
-    client = blob_service.create_container(name)
-    yield client
-    with contextlib.suppress(Exception):
-        client.delete_container()
+    """A second, empty container in the main account (a ContainerClient)."""
+    with temporary_container(blob_service, "d") as client:
+        yield client
 
 
 def _completed(result: CliResult, count: int) -> None:

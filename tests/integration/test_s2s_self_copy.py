@@ -8,15 +8,14 @@ another container or account, and non-recursive copies into a sub-folder still r
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
 from helpers import data_for
+from seed import seed_blobs, temporary_container
 
 SEEDED = {
     "a.txt": data_for("a", 300),
@@ -29,9 +28,7 @@ JSON = ("--output-type", "json")
 
 @pytest.fixture
 def seeded(container_client) -> dict[str, bytes]:
-    for name, data in SEEDED.items():
-        container_client.upload_blob(name, data)
-    return SEEDED
+    return seed_blobs(container_client, SEEDED)
 
 
 def _contents(container_client) -> dict[str, bytes]:
@@ -106,10 +103,8 @@ def test_same_blob_through_sas_urls_with_different_queries_is_refused(
 
 @pytest.fixture
 def other(blob_service) -> Iterator:
-    client = blob_service.create_container("o" + uuid.uuid4().hex[:20])
-    yield client
-    with contextlib.suppress(Exception):
-        client.delete_container()
+    with temporary_container(blob_service, "o") as client:
+        yield client
 
 
 def test_copies_that_do_not_overlap_their_source_still_run(

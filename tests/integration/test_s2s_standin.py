@@ -10,7 +10,6 @@ azxfer sent itself.
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -18,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +26,7 @@ import pytest
 from azure.storage.blob import ContainerSasPermissions, ContentSettings, generate_container_sas
 from blob_standin import BlobStandIn, blob_standin_fixture  # noqa: F401  (the fixture)
 from helpers import CliResult, data_for
+from seed import temporary_container
 
 MiB = 1024 * 1024
 JSON = ("--output-type", "json")
@@ -43,11 +42,9 @@ FROM_URL_OPS = {
 
 @pytest.fixture
 def dest(blob_service) -> Iterator:
-    name = "d" + uuid.uuid4().hex[:20]
-    client = blob_service.create_container(name)
-    yield client
-    with contextlib.suppress(Exception):
-        client.delete_container()
+    """A second, empty container in the main account (a ContainerClient)."""
+    with temporary_container(blob_service, "d") as client:
+        yield client
 
 
 def via(standin: BlobStandIn, azurite, container: str, path: str = "") -> str:

@@ -9,10 +9,8 @@ notice, and copies each blob with the next method on the ladder.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +19,7 @@ from azure.storage.blob import (
     generate_container_sas,
 )
 from helpers import data_for
+from seed import seed_blobs, temporary_container
 
 JSON = ("--output-type", "json")
 BLOBS = 24
@@ -28,11 +27,9 @@ BLOBS = 24
 
 @pytest.fixture
 def dest(blob_service) -> Iterator:
-    name = "d" + uuid.uuid4().hex[:20]
-    client = blob_service.create_container(name)
-    yield client
-    with contextlib.suppress(Exception):
-        client.delete_container()
+    """A second, empty container in the main account (a ContainerClient)."""
+    with temporary_container(blob_service, "d") as client:
+        yield client
 
 
 def _sas_url(azurite, container: str, permission: ContainerSasPermissions) -> str:
@@ -50,8 +47,7 @@ def test_sas_on_both_sides_copies_everything_after_dropping_put_blob_from_url(
     azurite, container, container_client, dest, run_azxfer
 ):
     seeded = {f"f{i:03}.txt": data_for(f"f{i}", 700 + i) for i in range(BLOBS)}
-    for name, data in seeded.items():
-        container_client.upload_blob(name, data)
+    seed_blobs(container_client, seeded)
     source = _sas_url(azurite, container, ContainerSasPermissions(read=True, list=True))
     destination = _sas_url(
         azurite,

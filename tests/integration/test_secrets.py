@@ -16,7 +16,8 @@ from urllib.parse import parse_qs, quote, quote_plus
 
 import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
-from helpers import CliResult, seed_blobs
+from helpers import CliResult
+from seed import seed_blobs
 
 
 def _forms(secret: str) -> set[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from faultproxy import FaultProxy
-from helpers import seed_blobs
+from seed import seed_blobs, seed_share
 from test_remove import journal_states
 from test_resume import KILLED, crash, job_id_of
 
@@ -140,9 +140,7 @@ def test_errors_are_one_line(run_azxfer, container_client, container_url):
 
 
 def test_metadata_of_files_in_a_share(run_azxfer, share_url, share_client):
-    from test_remove_files import seed
-
-    seed(share_client, {"d/a.txt": 1, "d/sub/b.txt": 2, "other.txt": 3})
+    seed_share(share_client, {"d/a.txt": 1, "d/sub/b.txt": 2, "other.txt": 3})
     share = ("--from-to", "FileNone")
     run_azxfer(
         "set-properties", share_url("d"), "-r", "--metadata", "k=v;n=1", *share, *JSON

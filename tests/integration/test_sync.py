@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 from faultproxy import FaultProxy, Rule
-from helpers import blob_contents, blob_names, seed_blobs, tree_contents
+from helpers import blob_contents, blob_names, tree_contents
+from seed import seed_blobs
 
 TREE = {"a.txt": 10, "a-b.txt": 11, "a/x.bin": 12, "a/y/z.txt": 13, "b.csv": 14}
 J = ("--output-type", "json")

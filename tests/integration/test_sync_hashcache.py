@@ -9,7 +9,8 @@ import stat
 import time
 from pathlib import Path
 
-from helpers import blob_contents, seed_blobs, tree_contents
+from helpers import blob_contents, tree_contents
+from seed import seed_blobs
 
 TREE = {"a.txt": 10, "a-b.txt": 11, "a/x.bin": 12, "a/y/z.txt": 13, "b.csv": 14}
 MD5 = ("--compare-hash", "md5", "--output-type", "json")

@@ -13,7 +13,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from helpers import blob_contents, blob_names, md5, seed_blobs, tree_contents
+from helpers import blob_contents, blob_names, md5, tree_contents
+from seed import seed_blobs
 from test_resume import KILLED, CountingProxy, crash, job_id_of, nchunks
 
 MiB = 1024 * 1024

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from azure.data.tables import EdmType, EntityProperty, TableServiceClient
+from sdk_clients import table_service
+from seed import seed_table
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -21,11 +23,7 @@ MIB = 1024 * 1024
 
 @pytest.fixture
 def tables(azurite) -> TableServiceClient:
-    cs = (
-        f"DefaultEndpointsProtocol=http;AccountName={azurite.account};AccountKey={azurite.key};"
-        f"TableEndpoint={azurite.table_endpoint};"
-    )
-    return TableServiceClient.from_connection_string(cs)
+    return table_service(azurite)
 
 
 @pytest.fixture
@@ -124,12 +122,6 @@ def table_contents(tables: TableServiceClient, name: str) -> dict[tuple[str, str
     }
 
 
-def seed(tables: TableServiceClient, name: str, entities: list[dict[str, Any]]) -> None:
-    client = tables.create_table(name)
-    for entity in entities:
-        client.create_entity(entity)
-
-
 def export(run_azxfer, url: str, folder: Path, *extra: str):
     result = run_azxfer("export", url, folder, "--output-type", "json", *extra)
     result.assert_ok()
@@ -144,7 +136,7 @@ def only_manifest(folder: Path) -> Path:
 
 def test_every_edm_type_round_trips_exactly(run_azxfer, tables, table_url, tmp_path, azurite):
     source, dest = fresh(), fresh()
-    seed(tables, source, edm_entities())
+    seed_table(tables, source, edm_entities())
     folder = tmp_path / "export"
     result = export(run_azxfer, table_url(source), folder)
     assert result.events_of("entities_done")[0]["entities_total"] == len(edm_entities())
@@ -177,11 +169,12 @@ def test_every_edm_type_round_trips_exactly(run_azxfer, tables, table_url, tmp_p
 
 def test_pages_and_batches_across_partitions(run_azxfer, tables, table_url, tmp_path):
     source, dest = fresh(), fresh()
-    client = tables.create_table(source)
-    for p in range(5):
-        rows = [{"PartitionKey": f"p{p}", "RowKey": f"{r:05d}", "v": r} for r in range(530)]
-        for start in range(0, len(rows), 100):
-            client.submit_transaction([("create", e) for e in rows[start : start + 100]])
+    rows = [
+        {"PartitionKey": f"p{p}", "RowKey": f"{r:05d}", "v": r}
+        for p in range(5)
+        for r in range(530)
+    ]
+    seed_table(tables, source, rows, batch=100)
     folder = tmp_path / "export"
     export(run_azxfer, table_url(source), folder)
     manifest = only_manifest(folder)
@@ -197,7 +190,7 @@ def test_pages_and_batches_across_partitions(run_azxfer, tables, table_url, tmp_
 
 def test_filter_select_and_dry_run(run_azxfer, tables, table_url, tmp_path):
     source = fresh()
-    seed(
+    seed_table(
         tables,
         source,
         [{"PartitionKey": "a", "RowKey": str(i), "v": i, "w": "x"} for i in range(6)],
@@ -218,7 +211,7 @@ def test_filter_select_and_dry_run(run_azxfer, tables, table_url, tmp_path):
 
 def _export_of(run_azxfer, tables, table_url, tmp_path, entities) -> tuple[Path, Path]:
     source = fresh()
-    seed(tables, source, entities)
+    seed_table(tables, source, entities)
     folder = tmp_path / "export"
     export(run_azxfer, table_url(source), folder)
     manifest = only_manifest(folder)
@@ -279,7 +272,7 @@ def test_entity_operations(run_azxfer, tables, table_url, tmp_path, operation):
     manifest, _ = _export_of(run_azxfer, tables, table_url, tmp_path, entities)
     dest = fresh()
     # Present already, in the middle of the first and of the second batch.
-    seed(tables, dest, [{"PartitionKey": "a", "RowKey": r, "v": -1, "old": "kept"}
+    seed_table(tables, dest, [{"PartitionKey": "a", "RowKey": r, "v": -1, "old": "kept"}
                         for r in ("050", "120")])  # fmt: skip
     result = run_azxfer(
         "import", manifest.parent, table_url(dest), "--manifest", manifest.name,

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+from seed import seed_table
 from test_tables import (
     edm_entities,
     fresh,
     only_manifest,
-    seed,
     table_contents,
     table_url,  # noqa: F401 - a fixture
     tables,  # noqa: F401 - a fixture
@@ -47,7 +47,7 @@ def big_entities() -> list[dict[str, Any]]:
 
 def seeded_table(tables) -> str:
     name = fresh()
-    seed(tables, name, edm_entities() + big_entities())
+    seed_table(tables, name, edm_entities() + big_entities())
     return name
 
 
@@ -157,7 +157,7 @@ def test_tampered_blob_refused_before_any_write(
     run_azxfer, tables, table_url, container_client, container_url
 ):
     source, dest = fresh(), fresh()
-    seed(tables, source, edm_entities())
+    seed_table(tables, source, edm_entities())
     run_azxfer("export", table_url(source), container_url("x"), "--pkrs", "m").assert_ok()
     names = {b.name.removeprefix("x/") for b in container_client.list_blobs()}
     (manifest_name,) = [n for n in names if n.endswith(".manifest")]
@@ -182,7 +182,7 @@ def test_tampered_blob_refused_before_any_write(
 
 def test_bad_places_one_line_each(run_azxfer, tables, table_url, container_url):
     source = fresh()
-    seed(tables, source, edm_entities()[:1])
+    seed_table(tables, source, edm_entities()[:1])
     share = "https://acct.file.core.windows.net/share/dir"
     result = run_azxfer("export", table_url(source), share).assert_usage_error()
     assert "local folder or a Blob container" in result.stderr
@@ -264,7 +264,7 @@ def test_blob_folder_many_blocks_and_copy_ranges(
 
 def test_blob_side_without_credential_is_one_line(run_azxfer, tables, table_url, container_url):
     source = fresh()
-    seed(tables, source, edm_entities()[:1])
+    seed_table(tables, source, edm_entities()[:1])
     result = run_azxfer(
         "export", table_url(source), container_url("nokey"), env={"AZXFER_DEST_KEY": None}
     ).assert_usage_error(1)

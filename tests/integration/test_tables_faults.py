@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from faultproxy import FaultProxy
+from seed import seed_table
 from test_tables import fresh, only_manifest, table_contents, tables  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.timeout(300)
@@ -33,14 +34,12 @@ def table_proxy(azurite) -> Iterator[FaultProxy]:
 
 def _seeded(tables) -> str:  # noqa: F811 - the fixture imported above
     name = fresh()
-    client = tables.create_table(name)
-    for p in range(PARTITIONS):
-        rows = [
-            {"PartitionKey": f"p{p}", "RowKey": f"{r:05d}", "v": r, "s": "x" * (r % 50)}
-            for r in range(ROWS)
-        ]
-        for start in range(0, ROWS, 100):
-            client.submit_transaction([("create", e) for e in rows[start : start + 100]])
+    rows = [
+        {"PartitionKey": f"p{p}", "RowKey": f"{r:05d}", "v": r, "s": "x" * (r % 50)}
+        for p in range(PARTITIONS)
+        for r in range(ROWS)
+    ]
+    seed_table(tables, name, rows, batch=100)
     return name
 
 

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from azure.data.tables import TableServiceClient
+from sdk_clients import table_service
+from seed import seed_table
 from test_tables import (
     edm_entities,
     fresh,
     only_manifest,
-    seed,
     table_contents,
     table_url,  # noqa: F401 - a fixture
     tables,  # noqa: F401 - a fixture
@@ -49,7 +50,7 @@ def test_csv_round_trips_every_edm_type_and_absent_properties(
 ):
     source, dest = fresh(), fresh()
     entities = edm_entities() + mixed_entities()
-    seed(tables, source, entities)
+    seed_table(tables, source, entities)
     folder = tmp_path / "csv"
     run_azxfer(
         "export", table_url(source), folder, "--payload-format", "csv", "--output-type", "json"
@@ -84,7 +85,7 @@ def test_csv_round_trips_every_edm_type_and_absent_properties(
 @pytest.mark.parametrize("damage", ["schema", "row"])
 def test_csv_damage_is_refused_before_any_write(run_azxfer, tables, table_url, tmp_path, damage):
     source, dest = fresh(), fresh()
-    seed(tables, source, mixed_entities())
+    seed_table(tables, source, mixed_entities())
     folder = tmp_path / "csv"
     run_azxfer("export", table_url(source), folder, "--payload-format", "csv").assert_ok()
     manifest = only_manifest(folder)
@@ -100,12 +101,13 @@ def test_csv_damage_is_refused_before_any_write(run_azxfer, tables, table_url, t
 def _big_table(tables: TableServiceClient) -> str:
     """~36 MiB of entities (60 KiB each), 450 of them in partition 'c', a few elsewhere."""
     name = fresh()
-    client = tables.create_table(name)
     blob = bytes(range(256)) * 240
-    for pk, count in (("a", 3), ("bb", 5), ("c", 450), ("d", 2), ("e", 4)):
-        rows = [{"PartitionKey": pk, "RowKey": f"{r:04d}", "b": blob, "r": r} for r in range(count)]
-        for start in range(0, len(rows), 50):
-            client.submit_transaction([("create", e) for e in rows[start : start + 50]])
+    rows = [
+        {"PartitionKey": pk, "RowKey": f"{r:04d}", "b": blob, "r": r}
+        for pk, count in (("a", 3), ("bb", 5), ("c", 450), ("d", 2), ("e", 4))
+        for r in range(count)
+    ]
+    seed_table(tables, name, rows, batch=50)
     return name
 
 
@@ -156,12 +158,7 @@ def test_bad_range_and_split_options_are_one_line_each(run_azxfer, table_url, tm
 
 @pytest.fixture
 def acct2_tables(azurite) -> TableServiceClient:
-    endpoint = f"{azurite.scheme}://{azurite.host}:{azurite.table_port}/{azurite.acct2}"
-    cs = (
-        f"DefaultEndpointsProtocol=http;AccountName={azurite.acct2};"
-        f"AccountKey={azurite.acct2_key};TableEndpoint={endpoint};"
-    )
-    return TableServiceClient.from_connection_string(cs)
+    return table_service(azurite, azurite.acct2)
 
 
 @pytest.mark.parametrize("operation", ["InsertOrSkip", "InsertOrReplace"])
@@ -175,8 +172,8 @@ def test_table_to_table_across_accounts(
         # Azurite counts an entity sent by PUT against its 1 MiB with more than a POST, and
         # refuses the 1 MiB one (EntityTooLarge); InsertOrSkip (POST) takes it.
         edm = [e for e in edm if e["PartitionKey"] != "large"]
-    seed(acct2_tables, source, edm + many)
-    seed(tables, dest, [{"PartitionKey": "p1", "RowKey": "0001", "v": -1, "old": "kept"}])
+    seed_table(acct2_tables, source, edm + many)
+    seed_table(tables, dest, [{"PartitionKey": "p1", "RowKey": "0001", "v": -1, "old": "kept"}])
     key_file = tmp_path / "acct2.key"
     key_file.write_text(azurite.acct2_key)
     src_url = f"{azurite.scheme}://{azurite.host}:{azurite.table_port}/{azurite.acct2}/{source}"

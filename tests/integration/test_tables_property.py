@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from seed import seed_table
 
 hypothesis = pytest.importorskip("hypothesis")  # a test dependency (pyproject: test extras)
 from azure.data.tables import EdmType, EntityProperty  # noqa: E402
@@ -60,9 +61,9 @@ _entities = st.lists(
 @given(entities=_entities)
 def test_random_entities_round_trip(run_azxfer, tables, table_url, tmp_path, payload, entities):  # noqa: F811
     source, dest = fresh(), fresh()
-    client = tables.create_table(source)
-    for pk, rk, props in entities:
-        client.create_entity({"PartitionKey": pk, "RowKey": rk, **props})
+    seed_table(
+        tables, source, [{"PartitionKey": pk, "RowKey": rk, **props} for pk, rk, props in entities]
+    )
     folder = tmp_path / uuid.uuid4().hex
     run_azxfer("export", table_url(source), folder, "--payload-format", payload).assert_ok()
     manifest = only_manifest(folder)

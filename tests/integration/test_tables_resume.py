@@ -5,7 +5,6 @@ twice. Through the real CLI against Azurite."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import signal
 from pathlib import Path
@@ -14,6 +13,7 @@ from urllib.parse import unquote
 import pytest
 import test_tables
 from azure.data.tables import TableServiceClient
+from seed import seed_table
 from test_tables import fresh, only_manifest, table_contents
 
 pytestmark = pytest.mark.timeout(600)
@@ -30,41 +30,27 @@ def crash(spec: str | None) -> dict[str, str | None]:
     return {"AZXFER_TEST_CRASH": spec, "PYTHONUNBUFFERED": "1"}
 
 
-def _insert(service: TableServiceClient, name: str, rows: list[dict]) -> None:
-    """Insert `rows` (each partition's together) in batches of 50 of one partition."""
-    client = service.get_table_client(name)
-    for _, group in itertools.groupby(rows, key=lambda e: e["PartitionKey"]):
-        part = list(group)
-        for start in range(0, len(part), 50):
-            client.submit_transaction([("create", e) for e in part[start : start + 50]])
-
-
 def _paged_table(service: TableServiceClient) -> str:
     """Three ranges under --pkrs b#d: 'a' (1,200 small entities: two pages), 'c' (600 of
     60 KiB, ~36 MiB: split under --split-size 32) and 'e' (1,100 small: two pages)."""
     name = fresh()
-    service.create_table(name)
-    _insert(
-        service, name, [{"PartitionKey": "a", "RowKey": f"{r:05d}", "n": r} for r in range(1200)]
-    )
-    _insert(
-        service, name, [{"PartitionKey": "c", "RowKey": f"{r:04d}", "b": BLOB} for r in range(600)]
-    )
-    _insert(
-        service,
-        name,
-        [{"PartitionKey": "e", "RowKey": f"{r:05d}", "s": "x" * r} for r in range(1100)],
-    )
+    rows = [
+        *({"PartitionKey": "a", "RowKey": f"{r:05d}", "n": r} for r in range(1200)),
+        *({"PartitionKey": "c", "RowKey": f"{r:04d}", "b": BLOB} for r in range(600)),
+        *({"PartitionKey": "e", "RowKey": f"{r:05d}", "s": "x" * r} for r in range(1100)),
+    ]
+    seed_table(service, name, rows, batch=50)
     return name
 
 
 def _small_table(service: TableServiceClient, count: int) -> str:
     """`count` entities over 7 partitions (batches of one partition each)."""
     name = fresh()
-    service.create_table(name)
     rows = [{"PartitionKey": f"p{r % 7}", "RowKey": f"{r:06d}", "n": r, "t": "v" * (r % 50)}
             for r in range(count)]  # fmt: skip
-    _insert(service, name, sorted(rows, key=lambda e: (e["PartitionKey"], e["RowKey"])))
+    seed_table(
+        service, name, sorted(rows, key=lambda e: (e["PartitionKey"], e["RowKey"])), batch=50
+    )
     return name
 
 

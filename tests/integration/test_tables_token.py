@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from azure.data.tables import TableServiceClient
-from test_tables import edm_entities, fresh, only_manifest, seed, table_contents
+from sdk_clients import table_service
+from seed import seed_table
+from test_tables import edm_entities, fresh, only_manifest, table_contents
 
 from azxfer.identity import record
 
@@ -21,12 +23,7 @@ SECRET = "s3cret-" + uuid.uuid4().hex
 @pytest.fixture
 def tables(entra_azurite, entra_standin) -> TableServiceClient:
     """The https emulator's Table service reached with its key (the test's own view)."""
-    emulator = entra_azurite
-    cs = (
-        f"DefaultEndpointsProtocol=https;AccountName={emulator.account};"
-        f"AccountKey={emulator.key};TableEndpoint={emulator.table_endpoint};"
-    )
-    return TableServiceClient.from_connection_string(cs)
+    return table_service(entra_azurite)
 
 
 @pytest.fixture
@@ -55,7 +52,7 @@ def test_export_and_import_with_the_signed_in_identity(
     run_azxfer, entra_azurite, entra_standin, tables, signed_in_env, tmp_path
 ) -> None:
     source, target = fresh(), fresh()
-    seed(tables, source, edm_entities())
+    seed_table(tables, source, edm_entities())
     folder = tmp_path / "export"
     url = f"{entra_azurite.table_endpoint}/{source}"
     # Without the sign-in the emulator refuses the table: the token is what lets us in.
@@ -88,12 +85,9 @@ def test_blob_place_of_files_with_the_signed_in_identity(
     from azure.storage.blob import BlobServiceClient
 
     source, target = fresh(), fresh()
-    seed(tables, source, edm_entities())
+    seed_table(tables, source, edm_entities())
     container = "c" + uuid.uuid4().hex[:12]
-    blobs = BlobServiceClient(
-        entra_azurite.blob_endpoint,
-        credential={"account_name": entra_azurite.account, "account_key": entra_azurite.key},
-    )
+    blobs = BlobServiceClient.from_connection_string(entra_azurite.connection_string)
     blobs.create_container(container)
     place = f"{entra_azurite.blob_endpoint}/{container}/backup"
     url = f"{entra_azurite.table_endpoint}/{source}"

@@ -7,13 +7,13 @@ WebBlob/WebLocal.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from blob_standin import BlobStandIn, blob_standin_fixture  # noqa: F401  (the fixture)
 from helpers import data_for
+from seed import temporary_container
 from webfiles import SIGNATURE, WebServer, serve_files
 
 MiB = 1024 * 1024
@@ -30,9 +30,8 @@ def web_server(tmp_path: Path) -> Iterator[WebServer]:
 
 @pytest.fixture
 def dest(blob_service) -> Iterator:
-    client = blob_service.create_container("w" + uuid.uuid4().hex[:20])
-    yield client
-    client.delete_container()
+    with temporary_container(blob_service, "w") as client:
+        yield client
 
 
 def test_web_file_downloads_in_ranged_chunks(web_server, run_azxfer, tmp_path):

@@ -32,7 +32,8 @@ from azxfer.journal.jobs import (
     prune_finished,
     remove_job,
 )
-from azxfer.journal.store import SUFFIX, Journal, TransferRow, TransferState, journal_path
+from azxfer.journal.rows import TransferRow, TransferState
+from azxfer.journal.store import SUFFIX, Journal, journal_path
 from azxfer.models import (
     BlobProps,
     BlobType,
@@ -759,7 +760,8 @@ def test_crash_hook_in_journal_dies_after_the_event_is_committed(
     header = f"""
         from pathlib import Path
         from azxfer.journal.crash import CrashHook
-        from azxfer.journal.store import Journal, TransferRow
+        from azxfer.journal.store import Journal
+        from azxfer.journal.rows import TransferRow
         from azxfer.models import Chunk
 
         def row(tid):

@@ -20,7 +20,8 @@ from azxfer.journal.hashcache import (
     stat_key,
 )
 from azxfer.journal.jobs import clean_jobs, prune_finished
-from azxfer.journal.store import Journal, TransferRow, TransferState
+from azxfer.journal.rows import TransferRow, TransferState
+from azxfer.journal.store import Journal
 from azxfer.models import Chunk
 
 DAY = 86400.0

@@ -6,7 +6,13 @@ import asyncio
 
 import pytest
 
-from azxfer.engine.ratelimit import MBPS, BandwidthCap, pace_for, requests_under_cap
+from azxfer.engine.ratelimit import (
+    LATENESS_MADE_UP,
+    MBPS,
+    BandwidthCap,
+    pace_for,
+    requests_under_cap,
+)
 
 
 class FakeTime:
@@ -38,9 +44,33 @@ def test_one_caller_moves_at_the_cap() -> None:
             await cap.take(piece)
 
     asyncio.run(move(160 * piece))
-    # Each piece waits for its own slot, right after the one before: exactly the cap's time.
-    assert time.now - 100.0 == pytest.approx(160 * piece / 1_000_000)
-    assert time.slept == pytest.approx([piece / 1_000_000] * 160)
+    # Each piece waits for its own slot, right after the one before: the cap's time, less
+    # the first slot's allowance for lateness.
+    assert time.now - 100.0 == pytest.approx(160 * piece / 1_000_000 - LATENESS_MADE_UP)
+    # Once the allowance is spent (the first two pieces), every piece waits its whole slot.
+    assert time.slept[-150:] == pytest.approx([piece / 1_000_000] * 150)
+
+
+def test_a_caller_woken_late_makes_the_lateness_up() -> None:
+    """A busy event loop wakes each sleeper 30 ms late: the pacer gives the time back, so the
+    job still moves at the cap, not at the cap less the sum of the late wake-ups."""
+    time = FakeTime()
+    piece = 256 * 1024
+
+    async def oversleep(seconds: float) -> None:
+        time.now += seconds + 0.03
+
+    cap = BandwidthCap(8, clock=time.clock, sleep=oversleep)  # 1,000,000 bytes per second
+
+    async def move() -> None:
+        for _ in range(40):
+            await cap.take(piece)
+
+    asyncio.run(move())
+    # The cap's time for 40 pieces (less the first slot's allowance), plus only the last
+    # wake-up's lateness: 39 late wake-ups were made up.
+    expected = 40 * piece / 1_000_000 - LATENESS_MADE_UP + 0.03
+    assert time.now - 100.0 == pytest.approx(expected)
 
 
 def test_callers_together_share_one_cap() -> None:
@@ -65,18 +95,19 @@ def test_callers_together_share_one_cap() -> None:
 def test_idle_time_is_not_saved_up_as_a_burst() -> None:
     time = FakeTime()
     cap = _cap(8, time)
-    assert cap.reserve(1_000_000) == pytest.approx(1.0)
+    assert cap.reserve(1_000_000) == pytest.approx(1.0 - LATENESS_MADE_UP)
     time.now += 60  # a minute idle (listing, say)
-    assert cap.reserve(1_000_000) == pytest.approx(1.0)
-    # The next megabyte waits for the one before it too: nothing was saved up.
-    assert cap.reserve(1_000_000) == pytest.approx(2.0)
+    assert cap.reserve(1_000_000) == pytest.approx(1.0 - LATENESS_MADE_UP)
+    # The next megabyte waits for the one before it too: only the allowance was saved up.
+    assert cap.reserve(1_000_000) == pytest.approx(2.0 - LATENESS_MADE_UP)
 
 
 def test_a_piece_larger_than_a_second_waits_its_whole_time() -> None:
     time = FakeTime()
     cap = _cap(0.5, time)  # 62,500 bytes per second
-    assert cap.reserve(8 * 1024 * 1024) == pytest.approx(8 * 1024 * 1024 / 62_500)
-    assert cap.reserve(1) == pytest.approx((8 * 1024 * 1024 + 1) / 62_500)
+    whole = 8 * 1024 * 1024 / 62_500
+    assert cap.reserve(8 * 1024 * 1024) == pytest.approx(whole - LATENESS_MADE_UP)
+    assert cap.reserve(1) == pytest.approx(whole + 1 / 62_500 - LATENESS_MADE_UP)
 
 
 def test_no_cap_is_no_pacing() -> None:
@@ -101,7 +132,8 @@ def test_bodies_sent_whole_go_one_slot_after_another() -> None:
         return await asyncio.gather(*(sent_at_pace(1_000_000, cap.take, send) for _ in range(3)))
 
     assert asyncio.run(side_by_side()) == ["answer"] * 3
-    assert sorted(sent_at) == pytest.approx([101.0, 102.0, 103.0])
+    first = 101.0 - LATENESS_MADE_UP
+    assert sorted(sent_at) == pytest.approx([first, first + 1, first + 2])
 
 
 def test_under_a_cap_each_request_gets_a_useful_share() -> None:

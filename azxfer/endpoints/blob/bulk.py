@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.base import BulkOutcome, NameFilter, SnapshotRule
+from azxfer.endpoints.base import NameFilter
 from azxfer.endpoints.blob.batch import (
     BATCH_LIMIT,
     Answer,
@@ -24,6 +24,7 @@ from azxfer.endpoints.blob.batch import (
 from azxfer.endpoints.blob.errors import classify
 from azxfer.endpoints.blob.requests import blob_path
 from azxfer.endpoints.blob.rest import RestBlobClient
+from azxfer.endpoints.bulkcaps import BulkOutcome, SnapshotRule
 from azxfer.endpoints.lookup import Named
 from azxfer.errors import AzxferError, CredentialError
 from azxfer.locations import Location

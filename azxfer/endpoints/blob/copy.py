@@ -18,13 +18,13 @@ from urllib.parse import quote, urlencode
 from msgspec import Struct
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.base import CopySource, ServerErrorAttempts
 from azxfer.endpoints.blob import copy_rest
 from azxfer.endpoints.blob.copy_sources import DelegationKeys
 from azxfer.endpoints.blob.handles import FastPath
 from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.endpoints.blob.sas import container_sas, delegation_sas
 from azxfer.endpoints.blob.writers import AppendBlobWriter, BlockBlobWriter, PageBlobWriter
+from azxfer.endpoints.copycaps import CopySource, ServerErrorAttempts
 from azxfer.endpoints.service_sas import ReadGrant, bearer_authorization
 from azxfer.errors import CopySourceError
 from azxfer.locations import Location, Service

@@ -22,18 +22,18 @@ from __future__ import annotations
 import enum
 from typing import cast
 
-from azxfer.endpoints.base import (
-    CopyContext,
-    CopyKind,
-    CopyRecorder,
-    Endpoint,
-    ServerErrorAttempts,
-    UrlSource,
-)
+from azxfer.endpoints.base import Endpoint
 from azxfer.endpoints.blob.copy import MAX_PUT_FROM_URL, MAX_SYNC_COPY, UrlWrites
 from azxfer.endpoints.blob.copy_runs import BlobCopyRuns
 from azxfer.endpoints.blob.endpoint import BlobEndpoint
 from azxfer.endpoints.bound_method import BoundCopyMethod
+from azxfer.endpoints.copycaps import (
+    CopyContext,
+    CopyKind,
+    CopyRecorder,
+    ServerErrorAttempts,
+    UrlSource,
+)
 from azxfer.errors import NotSupportedError
 from azxfer.models import BlobType, Entry, FileProps, Planned, blob_props, blob_type_to_write
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import base64
 
-from azxfer.endpoints.base import ServerErrorAttempts
 from azxfer.endpoints.blob.requests import blob_path
 from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.endpoints.blob.wire import blob_headers
+from azxfer.endpoints.copycaps import ServerErrorAttempts
 from azxfer.models import ContentProps
 
 

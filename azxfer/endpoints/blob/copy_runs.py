@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from azxfer.endpoints.base import CopyContext, CopySource, Endpoint
+from azxfer.endpoints.base import Endpoint
 from azxfer.endpoints.blob.copy import CopyState, UrlWrites
 from azxfer.endpoints.blob.copy_sources import SourceBlobs
 from azxfer.endpoints.blob.writers import BlockBlobWriter, PageBlobWriter
+from azxfer.endpoints.copycaps import CopyContext, CopySource
 from azxfer.endpoints.url_chunks import check_unchanged, chunks_of, parallel_chunks
 from azxfer.errors import Interrupted, TransferError
 from azxfer.events import Notice, Progress

@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.base import CopyMethod, CopySource, UrlSource
+from azxfer.endpoints.copycaps import CopyMethod, CopySource, UrlSource
 from azxfer.locations import Location
 from azxfer.models import Entry, Planned
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.base import CopyMethod, CopySource, SecurityDescriptors, UrlSource
+from azxfer.endpoints.copycaps import CopyMethod, CopySource, SecurityDescriptors, UrlSource
 from azxfer.endpoints.files.rest import FileRestClient
 from azxfer.endpoints.files.sas import share_sas
 from azxfer.endpoints.service_sas import ReadGrant, bearer_authorization

@@ -20,16 +20,16 @@ import contextlib
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, TypeVar, cast
 
-from azxfer.endpoints.base import (
+from azxfer.endpoints.base import Endpoint
+from azxfer.endpoints.bound_method import BoundCopyMethod
+from azxfer.endpoints.copycaps import (
     CopyContext,
     CopyKind,
     CopyRecorder,
     CopySource,
-    Endpoint,
     ServerErrorAttempts,
     UrlSource,
 )
-from azxfer.endpoints.bound_method import BoundCopyMethod
 from azxfer.endpoints.files.writer import FileWriter
 from azxfer.endpoints.url_chunks import check_unchanged, chunks_of, parallel_chunks
 from azxfer.errors import CopySourceError, Interrupted, TransferError

@@ -14,7 +14,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import unquote
 
-from azxfer.endpoints.base import CopySource, NameFilter, Selection, SelectionKind
+from azxfer.endpoints.base import NameFilter, Selection, SelectionKind
+from azxfer.endpoints.copycaps import CopySource
 from azxfer.errors import (
     CredentialError,
     IntegrityError,
