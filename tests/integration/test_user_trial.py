@@ -250,3 +250,18 @@ def test_sync_from_blob_keeps_folders_that_hold_source_files_without_a_word(
     assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")) == [
         "d", "d/a.txt", "d/e", "d/e/b.txt", "top.txt",
     ]  # fmt: skip
+
+
+# ------------------------------------------------------------------ a mistyped URL
+
+
+@pytest.mark.parametrize("typo", ["http//", "http:/"])
+def test_a_url_with_a_mistyped_scheme_is_called_that(typo, run_azxfer, azurite, tmp_path):
+    """'http//host/...' was taken for a local path: 'copying from Local to Local is not
+    supported', which does not tell the user what is wrong."""
+    (tmp_path / "f.txt").write_bytes(b"x")
+    url = f"{azurite.blob_endpoint}/somecontainer".removeprefix("http://")
+    result = run_azxfer("copy", tmp_path / "f.txt", f"{typo}{url}")
+    result.assert_usage_error()
+    assert f"did you mean 'http://{url}'?" in result.stderr, result.describe()
+    assert "Local to Local" not in result.stderr
