@@ -265,3 +265,11 @@ def test_a_url_with_a_mistyped_scheme_is_called_that(typo, run_azxfer, azurite, 
     result.assert_usage_error()
     assert f"did you mean 'http://{url}'?" in result.stderr, result.describe()
     assert "Local to Local" not in result.stderr
+
+
+def test_sync_help_names_azure_files(run_azxfer):
+    """sync's help said 'Local to Blob, Blob to local, Blob to Blob', yet it syncs Azure
+    Files too (tests/integration/test_files_sync.py)."""
+    text = " ".join(run_azxfer("sync", "--help").assert_ok().stdout.split())
+    assert "Azure Files" in text and "file.core.windows.net" in text
+    assert "Local to Blob, Blob to local, Blob to Blob." not in text
