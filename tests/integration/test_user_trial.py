@@ -273,3 +273,16 @@ def test_sync_help_names_azure_files(run_azxfer):
     text = " ".join(run_azxfer("sync", "--help").assert_ok().stdout.split())
     assert "Azure Files" in text and "file.core.windows.net" in text
     assert "Local to Blob, Blob to local, Blob to Blob." not in text
+
+
+def test_listing_a_missing_share_names_it_once(run_azxfer, azurite, file_standin, share_service):
+    """It said "share ''nosuch' at URL' at URL does not exist (listing share 'nosuch' at
+    URL)": the share's description was wrapped twice."""
+    base = file_standin.account_url(azurite.account)
+    result = run_azxfer("list", f"{base}/nosuchshare", "--type", "File")
+    result.assert_usage_error(1)
+    assert f"share 'nosuchshare' at {base} does not exist" in result.stderr, result.describe()
+    assert "''" not in result.stderr
+    download = run_azxfer("copy", f"{base}/nosuchshare/f.txt", "down.txt", "--from-to", "FileLocal")
+    download.assert_usage_error(1)
+    assert f"share 'nosuchshare' at {base} does not exist" in download.stderr, download.describe()

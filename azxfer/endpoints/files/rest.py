@@ -84,7 +84,7 @@ class FileRestClient:
             headers,
             body,
             what,
-            parent=self.where,
+            parent=self.share,  # the client names it "'s' at URL"
             keep=keep,
             server_error_attempts=attempts,
         )
@@ -319,7 +319,7 @@ class FileRestClient:
             headers,
             None,
             what,
-            parent=self.where,
+            parent=self.share,  # the client names it "'s' at URL"
             expect=length,
             expect_end=offset + length,
             expect_etag=etag,
@@ -345,7 +345,7 @@ class FileRestClient:
             etag,
             consume,
             f"file '{path}'",
-            parent=self.where,
+            parent=self.share,  # the client names it "'s' at URL"
             etag_in_answer=True,
             on_headers=on_headers,
         )
