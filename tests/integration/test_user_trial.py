@@ -286,3 +286,29 @@ def test_listing_a_missing_share_names_it_once(run_azxfer, azurite, file_standin
     download = run_azxfer("copy", f"{base}/nosuchshare/f.txt", "down.txt", "--from-to", "FileLocal")
     download.assert_usage_error(1)
     assert f"share 'nosuchshare' at {base} does not exist" in download.stderr, download.describe()
+
+
+# ------------------------------------------------------------------ make with a service SAS
+
+
+def test_make_with_a_container_or_table_sas_says_what_can_create_one(
+    run_azxfer, azurite, container, container_url, tables
+):
+    """A SAS made for one container (or table) can never create it: make said 'denied
+    (AuthorizationPermissionMismatch)', or that a table SAS lacked 'a' (it never suffices)."""
+    sas = _container_sas(azurite, container, read=True, write=True, list=True)
+    made = run_azxfer("make", f"{container_url()}?{sas}", env=NO_KEY)
+    made.assert_usage_error(1)
+    assert "with a SAS made for one container or object: use an account SAS with srt=c" in (
+        made.stderr
+    ), made.describe()
+    name = "t" + uuid.uuid4().hex[:12]
+    table_sas = _table_sas(azurite, name, read=True, add=True)
+    env = {**NO_KEY, "AZURE_STORAGE_CONNECTION_STRING": (
+        f"AccountName={azurite.account};TableEndpoint={azurite.table_endpoint};"
+    )}  # fmt: skip
+    table = run_azxfer("make", f"{azurite.table_endpoint}/{name}?{table_sas}", env=env)
+    table.assert_usage_error(1)
+    assert f"cannot create table '{name}' with a SAS made for one table" in table.stderr, (
+        table.describe()
+    )
