@@ -312,3 +312,17 @@ def test_make_with_a_container_or_table_sas_says_what_can_create_one(
     assert f"cannot create table '{name}' with a SAS made for one table" in table.stderr, (
         table.describe()
     )
+
+
+def test_set_properties_refused_for_a_share_names_no_job(
+    run_azxfer, azurite, file_standin, share, share_url, share_client
+):
+    """'--block-blob-tier' on a share printed 'Job <id>: set-properties ...' before its error
+    line: a job that never ran, and that `azxfer jobs show` does not know."""
+    share_client.get_file_client("f.txt").upload_file(b"x")
+    result = run_azxfer("set-properties", share_url(), "-r", "--block-blob-tier", "Cool",
+                        "--type", "File")  # fmt: skip
+    result.assert_usage_error()
+    assert result.stdout == "", result.describe()
+    assert "--block-blob-tier applies only to Blob storage" in result.stderr
+    assert "No jobs." in run_azxfer("jobs", "list").assert_ok().stdout
