@@ -326,3 +326,20 @@ def test_set_properties_refused_for_a_share_names_no_job(
     assert result.stdout == "", result.describe()
     assert "--block-blob-tier applies only to Blob storage" in result.stderr
     assert "No jobs." in run_azxfer("jobs", "list").assert_ok().stdout
+
+
+# ------------------------------------------------------------------ jobs list as JSON
+
+
+def test_jobs_list_speaks_json(run_azxfer, container_url, tmp_path):
+    """AzCopy's `jobs list` takes --output-type json; ours refused the option."""
+    (tmp_path / "f.txt").write_bytes(b"x")
+    copied = run_azxfer("copy", tmp_path / "f.txt", container_url("f.txt"), "--output-type",
+                        "json").assert_ok()  # fmt: skip
+    job_id = copied.finished()["job_id"]
+    listed = run_azxfer("jobs", "list", "--output-type", "json").assert_ok()
+    jobs = listed.events_of("job")
+    assert [j["job_id"] for j in jobs] == [job_id], listed.describe()
+    assert jobs[0]["command"] == "copy" and jobs[0]["status"] == "Completed"
+    assert jobs[0]["counts"]["completed"] == 1 and jobs[0]["started"].endswith("Z")
+    assert listed.stderr == ""
