@@ -182,7 +182,8 @@ def _parse_url(
             raise LocationError(f"'{display}': an emulator URL needs /ACCOUNT/CONTAINER")
         account = segments.pop(0)
         endpoint = f"{parts.scheme}://{netloc}/{account}"
-        detected, read_only = path_style.get(netloc.lower(), Service.BLOB), False
+        detected = path_style.get(netloc.lower()) or _service_of_sas(parts.query)
+        read_only = False
     elif service is not None:
         endpoint = f"{parts.scheme}://{netloc}"
         account, detected, read_only = host.split(".")[0], service, False
@@ -259,6 +260,12 @@ def redact_web(text: str) -> str:
     parts = urlsplit(text)
     shown = parts._replace(query="", fragment="", netloc=parts.netloc.rsplit("@", 1)[-1])
     return shown.geturl() + ("?REDACTED" if parts.query else "")
+
+
+def _service_of_sas(query: str) -> Service:
+    """The service of an emulator's path-style URL that no connection string names: a table
+    SAS (`tn=`) says Table; anything else is taken for Blob, the emulators' first service."""
+    return Service.TABLE if re.search(r"(?:^|&)tn=", query) else Service.BLOB
 
 
 def _is_path_style_host(host: str) -> bool:

@@ -343,3 +343,14 @@ def test_jobs_list_speaks_json(run_azxfer, container_url, tmp_path):
     assert jobs[0]["command"] == "copy" and jobs[0]["status"] == "Completed"
     assert jobs[0]["counts"]["completed"] == 1 and jobs[0]["started"].endswith("Z")
     assert listed.stderr == ""
+
+
+def test_an_emulator_table_url_with_a_table_sas_is_a_table(run_azxfer, azurite, tables):
+    """Without a connection string naming the TableEndpoint, an emulator's path-style table
+    URL was taken for Blob ("listing container 't' ...: 415 AtomFormatNotSupported"), though
+    its table SAS (tn=) says what it is."""
+    source = _seeded_table(tables, 3)
+    sas = _table_sas(azurite, source, read=True)
+    result = run_azxfer("list", f"{azurite.table_endpoint}/{source}?{sas}", env=NO_KEY)
+    result.assert_ok()
+    assert result.stdout.splitlines() == ["p0\tr0000", "p1\tr0001", "p2\tr0002"], result.describe()
