@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bare_sdk
 import files_workloads
 import table_workloads
+import toolbox_files
 import toolbox_workloads
 from azure.storage.blob import (
     AccountSasPermissions,
@@ -92,9 +93,11 @@ WORKLOADS = [
     *files_workloads.WORKLOADS,
     *table_workloads.WORKLOADS,
     *toolbox_workloads.WORKLOADS,
+    *toolbox_files.WORKLOADS,
 ]
+TOOLBOX = [*toolbox_workloads.WORKLOADS, *toolbox_files.WORKLOADS]
 # Workloads that make their own data rather than reading the local trees make_data writes.
-OWN_DATA = [*table_workloads.WORKLOADS, *toolbox_workloads.WORKLOADS]
+OWN_DATA = [*table_workloads.WORKLOADS, *TOOLBOX]
 PEERS = ["azcopy", "rclone"]
 
 
@@ -351,10 +354,14 @@ def run_workload(
     warmup: int,
     table_sizes: table_workloads.TableSizes = table_workloads.FULL,
     toolbox_sizes: toolbox_workloads.ToolboxSizes = toolbox_workloads.FULL,
+    files_toolbox_sizes: toolbox_files.FilesToolboxSizes = toolbox_files.FULL,
+    rclone_files: str = "rclone",
 ) -> list[Run]:
     work = base / name
     work.mkdir()
-    ctx, plan = workload_ctx(name, work, small, large, table_sizes, toolbox_sizes)
+    ctx, plan = workload_ctx(
+        name, work, small, large, table_sizes, toolbox_sizes, files_toolbox_sizes, rclone_files
+    )
     runs: list[Run] = []
     try:
         data, make_step = plan(name, ctx)
@@ -371,7 +378,7 @@ def run_workload(
         # emulator serves after seeding cost it up to twice the CPU of later ones, and that
         # always fell on the first tool of the first round (benchmarks/README.md, session 7).
         for rep in range(1 - warmup, reps + 1):
-            for tool in tools:
+            for tool in round_order(name, tools, rep + warmup - 1):
                 cleanups: list[Callable[[], None]] = []
                 try:
                     step = make_step(tool, cleanups)
@@ -395,6 +402,17 @@ def run_workload(
     return runs
 
 
+def round_order(workload: str, tools: list[str], round_no: int) -> list[str]:
+    """The tools' order in round `round_no` (0 = the first, warm-up or not). The toolbox
+    workloads rotate it every round (A B C, B C A, C A B, ...): a slow drift within a round
+    (Azurite's, or the machine's) then falls on every tool in turn, not always on the last.
+    The others keep one order, as every earlier measurement in the README did."""
+    if workload not in TOOLBOX:
+        return tools
+    k = round_no % len(tools)
+    return tools[k:] + tools[:k]
+
+
 def workload_ctx(
     name: str,
     work: Path,
@@ -402,6 +420,8 @@ def workload_ctx(
     large: DataSet | None,
     table_sizes: table_workloads.TableSizes,
     toolbox_sizes: toolbox_workloads.ToolboxSizes,
+    files_toolbox_sizes: toolbox_files.FilesToolboxSizes,
+    rclone_files: str,
 ) -> tuple[Ctx, Callable]:
     """A fresh server for the workload, and the plan function of its service."""
     if name in files_workloads.WORKLOADS:
@@ -411,8 +431,11 @@ def workload_ctx(
         ctx = table_workloads.start(Azurite(work), work, table_sizes)
         return ctx, table_workloads.workload_plan
     if name in toolbox_workloads.WORKLOADS:
-        ctx = toolbox_workloads.start(Azurite(work), work, toolbox_sizes)
+        ctx = toolbox_workloads.start(lambda: Azurite(work), work, toolbox_sizes)
         return ctx, toolbox_workloads.workload_plan
+    if name in toolbox_files.WORKLOADS:
+        ctx = toolbox_files.start(work, files_toolbox_sizes, rclone_files)
+        return ctx, toolbox_files.workload_plan
     assert small is not None and large is not None
     return blob_ctx(work, small, large), workload_plan
 
@@ -669,7 +692,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"smoke-test sizes: {QUICK.small_files} small files, "
         f"{QUICK.large_count} × {QUICK.large_bytes >> 20} MiB, "
         f"{table_workloads.QUICK.entities} entities, "
-        f"{toolbox_workloads.QUICK.list_blobs} blobs to list, remove or set the tier of",
+        f"{toolbox_workloads.QUICK.list_blobs} blobs to list, "
+        f"{toolbox_workloads.QUICK.bulk_blobs} to remove or set the tier of, "
+        f"{toolbox_files.QUICK.list_files} share files to list or remove",
     )
     ap.add_argument(
         "--bulk-blobs",
@@ -677,6 +702,12 @@ def main(argv: list[str] | None = None) -> int:
         help="blobs of remove-blobs and set-tier (a multiple of 1000; default "
         f"{toolbox_workloads.FULL.bulk_blobs}, --quick {toolbox_workloads.QUICK.bulk_blobs}): "
         "Azurite's time per delete grows with the blobs it holds",
+    )
+    ap.add_argument(
+        "--rclone-files",
+        default="rclone",
+        help="the rclone of files-list and files-remove: one with the azurefiles backend "
+        "(rclone >= 1.65; default `rclone` on PATH; without it rclone's rows say n/a)",
     )
     ap.add_argument("--timeout", type=float, default=900, help="seconds per run (default 900)")
     ap.add_argument(
@@ -707,6 +738,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = QUICK if a.quick else FULL
     table_sizes = table_workloads.QUICK if a.quick else table_workloads.FULL
     toolbox_sizes = toolbox_workloads.QUICK if a.quick else toolbox_workloads.FULL
+    files_toolbox_sizes = toolbox_files.QUICK if a.quick else toolbox_files.FULL
     if a.bulk_blobs is not None:
         if a.bulk_blobs <= 0 or a.bulk_blobs % toolbox_workloads.LEAVES:
             raise SystemExit(f"--bulk-blobs: a positive multiple of {toolbox_workloads.LEAVES}")
@@ -714,7 +746,7 @@ def main(argv: list[str] | None = None) -> int:
 
     missing = [str(p) for p in (PY, AZURITE) if not p.exists()]
     if (
-        set(workloads) & set(files_workloads.WORKLOADS)
+        set(workloads) & {*files_workloads.WORKLOADS, *toolbox_files.WORKLOADS}
         and not files_workloads.STANDIN_PACKAGE.exists()
     ):
         missing.append(f"{files_workloads.STANDIN_PACKAGE} (the File REST stand-in)")
@@ -753,6 +785,8 @@ def main(argv: list[str] | None = None) -> int:
                 a.warmup,
                 table_sizes,
                 toolbox_sizes,
+                files_toolbox_sizes,
+                a.rclone_files,
             )
     finally:
         if not a.keep:
@@ -778,6 +812,7 @@ def main(argv: list[str] | None = None) -> int:
                 "sizes": sizes.__dict__,
                 "table_sizes": table_sizes.__dict__,
                 "toolbox_sizes": toolbox_sizes.__dict__,
+                "files_toolbox_sizes": files_toolbox_sizes.__dict__,
                 "reps": a.reps,
                 "concurrency": CONCURRENCY,
                 "versions": versions(),

@@ -1,15 +1,16 @@
 """Toolbox workloads of the side-by-side benchmark (issue 26): `azxfer list`, `azxfer remove`
 and `azxfer set-properties` against AzCopy v10 (`list`, `remove`, `set-properties`) and rclone
-(`lsf`, `delete`, `settier`) on a fresh in-memory Azurite per workload.
+(`lsf`, `delete`, `settier`) on in-memory Azurite: one per `list-blobs` workload (the listing
+changes nothing), a fresh one for every `remove-blobs` and `set-tier` run (Azurite's cost per
+delete or tier change grows with the blobs it has held: see ToolboxCtx.fresh_server).
 
 The blobs are tiny (BLOB_BYTES each) in a three-level virtual-directory tree
 `dNN/eNN/gNN/blob-NNNN.txt` (10 × 10 × 10 folders), so every workload measures per-blob
 requests and listing pages, not bytes. Seeding is untimed: Put Blob through aiohttp with the
 account SAS (no per-request signing, SEED_CONCURRENCY in flight), fast enough to re-seed
-20,000 blobs before every remove run. Every run is verified: the names a listing printed
+before every remove and set-tier run. Every run is verified: the names a listing printed
 (exactly the seeded names, one line each), an empty container after a remove, every blob
-Cool after a set-tier. bare_sdk.py has none of these operations: its rows say "n/a".
-"""
+Cool after a set-tier. bare_sdk.py has none of these operations: its rows say "n/a"."""
 
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ SEED_CONCURRENCY = 64
 # The tree's 1,000 leaf folders (10 × 10 × 10): a workload's blob count is a multiple of it.
 FANOUT = 10
 LEAVES = FANOUT**3
-# The tier every set-tier run starts from (set untimed before each run) and the one it sets.
-START_TIER, TARGET_TIER = "Hot", "Cool"
+# The tier a set-tier run sets (its blobs start at Put Blob's default, Hot).
+TARGET_TIER = "Cool"
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,8 @@ class ToolboxSizes:
     bulk_blobs: int  # remove-blobs and set-tier
 
 
-FULL = ToolboxSizes(list_blobs=50_000, bulk_blobs=20_000)
-QUICK = ToolboxSizes(list_blobs=5_000, bulk_blobs=5_000)
+FULL = ToolboxSizes(list_blobs=50_000, bulk_blobs=5_000)
+QUICK = ToolboxSizes(list_blobs=5_000, bulk_blobs=1_000)
 
 
 def blob_names(count: int) -> Iterator[str]:
@@ -71,6 +72,18 @@ class ToolboxCtx(Ctx):
     sizes: ToolboxSizes = QUICK
     # The names the list workload's container holds (what every listing must print).
     listed: frozenset[str] = field(default_factory=frozenset, repr=False)
+    # Starts a fresh Azurite: every remove / set-tier run gets its own (see fresh_server).
+    new_server: Callable[[], Any] | None = field(default=None, repr=False)
+
+    def fresh_server(self) -> None:
+        """Replace the workload's Azurite with a fresh one (and rclone's remote with one for
+        it). Azurite's cost per delete and per tier change grows with the blobs it has held,
+        so a run on an Azurite that earlier runs wrote to would be slower than the first,
+        whichever tool it was; on a fresh one every run starts alike."""
+        assert self.new_server is not None
+        self.server.stop()
+        self.server = self.new_server()
+        self.rclone_conf = rclone_conf(self.work, self.server.url)
 
 
 # --------------------------------------------------------------------------------------
@@ -108,20 +121,6 @@ def blob_tiers(ctx: Ctx, container: str) -> dict[str, str | None]:
     """{name: access tier} of every blob in the container; raises if it does not exist."""
     client = ctx.server.svc.get_container_client(container)
     return {b.name: b.blob_tier for b in client.list_blobs()}
-
-
-def set_tier_all(ctx: Ctx, container: str, tier: str) -> None:
-    """Every blob of the container to `tier`, 256 to a Blob Batch (Set Blob Tier)."""
-    client = ctx.server.svc.get_container_client(container)
-    names = [b.name for b in client.list_blobs()]
-    for i in range(0, len(names), 256):
-        failed = [
-            r
-            for r in client.set_standard_blob_tier_blobs(tier, *names[i : i + 256])
-            if r.status_code >= 300
-        ]
-        if failed:
-            raise RuntimeError(f"setting {container} to {tier}: HTTP {failed[0].status_code}")
 
 
 # --------------------------------------------------------------------------------------
@@ -185,7 +184,7 @@ def step_remove(ctx: ToolboxCtx, tool: str, cleanups: list) -> Step | str:
     if tool == "sdk":
         return NO_SDK
     container = f"rm-{ctx.next_run():04d}"
-    cleanups.append(lambda: ctx.server.delete(container))
+    ctx.fresh_server()
     seed(ctx, container, ctx.sizes.bulk_blobs)
     url = ctx.server.container_url(container)
     cmd = {
@@ -216,7 +215,8 @@ def step_set_tier(ctx: ToolboxCtx, tool: str, cleanups: list) -> Step | str:
     if tool == "sdk":
         return NO_SDK
     ctx.next_run()
-    set_tier_all(ctx, "tier", START_TIER)  # every run starts from the same tier
+    ctx.fresh_server()
+    seed(ctx, "tier", ctx.sizes.bulk_blobs)  # Put Blob leaves every blob at the default Hot
     url = ctx.server.container_url("tier")
     cmd = {
         "azxfer": azxfer_cmd("set-properties", url, "-r", "--block-blob-tier", TARGET_TIER),
@@ -260,12 +260,20 @@ def workload_plan(name: str, ctx: ToolboxCtx) -> tuple[DataSet, MakeStep]:
     if name == "remove-blobs":
         return DataSet(ctx.work, n, n * BLOB_BYTES), lambda t, c: step_remove(ctx, t, c)
     if name == "set-tier":
-        seed(ctx, "tier", n)
         return DataSet(ctx.work, n, n * BLOB_BYTES), lambda t, c: step_set_tier(ctx, t, c)
     raise ValueError(name)
 
 
-def start(azurite: Any, work: Path, sizes: ToolboxSizes) -> ToolboxCtx:
+def start(new_azurite: Callable[[], Any], work: Path, sizes: ToolboxSizes) -> ToolboxCtx:
     """The context of one toolbox workload on a fresh Azurite, with rclone's remote for it."""
+    azurite = new_azurite()
     conf = rclone_conf(work, azurite.url)
-    return ToolboxCtx(azurite, work, None, None, conf, sizes=sizes)  # type: ignore[arg-type]
+    return ToolboxCtx(
+        azurite,
+        work,
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        conf,
+        sizes=sizes,
+        new_server=new_azurite,
+    )

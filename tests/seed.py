@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from azure.core.exceptions import ResourceExistsError, ServiceResponseError
+from azure.data.tables import TableTransactionError
 from helpers import data_for, md5
 
 
@@ -107,19 +109,44 @@ def seed_share(
 
 def insert_entities(table_client, entities: Iterable[Mapping[str, Any]], *, batch: int = 0):
     """Insert `entities` one request each, or with `batch` > 0 in transactions of up to that
-    many (a transaction holds one partition: each run of equal PartitionKeys is split alone)."""
+    many (a transaction holds one partition: each run of equal PartitionKeys is split alone).
+
+    Each insert is a POST, which the SDK does not send again when the emulator closed the
+    connection without an answer (seen once in CI): `_again` does, and takes "already
+    exists" on the second try as the first one having been done (a transaction is atomic)."""
     if batch <= 0:
         for entity in entities:
-            table_client.create_entity(entity)
+            _again(lambda entity=entity: table_client.create_entity(entity))
         return
     for _, run in itertools.groupby(entities, key=lambda e: e["PartitionKey"]):
         rows = list(run)
         for start in range(0, len(rows), batch):
-            table_client.submit_transaction([("create", e) for e in rows[start : start + batch]])
+            ops = [("create", e) for e in rows[start : start + batch]]
+            _again(lambda ops=ops: table_client.submit_transaction(ops))
 
 
 def seed_table(tables, name: str, entities: Iterable[Mapping[str, Any]] = (), *, batch: int = 0):
     """Create table `name` and insert `entities` (see insert_entities); its TableClient."""
-    client = tables.create_table(name)
+    _again(lambda: tables.create_table(name))
+    client = tables.get_table_client(name)
     insert_entities(client, entities, batch=batch)
     return client
+
+
+def _again(call, attempts: int = 3) -> None:
+    """`call()` (a create), sent again when the connection closed before any answer came."""
+    for attempt in range(attempts):
+        try:
+            call()
+            return
+        except ServiceResponseError:
+            if attempt == attempts - 1:
+                raise
+        except (ResourceExistsError, TableTransactionError) as error:
+            already = getattr(error, "error_code", None) in _EXISTS
+            if attempt == 0 or not already:
+                raise
+            return
+
+
+_EXISTS = ("EntityAlreadyExists", "TableAlreadyExists")
