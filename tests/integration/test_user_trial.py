@@ -354,3 +354,42 @@ def test_an_emulator_table_url_with_a_table_sas_is_a_table(run_azxfer, azurite, 
     result = run_azxfer("list", f"{azurite.table_endpoint}/{source}?{sas}", env=NO_KEY)
     result.assert_ok()
     assert result.stdout.splitlines() == ["p0\tr0000", "p1\tr0001", "p2\tr0002"], result.describe()
+
+
+# ------------------------------------------------------------------ import from a folder
+
+
+def test_import_from_an_export_folder_finds_its_one_manifest(run_azxfer, azurite, tables, tmp_path):
+    """`azxfer import ./backup TABLE_URL` (no --manifest) said "'./backup' is not a URL, but
+    Table was named for it": a folder an export wrote holds one manifest, so it is used."""
+    source = _seeded_table(tables, 20)
+    folder = tmp_path / "backup"
+    table_url = f"{azurite.table_endpoint}/{source}"
+    run_azxfer("export", table_url, folder).assert_ok()
+    target = "t" + uuid.uuid4().hex[:12]
+    result = run_azxfer("import", folder, f"{azurite.table_endpoint}/{target}")
+    result.assert_ok()
+    assert len(list(tables.get_table_client(target).list_entities())) == 20
+
+
+def test_import_from_a_folder_without_one_manifest_says_what_to_give(
+    run_azxfer, azurite, tables, tmp_path
+):
+    table_url = f"{azurite.table_endpoint}/t{uuid.uuid4().hex[:12]}"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    none = run_azxfer("import", empty, table_url)
+    none.assert_usage_error()
+    assert "no export manifest (*.manifest)" in none.stderr, none.describe()
+    assert none.stdout == ""
+    two = tmp_path / "two"
+    two.mkdir()
+    (two / "a.manifest").write_text("{}")
+    (two / "b.manifest").write_text("{}")
+    several = run_azxfer("import", two, table_url)
+    several.assert_usage_error()
+    assert "a.manifest, b.manifest" in several.stderr and "--manifest" in several.stderr
+    missing = run_azxfer("import", two, table_url, "--manifest", "c.manifest")
+    missing.assert_usage_error()
+    assert missing.stdout == "", missing.describe()  # no job was announced
+    assert "c.manifest" in missing.stderr and "a.manifest, b.manifest" in missing.stderr
