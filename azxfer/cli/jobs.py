@@ -13,7 +13,7 @@ import click
 from azxfer.cli.common import job_dirs_from, journal_option
 
 if TYPE_CHECKING:
-    from azxfer.journal.rows import JobRecord
+    from azxfer.jobs import JobRecord
 
 STATES = ("pending", "active", "completed", "failed", "skipped")
 
