@@ -393,3 +393,13 @@ def test_import_from_a_folder_without_one_manifest_says_what_to_give(
     missing.assert_usage_error()
     assert missing.stdout == "", missing.describe()  # no job was announced
     assert "c.manifest" in missing.stderr and "a.manifest, b.manifest" in missing.stderr
+
+
+def test_an_upload_to_an_unknown_account_says_so(run_azxfer, azurite, tmp_path):
+    """An upload to an account the endpoint does not know said "container 'c' at URL: 404"."""
+    (tmp_path / "f.txt").write_bytes(b"x")
+    url = f"http://{azurite.host}:{azurite.blob_port}/nosuchaccount/somecontainer/f.txt"
+    result = run_azxfer("copy", tmp_path / "f.txt", url)
+    result.assert_usage_error(1)
+    assert "knows no account 'nosuchaccount'" in result.stderr, result.describe()
+    assert "check the account name in the URL" in result.stderr
