@@ -71,7 +71,8 @@ def classify_answer(answer: ErrorAnswer, table: ErrorTable) -> AzxferError:
     if status == 412:
         return IntegrityError(f"{what} changed during the transfer")
     if status == 404:
-        return NotFoundError(f"{what} not found")
+        # "listing container 'c' at URL not found" reads wrong: what is missing is listed.
+        return NotFoundError(f"{what.removeprefix('listing ')} not found")
     if status in (401, 403):
         denied = CredentialError(f"access to {what} denied ({code or 'forbidden'})")
         denied.needs = sas_permission(answer.method, what)

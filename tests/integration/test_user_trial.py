@@ -403,3 +403,12 @@ def test_an_upload_to_an_unknown_account_says_so(run_azxfer, azurite, tmp_path):
     result.assert_usage_error(1)
     assert "knows no account 'nosuchaccount'" in result.stderr, result.describe()
     assert "check the account name in the URL" in result.stderr
+
+
+def test_listing_at_an_unknown_account_reads_right(run_azxfer, azurite):
+    """It said "listing container 'c' at URL not found"."""
+    endpoint = f"http://{azurite.host}:{azurite.blob_port}/nosuchaccount"
+    result = run_azxfer("list", f"{endpoint}/somecontainer")
+    result.assert_usage_error(1)
+    assert f"container 'somecontainer' at {endpoint} not found" in result.stderr, result.describe()
+    assert "listing container" not in result.stderr
