@@ -93,6 +93,8 @@ class BulkJob(BulkRun):
         options, spec = self.options, self.spec
         endpoint = endpoint_for(options.location, options.credential, connections, spec.job_id)
         check_operation(endpoint, options)
+        if not self.held_for_limit:
+            self._release()
         actions = BulkActions(endpoint, self.operation, options.concurrency, lambda: self.stopping)
         resumed = self.records is not None and spec.resume and self.records.enumerated
         if not resumed:

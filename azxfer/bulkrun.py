@@ -64,6 +64,7 @@ class BulkRun:
         # Events held back while the job may yet be refused (a remove past --max-delete):
         # a job refused keeps no journal, so nothing may name it. None: nothing is held.
         self.held: list[Event] | None = None
+        self.held_for_limit = False
         self.interrupts = 0
         self.started = time.monotonic()
 
@@ -82,8 +83,10 @@ class BulkRun:
         self._open_journal()
         listed_before = self.records is not None and spec.resume and self.records.enumerated
         may_refuse = self.operation.removes and not (options.force or options.dry_run)
-        if may_refuse and not listed_before:
-            self.held = []
+        # Held at first: until the checks of what the service can do pass (a usage error
+        # names no job), and for a remove that may pass --max-delete, until it is allowed.
+        self.held = []
+        self.held_for_limit = may_refuse and not listed_before
         credential = options.credential.describe() if options.credential else ""
         self._emit(
             JobStarted(

@@ -71,6 +71,20 @@ class Credential(NamedTuple):
         }
         return f"{names[self.kind]} from {self.origin}" if self.origin else names[self.kind]
 
+    def sas_permissions(self) -> str | None:
+        """The permissions a SAS token grants (its `sp` field, e.g. 'rl'), if this is one."""
+        if self.kind != "sas" or not self.sas:
+            return None
+        return dict(parse_qsl(self.sas)).get("sp")
+
+    def is_service_sas(self) -> bool:
+        """Whether this is a SAS made for one container, share, table or object (`sr=`,
+        `tn=`), not an account SAS (`srt=`): it can never create a container."""
+        if self.kind != "sas" or not self.sas:
+            return False
+        fields = dict(parse_qsl(self.sas))
+        return "srt" not in fields and ("sr" in fields or "tn" in fields)
+
     def sas_expiry(self) -> datetime | None:
         """When the SAS token expires (its `se` field), if this is one and it says."""
         if self.kind != "sas" or not self.sas:

@@ -27,6 +27,10 @@ class LocationError(UsageError):
 class CredentialError(AzxferError):
     """Credentials are missing, malformed, expired or insufficient for the operation."""
 
+    # The SAS permission the denied request needed, as "l (list)", when known: a denied SAS
+    # token is then told which permission it lacks.
+    needs: str = ""
+
 
 class UnreachableError(AzxferError):
     """The service cannot be reached at all (refused, unknown host): fatal for the job."""

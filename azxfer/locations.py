@@ -123,7 +123,25 @@ def parse_location(
         return _parse_url(text, service, path_style or {}, table_service)
     if service not in (None, Service.LOCAL):
         raise LocationError(f"'{text}' is not a URL, but {service.value} was named for it")
+    _refuse_mistyped_url(text)
     return _parse_local(text)
+
+
+# An http(s) URL with its '://' mistyped ('http//h/p', 'https:/h/p', 'http:\\h\\p'), taken
+# as a local path, made a copy "from Local to Local". ('http/x' is a plain folder.)
+_MISTYPED_URL = re.compile(r"^(https?)(?::[/\\]{0,3}|[/\\]{2,3})(?=[^/\\])", re.IGNORECASE)
+
+
+def _refuse_mistyped_url(text: str) -> None:
+    """Refuse a local path that is no file or folder here but a mistyped URL, saying so."""
+    match = _MISTYPED_URL.match(text)
+    if match is None or os.path.lexists(text):
+        return
+    meant = f"{match[1].lower()}://{text[match.end() :].replace(chr(92), '/')}"
+    raise LocationError(
+        f"'{redact(text)}' is not a URL (did you mean '{redact(meant)}'?) nor a local path "
+        "that exists"
+    )
 
 
 def _parse_local(text: str) -> Location:
@@ -164,7 +182,8 @@ def _parse_url(
             raise LocationError(f"'{display}': an emulator URL needs /ACCOUNT/CONTAINER")
         account = segments.pop(0)
         endpoint = f"{parts.scheme}://{netloc}/{account}"
-        detected, read_only = path_style.get(netloc.lower(), Service.BLOB), False
+        detected = path_style.get(netloc.lower()) or _service_of_sas(parts.query)
+        read_only = False
     elif service is not None:
         endpoint = f"{parts.scheme}://{netloc}"
         account, detected, read_only = host.split(".")[0], service, False
@@ -241,6 +260,12 @@ def redact_web(text: str) -> str:
     parts = urlsplit(text)
     shown = parts._replace(query="", fragment="", netloc=parts.netloc.rsplit("@", 1)[-1])
     return shown.geturl() + ("?REDACTED" if parts.query else "")
+
+
+def _service_of_sas(query: str) -> Service:
+    """The service of an emulator's path-style URL that no connection string names: a table
+    SAS (`tn=`) says Table; anything else is taken for Blob, the emulators' first service."""
+    return Service.TABLE if re.search(r"(?:^|&)tn=", query) else Service.BLOB
 
 
 def _is_path_style_host(host: str) -> bool:

@@ -18,7 +18,7 @@ from azxfer.credentials import Credential
 from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.endpoints.factory import JobConnections
 from azxfer.endpoints.tables.rest import TableRestClient
-from azxfer.errors import AlreadyExists, UsageError
+from azxfer.errors import AlreadyExists, CredentialError, UsageError
 from azxfer.locations import Location, Service
 from azxfer.transport.retry import RetryPolicy
 
@@ -71,10 +71,26 @@ def make(options: MakeOptions) -> MakeResult:
     """Create the container, share or table of `options`."""
     kind = check_make(options)
     location = options.location
-    created = asyncio.run(_create(options))
+    try:
+        created = asyncio.run(_create(options))
+    except CredentialError as err:
+        raise _make_denied(err, kind, options) from None
     if not created and options.fail_if_exists:
         raise AlreadyExists(f"{kind} '{location.container}' already exists")
     return MakeResult(kind, location.container, location.url, created)
+
+
+def _make_denied(err: CredentialError, kind: str, options: MakeOptions) -> CredentialError:
+    """A denied create: a SAS made for one container, share, table or object (a service SAS,
+    `sr=` or `tn=`) can never create one, whatever its permissions, so it says what can."""
+    credential = options.credential
+    if credential is None or not credential.is_service_sas():
+        return err
+    return CredentialError(
+        f"cannot create {kind} '{options.location.container}' with a SAS made for one {kind} "
+        "or object: use an account SAS with srt=c and the c (create) permission, or the "
+        f"account key [used {credential.describe()}]"
+    )
 
 
 async def _create(options: MakeOptions) -> bool:
@@ -89,7 +105,7 @@ async def _create(options: MakeOptions) -> bool:
             table = TableRestClient(
                 connections.pool, location.endpoint, location.container, credential, retry
             )
-            return await table.create_table()
+            return await table.create_table(denial_is_final=True)
         blob = RestBlobClient(
             connections.pool, location.endpoint, location.account, credential, retry
         )

@@ -95,7 +95,7 @@ _OPTIONAL = {
 }
 # Kinds written by hand (dicts, not Event classes), and kinds printed without a `time`
 # (not through the JsonReporter): each checked by its own command's tests.
-_HAND_WRITTEN = {"bench_result", "made", "removed", "env_var"}
+_HAND_WRITTEN = {"bench_result", "made", "removed", "env_var", "job"}
 
 
 def test_the_source_scan_finds_every_event_class() -> None:

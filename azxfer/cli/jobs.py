@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from azxfer.cli.common import job_dirs_from, journal_option
+
+if TYPE_CHECKING:
+    from azxfer.jobs import JobRecord
 
 STATES = ("pending", "active", "completed", "failed", "skipped")
 
@@ -39,19 +45,51 @@ def _counts(counts: dict[str, int], all_states: bool) -> str:
     return ", ".join(f"{counts[s]} {s}" for s in STATES if all_states or counts[s])
 
 
+def job_report(record: JobRecord) -> dict[str, Any]:
+    """One job's JSON object for `jobs list --output-type json` (its locations without
+    secrets, as the journal keeps them; times in UTC)."""
+    return {
+        "event": "job",
+        "job_id": record.id,
+        "command": record.command,
+        "source": record.source,
+        "destination": record.destination,
+        "started": _utc(record.created),
+        "updated": _utc(record.updated),
+        "status": record.status,
+        "counts": record.counts,
+    }
+
+
+def _utc(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, UTC).isoformat().replace("+00:00", "Z")
+
+
 @jobs_group.command("list")
 @journal_option
-def list_command(journal_dir: Path | None) -> None:
+@click.option(
+    "--output-type",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: a table; json: one JSON event 'job' per job per line.",
+)
+def list_command(journal_dir: Path | None, output_type: str) -> None:
     """List jobs, newest first: ID, command, start, status, counts.
 
     \b
     Examples:
       azxfer jobs list
       azxfer jobs list --journal-dir /mnt/state/azxfer-jobs
+      azxfer jobs list --output-type json
     """
     from azxfer.jobs import jobs_in
 
     records = jobs_in(job_dirs_from(journal_dir))
+    if output_type == "json":
+        for record in records:
+            click.echo(json.dumps(job_report(record), ensure_ascii=False))
+        return
     if not records:
         click.echo("No jobs.")
         return

@@ -89,15 +89,17 @@ _COPY_DEFAULTS: dict[str, Any] = {
 @journal_option
 @output_options
 def sync_command(source: str, destination: str, **opts: object) -> int:
-    """Make DESTINATION a copy of the folder, container or virtual directory SOURCE: copy what
-    is missing or different (size, or a source newer by more than 2 s; or MD5 with
-    --compare-hash md5) and, with --delete-destination, delete what the source lacks. The
-    source's contents map onto the destination path. Local to Blob, Blob to local, Blob to Blob.
+    """Make DESTINATION a copy of the folder, container, share, directory or virtual
+    directory SOURCE: copy what is missing or different (size, or a source newer by more than
+    2 s; or MD5 with --compare-hash md5) and, with --delete-destination, delete what the source
+    lacks. The source's contents map onto the destination path. Between local folders, Blob
+    and Azure Files, in any direction but local to local.
 
     \b
     Examples:
       azxfer sync ./site 'https://acct.blob.core.windows.net/$web?<SAS>' --delete-destination true
       azxfer sync 'https://acct.blob.core.windows.net/box/logs' ./logs --exclude-pattern '*.tmp'
+      azxfer sync ./docs 'https://acct.file.core.windows.net/team/docs?<SAS>'
     """
     # Absolute local paths, so that `azxfer resume` finds the same files from any folder.
     source, destination = _absolute(source), _absolute(destination)

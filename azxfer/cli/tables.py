@@ -194,8 +194,8 @@ def build_export_options(table_url: str, dest: str, opts: dict[str, Any]) -> Any
 @click.argument("table_url")
 @click.option(
     "--manifest",
-    help="The manifest's file name in SOURCE (a folder); without it SOURCE is a table, copied "
-    "directly.",
+    help="The manifest's file name in SOURCE [default: a local folder's only one]; without it a "
+    "URL SOURCE is a table, copied directly.",
 )
 @click.option(
     "--entity-operation",
@@ -233,8 +233,9 @@ def import_command(source: str, table_url: str, **opts: Any) -> int:
     nothing is written unless all of them match. JSON and CSV exports alike. Entities go in
     batches of up to 100 of one partition.
 
-    Without --manifest, SOURCE is a table URL: its entities are copied to TABLE_URL directly,
-    across accounts too, with no files in between.
+    Without --manifest, a local folder's one manifest is imported, and a URL SOURCE is a
+    table: its entities are copied to TABLE_URL directly, across accounts too, with no files in
+    between.
 
     The job is journaled: `azxfer resume` continues a killed import, skipping the batches the
     table confirmed. A batch in flight at the kill may have landed and is sent again: harmless
@@ -264,6 +265,9 @@ def build_import_options(source: str, table_url: str, opts: dict[str, Any]) -> A
     identity = _signed_in(env)
     place: Path | Location
     source_credential = None
+    if opts["manifest"] is None and "://" not in source:
+        # A local folder is an export's: its one manifest (recorded, so a resume reads it).
+        opts["manifest"] = _only_manifest(_folder(source, must_exist=True))
     if opts["manifest"] is None:
         place = _table(source)
         source_credential = resolve_credential(
@@ -272,6 +276,11 @@ def build_import_options(source: str, table_url: str, opts: dict[str, Any]) -> A
     else:
         _check_manifest_name(opts["manifest"])
         place = _place(source, must_exist=True)
+        if isinstance(place, Path) and not (place / opts["manifest"]).is_file():
+            raise UsageError(
+                f"manifest {opts['manifest']!r} does not exist in {place} (it holds: "
+                f"{', '.join(_manifests(place)) or 'none'})"
+            )
         source_credential = _place_credential(
             place, "source", _key_file(opts, "source_key_file"), env, identity
         )
@@ -332,6 +341,25 @@ def _split_bytes(megabytes: int | None) -> int | None:
     if megabytes < _MIN_SPLIT_MB:
         raise UsageError(f"--split-size {megabytes}: give at least {_MIN_SPLIT_MB} (MB)")
     return megabytes * 1024 * 1024
+
+
+def _manifests(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.glob("*.manifest"))
+
+
+def _only_manifest(folder: Path) -> str:
+    """The one manifest of an export folder, when --manifest names none."""
+    names = _manifests(folder)
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise UsageError(
+            f"{folder} holds no export manifest (*.manifest): give the folder an export wrote "
+            "(or a table URL, to copy a table)"
+        )
+    raise UsageError(
+        f"{folder} holds several manifests ({', '.join(names)}): name one with --manifest"
+    )
 
 
 def _check_manifest_name(name: str | None) -> None:

@@ -8,15 +8,30 @@ from datetime import UTC, datetime
 
 from azxfer.credentials import Credential
 from azxfer.errors import CredentialError
+from azxfer.transport.rest import ExplainDenial
+
+
+def denials_of(credential: Credential | None, service: str) -> ExplainDenial | None:
+    """How a REST client of `service` ("blob", "file", "table") explains a denial, knowing
+    the credential used (`transport.rest` asks it of every denied request)."""
+    if credential is None:
+        return None
+    return lambda err, what: CredentialError(explain(err, what, credential, service))
 
 
 def denied(err: CredentialError, what: str, credential: Credential) -> str:
     """The message of a denial of `what`, saying which credential was used and why it
-    most likely failed."""
+    most likely failed (for a SAS token without the permission the request needs, which).
+    A denial said so already (by the REST client) is kept as it is."""
+    if "[used " in str(err):
+        return str(err)
     if credential.kind == "sas":
         expiry = credential.sas_expiry()
         if expiry is not None and expiry <= datetime.now(UTC):
             return f"access to {what} denied: the SAS token expired at {expiry:%Y-%m-%d %H:%M:%S}Z"
+        lacking = _lacking(credential, err.needs)
+        if lacking:
+            return f"access to {what} denied: {lacking} [used {credential.describe()}]"
     if credential.kind == "anonymous" and "no credentials" not in str(err):
         return f"{err} (no credentials were given)"
     if credential.kind != "anonymous" and "no credentials given" in str(err):
@@ -34,7 +49,17 @@ DATA_ROLES = {
         "Storage File Data Privileged Reader to read, Storage File Data Privileged "
         "Contributor to write"
     ),
+    "table": "Storage Table Data Reader to read, Storage Table Data Contributor to write",
 }
+
+
+def explain(err: CredentialError, what: str, credential: Credential, service: str) -> str:
+    """The message of the denial `err` of `what`, as the user reads it: which credential was
+    used and why it most likely failed."""
+    code = str(err).rpartition("(")[2].rstrip(")")
+    message = CredentialError(auth_message(code, what, str(err), credential, service))
+    message.needs = err.needs
+    return denied(message, what, credential)
 
 
 def auth_message(
@@ -60,6 +85,18 @@ def auth_message(
             "SAS token, AZXFER_SOURCE_KEY/AZXFER_DEST_KEY or AZURE_STORAGE_CONNECTION_STRING)"
         )
     return f"access to {what} denied ({code or 'forbidden'})"
+
+
+def _lacking(credential: Credential | None, needs: str) -> str:
+    """What a SAS token lacks for a request that `needs` a permission ("l (list)"); '' when
+    it grants it (or either is unknown): then the denial has another cause."""
+    granted = credential.sas_permissions() if credential is not None else None
+    if not needs or granted is None or needs[0] in granted:
+        return ""
+    return (
+        f"the SAS token lacks the {needs} permission (it grants sp={granted}): make a SAS "
+        f"that includes '{needs[0]}'"
+    )
 
 
 def _token_denied(code: str, what: str, lowered: str, service: str) -> str:

@@ -18,6 +18,10 @@ class ExtraTable:
         self.db.execute(
             "CREATE TABLE folders (key BLOB PRIMARY KEY, depth INTEGER, ref TEXT, display TEXT)"
         )
+        # Folders the source has an entry below (a source without folder entries, as Blob,
+        # implies them): never deletion candidates.
+        self.db.execute("CREATE TABLE implied (key BLOB PRIMARY KEY)")
+        self._last_parent: bytes | None = None
 
     def add(self, key: bytes, ref: str, display: str) -> None:
         """A destination entry (by its `sync_key`) that no source entry matched."""
@@ -30,6 +34,20 @@ class ExtraTable:
         self.db.execute(
             "INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?)",
             (key, key.count(b"/"), _text(ref), _text(display)),
+        )
+
+    def imply_parents(self, key: bytes) -> None:
+        """The source has an entry with this merge key: its folders (keyed 'path/', as the
+        merge keys folders) are the source's too. Entries come in key order, so one folder's
+        entries follow each other: each folder is marked once."""
+        parent = key.rstrip(b"/").rpartition(b"/")[0]
+        if not parent or parent == self._last_parent:
+            return
+        self._last_parent = parent
+        parts = parent.split(b"/")
+        self.db.executemany(
+            "INSERT OR IGNORE INTO implied VALUES (?)",
+            [(b"/".join(parts[: i + 1]) + b"/",) for i in range(len(parts))],
         )
 
     def protect(self, key: bytes) -> None:
@@ -57,7 +75,8 @@ class ExtraTable:
         """(ref, display) of every unprotected extra folder, deepest first (a folder can be
         deleted only once what was in it is gone)."""
         cursor = self.db.execute(
-            "SELECT key, ref, display FROM folders ORDER BY depth DESC, key DESC"
+            "SELECT key, ref, display FROM folders WHERE key NOT IN (SELECT key FROM implied) "
+            "ORDER BY depth DESC, key DESC"
         )
         while rows := cursor.fetchmany(512):
             for key, ref, display in rows:

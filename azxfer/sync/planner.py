@@ -149,6 +149,7 @@ class SyncPlanner:
             self._protect_twins(dst.rel_path, from_source=False)
             return None
         self._protect_twins(src.rel_path, from_source=True)
+        self.extra.imply_parents(pair.key)
         if src.is_folder:  # merged by key: `dst` is the same folder, or none
             return None if dst is not None else self.planner.plan_folder(src, src.rel_path)
         if self.has_times and not self.time_filter.accepts(src.rel_path, src.mtime):

@@ -41,6 +41,7 @@ class ErrorAnswer(Struct, frozen=True):
     message: str = ""  # the service's own words, when the caller has them (the SDK's)
     parent: str = ""  # the request's container or share as messages name it ("'c' at URL")
     copy_source_status: str = ""  # what a copy's source answered the service, when told
+    method: str = ""  # the request's HTTP method, when the caller knows it
 
 
 # A rule for one error code of a service: the error its answers stand for.
@@ -70,10 +71,34 @@ def classify_answer(answer: ErrorAnswer, table: ErrorTable) -> AzxferError:
     if status == 412:
         return IntegrityError(f"{what} changed during the transfer")
     if status == 404:
-        return NotFoundError(f"{what} not found")
+        # "listing container 'c' at URL not found" reads wrong: what is missing is listed.
+        return NotFoundError(f"{what.removeprefix('listing ')} not found")
     if status in (401, 403):
-        return CredentialError(f"access to {what} denied ({code or 'forbidden'})")
+        denied = CredentialError(f"access to {what} denied ({code or 'forbidden'})")
+        denied.needs = sas_permission(answer.method, what)
+        return denied
     return TransferError(f"{what}: {status} {code or first_line(answer.message)}".rstrip())
+
+
+# The SAS permission (its `sp` letter, and name) a request of each method needs. Listings
+# need `l` whatever their method; a tag or tier change may need another letter than `w`, so
+# a denial names the permission only when the token lacks it (see `endpoints.denials`).
+_SAS_PERMISSIONS = {
+    "GET": "r (read)",
+    "HEAD": "r (read)",
+    "PUT": "w (write)",
+    "DELETE": "d (delete)",
+    "POST": "a (add)",
+    "MERGE": "u (update)",
+    "PATCH": "u (update)",
+}
+
+
+def sas_permission(method: str, what: str) -> str:
+    """The SAS permission a request of `method` about `what` needs ('' when unknown)."""
+    if what.startswith("listing "):
+        return "l (list)"
+    return _SAS_PERMISSIONS.get(method, "")
 
 
 def copy_source_unreadable(answer: ErrorAnswer) -> AzxferError:

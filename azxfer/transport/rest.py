@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Awaitable, Callable, Container
 
-from azxfer.errors import AzxferError, RetryableError, ServerError
+from azxfer.errors import AzxferError, CredentialError, RetryableError, ServerError
 from azxfer.transport.classify import BUSY_STATUS, ErrorAnswer, ErrorTable, classify_answer
 from azxfer.transport.headers import Headers
 from azxfer.transport.http import connection_failure
@@ -31,6 +31,9 @@ Consumer = Callable[[int, bytes], Awaitable[None]]
 ServerErrorAttempts = Callable[[], int | None]
 # An answer: (status, headers, body).
 Answer = tuple[int, Headers, bytes]
+# Turns a denial of the request about `what` into what the user reads (the credential used
+# and why it most likely failed): a driver that knows its credential gives one.
+ExplainDenial = Callable[[CredentialError, str], AzxferError]
 
 
 class _AllButBusy:
@@ -48,9 +51,15 @@ class StorageRestClient:
     """Sends signed requests to one endpoint with one authorizer, retried by one policy."""
 
     def __init__(
-        self, pool: HttpPool, signer: Signer, retry: RetryPolicy, errors: ErrorTable
+        self,
+        pool: HttpPool,
+        signer: Signer,
+        retry: RetryPolicy,
+        errors: ErrorTable,
+        explain_denial: ExplainDenial | None = None,
     ) -> None:
         self.pool = pool
+        self.explain_denial = explain_denial
         # The job's bandwidth cap, if any (pools stood in for by tests have none).
         self.pace: Pace | None = getattr(pool, "pace", None)
         self.signer = signer
@@ -98,7 +107,7 @@ class StorageRestClient:
                     status = response.status
                     answer_headers = response.headers
                     if status >= 300 and status not in keep:
-                        raise self._error(response, what, parent, server_error_attempts)
+                        raise self._error(response, method, what, parent, server_error_attempts)
                     if expect_etag:
                         check_etag(answer_headers.get("ETag"), expect_etag, what)
             except (HttpError, TimeoutError) as exc:
@@ -151,7 +160,7 @@ class StorageRestClient:
                 async with self.pool.request("GET", url, request_headers) as response:
                     if response.status >= 300:
                         await response.read()
-                        raise self._error(response, what, parent)
+                        raise self._error(response, "GET", what, parent)
                     if unranged or etag_in_answer:
                         check_etag(response.headers.get("ETag"), etag, what)
                     if on_headers is not None:
@@ -181,20 +190,27 @@ class StorageRestClient:
         (built only when asked, on a retry)."""
         return lambda: f"{method} {self.signer.url_of(path)}"
 
-    def answer_error(self, response: HttpResponse, what: str, parent: str = "") -> AzxferError:
+    def answer_error(
+        self, response: HttpResponse, what: str, parent: str = "", method: str = ""
+    ) -> AzxferError:
         """The error an answer of status 300 or more stands for, by this service's codes;
-        `parent` names the request's container or share, for a missing one."""
+        `parent` names the request's container or share, for a missing one; `method` the
+        request's, for the permission a denied SAS lacks."""
         where = f"'{parent}' at {self.signer.endpoint}" if parent else ""
-        return answer_error(response, what, self.errors, where)
+        err = answer_error(response, what, self.errors, where, method)
+        if self.explain_denial is not None and isinstance(err, CredentialError):
+            return self.explain_denial(err, what)
+        return err
 
     def _error(
         self,
         response: HttpResponse,
+        method: str,
         what: str,
         parent: str,
         server_error_attempts: ServerErrorAttempts | None = None,
     ) -> AzxferError:
-        err = self.answer_error(response, what, parent)
+        err = self.answer_error(response, what, parent, method)
         if server_error_attempts is not None and isinstance(err, ServerError):
             err.attempts = server_error_attempts()
         return err
@@ -226,7 +242,7 @@ async def _paced_read(response: HttpResponse, pace: Pace) -> bytes:
 
 
 def answer_error(
-    response: HttpResponse, what: str, errors: ErrorTable, parent: str = ""
+    response: HttpResponse, what: str, errors: ErrorTable, parent: str = "", method: str = ""
 ) -> AzxferError:
     """The error an answer of status 300 or more stands for by a service's error codes;
     `parent` ("'c' at URL") names the request's container or share, for a missing one."""
@@ -238,5 +254,6 @@ def answer_error(
         headers.get("Retry-After"),
         parent=parent,
         copy_source_status=headers.get("x-ms-copy-source-status-code", ""),
+        method=method,
     )
     return classify_answer(answer, errors)

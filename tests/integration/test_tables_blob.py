@@ -268,7 +268,8 @@ def test_blob_side_without_credential_is_one_line(run_azxfer, tables, table_url,
     result = run_azxfer(
         "export", table_url(source), container_url("nokey"), env={"AZXFER_DEST_KEY": None}
     ).assert_usage_error(1)
-    assert "denied" in result.stderr and "no credentials were given" in result.stderr, result.stderr
+    assert "denied" in result.stderr and "no credentials given" in result.stderr, result.stderr
+    assert result.stderr.count("[used anonymous access]") == 1, result.stderr
 
 
 def test_blob_folder_failed_copy_leaves_no_temporary_blob(

@@ -56,14 +56,19 @@ class BatchRefused(AzxferError):
     """The service (or the credential) does not take batches: send the requests one by one."""
 
 
-def outcome(answer: Answer, what: str, parent: str, gone_is_done: bool) -> AzxferError | None:
+def outcome(
+    answer: Answer, what: str, parent: str, gone_is_done: bool, method: str = ""
+) -> AzxferError | None:
     """None if `answer` says the request succeeded (with `gone_is_done`, an object already
     gone too), else the error it stands for, with the service's own words when it gave some
-    (AzCopy shows them: "This operation is not permitted because the blob has snapshots.")."""
+    (AzCopy shows them: "This operation is not permitted because the blob has snapshots.");
+    `method` is the request's (a denial then knows the SAS permission it needed)."""
     status = answer.status
     if status < 300 or (gone_is_done and status == 404 and answer.code == "BlobNotFound"):
         return None
-    err = classify_answer(ErrorAnswer(status, answer.code, what, parent=parent), BLOB_ERRORS)
+    err = classify_answer(
+        ErrorAnswer(status, answer.code, what, parent=parent, method=method), BLOB_ERRORS
+    )
     if type(err) is TransferError and answer.message:
         return TransferError(f"{err}: {first_line(answer.message)}")
     return err

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
+from azxfer.credentials import Credential
 from azxfer.endpoints.base import NameFilter
 from azxfer.endpoints.blob.batch import (
     BATCH_LIMIT,
@@ -20,11 +21,12 @@ from azxfer.endpoints.blob.batch import (
     error_message,
     outcome,
 )
+from azxfer.endpoints.blob.errors import classify
 from azxfer.endpoints.blob.requests import blob_path
 from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.endpoints.bulkcaps import BulkOutcome, SnapshotRule
 from azxfer.endpoints.lookup import Named
-from azxfer.errors import AzxferError
+from azxfer.errors import AzxferError, CredentialError
 from azxfer.locations import Location
 from azxfer.models import Entry, Skipped, blob_props
 from azxfer.transport.rest import ALL_BUT_BUSY
@@ -48,6 +50,7 @@ class BlobBulkOps:
 
     location: Location
     rest: RestBlobClient | None
+    credential: Credential | None
     batch_size = BATCH_LIMIT
     # Set once the service refused a batch: the job's next ones would be refused too.
     _batch_refused = False
@@ -131,7 +134,7 @@ class BlobBulkOps:
                 self._batch_refused = True
             else:
                 return [
-                    outcome(answer, f"blob '{request.name}'", parent, gone_is_done)
+                    self._outcome(request, answer, parent, gone_is_done)
                     for request, answer in zip(requests, answers, strict=True)
                 ]
         singles = (self._single(request, gone_is_done) for request in requests)
@@ -142,14 +145,22 @@ class BlobBulkOps:
             answer = await self._answer(request, None)
         except AzxferError as exc:
             return exc
-        return outcome(answer, f"blob '{request.name}'", self._parent(), gone_is_done)
+        return self._outcome(request, answer, self._parent(), gone_is_done)
 
     async def _send(self, request: SubRequest, body: bytes | None) -> None:
-        err = outcome(
-            await self._answer(request, body), f"blob '{request.name}'", self._parent(), False
-        )
+        err = self._outcome(request, await self._answer(request, body), self._parent(), False)
         if err is not None:
             raise err
+
+    def _outcome(
+        self, request: SubRequest, answer: Answer, parent: str, gone_is_done: bool
+    ) -> AzxferError | None:
+        """The request's outcome; a denial says which credential was used and why."""
+        what = f"blob '{request.name}'"
+        err = outcome(answer, what, parent, gone_is_done, request.method)
+        if isinstance(err, CredentialError):
+            return classify(err, what, credential=self.credential)
+        return err
 
     async def _answer(self, request: SubRequest, body: bytes | None) -> Answer:
         client = self._client()

@@ -31,7 +31,7 @@ from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.endpoints.blob.url_copies import BlobUrlCopies
 from azxfer.endpoints.blob.writers import AppendBlobWriter, BlockBlobWriter, PageBlobWriter
 from azxfer.endpoints.listing import Listed, ListField
-from azxfer.errors import CredentialError, LocationError, NotFoundError, TransferError
+from azxfer.errors import CredentialError, LocationError, NotFoundError
 from azxfer.locations import Location
 from azxfer.models import (
     BlobProps,
@@ -171,7 +171,7 @@ class BlobEndpoint(BlobEntries, BlobUrlCopies, BlobBulkOps):
 
     async def _require_container(self) -> None:
         if self.rest is not None:
-            status = await self._container_request("HEAD")
+            status, _ = await self._container_request("HEAD")
             if status == 404:
                 raise NotFoundError(f"container {self.where} does not exist")
             return
@@ -186,9 +186,9 @@ class BlobEndpoint(BlobEntries, BlobUrlCopies, BlobBulkOps):
         except Exception as exc:
             raise self.classify(exc, f"container {self.where}") from None
 
-    async def _container_request(self, method: str) -> int:
-        """A container request on the REST path: its status, once a 403 that is an
-        authentication failure has been raised (a SAS scoped below the container may be
+    async def _container_request(self, method: str) -> tuple[int, str]:
+        """A container request on the REST path: its status and error code, once a 403 that
+        is an authentication failure has been raised (a SAS scoped below the container may be
         refused the container itself but still read and write its blobs)."""
         assert self.rest is not None
         where = f"container {self.where}"
@@ -199,7 +199,7 @@ class BlobEndpoint(BlobEntries, BlobUrlCopies, BlobBulkOps):
         if (status == 403 and code in ("AuthenticationFailed", "")) or status == 401:
             denied = classify_answer(ErrorAnswer(403, code, where), BLOB_ERRORS)
             raise self.classify(denied, where)
-        return 200 if status == 403 else status
+        return (200, "") if status == 403 else (status, code)
 
     async def _has_any(self, prefix: str) -> bool:
         if self.rest is not None:
@@ -274,9 +274,9 @@ class BlobEndpoint(BlobEntries, BlobUrlCopies, BlobBulkOps):
         """Create the container if it is missing (tolerating SAS tokens that may not)."""
         self.check_writable()
         if self.rest is not None:
-            status = await self._container_request("PUT")
+            status, code = await self._container_request("PUT")
             if status >= 300 and status != 409:  # 409: it exists already
-                raise self.classify(TransferError(f"container {self.where}: {status}"), self.where)
+                raise self._not_created(status, code)
             return
         from azure.core.exceptions import HttpResponseError, ResourceExistsError
 
@@ -290,6 +290,18 @@ class BlobEndpoint(BlobEntries, BlobUrlCopies, BlobBulkOps):
             raise self.classify(exc, f"container {self.where}") from None
         except Exception as exc:
             raise self.classify(exc, f"container {self.where}") from None
+
+    def _not_created(self, status: int, code: str) -> Exception:
+        """Why Create Container failed. A 404 to a PUT of the container itself means the
+        endpoint has no such account (an emulator's, or a proxy's): said so, not as '404'."""
+        what = f"creating container {self.where}"
+        if status == 404:
+            return NotFoundError(
+                f"{what}: the service knows no account '{self.location.account}' "
+                f"({code or status}): check the account name in the URL"
+            )
+        answer = ErrorAnswer(status, code, what, method="PUT")
+        return self.classify(classify_answer(answer, BLOB_ERRORS), what)
 
     async def target_for_single(self, source_name: str) -> str:
         """The blob name for a single source: inside a folder-like path, else the path itself."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from azxfer.credentials import Credential
 from azxfer.endpoints.denials import auth_message as _auth_message
 from azxfer.endpoints.denials import denied as _denied
+from azxfer.endpoints.denials import explain as _explain
 from azxfer.errors import (
     AzxferError,
     ContainerMissing,
@@ -57,12 +58,7 @@ def classify(
     the container ("'c' at URL") names it when it is missing.
     """
     if isinstance(exc, CredentialError) and credential is not None and "[used" not in str(exc):
-        code = str(exc).rpartition("(")[2].rstrip(")")
-        return CredentialError(
-            _denied(
-                CredentialError(_auth_message(code, what, str(exc), credential)), what, credential
-            )
-        )
+        return CredentialError(_explain(exc, what, credential, "blob"))
     if isinstance(exc, AzxferError):
         return exc
     err = _classify(exc, what, host, container)
@@ -96,9 +92,13 @@ def _classify(exc: BaseException, what: str, host: str, container: str) -> Azxfe
     if isinstance(exc, ClientAuthenticationError) and status not in (401, 403):
         status = 403
     message = str(getattr(exc, "message", None) or exc)
-    err = classify_answer(ErrorAnswer(status, code, what, None, message, container), BLOB_ERRORS)
+    method = getattr(getattr(exc.response, "request", None), "method", "") or ""
+    answer = ErrorAnswer(status, code, what, None, message, container, method=method)
+    err = classify_answer(answer, BLOB_ERRORS)
     if isinstance(err, CredentialError):
-        return CredentialError(_auth_message(code, what, str(exc)))
+        denial = CredentialError(_auth_message(code, what, str(exc)))
+        denial.needs = err.needs
+        return denial
     return err
 
 

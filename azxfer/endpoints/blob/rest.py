@@ -40,6 +40,7 @@ from azxfer.endpoints.blob.requests import (
 )
 from azxfer.endpoints.blob.sas import DelegationKey
 from azxfer.endpoints.blob.wire import b64, blob_headers, md5_of
+from azxfer.endpoints.denials import denials_of
 from azxfer.models import ContentProps
 from azxfer.transport.classify import ErrorAnswer, classify_answer
 from azxfer.transport.pool import HttpPool
@@ -62,7 +63,8 @@ class RestBlobClient:
     ) -> None:
         self.pool = pool
         self.signer = RequestSigner(endpoint, account, credential)
-        self.rest = StorageRestClient(pool, self.signer.requests, retry, BLOB_ERRORS)
+        explain = denials_of(credential, "blob")
+        self.rest = StorageRestClient(pool, self.signer.requests, retry, BLOB_ERRORS, explain)
         self.endpoint = self.signer.endpoint
         self.account = account
         self.credential = credential

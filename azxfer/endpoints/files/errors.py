@@ -4,7 +4,7 @@ explained with the credential used (`explain`)."""
 from __future__ import annotations
 
 from azxfer.credentials import Credential
-from azxfer.endpoints.denials import auth_message, denied
+from azxfer.endpoints.denials import explain as explain_denial
 from azxfer.errors import (
     AzxferError,
     ContainerMissing,
@@ -59,9 +59,7 @@ def explain(err: BaseException, what: str, credential: Credential | None) -> Bas
     """`err` as the user reads it: a denial says which credential was used and why it most
     likely failed (as Blob's does); anything else is already classified."""
     if isinstance(err, CredentialError) and credential is not None and "[used" not in str(err):
-        code = str(err).rpartition("(")[2].rstrip(")")
-        message = CredentialError(auth_message(code, what, str(err), credential, "file"))
-        return CredentialError(denied(message, what, credential))
+        return CredentialError(explain_denial(err, what, credential, "file"))
     if isinstance(err, AzxferError):
         return err
     return TransferError(f"{what}: {type(err).__name__}: {err}")

@@ -9,6 +9,7 @@ import json
 from collections.abc import Callable, Container
 
 from azxfer.credentials import Credential
+from azxfer.endpoints.denials import denials_of
 from azxfer.endpoints.files.errors import FILE_ERRORS
 from azxfer.endpoints.files.requests import (
     API_VERSION,
@@ -53,7 +54,8 @@ class FileRestClient:
         retry: RetryPolicy,
     ) -> None:
         signer = Signer(endpoint, authorizer_for(credential), API_VERSION)
-        self.rest = StorageRestClient(pool, signer, retry, FILE_ERRORS)
+        explain = denials_of(credential, "file")
+        self.rest = StorageRestClient(pool, signer, retry, FILE_ERRORS, explain)
         self.share = share
         # How messages name the share: "'s' at URL" (when it is missing, or full).
         self.where = f"'{share}' at {signer.endpoint}"
@@ -82,7 +84,7 @@ class FileRestClient:
             headers,
             body,
             what,
-            parent=self.where,
+            parent=self.share,  # the client names it "'s' at URL"
             keep=keep,
             server_error_attempts=attempts,
         )
@@ -317,7 +319,7 @@ class FileRestClient:
             headers,
             None,
             what,
-            parent=self.where,
+            parent=self.share,  # the client names it "'s' at URL"
             expect=length,
             expect_end=offset + length,
             expect_etag=etag,
@@ -343,7 +345,7 @@ class FileRestClient:
             etag,
             consume,
             f"file '{path}'",
-            parent=self.where,
+            parent=self.share,  # the client names it "'s' at URL"
             etag_in_answer=True,
             on_headers=on_headers,
         )

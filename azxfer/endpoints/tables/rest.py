@@ -10,6 +10,7 @@ import json
 from msgspec import structs
 
 from azxfer.credentials import Credential
+from azxfer.endpoints.denials import denials_of
 from azxfer.endpoints.tables.batch import (
     BatchEntity,
     BatchFailure,
@@ -20,7 +21,7 @@ from azxfer.endpoints.tables.batch import (
 )
 from azxfer.endpoints.tables.errors import TABLE_ERRORS
 from azxfer.errors import RetryableError, ServerError, TransferError
-from azxfer.transport.classify import BUSY_STATUS
+from azxfer.transport.classify import BUSY_STATUS, ErrorAnswer, classify_answer
 from azxfer.transport.pool import HttpPool
 from azxfer.transport.rest import StorageRestClient
 from azxfer.transport.retry import RetryPolicy, with_retries
@@ -36,6 +37,8 @@ ODATA = {"Accept": _JSON, "DataServiceVersion": "3.0;NetFx", "MaxDataServiceVers
 Continuation = tuple[str, str]
 # The table exists already: what Create Table was asked for.
 _EXISTS = frozenset({409})
+# Create Table denied: a table SAS never allows it, yet may allow writing the table's entities.
+_DENIED = frozenset({403})
 # No such table: what a check of whether it exists may be told.
 _MISSING = frozenset({404})
 
@@ -59,10 +62,11 @@ class TableRestClient:
         retry: RetryPolicy,
     ) -> None:
         signer = Signer(endpoint, table_authorizer(credential), API_VERSION)
-        self.rest = StorageRestClient(pool, signer, retry, TABLE_ERRORS)
+        explain = denials_of(credential, "table")
+        self.rest = StorageRestClient(pool, signer, retry, TABLE_ERRORS, explain)
         # A batch is retried whole, busy or not at the top, by `submit_batch`'s one loop.
         self._batch_rest = StorageRestClient(
-            pool, signer, structs.replace(retry, attempts=1), TABLE_ERRORS
+            pool, signer, structs.replace(retry, attempts=1), TABLE_ERRORS, explain
         )
         self.retry = retry
         self.table = table
@@ -98,14 +102,17 @@ class TableRestClient:
         next_rk = headers.get("x-ms-continuation-NextRowKey")
         return body, ((next_pk, next_rk or "") if next_pk else None)
 
-    async def create_table(self) -> bool:
-        """Create Table; False when it exists already."""
+    async def create_table(self, *, denial_is_final: bool = False) -> bool:
+        """Create Table; False when it exists already, or (unless `denial_is_final`) when the
+        credential may not create tables: a table SAS (`tn=`) may write entities but can
+        never create a table, and the writes then say whether it is there."""
         body = json.dumps({"TableName": self.table}).encode()
         headers = {**ODATA, "Content-Type": "application/json", "Prefer": "return-no-content"}
+        keep = _EXISTS if denial_is_final else _EXISTS | _DENIED
         status, _, _ = await self.rest.send(
-            "POST", "/Tables", {}, headers, body, f"table {self.where}", keep=_EXISTS
+            "POST", "/Tables", {}, headers, body, f"table {self.where}", keep=keep
         )
-        return status not in _EXISTS
+        return status not in keep
 
     async def table_exists(self) -> bool:
         """Whether the table exists (Query Tables of this one name)."""
@@ -160,6 +167,11 @@ class TableRestClient:
                 if failure.status >= 500:
                     raise ServerError(text, failure.status)
                 raise RetryableError(text)
+            if failure is not None and failure.code == "TableNotFound":
+                # The whole job's error, not each entity's (a Create Table that was denied
+                # leaves it to the writes to find the table missing).
+                answer = ErrorAnswer(failure.status, failure.code, what, parent=self.where)
+                raise classify_answer(answer, TABLE_ERRORS)
             return failure
 
         return await with_retries(

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import msgspec
 
 from azxfer.credentials import Credential
+from azxfer.endpoints.denials import denials_of
 from azxfer.endpoints.tables.errors import TABLE_ERRORS
 from azxfer.endpoints.tables.rest import API_VERSION, ODATA, table_authorizer
 from azxfer.errors import TransferError
@@ -36,7 +37,9 @@ class TableAccountClient:
         self, pool: HttpPool, endpoint: str, credential: Credential | None, retry: RetryPolicy
     ) -> None:
         signer = Signer(endpoint, table_authorizer(credential), API_VERSION)
-        self.rest = StorageRestClient(pool, signer, retry, TABLE_ERRORS)
+        self.rest = StorageRestClient(
+            pool, signer, retry, TABLE_ERRORS, denials_of(credential, "table")
+        )
         self.endpoint = signer.endpoint
 
     async def tables_page(self, after: str | None) -> tuple[list[str], str | None]:
