@@ -37,6 +37,7 @@ from azxfer.endpoints.bulkcaps import BulkOutcome
 from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.endpoints.lookup import NamedPaths
 from azxfer.engine.bulk import BulkActions
+from azxfer.engine.folderdeletes import FolderOutcome, delete_by_depth
 from azxfer.errors import AzxferError, Declined, Interrupted
 from azxfer.events import (
     EnumerationDone,
@@ -46,7 +47,7 @@ from azxfer.events import (
 )
 from azxfer.interrupts import install_interrupts, remove_interrupts
 from azxfer.jobrun import JobResult, JobSpec, new_job_id
-from azxfer.journal.bulkrecord import is_folder
+from azxfer.journal.bulkrecord import folder_depth, is_folder
 from azxfer.models import Entry, EntryKind, Skipped
 from azxfer.plan.bulk import (
     REMOVE,
@@ -210,22 +211,32 @@ class BulkJob(BulkRun):
         # Once stopping, no page is started; those in flight finish and are journaled.
         pages = itertools.takewhile(lambda _: not self.stopping, records.files(actions.page_size))
         await actions.run_pages(pages, lambda row: row[1], self._page_done)
-        for row_id, entry in records.folders():
-            if self.stopping:
-                return
-            try:
-                removed = await actions.remove_folder(entry)
-            except AzxferError as exc:
-                records.failed(row_id, str(exc))
-                self._report(entry, exc)
-                continue
-            records.done(row_id)
-            if removed:
-                self.counts.folders_removed += 1
-                self._report(entry, None)
-            else:
-                self.counts.folders_kept += 1
-                self._emit(Notice("info", f"kept folder '{entry.ref}': something is still in it"))
+        await delete_by_depth(
+            records.folders(),
+            lambda row: folder_depth(row[1].rel_path),
+            lambda row: actions.remove_folder(row[1]),
+            self._folder_done,
+            actions.concurrency,
+            lambda: self.stopping,
+        )
+
+    def _folder_done(self, row: tuple[int, Entry], outcome: FolderOutcome) -> None:
+        records = self.records
+        assert records is not None
+        row_id, entry = row
+        if isinstance(outcome, Interrupted):  # never started: still pending
+            return
+        if isinstance(outcome, AzxferError):
+            records.failed(row_id, str(outcome))
+            self._report(entry, outcome)
+            return
+        records.done(row_id)
+        if outcome:
+            self.counts.folders_removed += 1
+            self._report(entry, None)
+        else:
+            self.counts.folders_kept += 1
+            self._emit(Notice("info", f"kept folder '{entry.ref}': something is still in it"))
 
     def _page_done(
         self, page: Sequence[tuple[int, Entry]], outcomes: Sequence[BulkOutcome]

@@ -1,7 +1,7 @@
 """Acting on the objects of a bulk job (`azxfer remove`, `azxfer set-properties`): each page of
 selected objects is handed to the service in as few requests as it allows (a Blob Batch of up
 to 256 deletes or tier changes; else one request per object, `concurrency` at a time), several
-pages at once; folders go last, one at a time, deepest first.
+pages at once; folders go last, a depth at a time, deepest first (`engine.folderdeletes`).
 
 The driver is used by capability (`endpoints.bulkcaps`): `BatchDeleter`, `TierSetter`,
 `MetadataSetter`, `TagSetter`; else `DirectoryDeletes` or plain `Endpoint.delete`
@@ -54,7 +54,8 @@ class BulkActions:
         # a page not yet started stay undone (an `Interrupted` outcome), for a resume.
         self.stopping = stopping
         self.operation = operation
-        self.slots = asyncio.Semaphore(max(1, concurrency))
+        self.concurrency = max(1, concurrency)
+        self.slots = asyncio.Semaphore(self.concurrency)
         batched = isinstance(endpoint, BatchDeleter if operation.removes else TierSetter)
         self.page_size: int = endpoint.batch_size if batched else SINGLES_PAGE  # type: ignore[attr-defined]
         # Pages in flight: a batch is one request of many objects, a page of singles many.
