@@ -145,3 +145,64 @@ def test_kill_9_in_the_folder_phase_then_resume_deletes_each_folder_once(
     again = sum(1 for e in resumed.events_of("deleted") if e["folder"])
     assert again == len(folders) + 1 - 30, resumed.describe()
     assert resumed.events_of("bulk_summary")[0]["folders_removed"] == again
+
+
+def file_deletes(file_standin) -> list[tuple[str, int]]:
+    return [(r.path.split("/", 3)[-1], r.status) for r in file_standin.requests_of("DeleteFile")]
+
+
+def test_with_force_files_are_deleted_while_the_listing_still_runs(
+    run_azxfer, share_url, share_client, file_standin
+):
+    files, _ = deep_tree("d", 4, 3)  # 64 files in 64 folders: 85 listings
+    more = {f"d/a0/b0/c0/g{i:03d}": 1 for i in range(140)}  # full pages early in the walk
+    seed_share(share_client, {**files, **more})
+    file_standin.clear()
+    file_standin.delays["ListDirectoriesAndFiles"] = 0.01
+    run_azxfer("remove", share_url("d"), "-r", "--force", *FILE, *JSON).assert_ok()
+
+    ops = [r.op for r in file_standin.requests]
+    last_listing = len(ops) - 1 - ops[::-1].index("ListDirectoriesAndFiles")
+    assert ops.index("DeleteFile") < last_listing  # deleting began before the listing ended
+    assert ops.index("DeleteDirectory") > last_listing  # folders only after it
+    assert share_files(share_client) == set() and share_dirs(share_client) == set()
+
+
+def test_without_force_nothing_is_deleted_before_the_listing_ends(
+    run_azxfer, share_url, share_client, file_standin
+):
+    files, _ = deep_tree("d", 4, 3)
+    seed_share(share_client, {**files, **{f"d/a0/b0/c0/g{i:03d}": 1 for i in range(140)}})
+    file_standin.clear()
+    run_azxfer(
+        "remove", share_url("d"), "-r", "--max-delete", "100%", *FILE, *JSON
+    ).assert_ok()  # a --max-delete share needs the whole listing first
+    ops = [r.op for r in file_standin.requests]
+    last_listing = len(ops) - 1 - ops[::-1].index("ListDirectoriesAndFiles")
+    assert ops.index("DeleteFile") > last_listing
+    assert share_files(share_client) == set()
+
+
+def test_kill_9_while_listing_and_deleting_then_resume_deletes_each_file_once(
+    run_azxfer, share_url, share_client, file_standin
+):
+    files, folders = deep_tree("d", 4, 3)
+    more = {f"d/a0/b0/c0/g{i:03d}": 1 for i in range(200)}
+    seed_share(share_client, {**files, **more})
+    file_standin.clear()
+    file_standin.delays["ListDirectoriesAndFiles"] = 0.01
+    first = run_azxfer(
+        "remove", share_url("d"), "-r", "--force", "--concurrency", "8", *FILE, *JSON,
+        env=crash("completed:100"),
+    )  # fmt: skip
+    assert first.returncode == KILLED, first.describe()
+    assert not first.events_of("enumeration_done")  # killed while the listing ran
+    assert 0 < len(share_files(share_client)) < len(files) + len(more)
+
+    resumed = run_azxfer("resume", job_id_of(first), *JSON).assert_ok()
+    assert resumed.finished()["status"] == "Completed"
+    assert share_files(share_client) == set() and share_dirs(share_client) == set()
+    done = Counter(path for path, status in file_deletes(file_standin) if status < 300)
+    assert done == Counter([*files, *more])  # every file deleted, none twice
+    summary = resumed.events_of("bulk_summary")[0]
+    assert summary["folders_removed"] == len(folders) + 1
