@@ -16,6 +16,12 @@ Interrupts are copy's (bulkrun.py): the first ends the job Cancelled once the re
 flight are answered, resumable. `spec.resume` continues a journaled job: acting on the
 objects its journal holds as not yet done (the listing is not repeated once complete; a
 listing cut short is listed again).
+
+Where nothing needs the whole listing first (no --max-delete question: --force, or
+set-properties), a new job acts on each full page of files while the listing still runs:
+every file is journaled before its page starts and the listing is journaled as complete only
+at its end, so a job killed mid-listing is listed again by its resume (what was done is gone
+or journaled done). Folders always go after every file, a depth at a time.
 """
 
 from __future__ import annotations
