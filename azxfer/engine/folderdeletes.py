@@ -52,6 +52,11 @@ async def delete_by_depth(
         if stopping():
             return
         shared = iter(group)  # one iterator for all the depth's workers, on purpose
-        async with asyncio.TaskGroup() as workers:
-            for _ in range(max(1, concurrency)):
-                workers.create_task(worker(shared))
+        workers = [asyncio.ensure_future(worker(shared)) for _ in range(max(1, concurrency))]
+        try:
+            # gather, not a TaskGroup: an unexpected error surfaces as itself, not wrapped
+            # in an ExceptionGroup the job's error handling would not know.
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
