@@ -16,6 +16,12 @@ Interrupts are copy's (bulkrun.py): the first ends the job Cancelled once the re
 flight are answered, resumable. `spec.resume` continues a journaled job: acting on the
 objects its journal holds as not yet done (the listing is not repeated once complete; a
 listing cut short is listed again).
+
+Where nothing needs the whole listing first (no --max-delete question: --force, or
+set-properties), a new job acts on each full page of files while the listing still runs:
+every file is journaled before its page starts and the listing is journaled as complete only
+at its end, so a job killed mid-listing is listed again by its resume (what was done is gone
+or journaled done). Folders always go after every file, a depth at a time.
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ from azxfer.endpoints.base import (
 from azxfer.endpoints.bulkcaps import BulkOutcome
 from azxfer.endpoints.factory import JobConnections, endpoint_for
 from azxfer.endpoints.lookup import NamedPaths
-from azxfer.engine.bulk import BulkActions
+from azxfer.engine.bulk import BulkActions, PageRunner
+from azxfer.engine.folderdeletes import FolderOutcome, delete_by_depth
 from azxfer.errors import AzxferError, Declined, Interrupted
 from azxfer.events import (
     EnumerationDone,
@@ -46,7 +53,7 @@ from azxfer.events import (
 )
 from azxfer.interrupts import install_interrupts, remove_interrupts
 from azxfer.jobrun import JobResult, JobSpec, new_job_id
-from azxfer.journal.bulkrecord import is_folder
+from azxfer.journal.bulkrecord import folder_depth, is_folder
 from azxfer.models import Entry, EntryKind, Skipped
 from azxfer.plan.bulk import (
     REMOVE,
@@ -97,27 +104,60 @@ class BulkJob(BulkRun):
             self._release()
         actions = BulkActions(endpoint, self.operation, options.concurrency, lambda: self.stopping)
         resumed = self.records is not None and spec.resume and self.records.enumerated
+        streamed = False
         if not resumed:
-            listed = await self._list(endpoint)
-            if self.stopping:  # the listing was cut short: a resume lists again
-                return "Cancelled"
-            self._check_limit(listed)
-            self._release()
-            self._emit(EnumerationDone(self.counts.selected, self.counts.selected_bytes))
-            if options.dry_run:
-                return "DryRun"
-            assert self.records is not None
-            self.records.listed()
+            runner = self._runner(actions)
+            try:
+                ended = await self._list_and_check(endpoint, runner)
+                if runner is not None:
+                    await runner.drain()  # the pages the listing started
+            finally:
+                if runner is not None:
+                    runner.cancel()
+            if ended is not None:
+                return ended
+            streamed = runner is not None and self.acting
         else:
             assert self.records is not None
             self._emit(EnumerationDone(*self.records.unfinished_files()))
         self.acting = True
-        await self._act(actions)
+        await self._act(actions, files=not streamed)
         return "Cancelled" if self.stopping else self._status()
 
-    async def _list(self, endpoint: Endpoint) -> int:
-        """List the selection into the journal (a dry run: report each object); the number
-        of objects the listing found at the location, selected or not."""
+    async def _list_and_check(
+        self, endpoint: Endpoint, runner: PageRunner[tuple[int, Entry]] | None
+    ) -> str | None:
+        """List, check --max-delete and say (and journal) that the listing is complete;
+        None, or the status the job ends with already: Cancelled (the listing was cut
+        short: a resume lists again) or DryRun."""
+        listed = await self._list(endpoint, runner)
+        if self.stopping:
+            return "Cancelled"
+        self._check_limit(listed)
+        self._release()
+        self._emit(EnumerationDone(self.counts.selected, self.counts.selected_bytes))
+        if self.options.dry_run:
+            return "DryRun"
+        assert self.records is not None
+        self.records.listed()
+        return None
+
+    def _runner(self, actions: BulkActions) -> PageRunner[tuple[int, Entry]] | None:
+        """What acts on the files while the listing still runs, where nothing needs the
+        listing whole first: a new job (a resume's listing may meet rows journaled before,
+        done by `_act`), not a dry run, and no --max-delete check (set-properties, or a
+        remove with --force). Each file is journaled before its page starts."""
+        options, removes = self.options, self.operation.removes
+        if options.dry_run or self.spec.resume or (removes and not options.force):
+            return None
+        return PageRunner(actions, lambda row: row[1], self._page_done)
+
+    async def _list(
+        self, endpoint: Endpoint, runner: PageRunner[tuple[int, Entry]] | None = None
+    ) -> int:
+        """List the selection into the journal (a dry run: report each object), handing
+        each full page of files to `runner` when there is one; the number of objects the
+        listing found at the location, selected or not."""
         options = self.options
         filters = CountingFilter(options.filters)
         # A whole tree (no filters) is removed with its folders, once they are empty.
@@ -132,6 +172,8 @@ class BulkJob(BulkRun):
             assert isinstance(endpoint, NamedPaths)
             await items.aclose()  # type: ignore[attr-defined]  # never started: no request
             items = named_paths(endpoint, options.filters.include_paths, filters)
+            runner = None  # a name listed twice is journaled once: act after the listing
+        page: list[tuple[int, Entry]] = []
         async for item in items:
             if self.stopping:
                 break
@@ -140,7 +182,16 @@ class BulkJob(BulkRun):
                 continue
             if is_folder(item) and not tree:
                 continue
-            self._selected(item)
+            row_id = self._selected(item)
+            if runner is not None and not is_folder(item):
+                page.append((row_id, item))
+                if len(page) >= runner.actions.page_size:
+                    self.acting = True
+                    await runner.submit(page)
+                    page = []
+        if runner is not None and page and not self.stopping:
+            self.acting = True
+            await runner.submit(page)
         if tree and selection.kind is SelectionKind.DIRECTORY:
             root = _tree_root(endpoint)
             if root:
@@ -163,15 +214,16 @@ class BulkJob(BulkRun):
             and not needs_total
         )
 
-    def _selected(self, entry: Entry) -> None:
+    def _selected(self, entry: Entry) -> int:
+        """Count and journal (a dry run: report) a selected object; its row id (0: none)."""
         if not is_folder(entry):
             self.counts.selected += 1
             self.counts.selected_bytes += entry.size
         if self.options.dry_run:
             self._report(entry, None)
-        else:
-            assert self.records is not None
-            self.records.add(entry)
+            return 0
+        assert self.records is not None
+        return self.records.add(entry)
 
     def _check_limit(self, listed: int) -> None:
         """More removes than --max-delete allows go ahead only with --force or a yes."""
@@ -206,28 +258,42 @@ class BulkJob(BulkRun):
         finally:
             install_interrupts(self._on_interrupt)
 
-    async def _act(self, actions: BulkActions) -> None:
+    async def _act(self, actions: BulkActions, files: bool) -> None:
+        """Act on the journal's unfinished files (unless the listing did: not `files`),
+        then remove its unfinished folders."""
         records = self.records
         assert records is not None
-        # Once stopping, no page is started; those in flight finish and are journaled.
-        pages = itertools.takewhile(lambda _: not self.stopping, records.files(actions.page_size))
-        await actions.run_pages(pages, lambda row: row[1], self._page_done)
-        for row_id, entry in records.folders():
-            if self.stopping:
-                return
-            try:
-                removed = await actions.remove_folder(entry)
-            except AzxferError as exc:
-                records.failed(row_id, str(exc))
-                self._report(entry, exc)
-                continue
-            records.done(row_id)
-            if removed:
-                self.counts.folders_removed += 1
-                self._report(entry, None)
-            else:
-                self.counts.folders_kept += 1
-                self._emit(Notice("info", f"kept folder '{entry.ref}': something is still in it"))
+        if files:
+            # Once stopping, no page is started; those in flight finish and are journaled.
+            pages = records.files(actions.page_size)
+            pages = itertools.takewhile(lambda _: not self.stopping, pages)
+            await actions.run_pages(pages, lambda row: row[1], self._page_done)
+        await delete_by_depth(
+            records.folders(),
+            lambda row: folder_depth(row[1].rel_path),
+            lambda row: actions.remove_folder(row[1]),
+            self._folder_done,
+            actions.concurrency,
+            lambda: self.stopping,
+        )
+
+    def _folder_done(self, row: tuple[int, Entry], outcome: FolderOutcome) -> None:
+        records = self.records
+        assert records is not None
+        row_id, entry = row
+        if isinstance(outcome, Interrupted):  # never started: still pending
+            return
+        if isinstance(outcome, AzxferError):
+            records.failed(row_id, str(outcome))
+            self._report(entry, outcome)
+            return
+        records.done(row_id)
+        if outcome:
+            self.counts.folders_removed += 1
+            self._report(entry, None)
+        else:
+            self.counts.folders_kept += 1
+            self._emit(Notice("info", f"kept folder '{entry.ref}': something is still in it"))
 
     def _page_done(
         self, page: Sequence[tuple[int, Entry]], outcomes: Sequence[BulkOutcome]

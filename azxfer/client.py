@@ -150,7 +150,9 @@ class CopyJob(JobRun):
         as_folder = selection.kind is SelectionKind.DIRECTORY and options.as_subdir
         # A Blob source's markers may go only if no filter hid a blob under their folder.
         every_file_selected = options.filters == FilterSpec()
-        await emptied.remove(source, self.sink, as_folder, every_file_selected)
+        await emptied.remove(
+            source, self.sink, as_folder, every_file_selected, options.engine.concurrency
+        )
 
 
 def _source_deleter(source: Endpoint) -> Callable[[Transfer], Any]:

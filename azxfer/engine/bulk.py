@@ -1,7 +1,7 @@
 """Acting on the objects of a bulk job (`azxfer remove`, `azxfer set-properties`): each page of
 selected objects is handed to the service in as few requests as it allows (a Blob Batch of up
 to 256 deletes or tier changes; else one request per object, `concurrency` at a time), several
-pages at once; folders go last, one at a time, deepest first.
+pages at once; folders go last, a depth at a time, deepest first (`engine.folderdeletes`).
 
 The driver is used by capability (`endpoints.bulkcaps`): `BatchDeleter`, `TierSetter`,
 `MetadataSetter`, `TagSetter`; else `DirectoryDeletes` or plain `Endpoint.delete`
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from azxfer.endpoints.base import DirectoryDeletes, Endpoint
 from azxfer.endpoints.bulkcaps import (
@@ -54,7 +54,8 @@ class BulkActions:
         # a page not yet started stay undone (an `Interrupted` outcome), for a resume.
         self.stopping = stopping
         self.operation = operation
-        self.slots = asyncio.Semaphore(max(1, concurrency))
+        self.concurrency = max(1, concurrency)
+        self.slots = asyncio.Semaphore(self.concurrency)
         batched = isinstance(endpoint, BatchDeleter if operation.removes else TierSetter)
         self.page_size: int = endpoint.batch_size if batched else SINGLES_PAGE  # type: ignore[attr-defined]
         # Pages in flight: a batch is one request of many objects, a page of singles many.
@@ -68,25 +69,13 @@ class BulkActions:
     ) -> None:
         """Act on the entry of every item of every page, `pages_in_flight` pages at a time,
         telling `done` of each page's outcomes, in its order."""
-        running: set[asyncio.Task[None]] = set()
-
-        async def one(page: Sequence[T]) -> None:
-            done(page, await self.act([entry_of(item) for item in page]))
-
+        runner = PageRunner(self, entry_of, done)
         try:
             for page in pages:
-                running.add(asyncio.ensure_future(one(page)))
-                if len(running) >= self.pages_in_flight:
-                    finished, running = await asyncio.wait(
-                        running, return_when=asyncio.FIRST_COMPLETED
-                    )
-                    for task in finished:
-                        task.result()
-            if running:
-                await asyncio.gather(*running)
+                await runner.submit(page)
+            await runner.drain()
         finally:
-            for task in running:
-                task.cancel()
+            runner.cancel()
 
     async def act(self, page: Sequence[Entry]) -> list[BulkOutcome]:
         """The outcome of the operation on each object of `page`."""
@@ -155,6 +144,51 @@ class BulkActions:
             return None
 
         return _checked(await asyncio.gather(*(one(entry) for entry in page)))
+
+
+class PageRunner(Generic[T]):
+    """Pages handed over one by one (from a list, or while a listing still runs), acted on
+    `pages_in_flight` at a time: `submit` waits for a free slot, so whoever hands pages over
+    waits while the service is busy."""
+
+    def __init__(
+        self,
+        actions: BulkActions,
+        entry_of: Callable[[T], Entry],
+        done: Callable[[Sequence[T], Sequence[BulkOutcome]], None],
+    ) -> None:
+        self.actions = actions
+        self.entry_of = entry_of
+        self.done = done
+        self.running: set[asyncio.Task[None]] = set()
+
+    async def _one(self, page: Sequence[T]) -> None:
+        self.done(page, await self.actions.act([self.entry_of(item) for item in page]))
+
+    async def submit(self, page: Sequence[T]) -> None:
+        """Start acting on `page` once fewer than `pages_in_flight` pages are in flight (so
+        the last page handed over never waits for the ones before it), unless the job is
+        stopping by then."""
+        while len(self.running) >= self.actions.pages_in_flight:
+            finished, self.running = await asyncio.wait(
+                self.running, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in finished:
+                task.result()
+        if self.actions.stopping():  # stopped while waiting: the page stays pending
+            return
+        self.running.add(asyncio.ensure_future(self._one(page)))
+
+    async def drain(self) -> None:
+        """Wait for every page in flight (raising what one raised)."""
+        if self.running:
+            await asyncio.gather(*self.running)
+        self.running = set()
+
+    def cancel(self) -> None:
+        """Stop the pages still in flight (after an error: their objects stay pending)."""
+        for task in self.running:
+            task.cancel()
 
 
 def paged(items: Iterable[T], size: int) -> Iterator[list[T]]:

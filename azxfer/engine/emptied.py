@@ -4,10 +4,10 @@ While the plan streams past, the folders the source listed are remembered (relat
 ref) and, per folder, the files planned directly in it that have not moved yet. After the
 job, a folder is removed only if no file under it is left unmoved (failed, skipped,
 interrupted) and the job copied the folder itself; the source is then asked to remove it,
-deepest first, and a folder still holding anything (a file the filters left out) stays,
-silently, as rclone does. A source with real folders removes them (`DirectoryDeletes`); a
-Blob source has only marker blobs to delete, and only when no filter could have left a blob
-under the folder unseen.
+a depth at a time, deepest first, and a folder still holding anything (a file the filters
+left out) stays, silently, as rclone does. A source with real folders removes them
+(`DirectoryDeletes`); a Blob source has only marker blobs to delete, and only when no
+filter could have left a blob under the folder unseen.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from azxfer.endpoints.base import DirectoryDeletes, Endpoint
+from azxfer.engine.folderdeletes import FolderOutcome, delete_by_depth
 from azxfer.engine.folders import is_folder
 from azxfer.errors import AzxferError
 from azxfer.events import EventSink, SourceFolderRemoved
+from azxfer.journal.bulkrecord import folder_depth
 from azxfer.models import Planned, Transfer
 
 
@@ -112,34 +114,49 @@ class EmptiedFolders:
             ]
         if include_root and "" not in held and self.root_ref:
             found.append(("", self.root_ref))
-        found.sort(key=lambda pair: -(pair[0].count("/") + 1 if pair[0] else 0))
+        found.sort(key=lambda pair: -folder_depth(pair[0]))
         return found
 
     async def remove(
-        self, source: Endpoint, sink: EventSink, include_root: bool, markers_only_safe: bool
+        self,
+        source: Endpoint,
+        sink: EventSink,
+        include_root: bool,
+        markers_only_safe: bool,
+        concurrency: int,
     ) -> int:
-        """Remove (or, in a dry run, list) the emptied folders; the number removed.
+        """Remove (or, in a dry run, list) the emptied folders, a depth at a time with up to
+        `concurrency` deletes in flight (`engine.folderdeletes`); the number removed.
 
         `markers_only_safe`: for a source without folders (Blob), whether every blob under a
         folder was selected, so that its marker may go."""
-        removed = 0
         real_folders = isinstance(source, DirectoryDeletes)
         if not real_folders and not markers_only_safe:
             return 0
         # A Blob source's root is a name prefix, not a marker this job listed: it stays.
-        for _rel, ref in self.candidates(include_root and real_folders, real_folders):
-            if self.dry_run:
+        found = self.candidates(include_root and real_folders, real_folders)
+        if self.dry_run:
+            for _rel, ref in found:
                 sink.emit(SourceFolderRemoved(ref, True))
-                continue
-            try:
-                if isinstance(source, DirectoryDeletes):
-                    if not await source.delete_directory(ref):
-                        continue  # something is still in it: it stays
-                else:
-                    await source.delete(ref)  # the folder's marker blob
-            except AzxferError as exc:
-                sink.emit(SourceFolderRemoved(ref, False, "failed", str(exc)))
-                continue
-            removed += 1
-            sink.emit(SourceFolderRemoved(ref, False))
+            return 0
+        removed = 0
+
+        async def delete(folder: tuple[str, str]) -> bool:
+            ref = folder[1]
+            if isinstance(source, DirectoryDeletes):
+                return await source.delete_directory(ref)
+            await source.delete(ref)  # the folder's marker blob
+            return True
+
+        def done(folder: tuple[str, str], outcome: FolderOutcome) -> None:
+            nonlocal removed
+            if isinstance(outcome, AzxferError):
+                sink.emit(SourceFolderRemoved(folder[1], False, "failed", str(outcome)))
+            elif outcome:  # else something is still in it: it stays, silently
+                removed += 1
+                sink.emit(SourceFolderRemoved(folder[1], False))
+
+        await delete_by_depth(
+            found, lambda folder: folder_depth(folder[0]), delete, done, concurrency
+        )
         return removed

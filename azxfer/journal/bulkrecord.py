@@ -39,8 +39,9 @@ class BulkJournal:
         self.journal = journal
         self.next_id = journal.max_transfer_id() + 1
 
-    def add(self, entry: Entry) -> None:
-        """Journal a selected object (pending); one journaled already is kept as it is."""
+    def add(self, entry: Entry) -> int:
+        """Journal a selected object (pending), its row id; one journaled already is kept as
+        it is (and the id returned names no row)."""
         props = {"depth": folder_depth(entry.rel_path)} if is_folder(entry) else {}
         self.journal.add_transfer(
             TransferRow(
@@ -49,6 +50,7 @@ class BulkJournal:
             )
         )  # fmt: skip
         self.next_id += 1
+        return self.next_id - 1
 
     def listed(self) -> None:
         """The listing is complete (and its limits passed): a resume need not list again."""

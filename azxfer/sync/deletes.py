@@ -14,6 +14,7 @@ from typing import ClassVar
 from azxfer.endpoints.base import DirectoryDeletes, Endpoint
 from azxfer.endpoints.bulkcaps import BulkOutcome
 from azxfer.engine.bulk import BulkActions, paged
+from azxfer.engine.folderdeletes import FolderOutcome, delete_by_depth
 from azxfer.errors import AzxferError
 from azxfer.events import Event, EventSink, Notice
 from azxfer.models import Entry, JobTotals
@@ -112,8 +113,8 @@ class ExtraDeletes:
             for _, display in extra.candidates():
                 self.sink.emit(Deleted(display, True))
             return
-        concurrency = max(1, min(self.options.copy.engine.concurrency, 64))
-        actions = BulkActions(dest, BulkOperation(REMOVE, snapshots="include"), concurrency)
+        operation = BulkOperation(REMOVE, snapshots="include")
+        actions = BulkActions(dest, operation, self._concurrency())
 
         def done(page: Sequence[tuple[str, str]], outcomes: Sequence[BulkOutcome]) -> None:
             for (_, display), outcome in zip(page, outcomes, strict=True):
@@ -129,30 +130,39 @@ class ExtraDeletes:
         stats.deletes_done = True
 
     async def _delete_folders(self, dest: DirectoryDeletes, extra: ExtraTable) -> None:
-        """Delete the folders the source lacks, deepest first, one at a time: a parent can go
-        only once its children are gone. One that still holds something (a file the
-        filters left out, a failed delete) stays, and is said."""
-        stats = self.stats
-        dry = self.options.copy.dry_run
-        for ref, display in extra.folder_candidates():
-            if dry:
+        """Delete the folders the source lacks, a depth at a time, deepest first (a parent
+        can go only once its children are gone; `engine.folderdeletes`). One that still
+        holds something (a file the filters left out, a failed delete) stays, and is said."""
+        if self.options.copy.dry_run:
+            for _, _, display in extra.folder_candidates():
                 self.sink.emit(Deleted(display, True, folder=True))
-                continue
-            try:
-                deleted = await dest.delete_directory(ref)
-            except AzxferError as exc:
-                stats.delete_failed += 1
-                self.sink.emit(Deleted(display, False, "failed", str(exc), folder=True))
-                continue
-            if deleted:
-                stats.folders_deleted += 1
-                self.sink.emit(Deleted(display, False, folder=True))
-            else:
-                stats.folders_kept += 1
-                self.sink.emit(
-                    Notice(
-                        "info",
-                        f"kept folder '{display}': it holds entries this sync does not "
-                        "select (or could not delete)",
-                    )
+            return
+        await delete_by_depth(
+            extra.folder_candidates(),
+            lambda folder: folder[0],
+            lambda folder: dest.delete_directory(folder[1]),
+            self._folder_done,
+            self._concurrency(),
+        )
+
+    def _folder_done(self, folder: tuple[int, str, str], outcome: FolderOutcome) -> None:
+        stats, display = self.stats, folder[2]
+        if isinstance(outcome, AzxferError):
+            stats.delete_failed += 1
+            self.sink.emit(Deleted(display, False, "failed", str(outcome), folder=True))
+        elif outcome:
+            stats.folders_deleted += 1
+            self.sink.emit(Deleted(display, False, folder=True))
+        else:
+            stats.folders_kept += 1
+            self.sink.emit(
+                Notice(
+                    "info",
+                    f"kept folder '{display}': it holds entries this sync does not "
+                    "select (or could not delete)",
                 )
+            )
+
+    def _concurrency(self) -> int:
+        """Deletes in flight at once: the job's concurrency, at most 64 (as `remove`)."""
+        return max(1, min(self.options.copy.engine.concurrency, 64))

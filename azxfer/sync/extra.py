@@ -71,17 +71,17 @@ class ExtraTable:
                 if not self._protected(key):
                     yield _untext(ref), _untext(display)
 
-    def folder_candidates(self) -> Iterator[tuple[str, str]]:
-        """(ref, display) of every unprotected extra folder, deepest first (a folder can be
-        deleted only once what was in it is gone)."""
+    def folder_candidates(self) -> Iterator[tuple[int, str, str]]:
+        """(depth, ref, display) of every unprotected extra folder, deepest first (a folder
+        can be deleted only once what was in it is gone)."""
         cursor = self.db.execute(
-            "SELECT key, ref, display FROM folders WHERE key NOT IN (SELECT key FROM implied) "
-            "ORDER BY depth DESC, key DESC"
+            "SELECT key, depth, ref, display FROM folders "
+            "WHERE key NOT IN (SELECT key FROM implied) ORDER BY depth DESC, key DESC"
         )
         while rows := cursor.fetchmany(512):
-            for key, ref, display in rows:
+            for key, depth, ref, display in rows:
                 if not self._protected(key):
-                    yield _untext(ref), _untext(display)
+                    yield depth, _untext(ref), _untext(display)
 
     def count(self) -> int:
         """How many entries `candidates` yields."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -50,7 +51,10 @@ class FileStandIn(ThreadedService):
     accounts       {account name: base64 key}; default: the emulator's well-known account.
     pending_polls, hold_pending: see Service. `open_handles` (a set of (account, share, path))
     simulates SMB handles. `requests` records every request; `errors` lists unexpected handler
-    exceptions (tests assert it stays empty).
+    exceptions (tests assert it stays empty). `delays` {operation: seconds} holds each request
+    of an operation that long before answering it (so concurrent requests overlap, as on a
+    real service); `max_in_flight(op)` is the most requests of `op` the stand-in was
+    answering at once.
     """
 
     thread_name = "file-standin"
@@ -71,6 +75,9 @@ class FileStandIn(ThreadedService):
         self.port = port
         self.errors: list[str] = []
         self._log: list[Recorded] = []
+        self.delays: dict[str, float] = {}
+        self._in_flight: Counter[str] = Counter()
+        self._max_in_flight: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -106,6 +113,11 @@ class FileStandIn(ThreadedService):
     def clear(self) -> None:
         with self._lock:
             self._log.clear()
+            self._max_in_flight.clear()
+
+    def max_in_flight(self, op: str) -> int:
+        with self._lock:
+            return self._max_in_flight[op]
 
     @property
     def pending_polls(self) -> int | None:
@@ -177,7 +189,13 @@ class FileStandIn(ThreadedService):
         rec = Recorded(request.method, raw_path, {k: v[-1] for k, v in call.query.items()}, call.op)
         with self._lock:
             self._log.append(rec)
+            self._in_flight[call.op] += 1
+            self._max_in_flight[call.op] = max(
+                self._max_in_flight[call.op], self._in_flight[call.op]
+            )
         try:
+            if delay := self.delays.get(call.op):
+                await asyncio.sleep(delay)
             response = await self._dispatch(call)
         except errors.StorageError as exc:
             response = error_reply(call, exc)
@@ -192,6 +210,9 @@ class FileStandIn(ThreadedService):
             response = error_reply(
                 call, errors.StorageError(500, "InternalError", f"Stand-in error: {exc!r}")
             )
+        finally:
+            with self._lock:
+                self._in_flight[call.op] -= 1
         rec.status = response.status
         rec.auth = call.auth
         return response

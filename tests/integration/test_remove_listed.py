@@ -13,8 +13,9 @@ from urllib.parse import unquote
 
 from helpers import blob_names, make_tree, tree_files
 from seed import seed_blobs
+from seed import seed_share as seed
 from test_remove import journal_states
-from test_remove_files import seed, share_files
+from test_remove_files import share_files
 from test_resume import KILLED, crash, job_id_of
 
 FILE = ("--type", "File")

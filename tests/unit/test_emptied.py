@@ -55,7 +55,7 @@ def run_move(root: Path, items: list[Planned], failed: set[str], include_root: b
             moves = entry.kind is EntryKind.FILE and item.skip_reason is None
             if moves and entry.rel_path not in failed:
                 await delete(item.transfer)
-        await emptied.remove(source, events, include_root, markers_only_safe=True)
+        await emptied.remove(source, events, include_root, markers_only_safe=True, concurrency=4)
 
     asyncio.run(go())
     return events
@@ -129,7 +129,7 @@ def test_a_dry_run_lists_and_removes_nothing(tmp_path):
 
     async def go() -> None:
         await drain(emptied.watch(as_plan(items)))
-        await emptied.remove(LocalEndpoint(str(root)), events, True, True)
+        await emptied.remove(LocalEndpoint(str(root)), events, True, True, 4)
 
     asyncio.run(go())
     assert [(e.source, e.dry_run) for e in events.got] == [
