@@ -157,8 +157,9 @@ class BulkTextReporter:
                 f"  {verb}: {summary.done} ({size_text(summary.bytes)}), Failed: {summary.failed}"
             )
             if summary.folders_removed or summary.folders_kept:
+                gone = "would be removed" if summary.dry_run else "removed"
                 lines.append(
-                    f"  Folders: {summary.folders_removed} removed, {summary.folders_kept} kept"
+                    f"  Folders: {summary.folders_removed} {gone}, {summary.folders_kept} kept"
                 )
         lines += [f"  Failed:  {f['name']}: {f['reason']}" for f in event.failed]
         more = event.files_failed - len(event.failed)

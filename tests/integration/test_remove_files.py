@@ -77,6 +77,10 @@ def test_dry_run_removes_nothing(run_azxfer, share_url, share_client):
     assert share_files(share_client) == {"d/a.txt", "d/sub/b.txt"}
     assert all(e["dry_run"] for e in result.events_of("deleted"))
     assert {e["destination"] for e in result.events_of("deleted")} >= {"d/a.txt", "d/sub"}
+    text = run_azxfer("remove", share_url("d"), "-r", "--dry-run", *FILE).assert_ok()
+    assert "Would remove: 2 " in text.stderr + text.stdout, text.describe()
+    assert "Folders: 2 would be removed, 0 kept" in text.stderr + text.stdout, text.describe()
+    assert share_dirs(share_client) == {"d", "d/sub"}
 
 
 def test_errors_are_one_line(run_azxfer, share_url, share_client):
