@@ -10,7 +10,8 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 from azxfer.engine.folders import dry_run_folder, is_folder, report_skips
-from azxfer.events import EnumerationDone, EventSink, TransferDone, TransferQueued
+from azxfer.engine.job import transfer_done
+from azxfer.events import EnumerationDone, EventSink, TransferQueued
 from azxfer.models import JobTotals, Outcome, Planned, Transfer
 
 
@@ -48,13 +49,4 @@ async def dry_run(plan: AsyncIterator[Planned], sink: EventSink) -> JobTotals:
 
 
 def _report_done(sink: EventSink, transfer: Transfer, outcome: Outcome, reason: str) -> None:
-    sink.emit(
-        TransferDone(
-            transfer.id,
-            transfer.source.ref,
-            transfer.dest_display,
-            outcome.value,
-            transfer.source.size,
-            reason,
-        )
-    )
+    sink.emit(transfer_done(transfer, outcome, reason))

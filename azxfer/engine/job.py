@@ -243,16 +243,7 @@ class JobRunner:
         """A transfer planned but not started when the job stopped: it stays pending in the
         journal, and is counted (and reported) as interrupted."""
         self.totals.files_interrupted += 1
-        self.sink.emit(
-            TransferDone(
-                transfer.id,
-                transfer.source.ref,
-                transfer.dest_display,
-                Outcome.INTERRUPTED.value,
-                transfer.source.size,
-                "interrupted (resumable)",
-            )
-        )
+        self.sink.emit(transfer_done(transfer, Outcome.INTERRUPTED, "interrupted (resumable)"))
 
     def _queued(self, transfer: Transfer) -> None:
         self.totals.files_total += 1
@@ -320,16 +311,7 @@ class JobRunner:
             totals.failed.append((transfer.source.ref, reason or ""))
             log.warning("failed: %s: %s", transfer.source.ref, reason)
         self.recorder.finished(transfer, outcome, reason)
-        self.sink.emit(
-            TransferDone(
-                transfer.id,
-                transfer.source.ref,
-                transfer.dest_display,
-                outcome.value,
-                transfer.source.size,
-                reason,
-            )
-        )
+        self.sink.emit(transfer_done(transfer, outcome, reason))
 
 
 class _Backlog:
@@ -355,3 +337,15 @@ class _Backlog:
         if item is not None:
             self._room.release()
         return item
+
+
+def transfer_done(transfer: Transfer, outcome: Outcome, reason: str) -> TransferDone:
+    """The event that says how `transfer` ended (a run, a dry run, a stop)."""
+    return TransferDone(
+        transfer.id,
+        transfer.source.ref,
+        transfer.dest_display,
+        outcome.value,
+        transfer.source.size,
+        reason,
+    )
