@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 @click.option(
     "--max-delete",
     default="50%",
+    metavar="N|P%",
     show_default=True,
     help="Past N objects, or P% of those listed at URL, ask first on a terminal, else "
     "refuse (exit 1) unless --force.",

@@ -72,6 +72,7 @@ _COPY_DEFAULTS: dict[str, Any] = {
 @click.option(
     "--max-delete",
     default="50%",
+    metavar="N|P%",
     show_default=True,
     help="Refuse (exit 1) to delete more than N entries, or P% of the destination's.",
 )

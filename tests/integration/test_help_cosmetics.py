@@ -37,3 +37,10 @@ def test_log_level_is_taken_in_either_case(tmp_path, run_azxfer, make_tree, cont
                    "--log-file", log).assert_ok()  # fmt: skip
         assert " DEBUG " in log.read_text(), level
     run_azxfer("copy", src / "a.txt", f"{dest}/x.txt", "--log-level", "loud").assert_usage_error()
+
+
+@pytest.mark.parametrize("command", ["sync", "remove"])
+def test_max_delete_metavar_says_what_it_takes(run_azxfer, command):
+    entry = _option_line(run_azxfer(command, "--help").assert_ok().stdout, "--max-delete")
+    assert entry.startswith("--max-delete N|P%"), entry
+    assert "TEXT" not in entry, entry
