@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 STATES = ("pending", "active", "completed", "failed", "skipped")
 
 
-@click.group("jobs")
+@click.group("jobs", short_help="Inspect and manage journaled jobs")
 def jobs_group() -> None:
     """Inspect and manage journaled jobs (every copy, sync, export and import is one).
 

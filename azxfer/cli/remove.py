@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from azxfer.bulkjob import BulkOperation
 
 
-@click.command("remove")
+@click.command("remove", short_help="Remove blobs, files or folders (a tree with -r)")
 @click.argument("url")
 @selection_options
 @click.option(

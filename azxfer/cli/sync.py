@@ -50,7 +50,7 @@ _COPY_DEFAULTS: dict[str, Any] = {
 }
 
 
-@click.command("sync")
+@click.command("sync", short_help="Make DESTINATION match SOURCE: copy what differs")
 @click.argument("source")
 @click.argument("destination")
 @filter_options

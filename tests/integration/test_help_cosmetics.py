@@ -44,3 +44,11 @@ def test_max_delete_metavar_says_what_it_takes(run_azxfer, command):
     entry = _option_line(run_azxfer(command, "--help").assert_ok().stdout, "--max-delete")
     assert entry.startswith("--max-delete N|P%"), entry
     assert "TEXT" not in entry, entry
+
+
+@pytest.mark.parametrize("group", [(), ("jobs",), ("login",)], ids=["azxfer", "jobs", "login"])
+def test_command_summaries_read_whole_at_80_columns(run_azxfer, group):
+    text = run_azxfer(*group, "--help", env={"COLUMNS": "80"}).assert_ok().stdout
+    listed = text[text.index("Commands:") :].splitlines()[1:]
+    assert listed and all(len(line) <= 80 for line in listed), text
+    assert not any(line.rstrip().endswith(("...", "…")) for line in listed), text
