@@ -48,6 +48,7 @@ from azxfer.errors import AzxferError, Declined, Interrupted
 from azxfer.events import (
     EnumerationDone,
     EventSink,
+    ListingProgress,
     Notice,
     PropertiesSet,
 )
@@ -187,6 +188,10 @@ class BulkJob(BulkRun):
                 page.append((row_id, item))
                 if len(page) >= runner.actions.page_size:
                     self.acting = True
+                    # Once a page: acting ahead of the listing, the total is not known yet,
+                    # so say how far the listing got (the live line's "of N listed").
+                    counts = self.counts
+                    self._emit(ListingProgress(counts.selected, counts.selected_bytes))
                     await runner.submit(page)
                     page = []
         if runner is not None and page and not self.stopping:

@@ -159,7 +159,13 @@ class BulkRun:
         self._release()
         kept = self.journal is not None and (self.acting or self.spec.resume or self.stopping)
         self._close_journal(status, discard=not kept)
-        if kept and (status in ("Failed", "Cancelled", INTERRUPTED) or counts.failed_count):
+        # A cancelled job's hint is in the CLI's closing error line; a second Ctrl-C
+        # (Interrupted) ends the process before that line, so only then a notice says it.
+        if (
+            kept
+            and status != "Cancelled"
+            and (status in ("Failed", INTERRUPTED) or counts.failed_count)
+        ):
             self._emit(Notice("info", f"resume with: {self.resume_command()}"))
         self._emit(
             BulkSummary(

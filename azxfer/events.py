@@ -54,6 +54,15 @@ class EnumerationDone(Event, frozen=True):
     bytes: int
 
 
+class ListingProgress(Event, frozen=True):
+    """A bulk job acting while it lists: objects listed (selected) so far and their bytes.
+    Said once per page of actions started before the listing ended (not per object)."""
+
+    kind: ClassVar[str] = "listing_progress"
+    files: int
+    bytes: int
+
+
 class Progress(Event, frozen=True):
     """Bytes moved for a transfer since the last Progress (negative when a retry rewinds)."""
 

@@ -216,7 +216,9 @@ class JobRun:
             or status in ("Cancelled", INTERRUPTED)
         )
         resume = resume_command(job_id, self.options)
-        if unfinished and self.spec.job_dir is not None:
+        # A cancelled job's hint is in the CLI's closing error line (said once); a second
+        # Ctrl-C (Interrupted) ends the process before that line, so then a notice says it.
+        if unfinished and status != "Cancelled" and self.spec.job_dir is not None:
             self.sink.emit(Notice("info", f"resume with: {resume}"))
         self.sink.emit(
             JobFinished(

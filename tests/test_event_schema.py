@@ -121,6 +121,7 @@ def _sample_events() -> list[ev.Event]:
         ev.JobStarted("j1", "copy", "/src", "https://a/c", False, "shared key", "SAS"),
         ev.TransferQueued(1, "a.txt", "c/a.txt", 10),
         ev.EnumerationDone(1, 10),
+        ev.ListingProgress(64, 640),
         ev.Progress(1, -4),
         ev.TransferResumed(1, 2, 8),
         ev.TransferDone(1, "a.txt", "c/a.txt", "failed", 10, "boom"),

@@ -13,7 +13,7 @@ from azxfer.errors import UsageError
 from azxfer.options import DEFAULT_MAX_MEMORY
 
 
-@click.command("bench")
+@click.command("bench", short_help="Measure upload and download throughput against a container")
 @click.argument("target")
 @click.option(
     "--file-count",

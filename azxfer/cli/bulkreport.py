@@ -19,6 +19,7 @@ from azxfer.events import (
     Event,
     JobFinished,
     JobStarted,
+    ListingProgress,
     Notice,
     PropertiesSet,
 )
@@ -29,9 +30,11 @@ if TYPE_CHECKING:
 
 
 class BulkCounts:
-    """Objects done and failed so far, and how many the listing selected (once it is over)."""
+    """Objects done and failed so far, how many the listing selected so far (said while a job
+    acts ahead of its listing), and the total (once the listing is over)."""
 
     def __init__(self) -> None:
+        self.listed = 0
         self.total = 0
         self.done = 0
         self.failed = 0
@@ -45,12 +48,16 @@ class BulkCounts:
     def activity(self, verb: str) -> str:
         """What is going on: still listing, or objects done of the total (and failures)."""
         if not self.enumerated:
+            if self.listed:
+                return f"listing… {self.finished} {verb} of {self.listed} listed"
             return f"listing… {self.finished} {verb}" if self.finished else "listing…"
         failed = f", {self.failed} failed" if self.failed else ""
         return f"objects {self.finished}/{self.total}{failed}"
 
     def eta(self, per_second: float | None) -> str:
-        """Time left at the recent rate."""
+        """Time left at the recent rate; nothing while listing (no total to count down)."""
+        if not self.enumerated:
+            return ""
         return eta_after(max(self.total - self.finished, 0), self.enumerated, per_second)
 
 
@@ -77,6 +84,8 @@ class BulkTextReporter:
         """Render whatever this event adds (and this level shows)."""
         if isinstance(event, EnumerationDone):
             self.counts.total, self.counts.enumerated = event.files, True
+        elif isinstance(event, ListingProgress):
+            self.counts.listed = event.files
         elif isinstance(event, BulkSummary):
             self.summary = event
         if self.level is not OutputLevel.DEFAULT and least_level(event) > self.level:
@@ -121,7 +130,8 @@ class BulkTextReporter:
 
     def _rate_and_eta(self, now: float, between: str = "  ") -> str:
         rate = self.window.rate(now)
-        return f"{count_rate_text(rate)}{between}{self.counts.eta(rate)}"
+        eta = self.counts.eta(rate)
+        return f"{count_rate_text(rate)}{between}{eta}" if eta else count_rate_text(rate)
 
     def _refresh(self) -> None:
         counts = self.counts

@@ -51,8 +51,8 @@ def output_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
     func = click.option(
         "--log-level",
-        type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
-        default="INFO",
+        type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+        default="info",
         show_default=True,
         help="Detail written to --log-file.",
     )(func)

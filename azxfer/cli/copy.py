@@ -53,7 +53,7 @@ BLOB_TYPES = {
 }
 
 
-@click.command("copy")
+@click.command("copy", short_help="Copy files between local disks, Blob and Azure Files")
 @click.argument("source")
 @click.argument("destination")
 @click.option(

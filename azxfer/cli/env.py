@@ -49,7 +49,7 @@ def variable_report(variable: EnvVar, env: Mapping[str, str]) -> dict[str, Any]:
     return report
 
 
-@click.command("env")
+@click.command("env", short_help="Show the environment variables azxfer reads")
 @click.option(
     "--output-type",
     type=click.Choice(["text", "json"]),

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 STATES = ("pending", "active", "completed", "failed", "skipped")
 
 
-@click.group("jobs")
+@click.group("jobs", short_help="Inspect and manage journaled jobs")
 def jobs_group() -> None:
     """Inspect and manage journaled jobs (every copy, sync, export and import is one).
 
@@ -132,7 +132,9 @@ def show_command(job_id: str, with_status: str | None, journal_dir: Path | None)
     states = (with_status,) if with_status else STATES
     job_dir, job_id = locate_job(job_dirs_from(journal_dir), job_id)
     with show_job(job_dir, job_id, states) as (r, transfers):
-        click.echo(f"Job {r.id}: {r.command} {r.source} -> {r.destination}")
+        # A bulk job (remove, set-properties) acts on one location: no destination to name.
+        target = f" -> {r.destination}" if r.destination else ""
+        click.echo(f"Job {r.id}: {r.command} {r.source}{target}")
         # A table job enumerates no files: its ranges or sources follow instead.
         enumerated = "" if "entities" in r.counts else f"  Enumerated: {_yes(r.enumerated)}"
         click.echo(
@@ -144,7 +146,9 @@ def show_command(job_id: str, with_status: str | None, journal_dir: Path | None)
             click.echo(f"  {line}")
         for t in transfers:
             reason = f"  ({t.reason})" if t.reason else ""
-            click.echo(f"  {t.id:>6}  {t.state:9}  {t.source_ref} -> {t.dest_display}{reason}")
+            # A bulk job's row is one object (it journals no destination), as AzCopy shows.
+            names = f"{t.source_ref} -> {t.dest_display}" if t.dest_ref else t.source_ref
+            click.echo(f"  {t.id:>6}  {t.state:9}  {names}{reason}")
 
 
 @jobs_group.command("clean")

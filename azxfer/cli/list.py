@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the listing (asyncio, the drivers) loads only when it runs
 _SERVICES = {**SERVICE_NAMES, "Table": Service.TABLE}
 
 
-@click.command("list")
+@click.command("list", short_help="List the files in a container, share or folder")
 @click.argument("location")
 @click.option("-r", "--recursive", is_flag=True, help="List everything below, not one level.")
 @click.option(

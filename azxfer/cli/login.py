@@ -26,7 +26,9 @@ def device_prompt(verification_uri: str, user_code: str, expires_on: datetime) -
     )
 
 
-@click.group("login", invoke_without_command=True)
+@click.group(
+    "login", invoke_without_command=True, short_help="Sign in with Entra ID (no SAS or key needed)"
+)
 @click.option(
     "--login-type",
     type=click.Choice(LOGIN_TYPES, case_sensitive=False),
@@ -94,7 +96,7 @@ def _default_login_type() -> str:
     )
 
 
-@login_group.command("status")
+@login_group.command("status", short_help="Show who is signed in and until when")
 def status_command() -> None:
     """Show who is signed in: tenant, identity, and until when its token is valid
     (exit 1 when nobody is)."""
@@ -108,7 +110,7 @@ def status_command() -> None:
     click.echo(f"Token expires: {_when(status.expires_on.timestamp())}")
 
 
-@click.command("logout")
+@click.command("logout", short_help="Forget the sign-in and its cached tokens")
 def logout_command() -> None:
     """Forget the sign-in: its saved record and its cached tokens."""
     from azxfer.identity.status import logout

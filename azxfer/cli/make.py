@@ -18,7 +18,7 @@ _SERVICES = {"Blob": Service.BLOB, "File": Service.FILE, "Table": Service.TABLE}
 MAX_QUOTA_GB = 102400
 
 
-@click.command("make")
+@click.command("make", short_help="Create a container, share or table")
 @click.argument("url")
 @click.option(
     "--quota-gb",

@@ -95,7 +95,8 @@ class RateWindow:
         self.samples = (*samples[first:], (now, done))
 
     def rate(self, now: float) -> float | None:
-        """Bytes per second over the recent window; None until enough time was measured."""
+        """Bytes per second over the recent window; None until enough time was measured, or
+        while nothing has moved in a window younger than RATE_SPAN (0 means a real stall)."""
         latest, samples = self.latest, self.samples
         if latest is None or not samples or now - samples[0][0] < RATE_MIN_AGE:
             return None
@@ -105,7 +106,12 @@ class RateWindow:
             if when > start:
                 break
             done_at_start = done
-        return max(latest[1] - done_at_start, 0) / max(now - start, 1e-6)
+        moved = max(latest[1] - done_at_start, 0)
+        if not moved and now - samples[0][0] < RATE_SPAN:
+            # Nothing through yet in a window younger than RATE_SPAN (a job's first seconds,
+            # its first chunk still on the wire): unknown, not a stall.
+            return None
+        return moved / max(now - start, 1e-6)
 
 
 def size_text(value: float) -> str:

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from azxfer.bulkjob import BulkOperation
 
 
-@click.command("remove")
+@click.command("remove", short_help="Remove blobs, files or folders (a tree with -r)")
 @click.argument("url")
 @selection_options
 @click.option(
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 @click.option(
     "--max-delete",
     default="50%",
+    metavar="N|P%",
     show_default=True,
     help="Past N objects, or P% of those listed at URL, ask first on a terminal, else "
     "refuse (exit 1) unless --force.",

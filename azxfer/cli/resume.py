@@ -14,7 +14,7 @@ from azxfer.locations import with_sas
 from azxfer.options import CopyOptions
 
 
-@click.command("resume")
+@click.command("resume", short_help="Continue a stopped or failed job where it left off")
 @click.argument("job_id", required=False)
 @click.option("--last", is_flag=True, help="Resume the most recent job.")
 @click.option("--source-sas", help="A fresh SAS token for the source (the old one expired).")

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from azxfer.bulkjob import BulkOperation
 
 
-@click.command("set-properties")
+@click.command("set-properties", short_help="Change the tier, metadata or tags of blobs")
 @click.argument("url")
 @selection_options
 @click.option(

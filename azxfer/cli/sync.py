@@ -50,7 +50,7 @@ _COPY_DEFAULTS: dict[str, Any] = {
 }
 
 
-@click.command("sync")
+@click.command("sync", short_help="Make DESTINATION match SOURCE: copy what differs")
 @click.argument("source")
 @click.argument("destination")
 @filter_options
@@ -72,6 +72,7 @@ _COPY_DEFAULTS: dict[str, Any] = {
 @click.option(
     "--max-delete",
     default="50%",
+    metavar="N|P%",
     show_default=True,
     help="Refuse (exit 1) to delete more than N entries, or P% of the destination's.",
 )

@@ -91,7 +91,7 @@ def _folder(text: str, must_exist: bool) -> Path:
     return path
 
 
-@click.command("export")
+@click.command("export", short_help="Export a table to a local folder or Blob storage")
 @click.argument("table_url")
 @click.argument("dest")
 @click.option("--manifest", help="The manifest's file name [default: ACCOUNT_TABLE_TIME.manifest].")
@@ -189,7 +189,7 @@ def build_export_options(table_url: str, dest: str, opts: dict[str, Any]) -> Any
     )
 
 
-@click.command("import")
+@click.command("import", short_help="Import a table export into a table")
 @click.argument("source")
 @click.argument("table_url")
 @click.option(

@@ -67,8 +67,22 @@ def test_no_live_line_below_default(level: OutputLevel) -> None:
 def test_counts_before_and_after_the_listing() -> None:
     counts = BulkCounts()
     assert counts.activity("removed") == "listing…"
-    assert counts.eta(10.0) == "ETA after listing"
+    assert counts.eta(10.0) == ""  # no ETA until the listing ends
+    counts.listed, counts.done = 1024, 512
+    assert counts.activity("removed") == "listing… 512 removed of 1024 listed"
+    counts.done = 0
     counts.total, counts.enumerated, counts.done = 100, True, 40
     assert counts.activity("removed") == "objects 40/100"
     assert counts.eta(20.0) == "ETA 0:00:03"
     assert counts.eta(0.0) == "ETA stalled"
+
+
+def test_plain_lines_while_listing_say_removed_of_listed_and_no_eta() -> None:
+    err = io.StringIO()
+    reporter = BulkTextReporter(io.StringIO(), err, live=False)
+    for event in [STARTED, ev.ListingProgress(64, 640), *REMOVED, LISTED]:
+        reporter.last_line = float("-inf")  # a plain progress line is due at every event
+        reporter.emit(event)
+    lines = err.getvalue().splitlines()
+    assert lines[0] == "progress: listing… 1 removed of 64 listed, -- objects/s", lines
+    assert lines[-1].startswith("progress: objects 3/4, "), lines

@@ -131,3 +131,36 @@ def test_json_time_is_iso_utc_with_milliseconds(monkeypatch):
         "2026-12-06T14:55:30.000Z",
     ]
     assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", t) for t in times)
+
+
+def test_no_stall_is_claimed_before_anything_could_move(clock):
+    reporter = TextReporter(io.StringIO(), io.StringIO(), live=True)
+    try:
+        reporter.emit(started())
+        queue(reporter, 1, 10 * MiB)
+        reporter.emit(ev.EnumerationDone(1, 10 * MiB))
+        clock.now += 1.0  # a second in, the first chunk not yet through: no rate is known
+        reporter.emit(ev.Progress(1, 0))
+        line = screen(reporter)
+        assert "stalled" not in line and "-- MiB/s" in line and "ETA --:--:--" in line, line
+        clock.now += 10  # nothing for longer than the rate's window: now that is a stall
+        assert "ETA stalled" in screen(reporter)
+    finally:
+        reporter.close()
+
+
+def test_a_bulk_job_claims_no_stall_in_its_first_second(clock):
+    from azxfer.cli.bulkreport import BulkTextReporter
+
+    reporter = BulkTextReporter(io.StringIO(), io.StringIO(), live=True)
+    try:
+        reporter.emit(ev.JobStarted("job1", "remove", "https://a/c", "", False))
+        reporter.emit(ev.EnumerationDone(100, 0))
+        clock.now += 1.0
+        reporter.emit(ev.Notice("info", "working"))
+        line = screen(reporter)  # type: ignore[arg-type]
+        assert "stalled" not in line and "-- objects/s" in line and "ETA --:--:--" in line, line
+        clock.now += 10
+        assert "0.0 objects/s  ETA stalled" in screen(reporter)  # type: ignore[arg-type]
+    finally:
+        reporter.close()
