@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from azxfer.credentials import Credential, path_style_services
-from azxfer.errors import UsageError
+from azxfer.errors import AzxferError, UsageError
 from azxfer.locations import Location, Service, parse_location
 from azxfer.options import DEFAULT_MAX_MEMORY, FilterSpec, parse_cap_mbps
 
@@ -300,3 +300,13 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ):
         func = option(func)
     return func
+
+
+def absolute_location(text: str) -> str:
+    """A local path made absolute (a job saved for resume must not depend on the folder it
+    was started in); URLs, wildcards and anything unparsable as they are."""
+    try:
+        location = parse_location(text)
+    except AzxferError:
+        return text
+    return os.path.abspath(text) if location.is_local and location.pattern is None else text

@@ -13,8 +13,7 @@ from azxfer.cli.bulk import (
     selection_options,
     service_named,
 )
-from azxfer.cli.common import environment, journal_option, output_options
-from azxfer.cli.sync import _absolute
+from azxfer.cli.common import absolute_location, environment, journal_option, output_options
 from azxfer.credentials import path_style_services
 from azxfer.locations import Service, parse_location
 
@@ -65,7 +64,7 @@ def remove_command(url: str, **opts: Any) -> int:
       azxfer remove 'https://acct.file.core.windows.net/share/dir' -r --force
       azxfer remove https://acct.table.core.windows.net/Orders --force
     """
-    url = _absolute(url)
+    url = absolute_location(url)
     styles = path_style_services(environment())
     location = parse_location(url, service_named(opts), path_style=styles)
     if location.service is Service.TABLE:

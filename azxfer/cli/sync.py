@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from azxfer.cli.common import (
+    absolute_location,
     credential_kinds,
     endpoint_options,
     engine_options,
@@ -20,9 +20,8 @@ from azxfer.cli.common import (
 from azxfer.cli.copy import build_copy_options
 from azxfer.cli.render import make_reporter
 from azxfer.cli.run import ask, job_exit, start_job
-from azxfer.errors import AzxferError
 from azxfer.events import Event
-from azxfer.locations import parse_location, redact, without_secrets
+from azxfer.locations import redact, without_secrets
 
 if TYPE_CHECKING:
     from azxfer.syncjob import SyncOptions
@@ -103,7 +102,7 @@ def sync_command(source: str, destination: str, **opts: object) -> int:
       azxfer sync ./docs 'https://acct.file.core.windows.net/team/docs?<SAS>'
     """
     # Absolute local paths, so that `azxfer resume` finds the same files from any folder.
-    source, destination = _absolute(source), _absolute(destination)
+    source, destination = absolute_location(source), absolute_location(destination)
     options = build_sync_options(source, destination, opts)
     record = {
         "source": without_secrets(source),
@@ -114,15 +113,6 @@ def sync_command(source: str, destination: str, **opts: object) -> int:
         ),
     }
     return run_sync(options, opts, record)
-
-
-def _absolute(text: str) -> str:
-    """A local path made absolute; URLs (and anything unparsable) as they are."""
-    try:
-        location = parse_location(text)
-    except AzxferError:
-        return text
-    return os.path.abspath(text) if location.is_local and location.pattern is None else text
 
 
 def build_sync_options(source: str, destination: str, opts: dict[str, Any]) -> SyncOptions:
