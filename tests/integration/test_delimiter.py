@@ -13,10 +13,10 @@ import pytest
 from azure.storage.blob import ContentSettings
 from helpers import md5, tree_contents
 from seed import seed_blobs
+from test_early_listing import counting_pages
 
 from azxfer.credentials import Credential
 from azxfer.early import start_listings
-from azxfer.endpoints.blob.early_listing import EarlyListing
 from azxfer.endpoints.blob.rest import RestBlobClient
 from azxfer.transport.pool import HttpPool
 from azxfer.transport.retry import RetryPolicy
@@ -198,16 +198,7 @@ def test_the_early_listing_lists_the_virtual_directory_the_job_asks_for(
     """`azxfer copy URL/pre|a LOCAL -r --delimiter '|'` starts its listing before the job is
     built, with the prefix 'pre|a|' the job asks for; the job takes its pages."""
     seed_blobs(container_client, PIPED)
-    taken: list[int] = []
-    original = EarlyListing.next_page
-
-    async def next_page(self):
-        page = await original(self)
-        if page is not None:
-            taken.append(len(page[0]))
-        return page
-
-    monkeypatch.setattr(EarlyListing, "next_page", next_page)
+    taken = counting_pages(monkeypatch)
     url = f"{azurite.blob_endpoint}/{container}/pre|a"
     env = {"AZXFER_SOURCE_KEY": azurite.key}
     early = start_listings("copy", url, str(tmp_path), True, {}, env, "|")

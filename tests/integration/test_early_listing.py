@@ -41,7 +41,7 @@ def _listed(azurite, early: EarlyListings | None, container: str, prefix: str = 
     return asyncio.run(run())
 
 
-def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def counting_pages(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts the pages the job's listing took from an early listing."""
     taken: list[int] = []
     original = EarlyListing.next_page
@@ -67,7 +67,7 @@ def test_the_job_takes_every_page_fetched_early(
 ) -> None:
     names = sorted(f"d{i % 3}/f{i:04d}" for i in range(600))  # pages of 250, 500
     seed_blobs(container_client, dict.fromkeys(names, b"x"), workers=8)
-    taken = _counting(monkeypatch)
+    taken = counting_pages(monkeypatch)
     early = _sync_listings(azurite, container, tmp_path)
     assert _listed(azurite, early, container) == names
     assert len(taken) == 2
@@ -81,7 +81,7 @@ def test_after_the_early_budget_the_job_goes_on_from_the_last_page(
     names = sorted(f"f{i:04d}" for i in range(1100))  # pages of 250, then 500 and 1000
     seed_blobs(container_client, dict.fromkeys(names, b"x"), workers=8)
     monkeypatch.setattr(early_listing, "EARLY_PAGES", 1)
-    taken = _counting(monkeypatch)
+    taken = counting_pages(monkeypatch)
     early = _sync_listings(azurite, container, tmp_path)
     assert _listed(azurite, early, container) == names
     assert len(taken) == 1
@@ -91,7 +91,7 @@ def test_a_failed_early_listing_leaves_the_listing_to_the_job(
     azurite, blob_service, tmp_path, monkeypatch
 ) -> None:
     name = "late-container"
-    taken = _counting(monkeypatch)
+    taken = counting_pages(monkeypatch)
     early = _sync_listings(azurite, name, tmp_path)  # no such container yet: a 404
     (listing,) = early._listings
     deadline = time.monotonic() + 10
@@ -111,7 +111,7 @@ def test_an_early_listing_serves_only_its_own_request(
     azurite, container, container_client, tmp_path, monkeypatch
 ) -> None:
     seed_blobs(container_client, dict.fromkeys(["top", "sub/one", "sub/two"], b"x"))
-    taken = _counting(monkeypatch)
+    taken = counting_pages(monkeypatch)
     early = _sync_listings(azurite, container, tmp_path, "sub")
     assert _listed(azurite, early, container, "") == ["sub/one", "sub/two", "top"]
     assert taken == []  # it listed "sub/", and the job asked for the whole container
